@@ -1,0 +1,2 @@
+//! recur
+fn main() {}

@@ -1,0 +1,159 @@
+//! The element trait the generic CPU kernels are written against (f32 and f64).
+
+use std::fmt::Debug;
+
+use recur_tensor::{DType, Error, Result};
+
+use crate::CpuStorage;
+
+/// A float the CPU kernels compute in: f32 or f64.
+pub trait Elem:
+    num_traits::Float
+    + std::ops::AddAssign
+    + std::ops::MulAssign
+    + std::iter::Sum
+    + Default
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The dtype tag.
+    const DTYPE: DType;
+    /// Converts from f64 (rounding for f32).
+    fn of(x: f64) -> Self;
+    /// Borrows the elements of a storage of this type.
+    fn slice(s: &CpuStorage) -> Option<&[Self]>;
+    /// Mutably borrows the elements of a storage of this type.
+    fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
+    /// Wraps a vector as storage.
+    fn wrap(v: Vec<Self>) -> CpuStorage;
+    /// `C = alpha·A·B + beta·C` via matrixmultiply.
+    ///
+    /// # Safety
+    /// The pointers and strides must describe matrices inside live allocations.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+}
+
+impl Elem for f32 {
+    const DTYPE: DType = DType::F32;
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+    fn slice(s: &CpuStorage) -> Option<&[f32]> {
+        match s {
+            CpuStorage::F32(v) => Some(v),
+            CpuStorage::F64(_) => None,
+        }
+    }
+    fn slice_mut(s: &mut CpuStorage) -> Option<&mut [f32]> {
+        match s {
+            CpuStorage::F32(v) => Some(v),
+            CpuStorage::F64(_) => None,
+        }
+    }
+    fn wrap(v: Vec<f32>) -> CpuStorage {
+        CpuStorage::F32(v)
+    }
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: *mut f32,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    }
+}
+
+impl Elem for f64 {
+    const DTYPE: DType = DType::F64;
+    fn of(x: f64) -> f64 {
+        x
+    }
+    fn slice(s: &CpuStorage) -> Option<&[f64]> {
+        match s {
+            CpuStorage::F64(v) => Some(v),
+            CpuStorage::F32(_) => None,
+        }
+    }
+    fn slice_mut(s: &mut CpuStorage) -> Option<&mut [f64]> {
+        match s {
+            CpuStorage::F64(v) => Some(v),
+            CpuStorage::F32(_) => None,
+        }
+    }
+    fn wrap(v: Vec<f64>) -> CpuStorage {
+        CpuStorage::F64(v)
+    }
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: isize,
+        csa: isize,
+        b: *const f64,
+        rsb: isize,
+        csb: isize,
+        beta: f64,
+        c: *mut f64,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    }
+}
+
+/// Borrows `s` as `[T]`, or a dtype error naming `op`.
+pub fn sl<'a, T: Elem>(op: &'static str, s: &'a CpuStorage) -> Result<&'a [T]> {
+    T::slice(s).ok_or(Error::DType {
+        op,
+        expected: T::DTYPE,
+        found: s.dtype(),
+    })
+}
+
+/// Mutably borrows `s` as `[T]`, or a dtype error naming `op`.
+pub fn sl_mut<'a, T: Elem>(op: &'static str, s: &'a mut CpuStorage) -> Result<&'a mut [T]> {
+    let found = s.dtype();
+    T::slice_mut(s).ok_or(Error::DType {
+        op,
+        expected: T::DTYPE,
+        found,
+    })
+}
+
+/// Logistic sigmoid `1 / (1 + e^{-x})`.
+#[inline(always)]
+pub fn sigmoid<T: Elem>(x: T) -> T {
+    T::one() / (T::one() + (-x).exp())
+}

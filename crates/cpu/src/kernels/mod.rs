@@ -1,0 +1,9 @@
+//! Generic CPU kernels over [`crate::Elem`]; the backend impl dispatches on dtype.
+
+pub mod basic;
+pub mod gemm;
+pub mod gru;
+pub mod lstm;
+pub mod optim;
+pub mod rnn;
+pub mod steps;

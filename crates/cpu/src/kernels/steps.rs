@@ -1,0 +1,80 @@
+//! Step bookkeeping shared by the fused recurrent kernels: processing order, row
+//! offsets per step, and where each row's previous state lives.
+
+/// The time steps of one (packed) sequence pass.
+pub struct Steps<'a> {
+    /// Rows alive at each step (non-increasing).
+    pub batch_sizes: &'a [usize],
+    /// `offsets[t]` = first packed row of step `t`; `offsets[T]` = `N`.
+    pub offsets: Vec<usize>,
+    /// Whether the pass runs from the last step down.
+    pub reverse: bool,
+}
+
+impl<'a> Steps<'a> {
+    /// Bookkeeping for `batch_sizes` in direction `reverse`.
+    pub fn new(batch_sizes: &'a [usize], reverse: bool) -> Steps<'a> {
+        Steps {
+            batch_sizes,
+            offsets: recur_tensor::step_offsets(batch_sizes),
+            reverse,
+        }
+    }
+
+    /// Total packed rows `N`.
+    pub fn rows(&self) -> usize {
+        self.offsets[self.batch_sizes.len()]
+    }
+
+    /// Batch size `B` (rows at the first step).
+    pub fn batch(&self) -> usize {
+        self.batch_sizes[0]
+    }
+
+    /// The steps in processing order.
+    pub fn order(&self) -> impl DoubleEndedIterator<Item = usize> + '_ {
+        let n = self.batch_sizes.len();
+        let reverse = self.reverse;
+        (0..n).map(move |i| if reverse { n - 1 - i } else { i })
+    }
+
+    /// Packed row holding the state that row `r` of step `t` starts from, or `None`
+    /// when it starts from the initial state (row `r` of `h0`).
+    #[inline]
+    pub fn prev_row(&self, t: usize, r: usize) -> Option<usize> {
+        if self.reverse {
+            (t + 1 < self.batch_sizes.len() && r < self.batch_sizes[t + 1])
+                .then(|| self.offsets[t + 1] + r)
+        } else {
+            (t > 0).then(|| self.offsets[t - 1] + r)
+        }
+    }
+
+    /// `[N, width]` matrix whose row `offsets[t] + r` is the state row `r` of step `t`
+    /// started from (taken from `states` `[N, width]` or `init` `[B, width]`).
+    pub fn gather_prev<T: Copy + Default>(&self, init: &[T], states: &[T], width: usize) -> Vec<T> {
+        let mut out = vec![T::default(); self.rows() * width];
+        for t in 0..self.batch_sizes.len() {
+            for r in 0..self.batch_sizes[t] {
+                let dst = (self.offsets[t] + r) * width;
+                let src = match self.prev_row(t, r) {
+                    Some(p) => &states[p * width..(p + 1) * width],
+                    None => &init[r * width..(r + 1) * width],
+                };
+                out[dst..dst + width].copy_from_slice(src);
+            }
+        }
+        out
+    }
+}
+
+/// Column sums of a row-major `[rows, cols]` matrix.
+pub fn col_sums<T: crate::Elem>(x: &[T], cols: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); cols];
+    for row in x.chunks_exact(cols) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+    out
+}

@@ -1,0 +1,454 @@
+//! The CPU backend: `Vec` storage, `matrixmultiply` GEMM, fused recurrent kernels, and
+//! `rayon` only for maps large enough to pay for the fork (see [`kernels::basic::PAR_MIN`]).
+
+mod elem;
+pub mod kernels;
+
+use recur_tensor::{
+    AdamHyper, Backend, BinaryOp, CellKind, DType, Error, GemmSpec, HostData, Result, SeqGrads,
+    SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
+};
+
+pub use elem::Elem;
+use elem::{sl, sl_mut};
+use kernels::{basic, gemm, gru, lstm, optim, rnn, steps::Steps};
+
+/// Contiguous host storage of one element type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CpuStorage {
+    /// f32 elements.
+    F32(Vec<f32>),
+    /// f64 elements.
+    F64(Vec<f64>),
+}
+
+impl CpuStorage {
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            CpuStorage::F32(_) => DType::F32,
+            CpuStorage::F64(_) => DType::F64,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            CpuStorage::F32(v) => v.len(),
+            CpuStorage::F64(v) => v.len(),
+        }
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The CPU backend (stateless; rayon's global pool does the threading).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cpu;
+
+/// A tensor on the CPU.
+pub type CpuTensor = Tensor<Cpu>;
+
+/// Runs `$body` with `$T` bound to the Rust type of `$dtype`.
+macro_rules! dispatch {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+        }
+    };
+}
+
+fn new_like<T: Elem>(len: usize) -> Vec<T> {
+    vec![T::zero(); len]
+}
+
+fn tensor(shape: Vec<usize>, storage: CpuStorage) -> Result<CpuTensor> {
+    Tensor::from_storage(&Cpu, shape, storage)
+}
+
+fn opt_slice<'a, T: Elem>(op: &'static str, t: Option<&'a CpuTensor>) -> Result<Option<&'a [T]>> {
+    t.map(|t| sl::<T>(op, t.storage())).transpose()
+}
+
+impl Backend for Cpu {
+    type Storage = CpuStorage;
+
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn dtype_of(&self, s: &CpuStorage) -> DType {
+        s.dtype()
+    }
+
+    fn len_of(&self, s: &CpuStorage) -> usize {
+        s.len()
+    }
+
+    fn upload(&self, data: HostData) -> Result<CpuStorage> {
+        Ok(match data {
+            HostData::F32(v) => CpuStorage::F32(v),
+            HostData::F64(v) => CpuStorage::F64(v),
+        })
+    }
+
+    fn download(&self, s: &CpuStorage) -> Result<HostData> {
+        Ok(match s {
+            CpuStorage::F32(v) => HostData::F32(v.clone()),
+            CpuStorage::F64(v) => HostData::F64(v.clone()),
+        })
+    }
+
+    fn full(&self, dtype: DType, len: usize, value: f64) -> Result<CpuStorage> {
+        Ok(dispatch!(dtype, T => T::wrap(vec![T::of(value); len])))
+    }
+
+    fn gemm(&self, spec: &GemmSpec, a: &CpuStorage, b: &CpuStorage, c: &mut CpuStorage) -> Result<()> {
+        dispatch!(c.dtype(), T => {
+            let (a, b) = (sl::<T>("gemm", a)?, sl::<T>("gemm", b)?);
+            gemm::gemm(spec.m, spec.n, spec.k, T::of(spec.alpha), a, spec.a, b, spec.b,
+                T::of(spec.beta), sl_mut::<T>("gemm", c)?, spec.c);
+        });
+        Ok(())
+    }
+
+    fn unary(&self, op: UnaryOp, x: &CpuStorage) -> Result<CpuStorage> {
+        Ok(dispatch!(x.dtype(), T => {
+            let x = sl::<T>(op.name(), x)?;
+            let mut out = new_like::<T>(x.len());
+            basic::unary(op, x, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn unary_backward(&self, op: UnaryOp, y: &CpuStorage, g: &CpuStorage) -> Result<CpuStorage> {
+        Ok(dispatch!(y.dtype(), T => {
+            let (y, g) = (sl::<T>(op.name(), y)?, sl::<T>(op.name(), g)?);
+            let mut out = new_like::<T>(y.len());
+            basic::unary_backward(op, y, g, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn binary(&self, op: BinaryOp, a: &CpuStorage, b: &CpuStorage) -> Result<CpuStorage> {
+        Ok(dispatch!(a.dtype(), T => {
+            let (a, b) = (sl::<T>(op.name(), a)?, sl::<T>(op.name(), b)?);
+            let mut out = new_like::<T>(a.len());
+            basic::binary(op, a, b, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn axpy(&self, alpha: f64, x: &CpuStorage, y: &mut CpuStorage) -> Result<()> {
+        dispatch!(y.dtype(), T => basic::axpy(T::of(alpha), sl::<T>("axpy", x)?, sl_mut::<T>("axpy", y)?));
+        Ok(())
+    }
+
+    fn scale(&self, x: &CpuStorage, alpha: f64) -> Result<CpuStorage> {
+        Ok(dispatch!(x.dtype(), T => {
+            let a = T::of(alpha);
+            T::wrap(sl::<T>("scale", x)?.iter().map(|&v| v * a).collect())
+        }))
+    }
+
+    fn add_bias_rows(&self, x: &mut CpuStorage, _cols: usize, bias: &CpuStorage) -> Result<()> {
+        dispatch!(x.dtype(), T => basic::add_bias_rows(sl_mut::<T>("add_bias_rows", x)?, sl::<T>("add_bias_rows", bias)?));
+        Ok(())
+    }
+
+    fn sum_axis(&self, x: &CpuStorage, outer: usize, n: usize, inner: usize) -> Result<CpuStorage> {
+        Ok(dispatch!(x.dtype(), T => {
+            let mut out = new_like::<T>(outer * inner);
+            basic::sum_axis(sl::<T>("sum_axis", x)?, outer, n, inner, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn broadcast_axis(&self, x: &CpuStorage, outer: usize, n: usize, inner: usize) -> Result<CpuStorage> {
+        Ok(dispatch!(x.dtype(), T => {
+            let mut out = new_like::<T>(outer * n * inner);
+            basic::broadcast_axis(sl::<T>("broadcast_axis", x)?, outer, n, inner, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn log_softmax(&self, x: &CpuStorage, cols: usize) -> Result<CpuStorage> {
+        Ok(dispatch!(x.dtype(), T => {
+            let x = sl::<T>("log_softmax", x)?;
+            let mut out = new_like::<T>(x.len());
+            basic::log_softmax(x, cols, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn nll_mean(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize]) -> Result<f64> {
+        Ok(dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?, cols, labels)))
+    }
+
+    fn cross_entropy_backward(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize], scale: f64) -> Result<CpuStorage> {
+        Ok(dispatch!(log_probs.dtype(), T => {
+            let lp = sl::<T>("cross_entropy_backward", log_probs)?;
+            let mut out = new_like::<T>(lp.len());
+            basic::cross_entropy_backward(lp, cols, labels, T::of(scale), &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn copy_block(&self, src: &CpuStorage, outer: usize, inner: usize, src_dim: usize, src_start: usize,
+        dst: &mut CpuStorage, dst_dim: usize, dst_start: usize, len: usize) -> Result<()> {
+        dispatch!(dst.dtype(), T => basic::copy_block(sl::<T>("copy_block", src)?, outer, inner, src_dim, src_start,
+            sl_mut::<T>("copy_block", dst)?, dst_dim, dst_start, len));
+        Ok(())
+    }
+
+    fn transpose01(&self, x: &CpuStorage, d0: usize, d1: usize, inner: usize) -> Result<CpuStorage> {
+        Ok(dispatch!(x.dtype(), T => {
+            let x = sl::<T>("transpose01", x)?;
+            let mut out = new_like::<T>(x.len());
+            basic::transpose01(x, d0, d1, inner, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn gather_rows(&self, src: &CpuStorage, cols: usize, idx: &[usize]) -> Result<CpuStorage> {
+        Ok(dispatch!(src.dtype(), T => {
+            let mut out = new_like::<T>(idx.len() * cols);
+            basic::gather_rows(sl::<T>("gather_rows", src)?, cols, idx, &mut out);
+            T::wrap(out)
+        }))
+    }
+
+    fn scatter_add_rows(&self, dst: &mut CpuStorage, cols: usize, idx: &[usize], src: &CpuStorage) -> Result<()> {
+        dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_add_rows", dst)?, cols, idx,
+            sl::<T>("scatter_add_rows", src)?, true));
+        Ok(())
+    }
+
+    fn scatter_rows(&self, dst: &mut CpuStorage, cols: usize, idx: &[usize], src: &CpuStorage) -> Result<()> {
+        dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_rows", dst)?, cols, idx,
+            sl::<T>("scatter_rows", src)?, false));
+        Ok(())
+    }
+
+    fn adam_step(&self, p: &mut CpuStorage, g: &CpuStorage, m: &mut CpuStorage, v: &mut CpuStorage, hyper: &AdamHyper) -> Result<()> {
+        let op = "adam_step";
+        dispatch!(p.dtype(), T => optim::adam_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, hyper));
+        Ok(())
+    }
+
+    fn adam_rows_catch_up(&self, p: &mut CpuStorage, g: &CpuStorage, m: &mut CpuStorage, v: &mut CpuStorage,
+        cols: usize, rows: &[usize], last: &mut [u64], hyper: &AdamHyper) -> Result<()> {
+        let op = "adam_rows_catch_up";
+        dispatch!(p.dtype(), T => optim::adam_rows_catch_up(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+            sl_mut::<T>(op, v)?, cols, rows, last, hyper));
+        Ok(())
+    }
+
+    fn sgd_step(&self, p: &mut CpuStorage, g: &CpuStorage, buf: Option<&mut CpuStorage>, lr: f64, momentum: f64,
+        dampening: f64, weight_decay: f64, nesterov: bool, first: bool) -> Result<()> {
+        let op = "sgd_step";
+        dispatch!(p.dtype(), T => {
+            let buf = match buf { Some(b) => Some(sl_mut::<T>(op, b)?), None => None };
+            optim::sgd_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+        });
+        Ok(())
+    }
+
+    fn lstm_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        let op = "lstm_seq_forward";
+        let (n, b, p) = x.validate()?;
+        let h = x.hidden;
+        let c0 = x.c0.ok_or_else(|| Error::invalid(op, "c0 is required"))?;
+        let steps = Steps::new(x.batch_sizes, x.reverse);
+        dispatch!(x.x_proj.dtype(), T => {
+            let input = lstm::LstmIn::<T> {
+                hidden: h,
+                out: p,
+                x_proj: sl(op, x.x_proj.storage())?,
+                w_hh: sl(op, x.w_hh.storage())?,
+                b_hh: opt_slice(op, x.b_hh)?,
+                w_hr: opt_slice(op, x.w_hr)?,
+                h0: sl(op, x.h0.storage())?,
+                c0: sl(op, c0.storage())?,
+            };
+            let (gates, cells, hidden_pre, output, h_n, c_n) = lstm::forward(&input, &steps);
+            let output = tensor(vec![n, p], T::wrap(output))?;
+            Ok(SeqOutputs {
+                h_n: tensor(vec![b, p], T::wrap(h_n))?,
+                c_n: Some(tensor(vec![b, h], T::wrap(c_n))?),
+                saved: SeqSaved {
+                    kind: CellKind::Lstm,
+                    hidden: h,
+                    batch_sizes: x.batch_sizes.to_vec(),
+                    reverse: x.reverse,
+                    w_hh: x.w_hh.clone(),
+                    has_bias: x.b_hh.is_some(),
+                    w_hr: x.w_hr.cloned(),
+                    h0: x.h0.clone(),
+                    c0: Some(c0.clone()),
+                    gates: tensor(vec![n, 4 * h], T::wrap(gates))?,
+                    cells: Some(tensor(vec![n, h], T::wrap(cells))?),
+                    hidden_pre: hidden_pre.map(|hp| tensor(vec![n, h], T::wrap(hp))).transpose()?,
+                    gh_n: None,
+                    output: output.clone(),
+                },
+                output,
+            })
+        })
+    }
+
+    fn lstm_seq_backward(&self, s: &SeqSaved<Self>, grad_output: Option<&CpuTensor>, grad_h_n: Option<&CpuTensor>,
+        grad_c_n: Option<&CpuTensor>) -> Result<SeqGrads<Self>> {
+        let op = "lstm_seq_backward";
+        let missing = |what: &str| Error::invalid(op, format!("saved state lacks {what}"));
+        let steps = Steps::new(&s.batch_sizes, s.reverse);
+        let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
+        let p = s.output.shape()[1];
+        dispatch!(s.gates.dtype(), T => {
+            let saved = lstm::LstmSavedRef::<T> {
+                hidden: h,
+                out: p,
+                w_hh: sl(op, s.w_hh.storage())?,
+                w_hr: opt_slice(op, s.w_hr.as_ref())?,
+                h0: sl(op, s.h0.storage())?,
+                c0: sl(op, s.c0.as_ref().ok_or_else(|| missing("c0"))?.storage())?,
+                gates: sl(op, s.gates.storage())?,
+                cells: sl(op, s.cells.as_ref().ok_or_else(|| missing("cells"))?.storage())?,
+                hidden_pre: opt_slice(op, s.hidden_pre.as_ref())?,
+                output: sl(op, s.output.storage())?,
+            };
+            let (dx, dw_hh, db, dw_hr, dh0, dc0) = lstm::backward(&saved, &steps,
+                opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?, opt_slice(op, grad_c_n)?);
+            Ok(SeqGrads {
+                x_proj: tensor(vec![n, 4 * h], T::wrap(dx))?,
+                w_hh: tensor(vec![4 * h, p], T::wrap(dw_hh))?,
+                b_hh: if s.has_bias { Some(tensor(vec![4 * h], T::wrap(db))?) } else { None },
+                w_hr: dw_hr.map(|w| tensor(vec![p, h], T::wrap(w))).transpose()?,
+                h0: tensor(vec![b, p], T::wrap(dh0))?,
+                c0: Some(tensor(vec![b, h], T::wrap(dc0))?),
+            })
+        })
+    }
+
+    fn gru_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        let op = "gru_seq_forward";
+        let (n, b, _) = x.validate()?;
+        let h = x.hidden;
+        let steps = Steps::new(x.batch_sizes, x.reverse);
+        dispatch!(x.x_proj.dtype(), T => {
+            let input = gru::GruIn::<T> {
+                hidden: h,
+                x_proj: sl(op, x.x_proj.storage())?,
+                w_hh: sl(op, x.w_hh.storage())?,
+                b_hh: opt_slice(op, x.b_hh)?,
+                h0: sl(op, x.h0.storage())?,
+            };
+            let (gates, gh_n, output, h_n) = gru::forward(&input, &steps);
+            let output = tensor(vec![n, h], T::wrap(output))?;
+            Ok(SeqOutputs {
+                h_n: tensor(vec![b, h], T::wrap(h_n))?,
+                c_n: None,
+                saved: SeqSaved {
+                    kind: CellKind::Gru,
+                    hidden: h,
+                    batch_sizes: x.batch_sizes.to_vec(),
+                    reverse: x.reverse,
+                    w_hh: x.w_hh.clone(),
+                    has_bias: x.b_hh.is_some(),
+                    w_hr: None,
+                    h0: x.h0.clone(),
+                    c0: None,
+                    gates: tensor(vec![n, 3 * h], T::wrap(gates))?,
+                    cells: None,
+                    hidden_pre: None,
+                    gh_n: Some(tensor(vec![n, h], T::wrap(gh_n))?),
+                    output: output.clone(),
+                },
+                output,
+            })
+        })
+    }
+
+    fn gru_seq_backward(&self, s: &SeqSaved<Self>, grad_output: Option<&CpuTensor>, grad_h_n: Option<&CpuTensor>) -> Result<SeqGrads<Self>> {
+        let op = "gru_seq_backward";
+        let steps = Steps::new(&s.batch_sizes, s.reverse);
+        let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
+        let gh_n = s.gh_n.as_ref().ok_or_else(|| Error::invalid(op, "saved state lacks gh_n"))?;
+        dispatch!(s.gates.dtype(), T => {
+            let (dx, dw_hh, db, dh0) = gru::backward::<T>(h, sl(op, s.w_hh.storage())?, sl(op, s.h0.storage())?,
+                sl(op, s.gates.storage())?, sl(op, gh_n.storage())?, sl(op, s.output.storage())?, &steps,
+                opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?);
+            Ok(SeqGrads {
+                x_proj: tensor(vec![n, 3 * h], T::wrap(dx))?,
+                w_hh: tensor(vec![3 * h, h], T::wrap(dw_hh))?,
+                b_hh: if s.has_bias { Some(tensor(vec![3 * h], T::wrap(db))?) } else { None },
+                w_hr: None,
+                h0: tensor(vec![b, h], T::wrap(dh0))?,
+                c0: None,
+            })
+        })
+    }
+
+    fn rnn_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        let op = "rnn_seq_forward";
+        let (n, b, _) = x.validate()?;
+        let h = x.hidden;
+        let relu = x.kind == CellKind::RnnRelu;
+        let steps = Steps::new(x.batch_sizes, x.reverse);
+        dispatch!(x.x_proj.dtype(), T => {
+            let (output, h_n) = rnn::forward::<T>(relu, h, sl(op, x.x_proj.storage())?, sl(op, x.w_hh.storage())?,
+                opt_slice(op, x.b_hh)?, sl(op, x.h0.storage())?, &steps);
+            let output = tensor(vec![n, h], T::wrap(output))?;
+            Ok(SeqOutputs {
+                h_n: tensor(vec![b, h], T::wrap(h_n))?,
+                c_n: None,
+                saved: SeqSaved {
+                    kind: x.kind,
+                    hidden: h,
+                    batch_sizes: x.batch_sizes.to_vec(),
+                    reverse: x.reverse,
+                    w_hh: x.w_hh.clone(),
+                    has_bias: x.b_hh.is_some(),
+                    w_hr: None,
+                    h0: x.h0.clone(),
+                    c0: None,
+                    gates: output.clone(),
+                    cells: None,
+                    hidden_pre: None,
+                    gh_n: None,
+                    output: output.clone(),
+                },
+                output,
+            })
+        })
+    }
+
+    fn rnn_seq_backward(&self, s: &SeqSaved<Self>, grad_output: Option<&CpuTensor>, grad_h_n: Option<&CpuTensor>) -> Result<SeqGrads<Self>> {
+        let op = "rnn_seq_backward";
+        let steps = Steps::new(&s.batch_sizes, s.reverse);
+        let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
+        let relu = s.kind == CellKind::RnnRelu;
+        dispatch!(s.output.dtype(), T => {
+            let (dx, dw_hh, db, dh0) = rnn::backward::<T>(relu, h, sl(op, s.w_hh.storage())?, sl(op, s.h0.storage())?,
+                sl(op, s.output.storage())?, &steps, opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?);
+            Ok(SeqGrads {
+                x_proj: tensor(vec![n, h], T::wrap(dx))?,
+                w_hh: tensor(vec![h, h], T::wrap(dw_hh))?,
+                b_hh: if s.has_bias { Some(tensor(vec![h], T::wrap(db))?) } else { None },
+                w_hr: None,
+                h0: tensor(vec![b, h], T::wrap(dh0))?,
+                c0: None,
+            })
+        })
+    }
+}

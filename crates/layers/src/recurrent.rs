@@ -1,0 +1,451 @@
+//! Multi-layer, optionally bidirectional RNN / LSTM / GRU layers with PyTorch's options,
+//! parameter names and state layouts. Each layer and direction is one fused op on the tape;
+//! [`Recurrent::forward_unrolled`] is the cell-by-cell reference.
+
+use rand::Rng as _;
+use recur_autograd::{SeqVars, Tape, Var};
+use recur_packed::PackedSequence;
+use recur_tensor::{Backend, CellKind, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::cells::{gru_step, lstm_step, rnn_step, CellParams};
+use crate::{LayerError, ParamId, ParamStore, Result, Rng};
+
+/// PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` constructor arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecurrentConfig {
+    /// The cell.
+    pub kind: CellKind,
+    /// Features of the input `I`.
+    pub input_size: usize,
+    /// Hidden size `H`.
+    pub hidden_size: usize,
+    /// Stacked layers `L`.
+    pub num_layers: usize,
+    /// Whether the layers have `b_ih` and `b_hh`.
+    pub bias: bool,
+    /// Input and output are `[B, T, ..]` instead of `[T, B, ..]`.
+    pub batch_first: bool,
+    /// Dropout on the outputs of every layer but the last, in training.
+    pub dropout: f64,
+    /// Run a second, reversed direction and concatenate (`D = 2`).
+    pub bidirectional: bool,
+    /// LSTM projection size `P` (0 = none).
+    pub proj_size: usize,
+}
+
+impl RecurrentConfig {
+    fn new(kind: CellKind, input_size: usize, hidden_size: usize) -> Self {
+        RecurrentConfig {
+            kind,
+            input_size,
+            hidden_size,
+            num_layers: 1,
+            bias: true,
+            batch_first: false,
+            dropout: 0.0,
+            bidirectional: false,
+            proj_size: 0,
+        }
+    }
+
+    /// `nn.RNN(input_size, hidden_size)` with tanh.
+    pub fn rnn(input_size: usize, hidden_size: usize) -> Self {
+        Self::new(CellKind::RnnTanh, input_size, hidden_size)
+    }
+
+    /// `nn.RNN(.., nonlinearity='relu')`.
+    pub fn rnn_relu(input_size: usize, hidden_size: usize) -> Self {
+        Self::new(CellKind::RnnRelu, input_size, hidden_size)
+    }
+
+    /// `nn.LSTM(input_size, hidden_size)`.
+    pub fn lstm(input_size: usize, hidden_size: usize) -> Self {
+        Self::new(CellKind::Lstm, input_size, hidden_size)
+    }
+
+    /// `nn.GRU(input_size, hidden_size)`.
+    pub fn gru(input_size: usize, hidden_size: usize) -> Self {
+        Self::new(CellKind::Gru, input_size, hidden_size)
+    }
+
+    /// Number of directions `D`.
+    pub fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Size of each direction's output `H_out` (`P` with projection).
+    pub fn out_size(&self) -> usize {
+        if self.proj_size > 0 {
+            self.proj_size
+        } else {
+            self.hidden_size
+        }
+    }
+
+    /// Checks the options as PyTorch does; returns warnings (dropout with one layer).
+    pub fn validate(&self) -> Result<Vec<String>> {
+        let bad = |m: String| Err(LayerError::Config(m));
+        if self.input_size == 0 || self.hidden_size == 0 {
+            return bad(format!(
+                "input_size ({}) and hidden_size ({}) must be positive",
+                self.input_size, self.hidden_size
+            ));
+        }
+        if self.num_layers == 0 {
+            return bad("num_layers must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.dropout) || self.dropout.is_nan() {
+            return bad(format!(
+                "dropout should be a number in range [0, 1] representing the probability of an element being zeroed, found {}",
+                self.dropout
+            ));
+        }
+        if self.proj_size > 0 {
+            if self.kind != CellKind::Lstm {
+                return bad("proj_size is only supported for LSTM".into());
+            }
+            if self.proj_size >= self.hidden_size {
+                return bad(format!(
+                    "proj_size ({}) has to be smaller than hidden_size ({})",
+                    self.proj_size, self.hidden_size
+                ));
+            }
+        }
+        let mut warnings = Vec::new();
+        if self.dropout > 0.0 && self.num_layers == 1 {
+            warnings.push(format!(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects num_layers greater than 1, but got dropout={} and num_layers=1",
+                self.dropout
+            ));
+        }
+        Ok(warnings)
+    }
+}
+
+/// Parameters of one layer and direction.
+#[derive(Clone, Debug)]
+struct DirParams {
+    w_ih: ParamId,
+    w_hh: ParamId,
+    b_ih: Option<ParamId>,
+    b_hh: Option<ParamId>,
+    w_hr: Option<ParamId>,
+}
+
+/// Outputs of a recurrent layer.
+#[derive(Clone, Copy, Debug)]
+pub struct RecurrentOutput {
+    /// `[B, T, D·H_out]` (batch_first) or `[T, B, D·H_out]`; for packed input, the packed
+    /// data `[N, D·H_out]`.
+    pub output: Var,
+    /// `[L·D, B, H_out]`, index `layer·D + direction`, original batch order.
+    pub h_n: Var,
+    /// `[L·D, B, H]` (LSTM).
+    pub c_n: Option<Var>,
+}
+
+/// A multi-layer recurrent layer (PyTorch `nn.RNN` / `nn.LSTM` / `nn.GRU`).
+#[derive(Clone, Debug)]
+pub struct Recurrent {
+    /// The options it was built with.
+    pub config: RecurrentConfig,
+    params: Vec<DirParams>,
+}
+
+impl Recurrent {
+    /// Registers `{prefix}.weight_ih_l{k}{_reverse}` etc. in PyTorch's order, all drawn from
+    /// `U(-1/√H, 1/√H)`. Prints PyTorch's warning for dropout with one layer.
+    pub fn new<B: Backend>(
+        store: &mut ParamStore<B>,
+        prefix: &str,
+        config: RecurrentConfig,
+        rng: &mut Rng,
+    ) -> Result<Self> {
+        for w in config.validate()? {
+            eprintln!("warning: {w}");
+        }
+        let (h, d) = (config.hidden_size, config.directions());
+        let gh = config.kind.gates() * h;
+        let k = 1.0 / (h as f64).sqrt();
+        let mut params = Vec::new();
+        for layer in 0..config.num_layers {
+            let in_size = if layer == 0 { config.input_size } else { d * config.out_size() };
+            for dir in 0..d {
+                let sfx = format!("l{layer}{}", if dir == 1 { "_reverse" } else { "" });
+                let name = |n: &str| if prefix.is_empty() { format!("{n}_{sfx}") } else { format!("{prefix}.{n}_{sfx}") };
+                let w_ih = store.add_uniform(&name("weight_ih"), &[gh, in_size], k, rng)?;
+                let w_hh = store.add_uniform(&name("weight_hh"), &[gh, config.out_size()], k, rng)?;
+                let (b_ih, b_hh) = if config.bias {
+                    (
+                        Some(store.add_uniform(&name("bias_ih"), &[gh], k, rng)?),
+                        Some(store.add_uniform(&name("bias_hh"), &[gh], k, rng)?),
+                    )
+                } else {
+                    (None, None)
+                };
+                let w_hr = if config.proj_size > 0 {
+                    Some(store.add_uniform(&name("weight_hr"), &[config.proj_size, h], k, rng)?)
+                } else {
+                    None
+                };
+                params.push(DirParams { w_ih, w_hh, b_ih, b_hh, w_hr });
+            }
+        }
+        Ok(Recurrent { config, params })
+    }
+
+    fn shape_err(&self, detail: String) -> LayerError {
+        LayerError::Shape { layer: self.config.kind.name().to_string(), detail }
+    }
+
+    fn cell_params<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, idx: usize) -> CellParams {
+        let p = &self.params[idx];
+        CellParams {
+            w_ih: store.var(tape, p.w_ih),
+            w_hh: store.var(tape, p.w_hh),
+            b_ih: p.b_ih.map(|id| store.var(tape, id)),
+            b_hh: p.b_hh.map(|id| store.var(tape, id)),
+            w_hr: p.w_hr.map(|id| store.var(tape, id)),
+        }
+    }
+
+    /// Checks `h0 [L·D, B, H_out]` / `c0 [L·D, B, H]` against batch size `b`.
+    fn check_states<B: Backend>(&self, tape: &Tape<B>, b: usize, h0: Option<Var>, c0: Option<Var>) -> Result<()> {
+        let ld = self.config.num_layers * self.config.directions();
+        if let Some(h0) = h0 {
+            let want = [ld, b, self.config.out_size()];
+            if tape.shape(h0) != want {
+                return Err(self.shape_err(format!("expected hidden size {want:?}, got {:?}", tape.shape(h0))));
+            }
+        }
+        match (self.config.kind, c0) {
+            (CellKind::Lstm, Some(c0)) => {
+                let want = [ld, b, self.config.hidden_size];
+                if tape.shape(c0) != want {
+                    return Err(self.shape_err(format!("expected cell size {want:?}, got {:?}", tape.shape(c0))));
+                }
+            }
+            (CellKind::Lstm, None) => {}
+            (_, Some(_)) => return Err(self.shape_err("c0 is only accepted by LSTM".into())),
+            (_, None) => {}
+        }
+        Ok(())
+    }
+
+    /// Padded input: `[B, T, I]` (batch_first) or `[T, B, I]`, optional `h0`, `c0`.
+    /// `train_rng` enables inter-layer dropout (training) and draws its masks.
+    pub fn forward<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        input: Var,
+        h0: Option<Var>,
+        c0: Option<Var>,
+        train_rng: Option<&mut Rng>,
+    ) -> Result<RecurrentOutput> {
+        let shape = tape.shape(input);
+        if shape.len() != 3 {
+            return Err(self.shape_err(format!(
+                "expected a 3-D input ([B, T, I] with batch_first, else [T, B, I]), got {shape:?}"
+            )));
+        }
+        if shape[2] != self.config.input_size {
+            return Err(self.shape_err(format!(
+                "input.size(-1) must be equal to input_size. Expected {}, got {}",
+                self.config.input_size, shape[2]
+            )));
+        }
+        let (b, t) = if self.config.batch_first { (shape[0], shape[1]) } else { (shape[1], shape[0]) };
+        if b == 0 || t == 0 {
+            return Err(self.shape_err(format!("empty input {shape:?}")));
+        }
+        self.check_states(tape, b, h0, c0)?;
+        let time_major = if self.config.batch_first { tape.transpose01(input)? } else { input };
+        let data = tape.reshape(time_major, &[t * b, self.config.input_size])?;
+        let batch_sizes = vec![b; t];
+        let (out, h_n, c_n) = self.run_packed(tape, store, data, &batch_sizes, h0, c0, train_rng)?;
+        let width = self.config.directions() * self.config.out_size();
+        let out = tape.reshape(out, &[t, b, width])?;
+        let output = if self.config.batch_first { tape.transpose01(out)? } else { out };
+        Ok(RecurrentOutput { output, h_n, c_n })
+    }
+
+    /// Packed input; returns the packed output (same batch sizes and permutation) and
+    /// `h_n`/`c_n` in the original batch order. `h0`/`c0` are in the original order too.
+    pub fn forward_packed<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        input: &PackedSequence,
+        h0: Option<Var>,
+        c0: Option<Var>,
+        train_rng: Option<&mut Rng>,
+    ) -> Result<(PackedSequence, RecurrentOutput)> {
+        let shape = tape.shape(input.data);
+        if shape.len() != 2 || shape[1] != self.config.input_size || shape[0] != input.rows() {
+            return Err(self.shape_err(format!(
+                "packed data: expected [{}, {}], got {shape:?}",
+                input.rows(),
+                self.config.input_size
+            )));
+        }
+        let b = input.batch();
+        self.check_states(tape, b, h0, c0)?;
+        let permute = |v: Option<Var>, idx: &Option<Vec<usize>>| -> Result<Option<Var>> {
+            match (v, idx) {
+                (Some(v), Some(idx)) => {
+                    let bt = tape.transpose01(v)?;
+                    Ok(Some(tape.transpose01(tape.gather_rows(bt, idx)?)?))
+                }
+                (v, _) => Ok(v),
+            }
+        };
+        let h0 = permute(h0, &input.sorted_indices)?;
+        let c0 = permute(c0, &input.sorted_indices)?;
+        let (out, h_n, c_n) = self.run_packed(tape, store, input.data, &input.batch_sizes, h0, c0, train_rng)?;
+        let h_n = permute(Some(h_n), &input.unsorted_indices)?.unwrap_or(h_n);
+        let c_n = match c_n {
+            Some(c) => permute(Some(c), &input.unsorted_indices)?,
+            None => None,
+        };
+        Ok((input.with_data(out), RecurrentOutput { output: out, h_n, c_n }))
+    }
+
+    /// Initial state `idx` of `[L·D, B, W]` as `[B, W]`, or zeros.
+    fn initial<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, all: Option<Var>, idx: usize, b: usize, width: usize) -> Result<Var> {
+        Ok(match all {
+            Some(all) => tape.reshape(tape.narrow(all, 0, idx, 1)?, &[b, width])?,
+            None => tape.constant(Tensor::zeros(store.backend(), &[b, width], store.dtype())?),
+        })
+    }
+
+    fn dropout<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, x: Var, rng: &mut Rng) -> Result<Var> {
+        let p = self.config.dropout;
+        let shape = tape.shape(x);
+        let n: usize = shape.iter().product();
+        let keep = 1.0 - p;
+        let mask: Vec<f64> = (0..n)
+            .map(|_| if keep > 0.0 && rng.gen::<f64>() < keep { 1.0 / keep } else { 0.0 })
+            .collect();
+        let mask = tape.constant(Tensor::from_f64(store.backend(), &shape, &mask, store.dtype())?);
+        Ok(tape.mul(x, mask)?)
+    }
+
+    /// Runs every layer and direction over packed rows `data [N, I]`; states in packed order.
+    #[allow(clippy::too_many_arguments)]
+    fn run_packed<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        data: Var,
+        batch_sizes: &[usize],
+        h0: Option<Var>,
+        c0: Option<Var>,
+        mut train_rng: Option<&mut Rng>,
+    ) -> Result<(Var, Var, Option<Var>)> {
+        let cfg = &self.config;
+        let (d, h, p) = (cfg.directions(), cfg.hidden_size, cfg.out_size());
+        let b = batch_sizes[0];
+        let lstm = cfg.kind == CellKind::Lstm;
+        let mut layer_input = data;
+        let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
+        for layer in 0..cfg.num_layers {
+            if layer > 0 && cfg.dropout > 0.0 {
+                if let Some(rng) = train_rng.as_deref_mut() {
+                    layer_input = self.dropout(tape, store, layer_input, rng)?;
+                }
+            }
+            let mut outs = Vec::with_capacity(d);
+            for dir in 0..d {
+                let idx = layer * d + dir;
+                let cp = self.cell_params(tape, store, idx);
+                let x_proj = tape.linear(layer_input, cp.w_ih, cp.b_ih)?;
+                let h_init = self.initial(tape, store, h0, idx, b, p)?;
+                let c_init = if lstm { Some(self.initial(tape, store, c0, idx, b, h)?) } else { None };
+                let (out, h_n, c_n) = tape.recurrent(&SeqVars {
+                    kind: cfg.kind,
+                    hidden: h,
+                    x_proj,
+                    w_hh: cp.w_hh,
+                    b_hh: cp.b_hh,
+                    w_hr: cp.w_hr,
+                    h0: h_init,
+                    c0: c_init,
+                    batch_sizes,
+                    reverse: dir == 1,
+                })?;
+                outs.push(out);
+                h_ns.push(tape.reshape(h_n, &[1, b, p])?);
+                if let Some(c_n) = c_n {
+                    c_ns.push(tape.reshape(c_n, &[1, b, h])?);
+                }
+            }
+            layer_input = if d == 1 { outs[0] } else { tape.cat(&outs, 1)? };
+        }
+        let h_n = tape.cat(&h_ns, 0)?;
+        let c_n = if lstm { Some(tape.cat(&c_ns, 0)?) } else { None };
+        Ok((layer_input, h_n, c_n))
+    }
+
+    /// Reference implementation: the same layer unrolled cell by cell on primitive tape ops
+    /// (padded input only, no dropout). Same inputs and outputs as [`Recurrent::forward`].
+    pub fn forward_unrolled<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        input: Var,
+        h0: Option<Var>,
+        c0: Option<Var>,
+    ) -> Result<RecurrentOutput> {
+        let cfg = &self.config;
+        let shape = tape.shape(input);
+        if shape.len() != 3 || shape[2] != cfg.input_size {
+            return Err(self.shape_err(format!("unexpected input shape {shape:?}")));
+        }
+        let (d, h, p) = (cfg.directions(), cfg.hidden_size, cfg.out_size());
+        let mut x = if cfg.batch_first { tape.transpose01(input)? } else { input };
+        let (t, b) = (tape.shape(x)[0], tape.shape(x)[1]);
+        self.check_states(tape, b, h0, c0)?;
+        let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
+        for layer in 0..cfg.num_layers {
+            let mut dir_outs = Vec::new();
+            for dir in 0..d {
+                let idx = layer * d + dir;
+                let cp = self.cell_params(tape, store, idx);
+                let mut hs = self.initial(tape, store, h0, idx, b, p)?;
+                let mut cs = self.initial(tape, store, c0, idx, b, h)?;
+                let mut outs = vec![None; t];
+                let order: Vec<usize> = if dir == 1 { (0..t).rev().collect() } else { (0..t).collect() };
+                for step in order {
+                    let in_w = tape.shape(x)[2];
+                    let xt = tape.reshape(tape.narrow(x, 0, step, 1)?, &[b, in_w])?;
+                    match cfg.kind {
+                        CellKind::Lstm => {
+                            let (hn, cn) = lstm_step(tape, &cp, h, xt, hs, cs)?;
+                            hs = hn;
+                            cs = cn;
+                        }
+                        CellKind::Gru => hs = gru_step(tape, &cp, h, xt, hs)?,
+                        CellKind::RnnTanh => hs = rnn_step(tape, &cp, false, xt, hs)?,
+                        CellKind::RnnRelu => hs = rnn_step(tape, &cp, true, xt, hs)?,
+                    }
+                    outs[step] = Some(tape.reshape(hs, &[1, b, p])?);
+                }
+                let outs: Vec<Var> = outs.into_iter().flatten().collect();
+                dir_outs.push(tape.cat(&outs, 0)?);
+                h_ns.push(tape.reshape(hs, &[1, b, p])?);
+                c_ns.push(tape.reshape(cs, &[1, b, h])?);
+            }
+            x = if d == 1 { dir_outs[0] } else { tape.cat(&dir_outs, 2)? };
+        }
+        let output = if cfg.batch_first { tape.transpose01(x)? } else { x };
+        let h_n = tape.cat(&h_ns, 0)?;
+        let c_n = if cfg.kind == CellKind::Lstm { Some(tape.cat(&c_ns, 0)?) } else { None };
+        Ok(RecurrentOutput { output, h_n, c_n })
+    }
+}

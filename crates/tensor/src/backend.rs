@@ -1,0 +1,335 @@
+//! The [`Backend`] trait: the raw kernels a device must provide, grouped in op families.
+//!
+//! Arguments reaching a backend have already been validated by the [`crate::Tensor`]
+//! front end (shapes, lengths, dtypes and index ranges), so kernels only compute.
+//! Storage is owned by the backend: `Vec` on the CPU, device memory on a GPU.
+
+use std::fmt;
+
+use crate::{DType, HostData, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor};
+
+/// Where a matrix lives inside a storage: element offset and the two strides.
+/// A transposed operand is the same buffer with the strides swapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatLayout {
+    /// Index of element (0, 0).
+    pub offset: usize,
+    /// Distance between rows.
+    pub row_stride: usize,
+    /// Distance between columns.
+    pub col_stride: usize,
+}
+
+impl MatLayout {
+    /// A dense row-major matrix with `cols` columns starting at `offset`.
+    pub fn row_major(offset: usize, cols: usize) -> MatLayout {
+        MatLayout {
+            offset,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The same buffer read as its transpose.
+    pub fn t(self) -> MatLayout {
+        MatLayout {
+            offset: self.offset,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+
+    /// Index one past the last element touched by a `rows × cols` matrix.
+    pub fn end(&self, rows: usize, cols: usize) -> usize {
+        if rows == 0 || cols == 0 {
+            return self.offset;
+        }
+        self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride + 1
+    }
+}
+
+/// `C[m,n] = alpha · A[m,k] · B[k,n] + beta · C[m,n]` with arbitrary strides.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GemmSpec {
+    /// Rows of A and C.
+    pub m: usize,
+    /// Columns of B and C.
+    pub n: usize,
+    /// Columns of A, rows of B.
+    pub k: usize,
+    /// Scale of the product.
+    pub alpha: f64,
+    /// Scale of the existing C (0 overwrites, NaNs included).
+    pub beta: f64,
+    /// Layout of A.
+    pub a: MatLayout,
+    /// Layout of B.
+    pub b: MatLayout,
+    /// Layout of C.
+    pub c: MatLayout,
+}
+
+/// Elementwise functions of one argument that have a backward form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `1 / (1 + exp(-x))`; backward `g · y · (1 - y)`.
+    Sigmoid,
+    /// `tanh(x)`; backward `g · (1 - y²)`.
+    Tanh,
+    /// `max(x, 0)`; backward `g · [y > 0]`.
+    Relu,
+}
+
+impl UnaryOp {
+    /// The op name used in errors and kernel names.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Sigmoid => "sigmoid",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Relu => "relu",
+        }
+    }
+}
+
+/// Elementwise functions of two same-shaped arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `a + b`.
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a · b`.
+    Mul,
+}
+
+impl BinaryOp {
+    /// The op name used in errors and kernel names.
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+        }
+    }
+}
+
+/// One Adam step's hyper-parameters, with PyTorch's meaning (`torch.optim.Adam`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamHyper {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to `sqrt(v̂)`.
+    pub eps: f64,
+    /// L2 penalty added to the gradient (`g + wd · p`).
+    pub weight_decay: f64,
+    /// 1-based step number used in the bias corrections.
+    pub step: u64,
+}
+
+/// The kernels a device provides. See the crate docs for the validation contract.
+pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
+    /// Backend-owned contiguous storage of one element type.
+    type Storage: Clone + fmt::Debug + Send + Sync;
+
+    /// Short name used in messages (`cpu`, `cuda`).
+    fn name(&self) -> &'static str;
+    /// Element type of a storage.
+    fn dtype_of(&self, s: &Self::Storage) -> DType;
+    /// Number of elements of a storage.
+    fn len_of(&self, s: &Self::Storage) -> usize;
+
+    // ---------------------------------------------------------------- transfer
+    /// Moves host data into backend storage.
+    fn upload(&self, data: HostData) -> Result<Self::Storage>;
+    /// Copies storage back to the host.
+    fn download(&self, s: &Self::Storage) -> Result<HostData>;
+    /// A new storage of `len` elements all equal to `value`.
+    fn full(&self, dtype: DType, len: usize, value: f64) -> Result<Self::Storage>;
+
+    // ---------------------------------------------------------------- gemm
+    /// `C = alpha·A·B + beta·C` (see [`GemmSpec`]); A, B, C share one dtype.
+    fn gemm(
+        &self,
+        spec: &GemmSpec,
+        a: &Self::Storage,
+        b: &Self::Storage,
+        c: &mut Self::Storage,
+    ) -> Result<()>;
+
+    // ---------------------------------------------------------------- elementwise
+    /// `op(x)` elementwise.
+    fn unary(&self, op: UnaryOp, x: &Self::Storage) -> Result<Self::Storage>;
+    /// Gradient of `op` given its output `y` and the output gradient `g`.
+    fn unary_backward(
+        &self,
+        op: UnaryOp,
+        y: &Self::Storage,
+        g: &Self::Storage,
+    ) -> Result<Self::Storage>;
+    /// `a op b` elementwise (same length).
+    fn binary(&self, op: BinaryOp, a: &Self::Storage, b: &Self::Storage) -> Result<Self::Storage>;
+    /// `y += alpha · x`.
+    fn axpy(&self, alpha: f64, x: &Self::Storage, y: &mut Self::Storage) -> Result<()>;
+    /// `alpha · x`.
+    fn scale(&self, x: &Self::Storage, alpha: f64) -> Result<Self::Storage>;
+    /// `x[r, :] += bias` for every row of `x` viewed as `[len/cols, cols]`.
+    fn add_bias_rows(&self, x: &mut Self::Storage, cols: usize, bias: &Self::Storage)
+        -> Result<()>;
+
+    // ---------------------------------------------------------------- reductions
+    /// Sum over the middle axis of `x` viewed as `[outer, n, inner]` → `[outer, inner]`.
+    fn sum_axis(
+        &self,
+        x: &Self::Storage,
+        outer: usize,
+        n: usize,
+        inner: usize,
+    ) -> Result<Self::Storage>;
+    /// Repeats `x` viewed as `[outer, inner]` `n` times along a new middle axis → `[outer, n, inner]`.
+    fn broadcast_axis(
+        &self,
+        x: &Self::Storage,
+        outer: usize,
+        n: usize,
+        inner: usize,
+    ) -> Result<Self::Storage>;
+
+    // ---------------------------------------------------------------- softmax and loss
+    /// Row-wise log-softmax of `x` viewed as `[rows, cols]`.
+    fn log_softmax(&self, x: &Self::Storage, cols: usize) -> Result<Self::Storage>;
+    /// Mean over rows of `-log_probs[r, labels[r]]`.
+    fn nll_mean(&self, log_probs: &Self::Storage, cols: usize, labels: &[usize]) -> Result<f64>;
+    /// Gradient of `scale · Σ_r -log_softmax(x)[r, labels[r]]` w.r.t. `x`:
+    /// `scale · (exp(log_probs) - onehot(labels))`.
+    fn cross_entropy_backward(
+        &self,
+        log_probs: &Self::Storage,
+        cols: usize,
+        labels: &[usize],
+        scale: f64,
+    ) -> Result<Self::Storage>;
+
+    // ---------------------------------------------------------------- layout
+    /// Copies the block `[outer, len, inner]` of `src` (viewed `[outer, src_dim, inner]`,
+    /// starting at `src_start` on the middle axis) into `dst` (viewed `[outer, dst_dim, inner]`)
+    /// at `dst_start`. Slicing, concatenation and their backward passes are this one kernel.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_block(
+        &self,
+        src: &Self::Storage,
+        outer: usize,
+        inner: usize,
+        src_dim: usize,
+        src_start: usize,
+        dst: &mut Self::Storage,
+        dst_dim: usize,
+        dst_start: usize,
+        len: usize,
+    ) -> Result<()>;
+    /// Swaps the first two axes of `x` viewed as `[d0, d1, inner]` → `[d1, d0, inner]`.
+    fn transpose01(
+        &self,
+        x: &Self::Storage,
+        d0: usize,
+        d1: usize,
+        inner: usize,
+    ) -> Result<Self::Storage>;
+
+    // ---------------------------------------------------------------- rows
+    /// `out[i, :] = src[idx[i], :]` with `src` viewed as `[_, cols]`.
+    fn gather_rows(&self, src: &Self::Storage, cols: usize, idx: &[usize])
+        -> Result<Self::Storage>;
+    /// `dst[idx[i], :] += src[i, :]` (repeated indices accumulate).
+    fn scatter_add_rows(
+        &self,
+        dst: &mut Self::Storage,
+        cols: usize,
+        idx: &[usize],
+        src: &Self::Storage,
+    ) -> Result<()>;
+    /// `dst[idx[i], :] = src[i, :]` (indices are distinct).
+    fn scatter_rows(
+        &self,
+        dst: &mut Self::Storage,
+        cols: usize,
+        idx: &[usize],
+        src: &Self::Storage,
+    ) -> Result<()>;
+
+    // ---------------------------------------------------------------- optimizers
+    /// One fused Adam step over a parameter: reads p, g, m, v once, writes p, m, v once.
+    fn adam_step(
+        &self,
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        m: &mut Self::Storage,
+        v: &mut Self::Storage,
+        hyper: &AdamHyper,
+    ) -> Result<()>;
+    /// Adam on selected rows of a `[_, cols]` table whose other rows had zero gradient
+    /// since their last update: for each `rows[i]`, first replays the zero-gradient steps
+    /// `last[rows[i]]+1 .. hyper.step-1` (exactly the dense update with g = 0), then applies
+    /// step `hyper.step` with gradient row `i` of `g`. `last` is updated. Bit-identical to
+    /// running [`Backend::adam_step`] on the whole table every step.
+    #[allow(clippy::too_many_arguments)]
+    fn adam_rows_catch_up(
+        &self,
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        m: &mut Self::Storage,
+        v: &mut Self::Storage,
+        cols: usize,
+        rows: &[usize],
+        last: &mut [u64],
+        hyper: &AdamHyper,
+    ) -> Result<()>;
+    /// SGD with PyTorch's momentum, dampening, nesterov and weight decay. `buf` is the
+    /// momentum buffer (`None` when momentum is 0); `first` marks the first step.
+    #[allow(clippy::too_many_arguments)]
+    fn sgd_step(
+        &self,
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        buf: Option<&mut Self::Storage>,
+        lr: f64,
+        momentum: f64,
+        dampening: f64,
+        weight_decay: f64,
+        nesterov: bool,
+        first: bool,
+    ) -> Result<()>;
+
+    // ---------------------------------------------------------------- recurrent
+    /// LSTM over a whole (packed) sequence for one layer and direction.
+    fn lstm_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
+    /// Backward through time of [`Backend::lstm_seq_forward`].
+    fn lstm_seq_backward(
+        &self,
+        saved: &SeqSaved<Self>,
+        grad_output: Option<&Tensor<Self>>,
+        grad_h_n: Option<&Tensor<Self>>,
+        grad_c_n: Option<&Tensor<Self>>,
+    ) -> Result<SeqGrads<Self>>;
+    /// GRU over a whole (packed) sequence for one layer and direction.
+    fn gru_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
+    /// Backward through time of [`Backend::gru_seq_forward`].
+    fn gru_seq_backward(
+        &self,
+        saved: &SeqSaved<Self>,
+        grad_output: Option<&Tensor<Self>>,
+        grad_h_n: Option<&Tensor<Self>>,
+    ) -> Result<SeqGrads<Self>>;
+    /// Elman RNN (tanh or relu) over a whole (packed) sequence for one layer and direction.
+    fn rnn_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
+    /// Backward through time of [`Backend::rnn_seq_forward`].
+    fn rnn_seq_backward(
+        &self,
+        saved: &SeqSaved<Self>,
+        grad_output: Option<&Tensor<Self>>,
+        grad_h_n: Option<&Tensor<Self>>,
+    ) -> Result<SeqGrads<Self>>;
+}

@@ -1,0 +1,112 @@
+//! Test support: finds the PyTorch golden files (`tests/golden/`, or `RECUR_GOLDEN_DIR`),
+//! decodes their tensors, and compares results with a dtype-dependent tolerance.
+
+use std::path::PathBuf;
+
+use recur_tensor::{Backend, DType, Tensor};
+use serde_json::Value;
+
+/// The golden folder: `$RECUR_GOLDEN_DIR` if set, else the workspace's `tests/golden`.
+pub fn golden_dir() -> PathBuf {
+    match std::env::var_os("RECUR_GOLDEN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden"),
+    }
+}
+
+/// Every `*.json` case of `folder` (sorted by name) as `(name, json)`.
+///
+/// # Panics
+/// When the folder is missing or holds no case: a golden test must never pass vacuously.
+pub fn cases(folder: &str) -> Vec<(String, Value)> {
+    let dir = golden_dir().join(folder);
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("golden folder {} cannot be read: {e}", dir.display()));
+    let mut out: Vec<(String, Value)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()));
+            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            (name, json)
+        })
+        .collect();
+    assert!(!out.is_empty(), "golden folder {} holds no case", dir.display());
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A decoded golden tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Golden {
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub data: Vec<f64>,
+}
+
+impl Golden {
+    /// The values rounded to integers (token ids, lengths, indices).
+    pub fn ints(&self) -> Vec<usize> {
+        self.data.iter().map(|&x| x as usize).collect()
+    }
+
+    /// Uploads as a tensor of `dtype`.
+    pub fn tensor<B: Backend>(&self, backend: &B, dtype: DType) -> Tensor<B> {
+        Tensor::from_f64(backend, &self.shape, &self.data, dtype).expect("golden tensor is well formed")
+    }
+}
+
+/// Decodes `{"shape": [...], "data": [...]}`; `None` for JSON `null` or a missing key.
+pub fn golden(v: &Value) -> Option<Golden> {
+    if v.is_null() {
+        return None;
+    }
+    let shape = v["shape"].as_array()?.iter().map(|d| d.as_u64().expect("shape entry") as usize).collect::<Vec<_>>();
+    let data = v["data"].as_array()?.iter().map(|x| x.as_f64().expect("numeric data")).collect::<Vec<_>>();
+    assert_eq!(shape.iter().product::<usize>(), data.len(), "golden tensor shape/data mismatch");
+    Some(Golden { shape, data })
+}
+
+/// A list of integers (`lengths`), `None` for null.
+pub fn ints(v: &Value) -> Option<Vec<usize>> {
+    v.as_array().map(|a| a.iter().map(|x| x.as_u64().expect("integer") as usize).collect())
+}
+
+/// `(rtol, atol)` for comparisons in `dtype`: f64 1e-9 relative, f32 1e-4 relative.
+pub fn tolerance(dtype: DType) -> (f64, f64) {
+    match dtype {
+        DType::F64 => (1e-9, 1e-11),
+        DType::F32 => (1e-4, 2e-5),
+    }
+}
+
+/// Checks `|got − want| ≤ atol + rtol·max(|want|, max|want|/10)` elementwise (the second term
+/// keeps near-zero entries of a large-valued tensor from demanding more than the dtype has).
+pub fn check_close(what: &str, got: &[f64], want: &Golden, dtype: DType) -> Result<(), String> {
+    if got.len() != want.data.len() {
+        return Err(format!("{what}: {} values, expected {} (shape {:?})", got.len(), want.data.len(), want.shape));
+    }
+    let (rtol, atol) = tolerance(dtype);
+    let scale = want.data.iter().fold(0.0f64, |m, x| m.max(x.abs())) / 10.0;
+    for (i, (&g, &w)) in got.iter().zip(&want.data).enumerate() {
+        let err = (g - w).abs();
+        if err.is_nan() || err > atol + rtol * w.abs().max(scale) {
+            return Err(format!("{what}[{i}] ({dtype}): got {g:e}, expected {w:e} (err {err:e}, shape {:?})", want.shape));
+        }
+    }
+    Ok(())
+}
+
+/// [`check_close`] on a tensor, also checking its shape.
+pub fn check_tensor<B: Backend>(what: &str, got: &Tensor<B>, want: &Golden) -> Result<(), String> {
+    if got.shape() != want.shape.as_slice() {
+        return Err(format!("{what}: shape {:?}, expected {:?}", got.shape(), want.shape));
+    }
+    let values = got.to_f64_vec().map_err(|e| format!("{what}: {e}"))?;
+    check_close(what, &values, want, got.dtype())
+}
