@@ -1,0 +1,56 @@
+//! The error type of the data pipeline: every variant names the file (and line).
+
+use std::path::PathBuf;
+
+/// Result alias for the data pipeline.
+pub type Result<T> = std::result::Result<T, DataError>;
+
+/// What can go wrong reading, checking or fetching data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A malformed CSV row.
+    #[error("{path}:{line}: {detail}")]
+    Row {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the row starts.
+        line: u64,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A vocabulary file that cannot be used.
+    #[error("vocabulary {path}: {detail}")]
+    Vocab {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A downloaded or copied file failed its checks, or could not be fetched.
+    #[error("{0}")]
+    Download(String),
+    /// Data files not where they were looked for.
+    #[error("{0}")]
+    NotFound(String),
+    /// Anything else wrong with the data (e.g. an empty dataset).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl DataError {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> DataError {
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Encoding, collation into padded batches, and the seeded shuffling loader (with an
+//! optional background thread that prepares batches ahead).
+
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use crate::tokenizer::basic_english_into;
+use crate::{DataError, Example, Result, Vocab};
+
+/// A dataset encoded with a vocabulary: labels and token ids per example.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Encoded {
+    /// 0-based labels.
+    pub labels: Vec<usize>,
+    /// Token ids per example (never empty).
+    pub ids: Vec<Vec<usize>>,
+}
+
+impl Encoded {
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there is no example.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Tokenizes and encodes examples (unknown → 0). Examples never have zero tokens (the
+/// reader refuses empty texts).
+pub fn encode_dataset(examples: &[Example], vocab: &Vocab) -> Encoded {
+    let mut out = Encoded { labels: Vec::with_capacity(examples.len()), ids: Vec::with_capacity(examples.len()) };
+    for e in examples {
+        let mut ids = Vec::new();
+        basic_english_into(&e.text, &mut |t| ids.push(vocab.id(t).unwrap_or(0)));
+        out.labels.push(e.label);
+        out.ids.push(ids);
+    }
+    out
+}
+
+/// A padded batch, as the lesson's `padify` / `pad_length` return it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// 0-based labels `[B]`.
+    pub labels: Vec<usize>,
+    /// Token ids `[B, T]` row-major, right-padded with 0.
+    pub tokens: Vec<usize>,
+    /// True lengths `[B]`.
+    pub lengths: Vec<usize>,
+    /// `T` = the longest length.
+    pub max_len: usize,
+}
+
+impl Batch {
+    /// Batch size `B`.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Collates examples `idx` of `data`: ids right-padded with 0 to the longest row.
+pub fn collate(data: &Encoded, idx: &[usize]) -> Result<Batch> {
+    if let Some(&bad) = idx.iter().find(|&&i| i >= data.len()) {
+        return Err(DataError::Invalid(format!("example {bad} out of range for {} examples", data.len())));
+    }
+    let max_len = idx.iter().map(|&i| data.ids[i].len()).max().unwrap_or(0);
+    let mut tokens = vec![0; idx.len() * max_len];
+    for (row, &i) in idx.iter().enumerate() {
+        tokens[row * max_len..row * max_len + data.ids[i].len()].copy_from_slice(&data.ids[i]);
+    }
+    Ok(Batch {
+        labels: idx.iter().map(|&i| data.labels[i]).collect(),
+        lengths: idx.iter().map(|&i| data.ids[i].len()).collect(),
+        tokens,
+        max_len,
+    })
+}
+
+/// The order of one epoch's batches: a seeded permutation (or file order) cut into batches.
+#[derive(Clone, Debug)]
+pub struct Loader {
+    order: Vec<usize>,
+    batch_size: usize,
+    drop_last: bool,
+}
+
+impl Loader {
+    /// Batches over `n` examples; with `shuffle`, epoch `epoch` of seed `seed` is a fixed
+    /// permutation (ChaCha8). `drop_last` drops a final short batch.
+    pub fn new(n: usize, batch_size: usize, shuffle: bool, drop_last: bool, seed: u64, epoch: u64) -> Result<Loader> {
+        if batch_size == 0 {
+            return Err(DataError::Invalid("batch size must be at least 1".into()));
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        if shuffle {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(epoch);
+            order.shuffle(&mut rng);
+        }
+        Ok(Loader { order, batch_size, drop_last })
+    }
+
+    /// The example indices of each batch, in order.
+    pub fn batches(&self) -> impl Iterator<Item = &[usize]> + '_ {
+        let keep = if self.drop_last { self.order.len() / self.batch_size * self.batch_size } else { self.order.len() };
+        self.order[..keep].chunks(self.batch_size)
+    }
+
+    /// Number of batches.
+    pub fn len(&self) -> usize {
+        self.batches().count()
+    }
+
+    /// True when there is no batch.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Batches collated on a background thread, `depth` ahead of the consumer.
+pub struct Prefetch {
+    rx: Receiver<Batch>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Prefetch {
+    /// Starts collating `loader`'s batches of `data` on a thread.
+    pub fn start(data: Arc<Encoded>, loader: Loader, depth: usize) -> Prefetch {
+        let (tx, rx) = sync_channel(depth.max(1));
+        let handle = std::thread::spawn(move || {
+            for idx in loader.batches() {
+                let Ok(batch) = collate(&data, idx) else { return };
+                if tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        Prefetch { rx, handle: Some(handle) }
+    }
+}
+
+impl Iterator for Prefetch {
+    type Item = Batch;
+    fn next(&mut self) -> Option<Batch> {
+        self.rx.recv().ok()
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        // Disconnect first so a producer blocked on a full channel exits.
+        let (_, dead) = sync_channel(0);
+        drop(std::mem::replace(&mut self.rx, dead));
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

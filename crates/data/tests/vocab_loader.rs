@@ -1,0 +1,63 @@
+//! Vocabulary files, collation and the seeded loader.
+
+use std::sync::Arc;
+
+use recur_data::{collate, Encoded, Loader, Prefetch, Vocab, VocabOrder};
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("recur-vocab-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+#[test]
+fn vocab_round_trips_and_refuses_bad_files() {
+    let v = Vocab::build([["b", "a", "b", "c"]], VocabOrder::Frequency, 1);
+    assert_eq!(v.itos(), ["<unk>", "<pad>", "b", "a", "c"]);
+    let p = tmp("v.txt");
+    v.save(&p).unwrap();
+    assert_eq!(Vocab::load(&p).unwrap(), v);
+    std::fs::write(&p, "a\n\nb\n").unwrap();
+    assert!(Vocab::load(&p).unwrap_err().to_string().contains("line 2 is empty"));
+    std::fs::write(&p, "a\nb\na\n").unwrap();
+    let e = Vocab::load(&p).unwrap_err().to_string();
+    assert!(e.contains("duplicates line 1"), "{e}");
+}
+
+#[test]
+fn collate_pads_with_zero() {
+    let data = Encoded { labels: vec![0, 3], ids: vec![vec![5, 6, 7], vec![9]] };
+    let b = collate(&data, &[1, 0]).unwrap();
+    assert_eq!(b.tokens, vec![9, 0, 0, 5, 6, 7]);
+    assert_eq!(b.lengths, vec![1, 3]);
+    assert_eq!(b.labels, vec![3, 0]);
+    assert!(collate(&data, &[2]).is_err());
+}
+
+#[test]
+fn loader_is_seeded_and_complete() {
+    let a: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0).unwrap().batches().map(<[usize]>::to_vec).collect();
+    let b: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0).unwrap().batches().map(<[usize]>::to_vec).collect();
+    let c: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 1).unwrap().batches().map(<[usize]>::to_vec).collect();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let mut all: Vec<usize> = a.concat();
+    all.sort();
+    assert_eq!(all, (0..10).collect::<Vec<_>>());
+    assert_eq!(a.last().unwrap().len(), 1);
+    assert_eq!(Loader::new(10, 3, false, true, 0, 0).unwrap().len(), 3);
+    assert!(Loader::new(10, 0, false, false, 0, 0).is_err());
+}
+
+#[test]
+fn prefetch_matches_direct_collation() {
+    let data = Arc::new(Encoded { labels: (0..20).map(|i| i % 4).collect(), ids: (0..20).map(|i| vec![i; 1 + i % 5]).collect() });
+    let loader = Loader::new(20, 4, true, false, 3, 0).unwrap();
+    let direct: Vec<_> = loader.batches().map(|idx| collate(&data, idx).unwrap()).collect();
+    let pre: Vec<_> = Prefetch::start(data.clone(), loader, 2).collect();
+    assert_eq!(direct, pre);
+    // dropping early must not hang
+    let mut p = Prefetch::start(data, Loader::new(20, 1, false, false, 0, 0).unwrap(), 1);
+    p.next();
+    drop(p);
+}
