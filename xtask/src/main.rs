@@ -1,2 +1,61 @@
-//! xtask
-fn main() {}
+//! `cargo xtask`: everything that is not `cargo build` — fetching data, the lesson's
+//! end-to-end run, benchmarks, CUDA kernel builds.
+
+mod download;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Fetch AG News train.csv and test.csv (checked by MD5 and line count).
+    Download(download::DownloadArgs),
+    /// Fetch the data if missing, train the lesson's packed LSTM, evaluate it.
+    Train(train::TrainArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Cmd::Download(a) => download::run(&a),
+        Cmd::Train(a) => train::run(&a),
+    };
+    if let Err(e) = r {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default()
+}
+
+/// Builds the `recur` binary in release mode and returns its path.
+pub fn build_recur() -> anyhow::Result<std::path::PathBuf> {
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "recur-cli",
+                "--bin",
+                "recur",
+            ])
+            .current_dir(root())
+            .status()?;
+    anyhow::ensure!(status.success(), "building recur failed");
+    Ok(root().join("target/release/recur"))
+}

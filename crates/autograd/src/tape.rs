@@ -171,7 +171,10 @@ impl<B: Backend> Tape<B> {
     ) -> Var {
         self.record(vec![output], parents, move |g| match &g[0] {
             Some(g) => backward(g),
-            None => Err(Error::invalid("backward", "single-output node without gradient")),
+            None => Err(Error::invalid(
+                "backward",
+                "single-output node without gradient",
+            )),
         })[0]
     }
 
@@ -189,10 +192,8 @@ impl<B: Backend> Tape<B> {
             }
             Tensor::full(l.backend(), l.shape(), l.dtype(), 1.0)?
         };
-        let mut grads: Vec<Vec<Option<Tensor<B>>>> = nodes
-            .iter()
-            .map(|n| vec![None; n.outputs.len()])
-            .collect();
+        let mut grads: Vec<Vec<Option<Tensor<B>>>> =
+            nodes.iter().map(|n| vec![None; n.outputs.len()]).collect();
         grads[loss.node as usize][loss.out as usize] = Some(seed);
         let mut out = Grads {
             leaves: HashMap::new(),

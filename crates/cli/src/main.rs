@@ -1,2 +1,11 @@
-//! recur
-fn main() {}
+//! The `recur` binary: parses the command line and runs one command.
+
+use clap::Parser;
+
+fn main() {
+    let cli = recur_cli::Cli::parse();
+    if let Err(e) = recur_cli::run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

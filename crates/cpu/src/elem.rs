@@ -88,7 +88,9 @@ impl Elem for f32 {
         csc: isize,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
     }
 }
 
@@ -129,7 +131,9 @@ impl Elem for f64 {
         csc: isize,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
     }
 }
 

@@ -113,7 +113,13 @@ impl Backend for Cpu {
         Ok(dispatch!(dtype, T => T::wrap(vec![T::of(value); len])))
     }
 
-    fn gemm(&self, spec: &GemmSpec, a: &CpuStorage, b: &CpuStorage, c: &mut CpuStorage) -> Result<()> {
+    fn gemm(
+        &self,
+        spec: &GemmSpec,
+        a: &CpuStorage,
+        b: &CpuStorage,
+        c: &mut CpuStorage,
+    ) -> Result<()> {
         dispatch!(c.dtype(), T => {
             let (a, b) = (sl::<T>("gemm", a)?, sl::<T>("gemm", b)?);
             gemm::gemm(spec.m, spec.n, spec.k, T::of(spec.alpha), a, spec.a, b, spec.b,
@@ -174,7 +180,13 @@ impl Backend for Cpu {
         }))
     }
 
-    fn broadcast_axis(&self, x: &CpuStorage, outer: usize, n: usize, inner: usize) -> Result<CpuStorage> {
+    fn broadcast_axis(
+        &self,
+        x: &CpuStorage,
+        outer: usize,
+        n: usize,
+        inner: usize,
+    ) -> Result<CpuStorage> {
         Ok(dispatch!(x.dtype(), T => {
             let mut out = new_like::<T>(outer * n * inner);
             basic::broadcast_axis(sl::<T>("broadcast_axis", x)?, outer, n, inner, &mut out);
@@ -192,10 +204,18 @@ impl Backend for Cpu {
     }
 
     fn nll_mean(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize]) -> Result<f64> {
-        Ok(dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?, cols, labels)))
+        Ok(
+            dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?, cols, labels)),
+        )
     }
 
-    fn cross_entropy_backward(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize], scale: f64) -> Result<CpuStorage> {
+    fn cross_entropy_backward(
+        &self,
+        log_probs: &CpuStorage,
+        cols: usize,
+        labels: &[usize],
+        scale: f64,
+    ) -> Result<CpuStorage> {
         Ok(dispatch!(log_probs.dtype(), T => {
             let lp = sl::<T>("cross_entropy_backward", log_probs)?;
             let mut out = new_like::<T>(lp.len());
@@ -204,14 +224,30 @@ impl Backend for Cpu {
         }))
     }
 
-    fn copy_block(&self, src: &CpuStorage, outer: usize, inner: usize, src_dim: usize, src_start: usize,
-        dst: &mut CpuStorage, dst_dim: usize, dst_start: usize, len: usize) -> Result<()> {
+    fn copy_block(
+        &self,
+        src: &CpuStorage,
+        outer: usize,
+        inner: usize,
+        src_dim: usize,
+        src_start: usize,
+        dst: &mut CpuStorage,
+        dst_dim: usize,
+        dst_start: usize,
+        len: usize,
+    ) -> Result<()> {
         dispatch!(dst.dtype(), T => basic::copy_block(sl::<T>("copy_block", src)?, outer, inner, src_dim, src_start,
             sl_mut::<T>("copy_block", dst)?, dst_dim, dst_start, len));
         Ok(())
     }
 
-    fn transpose01(&self, x: &CpuStorage, d0: usize, d1: usize, inner: usize) -> Result<CpuStorage> {
+    fn transpose01(
+        &self,
+        x: &CpuStorage,
+        d0: usize,
+        d1: usize,
+        inner: usize,
+    ) -> Result<CpuStorage> {
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>("transpose01", x)?;
             let mut out = new_like::<T>(x.len());
@@ -228,34 +264,72 @@ impl Backend for Cpu {
         }))
     }
 
-    fn scatter_add_rows(&self, dst: &mut CpuStorage, cols: usize, idx: &[usize], src: &CpuStorage) -> Result<()> {
+    fn scatter_add_rows(
+        &self,
+        dst: &mut CpuStorage,
+        cols: usize,
+        idx: &[usize],
+        src: &CpuStorage,
+    ) -> Result<()> {
         dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_add_rows", dst)?, cols, idx,
             sl::<T>("scatter_add_rows", src)?, true));
         Ok(())
     }
 
-    fn scatter_rows(&self, dst: &mut CpuStorage, cols: usize, idx: &[usize], src: &CpuStorage) -> Result<()> {
+    fn scatter_rows(
+        &self,
+        dst: &mut CpuStorage,
+        cols: usize,
+        idx: &[usize],
+        src: &CpuStorage,
+    ) -> Result<()> {
         dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_rows", dst)?, cols, idx,
             sl::<T>("scatter_rows", src)?, false));
         Ok(())
     }
 
-    fn adam_step(&self, p: &mut CpuStorage, g: &CpuStorage, m: &mut CpuStorage, v: &mut CpuStorage, hyper: &AdamHyper) -> Result<()> {
+    fn adam_step(
+        &self,
+        p: &mut CpuStorage,
+        g: &CpuStorage,
+        m: &mut CpuStorage,
+        v: &mut CpuStorage,
+        hyper: &AdamHyper,
+    ) -> Result<()> {
         let op = "adam_step";
         dispatch!(p.dtype(), T => optim::adam_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, hyper));
         Ok(())
     }
 
-    fn adam_rows_catch_up(&self, p: &mut CpuStorage, g: &CpuStorage, m: &mut CpuStorage, v: &mut CpuStorage,
-        cols: usize, rows: &[usize], last: &mut [u64], hyper: &AdamHyper) -> Result<()> {
+    fn adam_rows_catch_up(
+        &self,
+        p: &mut CpuStorage,
+        g: &CpuStorage,
+        m: &mut CpuStorage,
+        v: &mut CpuStorage,
+        cols: usize,
+        rows: &[usize],
+        last: &mut [u64],
+        hyper: &AdamHyper,
+    ) -> Result<()> {
         let op = "adam_rows_catch_up";
         dispatch!(p.dtype(), T => optim::adam_rows_catch_up(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
             sl_mut::<T>(op, v)?, cols, rows, last, hyper));
         Ok(())
     }
 
-    fn sgd_step(&self, p: &mut CpuStorage, g: &CpuStorage, buf: Option<&mut CpuStorage>, lr: f64, momentum: f64,
-        dampening: f64, weight_decay: f64, nesterov: bool, first: bool) -> Result<()> {
+    fn sgd_step(
+        &self,
+        p: &mut CpuStorage,
+        g: &CpuStorage,
+        buf: Option<&mut CpuStorage>,
+        lr: f64,
+        momentum: f64,
+        dampening: f64,
+        weight_decay: f64,
+        nesterov: bool,
+        first: bool,
+    ) -> Result<()> {
         let op = "sgd_step";
         dispatch!(p.dtype(), T => {
             let buf = match buf { Some(b) => Some(sl_mut::<T>(op, b)?), None => None };
@@ -307,8 +381,13 @@ impl Backend for Cpu {
         })
     }
 
-    fn lstm_seq_backward(&self, s: &SeqSaved<Self>, grad_output: Option<&CpuTensor>, grad_h_n: Option<&CpuTensor>,
-        grad_c_n: Option<&CpuTensor>) -> Result<SeqGrads<Self>> {
+    fn lstm_seq_backward(
+        &self,
+        s: &SeqSaved<Self>,
+        grad_output: Option<&CpuTensor>,
+        grad_h_n: Option<&CpuTensor>,
+        grad_c_n: Option<&CpuTensor>,
+    ) -> Result<SeqGrads<Self>> {
         let op = "lstm_seq_backward";
         let missing = |what: &str| Error::invalid(op, format!("saved state lacks {what}"));
         let steps = Steps::new(&s.batch_sizes, s.reverse);
@@ -379,11 +458,19 @@ impl Backend for Cpu {
         })
     }
 
-    fn gru_seq_backward(&self, s: &SeqSaved<Self>, grad_output: Option<&CpuTensor>, grad_h_n: Option<&CpuTensor>) -> Result<SeqGrads<Self>> {
+    fn gru_seq_backward(
+        &self,
+        s: &SeqSaved<Self>,
+        grad_output: Option<&CpuTensor>,
+        grad_h_n: Option<&CpuTensor>,
+    ) -> Result<SeqGrads<Self>> {
         let op = "gru_seq_backward";
         let steps = Steps::new(&s.batch_sizes, s.reverse);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-        let gh_n = s.gh_n.as_ref().ok_or_else(|| Error::invalid(op, "saved state lacks gh_n"))?;
+        let gh_n = s
+            .gh_n
+            .as_ref()
+            .ok_or_else(|| Error::invalid(op, "saved state lacks gh_n"))?;
         dispatch!(s.gates.dtype(), T => {
             let (dx, dw_hh, db, dh0) = gru::backward::<T>(h, sl(op, s.w_hh.storage())?, sl(op, s.h0.storage())?,
                 sl(op, s.gates.storage())?, sl(op, gh_n.storage())?, sl(op, s.output.storage())?, &steps,
@@ -433,7 +520,12 @@ impl Backend for Cpu {
         })
     }
 
-    fn rnn_seq_backward(&self, s: &SeqSaved<Self>, grad_output: Option<&CpuTensor>, grad_h_n: Option<&CpuTensor>) -> Result<SeqGrads<Self>> {
+    fn rnn_seq_backward(
+        &self,
+        s: &SeqSaved<Self>,
+        grad_output: Option<&CpuTensor>,
+        grad_h_n: Option<&CpuTensor>,
+    ) -> Result<SeqGrads<Self>> {
         let op = "rnn_seq_backward";
         let steps = Steps::new(&s.batch_sizes, s.reverse);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);

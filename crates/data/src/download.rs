@@ -11,7 +11,8 @@ use md5::{Digest, Md5};
 use crate::{DataError, Result};
 
 /// Where torchtext's `AG_NEWS` takes the CSV files from.
-pub const AG_NEWS_BASE_URL: &str = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv";
+pub const AG_NEWS_BASE_URL: &str =
+    "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv";
 
 /// A file to fetch and how to recognise a good copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +53,12 @@ pub enum Outcome {
 }
 
 /// MD5 (hex) and newline count of a stream, feeding `progress` with byte counts.
-fn digest(mut reader: impl Read, mut sink: Option<&mut File>, progress: &ProgressBar, path: &Path) -> Result<(String, u64)> {
+fn digest(
+    mut reader: impl Read,
+    mut sink: Option<&mut File>,
+    progress: &ProgressBar,
+    path: &Path,
+) -> Result<(String, u64)> {
     let mut hasher = Md5::new();
     let mut lines = 0u64;
     let mut buf = vec![0u8; 1 << 16];
@@ -69,7 +75,11 @@ fn digest(mut reader: impl Read, mut sink: Option<&mut File>, progress: &Progres
         }
         progress.inc(n as u64);
     }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok((hex, lines))
 }
 
@@ -82,9 +92,15 @@ pub fn check_file(path: &Path, file: &RemoteFile) -> Result<Option<String>> {
 
 fn verdict(what: &str, md5: &str, lines: u64, file: &RemoteFile) -> Option<String> {
     if md5 != file.md5 {
-        Some(format!("{what}: md5 {md5} does not match the expected {} for {}", file.md5, file.name))
+        Some(format!(
+            "{what}: md5 {md5} does not match the expected {} for {}",
+            file.md5, file.name
+        ))
     } else if lines != file.lines {
-        Some(format!("{what}: {lines} lines, expected {} for {}", file.lines, file.name))
+        Some(format!(
+            "{what}: {lines} lines, expected {} for {}",
+            file.lines, file.name
+        ))
     } else {
         None
     }
@@ -98,7 +114,9 @@ fn bar(len: Option<u64>, name: &str, show: bool) -> ProgressBar {
         Some(n) => ProgressBar::new(n),
         None => ProgressBar::new_spinner(),
     };
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
         pb.set_style(style.progress_chars("=> "));
     }
     pb.set_message(name.to_string());
@@ -106,7 +124,14 @@ fn bar(len: Option<u64>, name: &str, show: bool) -> ProgressBar {
 }
 
 /// Streams `reader` into `dest/name` through a temp file; keeps it only if it checks out.
-fn install(reader: impl Read, len: Option<u64>, dest: &Path, file: &RemoteFile, source: &str, show: bool) -> Result<()> {
+fn install(
+    reader: impl Read,
+    len: Option<u64>,
+    dest: &Path,
+    file: &RemoteFile,
+    source: &str,
+    show: bool,
+) -> Result<()> {
     let target = dest.join(&file.name);
     let tmp: PathBuf = dest.join(format!(".{}.part", file.name));
     let mut out = File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
@@ -130,7 +155,12 @@ fn install(reader: impl Read, len: Option<u64>, dest: &Path, file: &RemoteFile, 
 
 /// Makes `dest` hold valid copies of `files`: skips those already valid, copies from
 /// `from` when given, else downloads. Returns what happened to each.
-pub fn fetch(files: &[RemoteFile], dest: &Path, from: Option<&Path>, show_progress: bool) -> Result<Vec<(String, Outcome)>> {
+pub fn fetch(
+    files: &[RemoteFile],
+    dest: &Path,
+    from: Option<&Path>,
+    show_progress: bool,
+) -> Result<Vec<(String, Outcome)>> {
     std::fs::create_dir_all(dest).map_err(|e| DataError::io(dest, e))?;
     let mut outcomes = Vec::new();
     for file in files {
@@ -144,7 +174,14 @@ pub fn fetch(files: &[RemoteFile], dest: &Path, from: Option<&Path>, show_progre
                 let src = dir.join(&file.name);
                 let f = File::open(&src).map_err(|e| DataError::io(&src, e))?;
                 let len = f.metadata().ok().map(|m| m.len());
-                install(BufReader::new(f), len, dest, file, &src.display().to_string(), show_progress)?;
+                install(
+                    BufReader::new(f),
+                    len,
+                    dest,
+                    file,
+                    &src.display().to_string(),
+                    show_progress,
+                )?;
                 outcomes.push((file.name.clone(), Outcome::Copied));
             }
             None => {
@@ -155,7 +192,14 @@ pub fn fetch(files: &[RemoteFile], dest: &Path, from: Option<&Path>, show_progre
                     ))
                 })?;
                 let len = resp.header("Content-Length").and_then(|v| v.parse().ok());
-                install(resp.into_reader(), len, dest, file, &file.url, show_progress)?;
+                install(
+                    resp.into_reader(),
+                    len,
+                    dest,
+                    file,
+                    &file.url,
+                    show_progress,
+                )?;
                 outcomes.push((file.name.clone(), Outcome::Downloaded));
             }
         }

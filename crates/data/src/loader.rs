@@ -35,7 +35,10 @@ impl Encoded {
 /// Tokenizes and encodes examples (unknown → 0). Examples never have zero tokens (the
 /// reader refuses empty texts).
 pub fn encode_dataset(examples: &[Example], vocab: &Vocab) -> Encoded {
-    let mut out = Encoded { labels: Vec::with_capacity(examples.len()), ids: Vec::with_capacity(examples.len()) };
+    let mut out = Encoded {
+        labels: Vec::with_capacity(examples.len()),
+        ids: Vec::with_capacity(examples.len()),
+    };
     for e in examples {
         let mut ids = Vec::new();
         basic_english_into(&e.text, &mut |t| ids.push(vocab.id(t).unwrap_or(0)));
@@ -73,7 +76,10 @@ impl Batch {
 /// Collates examples `idx` of `data`: ids right-padded with 0 to the longest row.
 pub fn collate(data: &Encoded, idx: &[usize]) -> Result<Batch> {
     if let Some(&bad) = idx.iter().find(|&&i| i >= data.len()) {
-        return Err(DataError::Invalid(format!("example {bad} out of range for {} examples", data.len())));
+        return Err(DataError::Invalid(format!(
+            "example {bad} out of range for {} examples",
+            data.len()
+        )));
     }
     let max_len = idx.iter().map(|&i| data.ids[i].len()).max().unwrap_or(0);
     let mut tokens = vec![0; idx.len() * max_len];
@@ -99,7 +105,14 @@ pub struct Loader {
 impl Loader {
     /// Batches over `n` examples; with `shuffle`, epoch `epoch` of seed `seed` is a fixed
     /// permutation (ChaCha8). `drop_last` drops a final short batch.
-    pub fn new(n: usize, batch_size: usize, shuffle: bool, drop_last: bool, seed: u64, epoch: u64) -> Result<Loader> {
+    pub fn new(
+        n: usize,
+        batch_size: usize,
+        shuffle: bool,
+        drop_last: bool,
+        seed: u64,
+        epoch: u64,
+    ) -> Result<Loader> {
         if batch_size == 0 {
             return Err(DataError::Invalid("batch size must be at least 1".into()));
         }
@@ -109,12 +122,20 @@ impl Loader {
             rng.set_stream(epoch);
             order.shuffle(&mut rng);
         }
-        Ok(Loader { order, batch_size, drop_last })
+        Ok(Loader {
+            order,
+            batch_size,
+            drop_last,
+        })
     }
 
     /// The example indices of each batch, in order.
     pub fn batches(&self) -> impl Iterator<Item = &[usize]> + '_ {
-        let keep = if self.drop_last { self.order.len() / self.batch_size * self.batch_size } else { self.order.len() };
+        let keep = if self.drop_last {
+            self.order.len() / self.batch_size * self.batch_size
+        } else {
+            self.order.len()
+        };
         self.order[..keep].chunks(self.batch_size)
     }
 
@@ -141,13 +162,18 @@ impl Prefetch {
         let (tx, rx) = sync_channel(depth.max(1));
         let handle = std::thread::spawn(move || {
             for idx in loader.batches() {
-                let Ok(batch) = collate(&data, idx) else { return };
+                let Ok(batch) = collate(&data, idx) else {
+                    return;
+                };
                 if tx.send(batch).is_err() {
                     return;
                 }
             }
         });
-        Prefetch { rx, handle: Some(handle) }
+        Prefetch {
+            rx,
+            handle: Some(handle),
+        }
     }
 }
 

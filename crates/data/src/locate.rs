@@ -22,7 +22,9 @@ pub struct DataFiles {
 pub fn locate(dir: Option<&Path>, train: Option<&Path>, test: Option<&Path>) -> Result<DataFiles> {
     let dir = match dir {
         Some(d) => d.to_path_buf(),
-        None => std::env::var_os("RECUR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("datasets/ag_news")),
+        None => std::env::var_os("RECUR_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("datasets/ag_news")),
     };
     let mut note = None;
     let train = match train {
@@ -33,7 +35,11 @@ pub fn locate(dir: Option<&Path>, train: Option<&Path>, test: Option<&Path>) -> 
             if full.is_file() {
                 full
             } else if sample.is_file() {
-                note = Some(format!("{} is absent: training on {} instead", full.display(), sample.display()));
+                note = Some(format!(
+                    "{} is absent: training on {} instead",
+                    full.display(),
+                    sample.display()
+                ));
                 sample
             } else {
                 return Err(DataError::NotFound(format!(
@@ -43,9 +49,14 @@ pub fn locate(dir: Option<&Path>, train: Option<&Path>, test: Option<&Path>) -> 
             }
         }
     };
-    let test = test.map(Path::to_path_buf).unwrap_or_else(|| dir.join("test.csv"));
+    let test = test
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.join("test.csv"));
     if !test.is_file() {
-        return Err(DataError::NotFound(format!("test file {} not found", test.display())));
+        return Err(DataError::NotFound(format!(
+            "test file {} not found",
+            test.display()
+        )));
     }
     Ok(DataFiles { train, test, note })
 }

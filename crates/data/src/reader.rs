@@ -28,7 +28,10 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { num_classes: 4, skip_bad_rows: false }
+        ReadOptions {
+            num_classes: 4,
+            skip_bad_rows: false,
+        }
     }
 }
 
@@ -66,7 +69,9 @@ impl Dataset {
 
 /// True when `basic_english(text)` yields no token (checked cheaply when possible).
 fn has_no_token(text: &str) -> bool {
-    let removable = |c: char| is_py_space(c) || matches!(c, '"' | ';' | ':' | '<' | 'b' | 'r' | '/' | '>' | 'B' | 'R');
+    let removable = |c: char| {
+        is_py_space(c) || matches!(c, '"' | ';' | ':' | '<' | 'b' | 'r' | '/' | '>' | 'B' | 'R')
+    };
     text.chars().all(removable) && basic_english(text).is_empty()
 }
 
@@ -92,7 +97,11 @@ pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let err = DataError::Row { path: path.into(), line, detail: format!("unreadable CSV: {e}") };
+                let err = DataError::Row {
+                    path: path.into(),
+                    line,
+                    detail: format!("unreadable CSV: {e}"),
+                };
                 if options.skip_bad_rows {
                     skipped.push(err);
                     continue;
@@ -105,7 +114,11 @@ pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
         match parse_row(&record, &mut columns, options) {
             Ok((label, text)) => examples.push(Example { label, text, line }),
             Err(detail) => {
-                let err = DataError::Row { path: path.into(), line, detail };
+                let err = DataError::Row {
+                    path: path.into(),
+                    line,
+                    detail,
+                };
                 if options.skip_bad_rows {
                     skipped.push(err);
                 } else {
@@ -115,7 +128,11 @@ pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
         }
     }
     let tail = &bytes[last_start as usize..];
-    if !bytes.is_empty() && !bytes.ends_with(b"\n") && !bytes.ends_with(b"\r") && tail.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+    if !bytes.is_empty()
+        && !bytes.ends_with(b"\n")
+        && !bytes.ends_with(b"\r")
+        && tail.iter().filter(|&&b| b == b'"').count() % 2 == 1
+    {
         let line = examples.last().map_or(1, |e| e.line);
         let err = DataError::Row { path: path.into(), line, detail: "the file ends in the middle of a row (unterminated quoted field); it may be truncated".into() };
         if !options.skip_bad_rows {
@@ -126,29 +143,51 @@ pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
         }
         skipped.push(err);
     }
-    Ok(Dataset { path: path.into(), examples, skipped })
+    Ok(Dataset {
+        path: path.into(),
+        examples,
+        skipped,
+    })
 }
 
-fn parse_row(record: &csv::ByteRecord, columns: &mut Option<usize>, options: ReadOptions) -> std::result::Result<(usize, String), String> {
+fn parse_row(
+    record: &csv::ByteRecord,
+    columns: &mut Option<usize>,
+    options: ReadOptions,
+) -> std::result::Result<(usize, String), String> {
     let n = record.len();
     if n != 2 && n != 3 {
-        return Err(format!("expected 3 fields (class,title,description) or 2 (class,text), found {n}"));
+        return Err(format!(
+            "expected 3 fields (class,title,description) or 2 (class,text), found {n}"
+        ));
     }
     match *columns {
         None => *columns = Some(n),
-        Some(c) if c != n => return Err(format!("expected {c} fields like the first row, found {n}")),
+        Some(c) if c != n => {
+            return Err(format!("expected {c} fields like the first row, found {n}"))
+        }
         Some(_) => {}
     }
-    let field = |i: usize| std::str::from_utf8(&record[i]).map_err(|e| format!("field {} is not valid UTF-8: {e}", i + 1));
+    let field = |i: usize| {
+        std::str::from_utf8(&record[i])
+            .map_err(|e| format!("field {} is not valid UTF-8: {e}", i + 1))
+    };
     let class_text = field(0)?;
     let class: usize = class_text
         .trim()
         .parse()
         .map_err(|_| format!("class {class_text:?} is not an integer"))?;
     if class == 0 || class > options.num_classes {
-        return Err(format!("class {class} is outside 1..={}", options.num_classes));
+        return Err(format!(
+            "class {class} is outside 1..={}",
+            options.num_classes
+        ));
     }
-    let text = if n == 3 { format!("{} {}", field(1)?, field(2)?) } else { field(1)?.to_string() };
+    let text = if n == 3 {
+        format!("{} {}", field(1)?, field(2)?)
+    } else {
+        field(1)?.to_string()
+    };
     if has_no_token(&text) {
         return Err("empty text: no token after tokenization".into());
     }

@@ -21,7 +21,19 @@ pub fn basic_english(text: &str) -> Vec<String> {
 /// [`basic_english`] calling `emit` for each token instead of allocating a list.
 pub fn basic_english_into(text: &str, emit: &mut dyn FnMut(&str)) {
     let mut s = text.to_lowercase();
-    for (from, to) in [("'", " '  "), ("\"", ""), (".", " . "), ("<br />", " "), (",", " , "), ("(", " ( "), (")", " ) "), ("!", " ! "), ("?", " ? "), (";", " "), (":", " ")] {
+    for (from, to) in [
+        ("'", " '  "),
+        ("\"", ""),
+        (".", " . "),
+        ("<br />", " "),
+        (",", " , "),
+        ("(", " ( "),
+        (")", " ) "),
+        ("!", " ! "),
+        ("?", " ? "),
+        (";", " "),
+        (":", " "),
+    ] {
         if s.contains(from) {
             s = s.replace(from, to);
         }

@@ -73,20 +73,35 @@ impl Vocab {
     /// Builds from `(token, count)` in first-occurrence order.
     pub fn from_counts(counts: Vec<(String, usize)>, order: VocabOrder, min_freq: usize) -> Vocab {
         let itos = match order {
-            VocabOrder::FirstSeen => counts.into_iter().filter(|(_, c)| *c >= min_freq).map(|(t, _)| t).collect(),
+            VocabOrder::FirstSeen => counts
+                .into_iter()
+                .filter(|(_, c)| *c >= min_freq)
+                .map(|(t, _)| t)
+                .collect(),
             VocabOrder::Frequency => {
                 let min_freq = min_freq.max(1);
                 let specials = ["<unk>", "<pad>"];
-                let mut sorted: Vec<(String, usize)> = counts.into_iter().filter(|(t, c)| *c >= min_freq && !specials.contains(&t.as_str())).collect();
+                let mut sorted: Vec<(String, usize)> = counts
+                    .into_iter()
+                    .filter(|(t, c)| *c >= min_freq && !specials.contains(&t.as_str()))
+                    .collect();
                 sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                specials.iter().map(|s| s.to_string()).chain(sorted.into_iter().map(|(t, _)| t)).collect()
+                specials
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain(sorted.into_iter().map(|(t, _)| t))
+                    .collect()
             }
         };
         Self::from_itos(itos)
     }
 
     fn from_itos(itos: Vec<String>) -> Vocab {
-        let stoi = itos.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
+        let stoi = itos
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i))
+            .collect();
         Vocab { itos, stoi }
     }
 
@@ -112,7 +127,10 @@ impl Vocab {
 
     /// Ids of `tokens`, unknown → 0.
     pub fn encode<'a>(&self, tokens: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-        tokens.into_iter().map(|t| self.id(t).unwrap_or(0)).collect()
+        tokens
+            .into_iter()
+            .map(|t| self.id(t).unwrap_or(0))
+            .collect()
     }
 
     /// Writes one token per line in id order (atomically: temp file + rename).
@@ -129,15 +147,24 @@ impl Vocab {
         let mut seen = HashMap::new();
         for (i, line) in text.lines().enumerate() {
             if line.is_empty() {
-                return Err(DataError::Vocab { path: path.into(), detail: format!("line {} is empty", i + 1) });
+                return Err(DataError::Vocab {
+                    path: path.into(),
+                    detail: format!("line {} is empty", i + 1),
+                });
             }
             if let Some(first) = seen.insert(line.to_string(), i + 1) {
-                return Err(DataError::Vocab { path: path.into(), detail: format!("token {line:?} on line {} duplicates line {first}", i + 1) });
+                return Err(DataError::Vocab {
+                    path: path.into(),
+                    detail: format!("token {line:?} on line {} duplicates line {first}", i + 1),
+                });
             }
             itos.push(line.to_string());
         }
         if itos.is_empty() {
-            return Err(DataError::Vocab { path: path.into(), detail: "no token".into() });
+            return Err(DataError::Vocab {
+                path: path.into(),
+                detail: "no token".into(),
+            });
         }
         Ok(Self::from_itos(itos))
     }
@@ -146,7 +173,10 @@ impl Vocab {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// crash never leaves a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
     std::fs::write(&tmp, bytes).map_err(|e| DataError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))
 }

@@ -21,7 +21,10 @@ fn serve(body: Vec<u8>, n: usize) -> String {
             let mut s = stream.unwrap();
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             s.write_all(head.as_bytes()).unwrap();
             s.write_all(&body).unwrap();
         }
@@ -39,7 +42,12 @@ fn dest(tag: &str) -> PathBuf {
 fn downloads_checks_and_skips() {
     let body = b"\"1\",\"a\",\"b\"\n\"2\",\"c\",\"d\"\n".to_vec();
     let base = serve(body.clone(), 1);
-    let file = RemoteFile { name: "train.csv".into(), url: format!("{base}/train.csv"), md5: md5_hex(&body), lines: 2 };
+    let file = RemoteFile {
+        name: "train.csv".into(),
+        url: format!("{base}/train.csv"),
+        md5: md5_hex(&body),
+        lines: 2,
+    };
     let d = dest("ok");
     let out = fetch(std::slice::from_ref(&file), &d, None, false).unwrap();
     assert_eq!(out, vec![("train.csv".to_string(), Outcome::Downloaded)]);
@@ -54,17 +62,32 @@ fn refuses_a_mismatching_download_with_both_checksums() {
     let body = b"tampered\n".to_vec();
     let base = serve(body.clone(), 1);
     let want = "0123456789abcdef0123456789abcdef";
-    let file = RemoteFile { name: "test.csv".into(), url: format!("{base}/test.csv"), md5: want.into(), lines: 1 };
+    let file = RemoteFile {
+        name: "test.csv".into(),
+        url: format!("{base}/test.csv"),
+        md5: want.into(),
+        lines: 1,
+    };
     let d = dest("bad");
     let e = fetch(&[file], &d, None, false).unwrap_err().to_string();
     assert!(e.contains(want) && e.contains(&md5_hex(&body)), "{e}");
-    assert!(!d.join("test.csv").exists(), "a refused file must not be left behind");
+    assert!(
+        !d.join("test.csv").exists(),
+        "a refused file must not be left behind"
+    );
 }
 
 #[test]
 fn offline_error_says_how_to_use_from() {
-    let file = RemoteFile { name: "test.csv".into(), url: "http://127.0.0.1:9/test.csv".into(), md5: "x".into(), lines: 1 };
-    let e = fetch(&[file], &dest("offline"), None, false).unwrap_err().to_string();
+    let file = RemoteFile {
+        name: "test.csv".into(),
+        url: "http://127.0.0.1:9/test.csv".into(),
+        md5: "x".into(),
+        lines: 1,
+    };
+    let e = fetch(&[file], &dest("offline"), None, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--from"), "{e}");
 }
 
@@ -74,11 +97,18 @@ fn copies_from_a_local_folder() {
     std::fs::create_dir_all(&src).unwrap();
     let body = b"1,x\n".to_vec();
     std::fs::write(src.join("test.csv"), &body).unwrap();
-    let file = RemoteFile { name: "test.csv".into(), url: "http://127.0.0.1:9/unused".into(), md5: md5_hex(&body), lines: 1 };
+    let file = RemoteFile {
+        name: "test.csv".into(),
+        url: "http://127.0.0.1:9/unused".into(),
+        md5: md5_hex(&body),
+        lines: 1,
+    };
     let d = dest("copy");
-    let out = fetch(&[file.clone()], &d, Some(&src), false).unwrap();
+    let out = fetch(std::slice::from_ref(&file), &d, Some(&src), false).unwrap();
     assert_eq!(out[0].1, Outcome::Copied);
     let bad = RemoteFile { lines: 5, ..file };
-    let e = fetch(&[bad], &dest("copy2"), Some(&src), false).unwrap_err().to_string();
+    let e = fetch(&[bad], &dest("copy2"), Some(&src), false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("1 lines, expected 5"), "{e}");
 }

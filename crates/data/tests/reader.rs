@@ -29,7 +29,11 @@ fn err_of(bytes: &[u8], tag: &str) -> String {
 #[test]
 fn reads_three_and_two_column_rows() {
     let dir = tmpdir("good");
-    let p = write(&dir, "a.csv", b"\"3\",\"Title\",\"Some \"\"quoted\"\" text\"\n\"1\",\"T2\",\"D2\"\n");
+    let p = write(
+        &dir,
+        "a.csv",
+        b"\"3\",\"Title\",\"Some \"\"quoted\"\" text\"\n\"1\",\"T2\",\"D2\"\n",
+    );
     let d = read_csv(&p, ReadOptions::default()).unwrap();
     assert_eq!(d.len(), 2);
     assert_eq!(d.examples[0].label, 2);
@@ -44,7 +48,10 @@ fn reads_three_and_two_column_rows() {
 #[test]
 fn wrong_field_count_names_file_and_line() {
     let e = err_of(b"1,a,b\n2,only\n", "fields");
-    assert!(e.contains("bad.csv:2") && e.contains("expected 3 fields"), "{e}");
+    assert!(
+        e.contains("bad.csv:2") && e.contains("expected 3 fields"),
+        "{e}"
+    );
     let e = err_of(b"1,a,b,c\n", "fields4");
     assert!(e.contains("bad.csv:1") && e.contains("found 4"), "{e}");
 }
@@ -96,7 +103,14 @@ fn one_megabyte_line_reads() {
 fn skip_bad_rows_counts_them() {
     let dir = tmpdir("skip");
     let p = write(&dir, "s.csv", b"1,a,b\n9,a,b\n2,only\n3,c,d\n4,\"\",\"\"\n");
-    let d = read_csv(&p, ReadOptions { skip_bad_rows: true, ..ReadOptions::default() }).unwrap();
+    let d = read_csv(
+        &p,
+        ReadOptions {
+            skip_bad_rows: true,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(d.len(), 2);
     assert_eq!(d.skipped.len(), 3);
     assert!(d.skipped.iter().all(|e| matches!(e, DataError::Row { .. })));
@@ -104,13 +118,21 @@ fn skip_bad_rows_counts_them() {
 
 #[test]
 fn missing_file_names_the_path() {
-    let e = read_csv(Path::new("/nonexistent/recur.csv"), ReadOptions::default()).unwrap_err().to_string();
+    let e = read_csv(Path::new("/nonexistent/recur.csv"), ReadOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/recur.csv"), "{e}");
 }
 
 fn shared_file(name: &str) -> Option<PathBuf> {
-    let dirs = [std::env::var_os("RECUR_DATA_DIR").map(PathBuf::from), Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/ag_news"))];
-    dirs.into_iter().flatten().map(|d| d.join(name)).find(|p| p.is_file())
+    let dirs = [
+        std::env::var_os("RECUR_DATA_DIR").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/ag_news")),
+    ];
+    dirs.into_iter()
+        .flatten()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 #[test]
@@ -129,6 +151,8 @@ fn real_ag_news_files() {
             assert_eq!(d.len(), 10_429);
             assert_eq!(d.class_counts(4), vec![2_630, 2_452, 2_594, 2_753]);
         }
-        None => println!("SKIPPED real train_sample.csv check: file not found (set RECUR_DATA_DIR)"),
+        None => {
+            println!("SKIPPED real train_sample.csv check: file not found (set RECUR_DATA_DIR)")
+        }
     }
 }

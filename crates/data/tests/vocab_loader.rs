@@ -18,7 +18,10 @@ fn vocab_round_trips_and_refuses_bad_files() {
     v.save(&p).unwrap();
     assert_eq!(Vocab::load(&p).unwrap(), v);
     std::fs::write(&p, "a\n\nb\n").unwrap();
-    assert!(Vocab::load(&p).unwrap_err().to_string().contains("line 2 is empty"));
+    assert!(Vocab::load(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("line 2 is empty"));
     std::fs::write(&p, "a\nb\na\n").unwrap();
     let e = Vocab::load(&p).unwrap_err().to_string();
     assert!(e.contains("duplicates line 1"), "{e}");
@@ -26,7 +29,10 @@ fn vocab_round_trips_and_refuses_bad_files() {
 
 #[test]
 fn collate_pads_with_zero() {
-    let data = Encoded { labels: vec![0, 3], ids: vec![vec![5, 6, 7], vec![9]] };
+    let data = Encoded {
+        labels: vec![0, 3],
+        ids: vec![vec![5, 6, 7], vec![9]],
+    };
     let b = collate(&data, &[1, 0]).unwrap();
     assert_eq!(b.tokens, vec![9, 0, 0, 5, 6, 7]);
     assert_eq!(b.lengths, vec![1, 3]);
@@ -36,9 +42,21 @@ fn collate_pads_with_zero() {
 
 #[test]
 fn loader_is_seeded_and_complete() {
-    let a: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0).unwrap().batches().map(<[usize]>::to_vec).collect();
-    let b: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0).unwrap().batches().map(<[usize]>::to_vec).collect();
-    let c: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 1).unwrap().batches().map(<[usize]>::to_vec).collect();
+    let a: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0)
+        .unwrap()
+        .batches()
+        .map(<[usize]>::to_vec)
+        .collect();
+    let b: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0)
+        .unwrap()
+        .batches()
+        .map(<[usize]>::to_vec)
+        .collect();
+    let c: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 1)
+        .unwrap()
+        .batches()
+        .map(<[usize]>::to_vec)
+        .collect();
     assert_eq!(a, b);
     assert_ne!(a, c);
     let mut all: Vec<usize> = a.concat();
@@ -51,9 +69,15 @@ fn loader_is_seeded_and_complete() {
 
 #[test]
 fn prefetch_matches_direct_collation() {
-    let data = Arc::new(Encoded { labels: (0..20).map(|i| i % 4).collect(), ids: (0..20).map(|i| vec![i; 1 + i % 5]).collect() });
+    let data = Arc::new(Encoded {
+        labels: (0..20).map(|i| i % 4).collect(),
+        ids: (0..20).map(|i| vec![i; 1 + i % 5]).collect(),
+    });
     let loader = Loader::new(20, 4, true, false, 3, 0).unwrap();
-    let direct: Vec<_> = loader.batches().map(|idx| collate(&data, idx).unwrap()).collect();
+    let direct: Vec<_> = loader
+        .batches()
+        .map(|idx| collate(&data, idx).unwrap())
+        .collect();
     let pre: Vec<_> = Prefetch::start(data.clone(), loader, 2).collect();
     assert_eq!(direct, pre);
     // dropping early must not hang

@@ -22,15 +22,38 @@ pub struct CellParams {
 }
 
 /// `h' = act(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)` for `x [B, I]`, `h [B, H]`.
-pub fn rnn_step<B: Backend>(tape: &Tape<B>, p: &CellParams, relu: bool, x: Var, h: Var) -> Result<Var> {
-    let pre = tape.add(tape.linear(x, p.w_ih, p.b_ih)?, tape.linear(h, p.w_hh, p.b_hh)?)?;
-    Ok(if relu { tape.relu(pre)? } else { tape.tanh(pre)? })
+pub fn rnn_step<B: Backend>(
+    tape: &Tape<B>,
+    p: &CellParams,
+    relu: bool,
+    x: Var,
+    h: Var,
+) -> Result<Var> {
+    let pre = tape.add(
+        tape.linear(x, p.w_ih, p.b_ih)?,
+        tape.linear(h, p.w_hh, p.b_hh)?,
+    )?;
+    Ok(if relu {
+        tape.relu(pre)?
+    } else {
+        tape.tanh(pre)?
+    })
 }
 
 /// One LSTM step (gates i, f, g, o): `c' = f·c + i·g`, `h' = o·tanh(c')` (then `W_hr ·` with
 /// projection). Returns `(h' [B, H_out], c' [B, H])`.
-pub fn lstm_step<B: Backend>(tape: &Tape<B>, p: &CellParams, hidden: usize, x: Var, h: Var, c: Var) -> Result<(Var, Var)> {
-    let gates = tape.add(tape.linear(x, p.w_ih, p.b_ih)?, tape.linear(h, p.w_hh, p.b_hh)?)?;
+pub fn lstm_step<B: Backend>(
+    tape: &Tape<B>,
+    p: &CellParams,
+    hidden: usize,
+    x: Var,
+    h: Var,
+    c: Var,
+) -> Result<(Var, Var)> {
+    let gates = tape.add(
+        tape.linear(x, p.w_ih, p.b_ih)?,
+        tape.linear(h, p.w_hh, p.b_hh)?,
+    )?;
     let gate = |k: usize| tape.narrow(gates, 1, k * hidden, hidden);
     let i = tape.sigmoid(gate(0)?)?;
     let f = tape.sigmoid(gate(1)?)?;
@@ -45,7 +68,13 @@ pub fn lstm_step<B: Backend>(tape: &Tape<B>, p: &CellParams, hidden: usize, x: V
 }
 
 /// One GRU step (gates r, z, n): `n = tanh(x_n + r·(W_hn h + b_hn))`, `h' = (1−z)·n + z·h`.
-pub fn gru_step<B: Backend>(tape: &Tape<B>, p: &CellParams, hidden: usize, x: Var, h: Var) -> Result<Var> {
+pub fn gru_step<B: Backend>(
+    tape: &Tape<B>,
+    p: &CellParams,
+    hidden: usize,
+    x: Var,
+    h: Var,
+) -> Result<Var> {
     let gi = tape.linear(x, p.w_ih, p.b_ih)?;
     let gh = tape.linear(h, p.w_hh, p.b_hh)?;
     let part = |v: Var, k: usize| tape.narrow(v, 1, k * hidden, hidden);
@@ -94,7 +123,13 @@ impl Cell {
         }
         let gh = kind.gates() * hidden_size;
         let k = 1.0 / (hidden_size as f64).sqrt();
-        let name = |n: &str| if prefix.is_empty() { n.to_string() } else { format!("{prefix}.{n}") };
+        let name = |n: &str| {
+            if prefix.is_empty() {
+                n.to_string()
+            } else {
+                format!("{prefix}.{n}")
+            }
+        };
         let weight_ih = store.add_uniform(&name("weight_ih"), &[gh, input_size], k, rng)?;
         let weight_hh = store.add_uniform(&name("weight_hh"), &[gh, hidden_size], k, rng)?;
         let (bias_ih, bias_hh) = if bias {
@@ -105,7 +140,15 @@ impl Cell {
         } else {
             (None, None)
         };
-        Ok(Cell { kind, input_size, hidden_size, weight_ih, weight_hh, bias_ih, bias_hh })
+        Ok(Cell {
+            kind,
+            input_size,
+            hidden_size,
+            weight_ih,
+            weight_hh,
+            bias_ih,
+            bias_hh,
+        })
     }
 
     /// One step: `x [B, I]`, optional `h [B, H]` and (LSTM) `c [B, H]` (zeros when absent).
@@ -131,9 +174,17 @@ impl Cell {
                 Some(v) if tape.shape(v) == [b, self.hidden_size] => Ok(v),
                 Some(v) => Err(LayerError::Shape {
                     layer: format!("{}cell", self.kind.name()),
-                    detail: format!("{what}: expected [{b}, {}], found {:?}", self.hidden_size, tape.shape(v)),
+                    detail: format!(
+                        "{what}: expected [{b}, {}], found {:?}",
+                        self.hidden_size,
+                        tape.shape(v)
+                    ),
                 }),
-                None => Ok(tape.constant(Tensor::zeros(store.backend(), &[b, self.hidden_size], store.dtype())?)),
+                None => Ok(tape.constant(Tensor::zeros(
+                    store.backend(),
+                    &[b, self.hidden_size],
+                    store.dtype(),
+                )?)),
             }
         };
         let h = state(h, "hx")?;

@@ -42,7 +42,12 @@ impl Embedding {
         if let Some(p) = padding_idx {
             let mut values = store.get(weight).to_f64_vec()?;
             values[p * dim..(p + 1) * dim].fill(0.0);
-            let t = recur_tensor::Tensor::from_f64(store.backend(), &[num_embeddings, dim], &values, store.dtype())?;
+            let t = recur_tensor::Tensor::from_f64(
+                store.backend(),
+                &[num_embeddings, dim],
+                &values,
+                store.dtype(),
+            )?;
             store.set(weight, t)?;
         }
         Ok(Embedding {

@@ -29,7 +29,12 @@ impl Linear {
         rng: &mut Rng,
     ) -> Result<Self> {
         let bound = 1.0 / (in_features.max(1) as f64).sqrt();
-        let weight = store.add_uniform(&format!("{prefix}.weight"), &[out_features, in_features], bound, rng)?;
+        let weight = store.add_uniform(
+            &format!("{prefix}.weight"),
+            &[out_features, in_features],
+            bound,
+            rng,
+        )?;
         let bias = if bias {
             Some(store.add_uniform(&format!("{prefix}.bias"), &[out_features], bound, rng)?)
         } else {
@@ -44,7 +49,12 @@ impl Linear {
     }
 
     /// `x [.., in] → [.., out]`.
-    pub fn forward<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, x: Var) -> Result<Var> {
+    pub fn forward<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        x: Var,
+    ) -> Result<Var> {
         let w = store.var(tape, self.weight);
         let b = self.bias.map(|b| store.var(tape, b));
         Ok(tape.linear(x, w, b)?)

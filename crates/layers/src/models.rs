@@ -167,7 +167,11 @@ pub struct Classifier {
 
 impl Classifier {
     /// Registers the parameters (embedding, rnn, fc — the lesson's order) and draws them.
-    pub fn new<B: Backend>(store: &mut ParamStore<B>, config: ClassifierConfig, rng: &mut Rng) -> Result<Self> {
+    pub fn new<B: Backend>(
+        store: &mut ParamStore<B>,
+        config: ClassifierConfig,
+        rng: &mut Rng,
+    ) -> Result<Self> {
         if config.vocab_size == 0 || config.num_class == 0 || config.embed_dim == 0 {
             return Err(LayerError::Config(format!(
                 "vocab_size ({}), embed_dim ({}) and num_class ({}) must be positive",
@@ -178,10 +182,30 @@ impl Classifier {
             EmbedInit::Normal => 0.0,
             EmbedInit::NormalMinusHalf => -0.5,
         };
-        let embedding = Embedding::new(store, "embedding", config.vocab_size, config.embed_dim, None, shift, rng)?;
+        let embedding = Embedding::new(
+            store,
+            "embedding",
+            config.vocab_size,
+            config.embed_dim,
+            None,
+            shift,
+            rng,
+        )?;
         let rnn = Recurrent::new(store, "rnn", config.recurrent(), rng)?;
-        let fc = Linear::new(store, "fc", config.feature_dim(), config.num_class, true, rng)?;
-        Ok(Classifier { config, embedding, rnn, fc })
+        let fc = Linear::new(
+            store,
+            "fc",
+            config.feature_dim(),
+            config.num_class,
+            true,
+            rng,
+        )?;
+        Ok(Classifier {
+            config,
+            embedding,
+            rnn,
+            fc,
+        })
     }
 
     /// Logits `[B, K]` for a padded batch: `tokens` is `[B, T]` row-major (`T = len / B`),
@@ -196,7 +220,7 @@ impl Classifier {
         train_rng: Option<&mut Rng>,
     ) -> Result<Var> {
         let b = lengths.len();
-        if b == 0 || tokens.len() % b != 0 || tokens.is_empty() {
+        if b == 0 || !tokens.len().is_multiple_of(b) || tokens.is_empty() {
             return Err(LayerError::Shape {
                 layer: "classifier".into(),
                 detail: format!("{} tokens do not form a [B={b}, T] batch", tokens.len()),
@@ -206,13 +230,18 @@ impl Classifier {
         if let Some(&bad) = tokens.iter().find(|&&id| id >= self.config.vocab_size) {
             return Err(LayerError::Shape {
                 layer: "embedding".into(),
-                detail: format!("token id {bad} is out of range for a vocabulary of {}", self.config.vocab_size),
+                detail: format!(
+                    "token id {bad} is out of range for a vocabulary of {}",
+                    self.config.vocab_size
+                ),
             });
         }
         let emb = self.embedding.forward(tape, store, tokens, &[b, t])?;
         let out = if self.config.packed() {
             let packed = pack_padded_sequence(tape, emb, lengths, true, false)?;
-            self.rnn.forward_packed(tape, store, &packed, None, None, train_rng)?.1
+            self.rnn
+                .forward_packed(tape, store, &packed, None, None, train_rng)?
+                .1
         } else {
             self.rnn.forward(tape, store, emb, None, None, train_rng)?
         };
@@ -222,7 +251,11 @@ impl Classifier {
                 let r = self.rnn.config.clone();
                 let (d, p) = (r.directions(), r.out_size());
                 let last = tape.narrow(out.h_n, 0, (r.num_layers - 1) * d, d)?;
-                let last = if d == 1 { last } else { tape.transpose01(last)? };
+                let last = if d == 1 {
+                    last
+                } else {
+                    tape.transpose01(last)?
+                };
                 tape.reshape(last, &[b, d * p])?
             }
         };

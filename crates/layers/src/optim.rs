@@ -28,7 +28,13 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -50,7 +56,10 @@ pub struct Adam<B: Backend> {
 impl<B: Backend> Adam<B> {
     /// A fresh optimizer.
     pub fn new(config: AdamConfig) -> Self {
-        Adam { config, state: Vec::new() }
+        Adam {
+            config,
+            state: Vec::new(),
+        }
     }
 }
 
@@ -60,12 +69,18 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             self.state.resize_with(store.len(), || None);
         }
         for i in 0..store.len() {
-            let Some(g) = grads.take_param(i) else { continue };
+            let Some(g) = grads.take_param(i) else {
+                continue;
+            };
             let id = crate::ParamId(i);
             let p = store.get_mut(id);
             let st = match &mut self.state[i] {
                 Some(st) => st,
-                slot => slot.insert(AdamState { step: 0, m: p.zeros_like()?, v: p.zeros_like()? }),
+                slot => slot.insert(AdamState {
+                    step: 0,
+                    m: p.zeros_like()?,
+                    v: p.zeros_like()?,
+                }),
             };
             st.step += 1;
             let c = &self.config;
@@ -100,7 +115,13 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        SgdConfig { lr: 1e-3, momentum: 0.0, dampening: 0.0, weight_decay: 0.0, nesterov: false }
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+        }
     }
 }
 
@@ -115,7 +136,10 @@ pub struct Sgd<B: Backend> {
 impl<B: Backend> Sgd<B> {
     /// A fresh optimizer.
     pub fn new(config: SgdConfig) -> Self {
-        Sgd { config, bufs: Vec::new() }
+        Sgd {
+            config,
+            bufs: Vec::new(),
+        }
     }
 }
 
@@ -126,10 +150,21 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
         }
         let c = self.config;
         for i in 0..store.len() {
-            let Some(g) = grads.take_param(i) else { continue };
+            let Some(g) = grads.take_param(i) else {
+                continue;
+            };
             let p = store.get_mut(crate::ParamId(i));
             if c.momentum == 0.0 {
-                p.sgd_step(&g, None, c.lr, 0.0, c.dampening, c.weight_decay, c.nesterov, true)?;
+                p.sgd_step(
+                    &g,
+                    None,
+                    c.lr,
+                    0.0,
+                    c.dampening,
+                    c.weight_decay,
+                    c.nesterov,
+                    true,
+                )?;
                 continue;
             }
             let first = self.bufs[i].is_none();
@@ -137,7 +172,16 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
                 Some(b) => b,
                 slot => slot.insert(p.zeros_like()?),
             };
-            p.sgd_step(&g, Some(buf), c.lr, c.momentum, c.dampening, c.weight_decay, c.nesterov, first)?;
+            p.sgd_step(
+                &g,
+                Some(buf),
+                c.lr,
+                c.momentum,
+                c.dampening,
+                c.weight_decay,
+                c.nesterov,
+                first,
+            )?;
         }
         Ok(())
     }

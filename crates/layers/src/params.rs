@@ -68,16 +68,32 @@ impl<B: Backend> ParamStore<B> {
     }
 
     /// Registers a parameter drawn from `U(-bound, bound)`.
-    pub fn add_uniform(&mut self, name: &str, shape: &[usize], bound: f64, rng: &mut Rng) -> Result<ParamId> {
+    pub fn add_uniform(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        bound: f64,
+        rng: &mut Rng,
+    ) -> Result<ParamId> {
         let n: usize = shape.iter().product();
-        let values: Vec<f64> = (0..n).map(|_| (rng.gen::<f64>() * 2.0 - 1.0) * bound).collect();
+        let values: Vec<f64> = (0..n)
+            .map(|_| (rng.gen::<f64>() * 2.0 - 1.0) * bound)
+            .collect();
         self.add_f64(name, shape, &values)
     }
 
     /// Registers a parameter drawn from `N(0, 1) + shift`.
-    pub fn add_normal(&mut self, name: &str, shape: &[usize], shift: f64, rng: &mut Rng) -> Result<ParamId> {
+    pub fn add_normal(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        shift: f64,
+        rng: &mut Rng,
+    ) -> Result<ParamId> {
         let n: usize = shape.iter().product();
-        let values: Vec<f64> = (0..n).map(|_| rng.sample::<f64, _>(StandardNormal) + shift).collect();
+        let values: Vec<f64> = (0..n)
+            .map(|_| rng.sample::<f64, _>(StandardNormal) + shift)
+            .collect();
         self.add_f64(name, shape, &values)
     }
 

@@ -174,12 +174,23 @@ impl Recurrent {
         let k = 1.0 / (h as f64).sqrt();
         let mut params = Vec::new();
         for layer in 0..config.num_layers {
-            let in_size = if layer == 0 { config.input_size } else { d * config.out_size() };
+            let in_size = if layer == 0 {
+                config.input_size
+            } else {
+                d * config.out_size()
+            };
             for dir in 0..d {
                 let sfx = format!("l{layer}{}", if dir == 1 { "_reverse" } else { "" });
-                let name = |n: &str| if prefix.is_empty() { format!("{n}_{sfx}") } else { format!("{prefix}.{n}_{sfx}") };
+                let name = |n: &str| {
+                    if prefix.is_empty() {
+                        format!("{n}_{sfx}")
+                    } else {
+                        format!("{prefix}.{n}_{sfx}")
+                    }
+                };
                 let w_ih = store.add_uniform(&name("weight_ih"), &[gh, in_size], k, rng)?;
-                let w_hh = store.add_uniform(&name("weight_hh"), &[gh, config.out_size()], k, rng)?;
+                let w_hh =
+                    store.add_uniform(&name("weight_hh"), &[gh, config.out_size()], k, rng)?;
                 let (b_ih, b_hh) = if config.bias {
                     (
                         Some(store.add_uniform(&name("bias_ih"), &[gh], k, rng)?),
@@ -193,17 +204,31 @@ impl Recurrent {
                 } else {
                     None
                 };
-                params.push(DirParams { w_ih, w_hh, b_ih, b_hh, w_hr });
+                params.push(DirParams {
+                    w_ih,
+                    w_hh,
+                    b_ih,
+                    b_hh,
+                    w_hr,
+                });
             }
         }
         Ok(Recurrent { config, params })
     }
 
     fn shape_err(&self, detail: String) -> LayerError {
-        LayerError::Shape { layer: self.config.kind.name().to_string(), detail }
+        LayerError::Shape {
+            layer: self.config.kind.name().to_string(),
+            detail,
+        }
     }
 
-    fn cell_params<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, idx: usize) -> CellParams {
+    fn cell_params<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        idx: usize,
+    ) -> CellParams {
         let p = &self.params[idx];
         CellParams {
             w_ih: store.var(tape, p.w_ih),
@@ -215,19 +240,31 @@ impl Recurrent {
     }
 
     /// Checks `h0 [L·D, B, H_out]` / `c0 [L·D, B, H]` against batch size `b`.
-    fn check_states<B: Backend>(&self, tape: &Tape<B>, b: usize, h0: Option<Var>, c0: Option<Var>) -> Result<()> {
+    fn check_states<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        b: usize,
+        h0: Option<Var>,
+        c0: Option<Var>,
+    ) -> Result<()> {
         let ld = self.config.num_layers * self.config.directions();
         if let Some(h0) = h0 {
             let want = [ld, b, self.config.out_size()];
             if tape.shape(h0) != want {
-                return Err(self.shape_err(format!("expected hidden size {want:?}, got {:?}", tape.shape(h0))));
+                return Err(self.shape_err(format!(
+                    "expected hidden size {want:?}, got {:?}",
+                    tape.shape(h0)
+                )));
             }
         }
         match (self.config.kind, c0) {
             (CellKind::Lstm, Some(c0)) => {
                 let want = [ld, b, self.config.hidden_size];
                 if tape.shape(c0) != want {
-                    return Err(self.shape_err(format!("expected cell size {want:?}, got {:?}", tape.shape(c0))));
+                    return Err(self.shape_err(format!(
+                        "expected cell size {want:?}, got {:?}",
+                        tape.shape(c0)
+                    )));
                 }
             }
             (CellKind::Lstm, None) => {}
@@ -260,18 +297,31 @@ impl Recurrent {
                 self.config.input_size, shape[2]
             )));
         }
-        let (b, t) = if self.config.batch_first { (shape[0], shape[1]) } else { (shape[1], shape[0]) };
+        let (b, t) = if self.config.batch_first {
+            (shape[0], shape[1])
+        } else {
+            (shape[1], shape[0])
+        };
         if b == 0 || t == 0 {
             return Err(self.shape_err(format!("empty input {shape:?}")));
         }
         self.check_states(tape, b, h0, c0)?;
-        let time_major = if self.config.batch_first { tape.transpose01(input)? } else { input };
+        let time_major = if self.config.batch_first {
+            tape.transpose01(input)?
+        } else {
+            input
+        };
         let data = tape.reshape(time_major, &[t * b, self.config.input_size])?;
         let batch_sizes = vec![b; t];
-        let (out, h_n, c_n) = self.run_packed(tape, store, data, &batch_sizes, h0, c0, train_rng)?;
+        let (out, h_n, c_n) =
+            self.run_packed(tape, store, data, &batch_sizes, h0, c0, train_rng)?;
         let width = self.config.directions() * self.config.out_size();
         let out = tape.reshape(out, &[t, b, width])?;
-        let output = if self.config.batch_first { tape.transpose01(out)? } else { out };
+        let output = if self.config.batch_first {
+            tape.transpose01(out)?
+        } else {
+            out
+        };
         Ok(RecurrentOutput { output, h_n, c_n })
     }
 
@@ -307,32 +357,72 @@ impl Recurrent {
         };
         let h0 = permute(h0, &input.sorted_indices)?;
         let c0 = permute(c0, &input.sorted_indices)?;
-        let (out, h_n, c_n) = self.run_packed(tape, store, input.data, &input.batch_sizes, h0, c0, train_rng)?;
+        let (out, h_n, c_n) = self.run_packed(
+            tape,
+            store,
+            input.data,
+            &input.batch_sizes,
+            h0,
+            c0,
+            train_rng,
+        )?;
         let h_n = permute(Some(h_n), &input.unsorted_indices)?.unwrap_or(h_n);
         let c_n = match c_n {
             Some(c) => permute(Some(c), &input.unsorted_indices)?,
             None => None,
         };
-        Ok((input.with_data(out), RecurrentOutput { output: out, h_n, c_n }))
+        Ok((
+            input.with_data(out),
+            RecurrentOutput {
+                output: out,
+                h_n,
+                c_n,
+            },
+        ))
     }
 
     /// Initial state `idx` of `[L·D, B, W]` as `[B, W]`, or zeros.
-    fn initial<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, all: Option<Var>, idx: usize, b: usize, width: usize) -> Result<Var> {
+    fn initial<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        all: Option<Var>,
+        idx: usize,
+        b: usize,
+        width: usize,
+    ) -> Result<Var> {
         Ok(match all {
             Some(all) => tape.reshape(tape.narrow(all, 0, idx, 1)?, &[b, width])?,
             None => tape.constant(Tensor::zeros(store.backend(), &[b, width], store.dtype())?),
         })
     }
 
-    fn dropout<B: Backend>(&self, tape: &Tape<B>, store: &ParamStore<B>, x: Var, rng: &mut Rng) -> Result<Var> {
+    fn dropout<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        x: Var,
+        rng: &mut Rng,
+    ) -> Result<Var> {
         let p = self.config.dropout;
         let shape = tape.shape(x);
         let n: usize = shape.iter().product();
         let keep = 1.0 - p;
         let mask: Vec<f64> = (0..n)
-            .map(|_| if keep > 0.0 && rng.gen::<f64>() < keep { 1.0 / keep } else { 0.0 })
+            .map(|_| {
+                if keep > 0.0 && rng.gen::<f64>() < keep {
+                    1.0 / keep
+                } else {
+                    0.0
+                }
+            })
             .collect();
-        let mask = tape.constant(Tensor::from_f64(store.backend(), &shape, &mask, store.dtype())?);
+        let mask = tape.constant(Tensor::from_f64(
+            store.backend(),
+            &shape,
+            &mask,
+            store.dtype(),
+        )?);
         Ok(tape.mul(x, mask)?)
     }
 
@@ -366,7 +456,11 @@ impl Recurrent {
                 let cp = self.cell_params(tape, store, idx);
                 let x_proj = tape.linear(layer_input, cp.w_ih, cp.b_ih)?;
                 let h_init = self.initial(tape, store, h0, idx, b, p)?;
-                let c_init = if lstm { Some(self.initial(tape, store, c0, idx, b, h)?) } else { None };
+                let c_init = if lstm {
+                    Some(self.initial(tape, store, c0, idx, b, h)?)
+                } else {
+                    None
+                };
                 let (out, h_n, c_n) = tape.recurrent(&SeqVars {
                     kind: cfg.kind,
                     hidden: h,
@@ -388,7 +482,11 @@ impl Recurrent {
             layer_input = if d == 1 { outs[0] } else { tape.cat(&outs, 1)? };
         }
         let h_n = tape.cat(&h_ns, 0)?;
-        let c_n = if lstm { Some(tape.cat(&c_ns, 0)?) } else { None };
+        let c_n = if lstm {
+            Some(tape.cat(&c_ns, 0)?)
+        } else {
+            None
+        };
         Ok((layer_input, h_n, c_n))
     }
 
@@ -408,7 +506,11 @@ impl Recurrent {
             return Err(self.shape_err(format!("unexpected input shape {shape:?}")));
         }
         let (d, h, p) = (cfg.directions(), cfg.hidden_size, cfg.out_size());
-        let mut x = if cfg.batch_first { tape.transpose01(input)? } else { input };
+        let mut x = if cfg.batch_first {
+            tape.transpose01(input)?
+        } else {
+            input
+        };
         let (t, b) = (tape.shape(x)[0], tape.shape(x)[1]);
         self.check_states(tape, b, h0, c0)?;
         let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
@@ -420,7 +522,11 @@ impl Recurrent {
                 let mut hs = self.initial(tape, store, h0, idx, b, p)?;
                 let mut cs = self.initial(tape, store, c0, idx, b, h)?;
                 let mut outs = vec![None; t];
-                let order: Vec<usize> = if dir == 1 { (0..t).rev().collect() } else { (0..t).collect() };
+                let order: Vec<usize> = if dir == 1 {
+                    (0..t).rev().collect()
+                } else {
+                    (0..t).collect()
+                };
                 for step in order {
                     let in_w = tape.shape(x)[2];
                     let xt = tape.reshape(tape.narrow(x, 0, step, 1)?, &[b, in_w])?;
@@ -441,11 +547,23 @@ impl Recurrent {
                 h_ns.push(tape.reshape(hs, &[1, b, p])?);
                 c_ns.push(tape.reshape(cs, &[1, b, h])?);
             }
-            x = if d == 1 { dir_outs[0] } else { tape.cat(&dir_outs, 2)? };
+            x = if d == 1 {
+                dir_outs[0]
+            } else {
+                tape.cat(&dir_outs, 2)?
+            };
         }
-        let output = if cfg.batch_first { tape.transpose01(x)? } else { x };
+        let output = if cfg.batch_first {
+            tape.transpose01(x)?
+        } else {
+            x
+        };
         let h_n = tape.cat(&h_ns, 0)?;
-        let c_n = if cfg.kind == CellKind::Lstm { Some(tape.cat(&c_ns, 0)?) } else { None };
+        let c_n = if cfg.kind == CellKind::Lstm {
+            Some(tape.cat(&c_ns, 0)?)
+        } else {
+            None
+        };
         Ok(RecurrentOutput { output, h_n, c_n })
     }
 }

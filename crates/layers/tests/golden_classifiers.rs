@@ -4,7 +4,9 @@
 
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
-use recur_layers::{rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore};
+use recur_layers::{
+    rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore,
+};
 use recur_tensor::DType;
 use recur_testkit::{cases, check_tensor, golden, ints, Golden};
 use serde_json::Value;
@@ -29,48 +31,94 @@ fn config(name: &str, json: &Value) -> ClassifierConfig {
 }
 
 fn scalar(x: f64) -> Golden {
-    Golden { shape: vec![], data: vec![x] }
+    Golden {
+        shape: vec![],
+        data: vec![x],
+    }
 }
 
 fn run_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     let mut store = ParamStore::new(&Cpu, dtype);
-    let model = Classifier::new(&mut store, config(name, json), &mut rng(0)).map_err(|e| e.to_string())?;
+    let model =
+        Classifier::new(&mut store, config(name, json), &mut rng(0)).map_err(|e| e.to_string())?;
     let params = json["params"].as_object().unwrap();
     assert_eq!(params.len(), store.len(), "{name}: parameter count");
     for (pname, t) in params {
-        let id = store.id(pname).ok_or(format!("{name}: no parameter {pname}"))?;
-        store.set(id, golden(t).unwrap().tensor(&Cpu, dtype)).map_err(|e| e.to_string())?;
+        let id = store
+            .id(pname)
+            .ok_or(format!("{name}: no parameter {pname}"))?;
+        store
+            .set(id, golden(t).unwrap().tensor(&Cpu, dtype))
+            .map_err(|e| e.to_string())?;
     }
     let tokens = golden(&json["tokens"]).unwrap().ints();
     let lengths = ints(&json["lengths"]).unwrap();
     let labels = golden(&json["labels"]).unwrap().ints();
     let adam = &json["adam"];
-    let mut opt = Adam::new(AdamConfig { lr: adam["lr"].as_f64().unwrap(), ..AdamConfig::default() });
+    let mut opt = Adam::new(AdamConfig {
+        lr: adam["lr"].as_f64().unwrap(),
+        ..AdamConfig::default()
+    });
     let losses = adam["losses"].as_array().unwrap();
     for (step, want_loss) in losses.iter().enumerate() {
         let tape = Tape::new(&Cpu);
-        let logits = model.forward(&tape, &store, &tokens, &lengths, None).map_err(|e| e.to_string())?;
-        let loss = tape.cross_entropy(logits, &labels).map_err(|e| e.to_string())?;
-        check_tensor(&format!("{name} loss before step {}", step + 1), &tape.value(loss), &scalar(want_loss.as_f64().unwrap()))?;
+        let logits = model
+            .forward(&tape, &store, &tokens, &lengths, None)
+            .map_err(|e| e.to_string())?;
+        let loss = tape
+            .cross_entropy(logits, &labels)
+            .map_err(|e| e.to_string())?;
+        check_tensor(
+            &format!("{name} loss before step {}", step + 1),
+            &tape.value(loss),
+            &scalar(want_loss.as_f64().unwrap()),
+        )?;
         let mut grads = tape.backward(loss).map_err(|e| e.to_string())?;
         if step == 0 {
-            check_tensor(&format!("{name} logits"), &tape.value(logits), &golden(&json["logits"]).unwrap())?;
+            check_tensor(
+                &format!("{name} logits"),
+                &tape.value(logits),
+                &golden(&json["logits"]).unwrap(),
+            )?;
             for (id, pname, _) in store.iter() {
-                let got = grads.param(id.0).ok_or(format!("{name}: no grad for {pname}"))?;
-                check_tensor(&format!("{name} grad {pname}"), got, &golden(&json["grads"][pname]).unwrap())?;
+                let got = grads
+                    .param(id.0)
+                    .ok_or(format!("{name}: no grad for {pname}"))?;
+                check_tensor(
+                    &format!("{name} grad {pname}"),
+                    got,
+                    &golden(&json["grads"][pname]).unwrap(),
+                )?;
             }
         }
         drop(tape);
-        opt.step(&mut store, &mut grads).map_err(|e| e.to_string())?;
+        opt.step(&mut store, &mut grads)
+            .map_err(|e| e.to_string())?;
     }
     for (_, pname, value) in store.iter() {
-        check_tensor(&format!("{name} {pname} after Adam"), value, &golden(&adam["params_after"][pname]).unwrap())?;
+        check_tensor(
+            &format!("{name} {pname} after Adam"),
+            value,
+            &golden(&adam["params_after"][pname]).unwrap(),
+        )?;
     }
     let tape = Tape::no_grad(&Cpu);
-    let logits = model.forward(&tape, &store, &tokens, &lengths, None).map_err(|e| e.to_string())?;
-    check_tensor(&format!("{name} logits after"), &tape.value(logits), &golden(&adam["logits_after"]).unwrap())?;
-    let loss = tape.cross_entropy(logits, &labels).map_err(|e| e.to_string())?;
-    check_tensor(&format!("{name} loss after"), &tape.value(loss), &scalar(adam["loss_after"].as_f64().unwrap()))?;
+    let logits = model
+        .forward(&tape, &store, &tokens, &lengths, None)
+        .map_err(|e| e.to_string())?;
+    check_tensor(
+        &format!("{name} logits after"),
+        &tape.value(logits),
+        &golden(&adam["logits_after"]).unwrap(),
+    )?;
+    let loss = tape
+        .cross_entropy(logits, &labels)
+        .map_err(|e| e.to_string())?;
+    check_tensor(
+        &format!("{name} loss after"),
+        &tape.value(loss),
+        &scalar(adam["loss_after"].as_f64().unwrap()),
+    )?;
     Ok(())
 }
 
@@ -86,7 +134,10 @@ fn golden_classifiers() {
             }
         }
     }
-    println!("golden classifiers: {checked} case×dtype checks passed ({} failed)", failures.len());
+    println!(
+        "golden classifiers: {checked} case×dtype checks passed ({} failed)",
+        failures.len()
+    );
     assert!(checked > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -34,26 +34,44 @@ fn weighted_sum(tape: &Tape<Cpu>, v: Var, w: &Golden, dtype: DType) -> Var {
 
 fn load_params(store: &mut ParamStore<Cpu>, weights: &Value, dtype: DType) {
     let obj = weights.as_object().expect("weights object");
-    assert_eq!(obj.len(), store.len(), "parameter count differs from PyTorch's");
+    assert_eq!(
+        obj.len(),
+        store.len(),
+        "parameter count differs from PyTorch's"
+    );
     for (name, t) in obj {
-        let id = store.id(name).unwrap_or_else(|| panic!("no parameter named {name}"));
-        store.set(id, golden(t).unwrap().tensor(&Cpu, dtype)).unwrap();
+        let id = store
+            .id(name)
+            .unwrap_or_else(|| panic!("no parameter named {name}"));
+        store
+            .set(id, golden(t).unwrap().tensor(&Cpu, dtype))
+            .unwrap();
     }
 }
 
-fn check_grads(case: &str, tape_grads: &recur_autograd::Grads<Cpu>, store: &ParamStore<Cpu>, json: &Value, leaves: &[(&str, Option<Var>)]) -> Result<usize, String> {
+fn check_grads(
+    case: &str,
+    tape_grads: &recur_autograd::Grads<Cpu>,
+    store: &ParamStore<Cpu>,
+    json: &Value,
+    leaves: &[(&str, Option<Var>)],
+) -> Result<usize, String> {
     let mut checked = 0;
     let grads = &json["grads"];
     for (name, var) in leaves {
         if let (Some(var), Some(want)) = (var, golden(&grads[*name])) {
-            let got = tape_grads.get(*var).ok_or(format!("{case}: no gradient for {name}"))?;
+            let got = tape_grads
+                .get(*var)
+                .ok_or(format!("{case}: no gradient for {name}"))?;
             check_tensor(&format!("{case} grad {name}"), got, &want)?;
             checked += 1;
         }
     }
     for (id, name, _) in store.iter() {
         let want = golden(&grads[name]).ok_or(format!("{case}: golden lacks grad {name}"))?;
-        let got = tape_grads.param(id.0).ok_or(format!("{case}: no gradient for {name}"))?;
+        let got = tape_grads
+            .param(id.0)
+            .ok_or(format!("{case}: no gradient for {name}"))?;
         check_tensor(&format!("{case} grad {name}"), got, &want)?;
         checked += 1;
     }
@@ -62,7 +80,10 @@ fn check_grads(case: &str, tape_grads: &recur_autograd::Grads<Cpu>, store: &Para
 
 fn run_rnn_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     let kind = kind_of(json["module"].as_str().unwrap());
-    let mut cfg = RecurrentConfig::lstm(json["input_size"].as_u64().unwrap() as usize, json["hidden_size"].as_u64().unwrap() as usize);
+    let mut cfg = RecurrentConfig::lstm(
+        json["input_size"].as_u64().unwrap() as usize,
+        json["hidden_size"].as_u64().unwrap() as usize,
+    );
     cfg.kind = kind;
     cfg.num_layers = json["num_layers"].as_u64().unwrap() as usize;
     cfg.bidirectional = json["bidirectional"].as_bool().unwrap();
@@ -83,26 +104,64 @@ fn run_rnn_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     let lengths = ints(&json["lengths"]);
     let e = |e: recur_layers::LayerError| format!("{name}: {e}");
     let out = match &lengths {
-        None => layer.forward(&tape, &store, input, h0, c0, None).map_err(e)?,
+        None => layer
+            .forward(&tape, &store, input, h0, c0, None)
+            .map_err(e)?,
         Some(lengths) => {
-            let packed = pack_padded_sequence(&tape, input, lengths, true, false).map_err(|x| x.to_string())?;
-            let (packed_out, mut out) = layer.forward_packed(&tape, &store, &packed, h0, c0, None).map_err(e)?;
-            out.output = pad_packed_sequence(&tape, &packed_out, true, 0.0, Some(t)).map_err(|x| x.to_string())?.0;
+            let packed = pack_padded_sequence(&tape, input, lengths, true, false)
+                .map_err(|x| x.to_string())?;
+            let (packed_out, mut out) = layer
+                .forward_packed(&tape, &store, &packed, h0, c0, None)
+                .map_err(e)?;
+            out.output = pad_packed_sequence(&tape, &packed_out, true, 0.0, Some(t))
+                .map_err(|x| x.to_string())?
+                .0;
             out
         }
     };
-    check_tensor(&format!("{name} output"), &tape.value(out.output), &golden(&json["output"]).unwrap())?;
-    check_tensor(&format!("{name} h_n"), &tape.value(out.h_n), &golden(&json["h_n"]).unwrap())?;
+    check_tensor(
+        &format!("{name} output"),
+        &tape.value(out.output),
+        &golden(&json["output"]).unwrap(),
+    )?;
+    check_tensor(
+        &format!("{name} h_n"),
+        &tape.value(out.h_n),
+        &golden(&json["h_n"]).unwrap(),
+    )?;
     let lw = &json["loss_weights"];
-    let mut loss = tape.add(weighted_sum(&tape, out.output, &golden(&lw["output"]).unwrap(), dtype), weighted_sum(&tape, out.h_n, &golden(&lw["h_n"]).unwrap(), dtype)).unwrap();
+    let mut loss = tape
+        .add(
+            weighted_sum(&tape, out.output, &golden(&lw["output"]).unwrap(), dtype),
+            weighted_sum(&tape, out.h_n, &golden(&lw["h_n"]).unwrap(), dtype),
+        )
+        .unwrap();
     if let Some(c_n) = out.c_n {
-        check_tensor(&format!("{name} c_n"), &tape.value(c_n), &golden(&json["c_n"]).unwrap())?;
-        loss = tape.add(loss, weighted_sum(&tape, c_n, &golden(&lw["c_n"]).unwrap(), dtype)).unwrap();
+        check_tensor(
+            &format!("{name} c_n"),
+            &tape.value(c_n),
+            &golden(&json["c_n"]).unwrap(),
+        )?;
+        loss = tape
+            .add(
+                loss,
+                weighted_sum(&tape, c_n, &golden(&lw["c_n"]).unwrap(), dtype),
+            )
+            .unwrap();
     }
-    let want_loss = Golden { shape: vec![], data: vec![json["loss"].as_f64().unwrap()] };
+    let want_loss = Golden {
+        shape: vec![],
+        data: vec![json["loss"].as_f64().unwrap()],
+    };
     check_tensor(&format!("{name} loss"), &tape.value(loss), &want_loss)?;
     let grads = tape.backward(loss).map_err(|x| x.to_string())?;
-    check_grads(name, &grads, &store, json, &[("input", Some(input)), ("h0", h0), ("c0", c0)])?;
+    check_grads(
+        name,
+        &grads,
+        &store,
+        json,
+        &[("input", Some(input)), ("h0", h0), ("c0", c0)],
+    )?;
     Ok(())
 }
 
@@ -114,28 +173,65 @@ fn run_cell_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         (other, _) => kind_of(other),
     };
     let mut store = ParamStore::new(&Cpu, dtype);
-    let c = Cell::new(&mut store, "", kind, json["input_size"].as_u64().unwrap() as usize, json["hidden_size"].as_u64().unwrap() as usize, json["bias"].as_bool().unwrap(), &mut rng(0)).map_err(|e| e.to_string())?;
+    let c = Cell::new(
+        &mut store,
+        "",
+        kind,
+        json["input_size"].as_u64().unwrap() as usize,
+        json["hidden_size"].as_u64().unwrap() as usize,
+        json["bias"].as_bool().unwrap(),
+        &mut rng(0),
+    )
+    .map_err(|e| e.to_string())?;
     load_params(&mut store, &json["weights"], dtype);
     let tape = Tape::new(&Cpu);
     let x = tape.leaf(golden(&json["input"]).unwrap().tensor(&Cpu, dtype), true);
     let hx = golden(&json["hx"]).map(|g| tape.leaf(g.tensor(&Cpu, dtype), true));
     let cx = golden(&json["cx"]).map(|g| tape.leaf(g.tensor(&Cpu, dtype), true));
-    let (h, c_out) = c.forward(&tape, &store, x, hx, cx).map_err(|e| e.to_string())?;
-    check_tensor(&format!("{name} h_out"), &tape.value(h), &golden(&json["h_out"]).unwrap())?;
+    let (h, c_out) = c
+        .forward(&tape, &store, x, hx, cx)
+        .map_err(|e| e.to_string())?;
+    check_tensor(
+        &format!("{name} h_out"),
+        &tape.value(h),
+        &golden(&json["h_out"]).unwrap(),
+    )?;
     let lw = &json["loss_weights"];
     let mut loss = weighted_sum(&tape, h, &golden(&lw["h_out"]).unwrap(), dtype);
     if let Some(c_out) = c_out {
-        check_tensor(&format!("{name} c_out"), &tape.value(c_out), &golden(&json["c_out"]).unwrap())?;
-        loss = tape.add(loss, weighted_sum(&tape, c_out, &golden(&lw["c_out"]).unwrap(), dtype)).unwrap();
+        check_tensor(
+            &format!("{name} c_out"),
+            &tape.value(c_out),
+            &golden(&json["c_out"]).unwrap(),
+        )?;
+        loss = tape
+            .add(
+                loss,
+                weighted_sum(&tape, c_out, &golden(&lw["c_out"]).unwrap(), dtype),
+            )
+            .unwrap();
     }
-    let want_loss = Golden { shape: vec![], data: vec![json["loss"].as_f64().unwrap()] };
+    let want_loss = Golden {
+        shape: vec![],
+        data: vec![json["loss"].as_f64().unwrap()],
+    };
     check_tensor(&format!("{name} loss"), &tape.value(loss), &want_loss)?;
     let grads = tape.backward(loss).map_err(|x| x.to_string())?;
-    check_grads(name, &grads, &store, json, &[("input", Some(x)), ("hx", hx), ("cx", cx)])?;
+    check_grads(
+        name,
+        &grads,
+        &store,
+        json,
+        &[("input", Some(x)), ("hx", hx), ("cx", cx)],
+    )?;
     Ok(())
 }
 
-fn run_folder(folder: &str, run: fn(&str, &Value, DType) -> Result<(), String>, filter: fn(&str) -> bool) {
+fn run_folder(
+    folder: &str,
+    run: fn(&str, &Value, DType) -> Result<(), String>,
+    filter: fn(&str) -> bool,
+) {
     let mut failures = Vec::new();
     let mut checked = 0;
     for (name, json) in cases(folder) {
@@ -149,9 +245,17 @@ fn run_folder(folder: &str, run: fn(&str, &Value, DType) -> Result<(), String>, 
             }
         }
     }
-    println!("golden {folder}: {checked} case×dtype checks passed ({} failed)", failures.len());
+    println!(
+        "golden {folder}: {checked} case×dtype checks passed ({} failed)",
+        failures.len()
+    );
     assert!(checked > 0, "no golden case was checked in {folder}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -57,7 +57,11 @@ pub fn pack_padded_sequence<B: Backend>(
     let mut idx = Vec::with_capacity(lengths.iter().sum());
     for (step, &bs) in batch_sizes.iter().enumerate() {
         for &row in &order[..bs] {
-            idx.push(if batch_first { row * t + step } else { step * b + row });
+            idx.push(if batch_first {
+                row * t + step
+            } else {
+                step * b + row
+            });
         }
     }
     let mut flat_shape = vec![b * t];
@@ -106,11 +110,19 @@ pub fn pad_packed_sequence<B: Backend>(
     for (step, &bs) in packed.batch_sizes.iter().enumerate() {
         for i in 0..bs {
             let row = packed.original_row(i);
-            idx.push(if batch_first { row * t_out + step } else { step * b + row });
+            idx.push(if batch_first {
+                row * t_out + step
+            } else {
+                step * b + row
+            });
         }
     }
     let out = tape.scatter_rows(packed.data, b * t_out, &idx, padding_value)?;
-    let mut out_shape = if batch_first { vec![b, t_out] } else { vec![t_out, b] };
+    let mut out_shape = if batch_first {
+        vec![b, t_out]
+    } else {
+        vec![t_out, b]
+    };
     out_shape.extend_from_slice(&shape[1..]);
     Ok((tape.reshape(out, &out_shape)?, packed.lengths()))
 }
@@ -137,13 +149,21 @@ pub fn pad_sequence<B: Backend>(
     }
     let n = sequences.len();
     let max_len = lens.iter().copied().max().unwrap_or(0);
-    let mut out_shape = if batch_first { vec![n, max_len] } else { vec![max_len, n] };
+    let mut out_shape = if batch_first {
+        vec![n, max_len]
+    } else {
+        vec![max_len, n]
+    };
     out_shape.extend_from_slice(&feat);
     let all = tape.cat(sequences, 0)?;
     let mut idx = Vec::with_capacity(lens.iter().sum());
     for (i, &len) in lens.iter().enumerate() {
         for step in 0..len {
-            idx.push(if batch_first { i * max_len + step } else { step * n + i });
+            idx.push(if batch_first {
+                i * max_len + step
+            } else {
+                step * n + i
+            });
         }
     }
     let out = tape.scatter_rows(all, n * max_len, &idx, padding_value)?;
@@ -169,7 +189,11 @@ pub fn unpad_sequence<B: Backend>(
     lengths: &[usize],
     batch_first: bool,
 ) -> Result<Vec<Var>> {
-    let padded = if batch_first { padded } else { tape.transpose01(padded)? };
+    let padded = if batch_first {
+        padded
+    } else {
+        tape.transpose01(padded)?
+    };
     let shape = tape.shape(padded);
     if shape.len() < 2 || shape[0] != lengths.len() {
         return Err(mismatch(

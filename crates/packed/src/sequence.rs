@@ -64,6 +64,9 @@ impl PackedSequence {
     }
 }
 
+/// A row permutation, absent when the rows are already in order.
+pub type Permutation = Option<Vec<usize>>;
+
 /// `batch_sizes[t]` = number of lengths greater than `t`, for `t < max(lengths)`.
 pub fn batch_sizes_for(sorted_lengths: &[usize]) -> Vec<usize> {
     let max = sorted_lengths.iter().copied().max().unwrap_or(0);
@@ -77,7 +80,7 @@ pub fn batch_sizes_for(sorted_lengths: &[usize]) -> Vec<usize> {
 pub fn sort_by_length(
     lengths: &[usize],
     enforce_sorted: bool,
-) -> Result<(Option<Vec<usize>>, Option<Vec<usize>>)> {
+) -> Result<(Permutation, Permutation)> {
     if lengths.is_empty() {
         return Err(PackError::Empty);
     }

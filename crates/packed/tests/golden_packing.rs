@@ -21,22 +21,43 @@ fn run_pack_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     let enforce = json["enforce_sorted"].as_bool().unwrap();
     let lengths = ints(&json["lengths"]).unwrap();
     let padded = tape.constant(golden(&json["padded"]).unwrap().tensor(&Cpu, dtype));
-    let packed = pack_padded_sequence(&tape, padded, &lengths, batch_first, enforce).map_err(|e| format!("{name}: {e}"))?;
+    let packed = pack_padded_sequence(&tape, padded, &lengths, batch_first, enforce)
+        .map_err(|e| format!("{name}: {e}"))?;
     let want = &json["packed"];
-    check_tensor(&format!("{name} data"), &tape.value(packed.data), &golden(&want["data"]).unwrap())?;
+    check_tensor(
+        &format!("{name} data"),
+        &tape.value(packed.data),
+        &golden(&want["data"]).unwrap(),
+    )?;
     let bs = golden(&want["batch_sizes"]).unwrap().ints();
     if packed.batch_sizes != bs {
-        return Err(format!("{name}: batch_sizes {:?}, expected {bs:?}", packed.batch_sizes));
+        return Err(format!(
+            "{name}: batch_sizes {:?}, expected {bs:?}",
+            packed.batch_sizes
+        ));
     }
-    if packed.sorted_indices != idx(&want["sorted_indices"]) || packed.unsorted_indices != idx(&want["unsorted_indices"]) {
-        return Err(format!("{name}: indices {:?}/{:?} differ from PyTorch's", packed.sorted_indices, packed.unsorted_indices));
+    if packed.sorted_indices != idx(&want["sorted_indices"])
+        || packed.unsorted_indices != idx(&want["unsorted_indices"])
+    {
+        return Err(format!(
+            "{name}: indices {:?}/{:?} differ from PyTorch's",
+            packed.sorted_indices, packed.unsorted_indices
+        ));
     }
     for u in json["unpacked"].as_array().unwrap() {
         let pv = u["padding_value"].as_f64().unwrap();
         let tl = u["total_length"].as_u64().map(|x| x as usize);
-        let (out, lens) = pad_packed_sequence(&tape, &packed, batch_first, pv, tl).map_err(|e| format!("{name}: {e}"))?;
-        check_tensor(&format!("{name} unpacked pv={pv} tl={tl:?}"), &tape.value(out), &golden(&u["padded"]).unwrap())?;
-        let want_lens = golden(&u["lengths"]).map(|g| g.ints()).or_else(|| ints(&u["lengths"])).unwrap();
+        let (out, lens) = pad_packed_sequence(&tape, &packed, batch_first, pv, tl)
+            .map_err(|e| format!("{name}: {e}"))?;
+        check_tensor(
+            &format!("{name} unpacked pv={pv} tl={tl:?}"),
+            &tape.value(out),
+            &golden(&u["padded"]).unwrap(),
+        )?;
+        let want_lens = golden(&u["lengths"])
+            .map(|g| g.ints())
+            .or_else(|| ints(&u["lengths"]))
+            .unwrap();
         if lens != want_lens {
             return Err(format!("{name}: lengths {lens:?}, expected {want_lens:?}"));
         }
@@ -46,12 +67,21 @@ fn run_pack_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
 
 fn run_pad_sequence_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     let tape = Tape::new(&Cpu);
-    let seqs: Vec<_> = json["sequences"].as_array().unwrap().iter().map(|s| tape.constant(golden(s).unwrap().tensor(&Cpu, dtype))).collect();
+    let seqs: Vec<_> = json["sequences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| tape.constant(golden(s).unwrap().tensor(&Cpu, dtype)))
+        .collect();
     for r in json["results"].as_array().unwrap() {
         let bf = r["batch_first"].as_bool().unwrap();
         let pv = r["padding_value"].as_f64().unwrap();
         let out = pad_sequence(&tape, &seqs, bf, pv).map_err(|e| format!("{name}: {e}"))?;
-        check_tensor(&format!("{name} batch_first={bf} pv={pv}"), &tape.value(out), &golden(&r["output"]).unwrap())?;
+        check_tensor(
+            &format!("{name} batch_first={bf} pv={pv}"),
+            &tape.value(out),
+            &golden(&r["output"]).unwrap(),
+        )?;
     }
     Ok(())
 }
@@ -73,7 +103,10 @@ fn golden_packing() {
             }
         }
     }
-    println!("golden packing: {checked} case×dtype checks passed ({} failed)", failures.len());
+    println!(
+        "golden packing: {checked} case×dtype checks passed ({} failed)",
+        failures.len()
+    );
     assert!(checked > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

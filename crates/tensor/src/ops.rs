@@ -146,7 +146,11 @@ impl<B: Backend> Tensor<B> {
         if bias.shape() != [cols] {
             return Err(Error::shape(
                 op,
-                format!("bias {:?} does not match last dim of {:?}", bias.shape(), self.shape()),
+                format!(
+                    "bias {:?} does not match last dim of {:?}",
+                    bias.shape(),
+                    self.shape()
+                ),
             ));
         }
         let backend = self.backend().clone();
@@ -218,7 +222,10 @@ impl<B: Backend> Tensor<B> {
         check_axis("mean_axis", self.shape(), axis)?;
         let n = self.shape()[axis];
         if n == 0 {
-            return Err(Error::shape("mean_axis", format!("axis {axis} of {:?} is empty", self.shape())));
+            return Err(Error::shape(
+                "mean_axis",
+                format!("axis {axis} of {:?} is empty", self.shape()),
+            ));
         }
         self.sum_axis(axis)?.scale(1.0 / n as f64)
     }
@@ -233,7 +240,9 @@ impl<B: Backend> Tensor<B> {
         }
         let outer = self.shape()[..axis].iter().product();
         let inner = self.shape()[axis..].iter().product();
-        let s = self.backend().broadcast_axis(self.storage(), outer, n, inner)?;
+        let s = self
+            .backend()
+            .broadcast_axis(self.storage(), outer, n, inner)?;
         let mut shape = self.shape().to_vec();
         shape.insert(axis, n);
         Ok(self.with_storage(shape, s))
@@ -241,7 +250,10 @@ impl<B: Backend> Tensor<B> {
 
     /// Log-softmax over the last axis.
     pub fn log_softmax(&self) -> Result<Self> {
-        let cols = *self.shape().last().ok_or_else(|| Error::shape("log_softmax", "scalar input"))?;
+        let cols = *self
+            .shape()
+            .last()
+            .ok_or_else(|| Error::shape("log_softmax", "scalar input"))?;
         let s = self.backend().log_softmax(self.storage(), cols)?;
         Ok(self.with_storage(self.shape().to_vec(), s))
     }
@@ -252,7 +264,11 @@ impl<B: Backend> Tensor<B> {
         if labels.len() != rows {
             return Err(Error::shape(
                 op,
-                format!("{} labels for {rows} rows of {:?}", labels.len(), self.shape()),
+                format!(
+                    "{} labels for {rows} rows of {:?}",
+                    labels.len(),
+                    self.shape()
+                ),
             ));
         }
         if rows == 0 {
@@ -284,7 +300,11 @@ impl<B: Backend> Tensor<B> {
         if start + len > dim {
             return Err(Error::shape(
                 "narrow",
-                format!("range {start}..{} out of axis {axis} of {:?}", start + len, self.shape()),
+                format!(
+                    "range {start}..{} out of axis {axis} of {:?}",
+                    start + len,
+                    self.shape()
+                ),
             ));
         }
         let mut shape = self.shape().to_vec();
@@ -312,7 +332,10 @@ impl<B: Backend> Tensor<B> {
         if start + len > dim {
             return Err(Error::shape(
                 "unnarrow",
-                format!("{:?} at {start} does not fit in size {dim} on axis {axis}", self.shape()),
+                format!(
+                    "{:?} at {start} does not fit in size {dim} on axis {axis}",
+                    self.shape()
+                ),
             ));
         }
         let mut shape = self.shape().to_vec();
@@ -334,7 +357,9 @@ impl<B: Backend> Tensor<B> {
 
     /// Concatenation along `axis`; all other dims must agree.
     pub fn cat(parts: &[&Tensor<B>], axis: usize) -> Result<Self> {
-        let first = parts.first().ok_or_else(|| Error::shape("cat", "no tensor to concatenate"))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::shape("cat", "no tensor to concatenate"))?;
         check_axis("cat", first.shape(), axis)?;
         let mut total = 0;
         for p in parts {
@@ -361,7 +386,17 @@ impl<B: Backend> Tensor<B> {
         let mut at = 0;
         for p in parts {
             let len = p.shape()[axis];
-            backend.copy_block(p.storage(), outer, inner, len, 0, out.storage_mut(), total, at, len)?;
+            backend.copy_block(
+                p.storage(),
+                outer,
+                inner,
+                len,
+                0,
+                out.storage_mut(),
+                total,
+                at,
+                len,
+            )?;
             at += len;
         }
         Ok(out)
@@ -370,7 +405,10 @@ impl<B: Backend> Tensor<B> {
     /// Swaps the first two axes: `[d0, d1, ...] → [d1, d0, ...]`.
     pub fn transpose01(&self) -> Result<Self> {
         if self.rank() < 2 {
-            return Err(Error::shape("transpose01", format!("rank < 2: {:?}", self.shape())));
+            return Err(Error::shape(
+                "transpose01",
+                format!("rank < 2: {:?}", self.shape()),
+            ));
         }
         let (d0, d1) = (self.shape()[0], self.shape()[1]);
         let inner = self.shape()[2..].iter().product();
@@ -395,7 +433,13 @@ impl<B: Backend> Tensor<B> {
 
     /// A `[rows, rest...]` tensor filled with `fill` whose row `idx[i]` is `self[i]`
     /// (`accumulate`: repeated indices add, over a zero fill).
-    pub fn scatter_rows(&self, rows: usize, idx: &[usize], fill: f64, accumulate: bool) -> Result<Self> {
+    pub fn scatter_rows(
+        &self,
+        rows: usize,
+        idx: &[usize],
+        fill: f64,
+        accumulate: bool,
+    ) -> Result<Self> {
         let op = "scatter_rows";
         if self.rank() == 0 || self.shape()[0] != idx.len() {
             return Err(Error::shape(
@@ -413,7 +457,10 @@ impl<B: Backend> Tensor<B> {
             backend.scatter_add_rows(out.storage_mut(), cols, idx, self.storage())?;
         } else {
             if !distinct(idx, rows) {
-                return Err(Error::invalid(op, "indices must be distinct without accumulate"));
+                return Err(Error::invalid(
+                    op,
+                    "indices must be distinct without accumulate",
+                ));
             }
             backend.scatter_rows(out.storage_mut(), cols, idx, self.storage())?;
         }
@@ -421,12 +468,24 @@ impl<B: Backend> Tensor<B> {
     }
 
     /// One fused Adam step on `self` (a parameter) with moments `m`, `v`.
-    pub fn adam_step(&mut self, g: &Tensor<B>, m: &mut Tensor<B>, v: &mut Tensor<B>, hyper: &AdamHyper) -> Result<()> {
+    pub fn adam_step(
+        &mut self,
+        g: &Tensor<B>,
+        m: &mut Tensor<B>,
+        v: &mut Tensor<B>,
+        hyper: &AdamHyper,
+    ) -> Result<()> {
         same_shape("adam_step", self, g)?;
         same_shape("adam_step", self, m)?;
         same_shape("adam_step", self, v)?;
         let backend = self.backend().clone();
-        backend.adam_step(self.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut(), hyper)
+        backend.adam_step(
+            self.storage_mut(),
+            g.storage(),
+            m.storage_mut(),
+            v.storage_mut(),
+            hyper,
+        )
     }
 
     /// Catch-up Adam on rows `rows` of a `[R, C]` table (see [`Backend::adam_rows_catch_up`]);
@@ -450,7 +509,13 @@ impl<B: Backend> Tensor<B> {
         if g.shape() != [rows.len(), c] || last.len() != r {
             return Err(Error::shape(
                 op,
-                format!("table {:?}, grad {:?}, {} rows, {} step marks", self.shape(), g.shape(), rows.len(), last.len()),
+                format!(
+                    "table {:?}, grad {:?}, {} rows, {} step marks",
+                    self.shape(),
+                    g.shape(),
+                    rows.len(),
+                    last.len()
+                ),
             ));
         }
         check_rows(op, rows, r)?;
@@ -458,10 +523,22 @@ impl<B: Backend> Tensor<B> {
             return Err(Error::invalid(op, "rows must be distinct"));
         }
         if let Some(&bad) = last.iter().find(|&&s| s >= hyper.step) {
-            return Err(Error::invalid(op, format!("a row was updated at step {bad} >= {}", hyper.step)));
+            return Err(Error::invalid(
+                op,
+                format!("a row was updated at step {bad} >= {}", hyper.step),
+            ));
         }
         let backend = self.backend().clone();
-        backend.adam_rows_catch_up(self.storage_mut(), g.storage(), m.storage_mut(), v.storage_mut(), c, rows, last, hyper)
+        backend.adam_rows_catch_up(
+            self.storage_mut(),
+            g.storage(),
+            m.storage_mut(),
+            v.storage_mut(),
+            c,
+            rows,
+            last,
+            hyper,
+        )
     }
 
     /// One SGD step on `self`; `buf` is the momentum buffer when momentum ≠ 0.

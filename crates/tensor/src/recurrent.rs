@@ -176,8 +176,11 @@ impl<B: Backend> SeqInputs<'_, B> {
         if bs.is_empty() {
             return Err(Error::invalid(op, "batch_sizes is empty (no time step)"));
         }
-        if bs.iter().any(|&b| b == 0) {
-            return Err(Error::invalid(op, format!("batch_sizes {bs:?} has a zero entry")));
+        if bs.contains(&0) {
+            return Err(Error::invalid(
+                op,
+                format!("batch_sizes {bs:?} has a zero entry"),
+            ));
         }
         if bs.windows(2).any(|w| w[1] > w[0]) {
             return Err(Error::invalid(
@@ -217,9 +220,15 @@ impl<B: Backend> SeqInputs<'_, B> {
             (_, None) => {}
         }
         let dtype = self.x_proj.dtype();
-        for t in [Some(self.w_hh), self.b_hh, self.w_hr, Some(self.h0), self.c0]
-            .into_iter()
-            .flatten()
+        for t in [
+            Some(self.w_hh),
+            self.b_hh,
+            self.w_hr,
+            Some(self.h0),
+            self.c0,
+        ]
+        .into_iter()
+        .flatten()
         {
             if t.dtype() != dtype {
                 return Err(Error::DType {

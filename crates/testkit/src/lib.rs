@@ -31,11 +31,18 @@ pub fn cases(folder: &str) -> Vec<(String, Value)> {
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
             let json: Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()));
-            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (name, json)
         })
         .collect();
-    assert!(!out.is_empty(), "golden folder {} holds no case", dir.display());
+    assert!(
+        !out.is_empty(),
+        "golden folder {} holds no case",
+        dir.display()
+    );
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -57,7 +64,8 @@ impl Golden {
 
     /// Uploads as a tensor of `dtype`.
     pub fn tensor<B: Backend>(&self, backend: &B, dtype: DType) -> Tensor<B> {
-        Tensor::from_f64(backend, &self.shape, &self.data, dtype).expect("golden tensor is well formed")
+        Tensor::from_f64(backend, &self.shape, &self.data, dtype)
+            .expect("golden tensor is well formed")
     }
 }
 
@@ -66,15 +74,31 @@ pub fn golden(v: &Value) -> Option<Golden> {
     if v.is_null() {
         return None;
     }
-    let shape = v["shape"].as_array()?.iter().map(|d| d.as_u64().expect("shape entry") as usize).collect::<Vec<_>>();
-    let data = v["data"].as_array()?.iter().map(|x| x.as_f64().expect("numeric data")).collect::<Vec<_>>();
-    assert_eq!(shape.iter().product::<usize>(), data.len(), "golden tensor shape/data mismatch");
+    let shape = v["shape"]
+        .as_array()?
+        .iter()
+        .map(|d| d.as_u64().expect("shape entry") as usize)
+        .collect::<Vec<_>>();
+    let data = v["data"]
+        .as_array()?
+        .iter()
+        .map(|x| x.as_f64().expect("numeric data"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        data.len(),
+        "golden tensor shape/data mismatch"
+    );
     Some(Golden { shape, data })
 }
 
 /// A list of integers (`lengths`), `None` for null.
 pub fn ints(v: &Value) -> Option<Vec<usize>> {
-    v.as_array().map(|a| a.iter().map(|x| x.as_u64().expect("integer") as usize).collect())
+    v.as_array().map(|a| {
+        a.iter()
+            .map(|x| x.as_u64().expect("integer") as usize)
+            .collect()
+    })
 }
 
 /// `(rtol, atol)` for comparisons in `dtype`: f64 1e-9 relative, f32 1e-4 relative.
@@ -89,14 +113,22 @@ pub fn tolerance(dtype: DType) -> (f64, f64) {
 /// keeps near-zero entries of a large-valued tensor from demanding more than the dtype has).
 pub fn check_close(what: &str, got: &[f64], want: &Golden, dtype: DType) -> Result<(), String> {
     if got.len() != want.data.len() {
-        return Err(format!("{what}: {} values, expected {} (shape {:?})", got.len(), want.data.len(), want.shape));
+        return Err(format!(
+            "{what}: {} values, expected {} (shape {:?})",
+            got.len(),
+            want.data.len(),
+            want.shape
+        ));
     }
     let (rtol, atol) = tolerance(dtype);
     let scale = want.data.iter().fold(0.0f64, |m, x| m.max(x.abs())) / 10.0;
     for (i, (&g, &w)) in got.iter().zip(&want.data).enumerate() {
         let err = (g - w).abs();
         if err.is_nan() || err > atol + rtol * w.abs().max(scale) {
-            return Err(format!("{what}[{i}] ({dtype}): got {g:e}, expected {w:e} (err {err:e}, shape {:?})", want.shape));
+            return Err(format!(
+                "{what}[{i}] ({dtype}): got {g:e}, expected {w:e} (err {err:e}, shape {:?})",
+                want.shape
+            ));
         }
     }
     Ok(())
@@ -105,7 +137,11 @@ pub fn check_close(what: &str, got: &[f64], want: &Golden, dtype: DType) -> Resu
 /// [`check_close`] on a tensor, also checking its shape.
 pub fn check_tensor<B: Backend>(what: &str, got: &Tensor<B>, want: &Golden) -> Result<(), String> {
     if got.shape() != want.shape.as_slice() {
-        return Err(format!("{what}: shape {:?}, expected {:?}", got.shape(), want.shape));
+        return Err(format!(
+            "{what}: shape {:?}, expected {:?}",
+            got.shape(),
+            want.shape
+        ));
     }
     let values = got.to_f64_vec().map_err(|e| format!("{what}: {e}"))?;
     check_close(what, &values, want, got.dtype())

@@ -16,7 +16,9 @@ impl<B: Backend> Tape<B> {
     pub fn sub(&self, a: Var, b: Var) -> Result<Var> {
         let out = self.value(a).sub(&self.value(b))?;
         // d(a−b) = (g, −g)
-        Ok(self.record1(out, &[a, b], |g| Ok(vec![Some(g.clone()), Some(g.scale(-1.0)?)])))
+        Ok(self.record1(out, &[a, b], |g| {
+            Ok(vec![Some(g.clone()), Some(g.scale(-1.0)?)])
+        }))
     }
 
     /// `a · b` elementwise (same shape).
@@ -24,7 +26,9 @@ impl<B: Backend> Tape<B> {
         let (va, vb) = (self.value(a), self.value(b));
         let out = va.mul(&vb)?;
         // d(a·b) = (g·b, g·a)
-        Ok(self.record1(out, &[a, b], move |g| Ok(vec![Some(g.mul(&vb)?), Some(g.mul(&va)?)])))
+        Ok(self.record1(out, &[a, b], move |g| {
+            Ok(vec![Some(g.mul(&vb)?), Some(g.mul(&va)?)])
+        }))
     }
 
     /// `alpha · a`.
@@ -39,7 +43,9 @@ impl<B: Backend> Tape<B> {
         let y = self.value(a).unary(op)?;
         let saved = y.clone();
         // sigmoid: g·y(1−y);  tanh: g·(1−y²);  relu: g·[y>0]
-        Ok(self.record1(y, &[a], move |g| Ok(vec![Some(saved.unary_backward(op, g)?)])))
+        Ok(self.record1(y, &[a], move |g| {
+            Ok(vec![Some(saved.unary_backward(op, g)?)])
+        }))
     }
 
     /// `1 / (1 + e^{-a})`.

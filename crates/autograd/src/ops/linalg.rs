@@ -55,4 +55,3 @@ impl<B: Backend> Tape<B> {
         }))
     }
 }
-

@@ -15,7 +15,9 @@ impl<B: Backend> Tape<B> {
         // d loss / d logits = g · (softmax − onehot) / R
         Ok(self.record1(out, &[logits], move |g| {
             let scale = g.scalar()? / labels.len() as f64;
-            Ok(vec![Some(log_probs.cross_entropy_backward(&labels, scale)?)])
+            Ok(vec![Some(
+                log_probs.cross_entropy_backward(&labels, scale)?,
+            )])
         }))
     }
 }

@@ -53,18 +53,35 @@ impl<B: Backend> Tape<B> {
         )?;
         let mut outputs = vec![out.output, out.h_n];
         outputs.extend(out.c_n);
-        let parents: Vec<Var> = [Some(s.x_proj), Some(s.w_hh), s.b_hh, s.w_hr, Some(s.h0), s.c0]
-            .into_iter()
-            .flatten()
-            .collect();
-        let saved = if self.grad_enabled() { Some(out.saved) } else { None };
+        let parents: Vec<Var> = [
+            Some(s.x_proj),
+            Some(s.w_hh),
+            s.b_hh,
+            s.w_hr,
+            Some(s.h0),
+            s.c0,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let saved = if self.grad_enabled() {
+            Some(out.saved)
+        } else {
+            None
+        };
         let backend = self.backend().clone();
         let vars = self.record(outputs, &parents, move |g| {
             // backward through time (see the backend kernels for the formulas)
             let saved = saved.ok_or_else(|| {
                 recur_tensor::Error::invalid("recurrent", "backward on a tape without gradients")
             })?;
-            let grads = seq_backward(&backend, &saved, g[0].as_ref(), g[1].as_ref(), g.get(2).and_then(Option::as_ref))?;
+            let grads = seq_backward(
+                &backend,
+                &saved,
+                g[0].as_ref(),
+                g[1].as_ref(),
+                g.get(2).and_then(Option::as_ref),
+            )?;
             let mut out = vec![Some(grads.x_proj), Some(grads.w_hh)];
             if saved.has_bias {
                 out.push(grads.b_hh);

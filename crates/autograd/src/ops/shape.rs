@@ -28,7 +28,9 @@ impl<B: Backend> Tape<B> {
         let dim = va.shape().get(axis).copied().unwrap_or(0);
         let out = va.narrow(axis, start, len)?;
         // the gradient lands in the narrowed range, zeros elsewhere
-        Ok(self.record1(out, &[a], move |g| Ok(vec![Some(g.unnarrow(axis, start, dim)?)])))
+        Ok(self.record1(out, &[a], move |g| {
+            Ok(vec![Some(g.unnarrow(axis, start, dim)?)])
+        }))
     }
 
     /// Concatenation along `axis`.
@@ -58,7 +60,9 @@ impl<B: Backend> Tape<B> {
         let out = va.gather_rows(idx)?;
         let idx = idx.to_vec();
         // d table = scatter-add of g into the gathered rows (repeats accumulate)
-        Ok(self.record1(out, &[a], move |g| Ok(vec![Some(g.scatter_rows(rows, &idx, 0.0, true)?)])))
+        Ok(self.record1(out, &[a], move |g| {
+            Ok(vec![Some(g.scatter_rows(rows, &idx, 0.0, true)?)])
+        }))
     }
 
     /// A `[rows, ..]` variable filled with `fill` whose row `idx[i]` is `a[i]` (distinct
@@ -76,7 +80,9 @@ impl<B: Backend> Tape<B> {
         let n = va.shape().get(axis).copied().unwrap_or(0);
         let out = va.sum_axis(axis)?;
         // every summed element receives g
-        Ok(self.record1(out, &[a], move |g| Ok(vec![Some(g.broadcast_axis(axis, n)?)])))
+        Ok(self.record1(out, &[a], move |g| {
+            Ok(vec![Some(g.broadcast_axis(axis, n)?)])
+        }))
     }
 
     /// Mean over `axis` (removed), e.g. over the time axis of `[B, T, H]`.

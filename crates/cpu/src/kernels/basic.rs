@@ -26,7 +26,9 @@ pub fn unary<T: Elem>(op: UnaryOp, x: &[T], out: &mut [T]) {
         }
     };
     if x.len() >= PAR_MIN {
-        out.par_iter_mut().zip(x.par_iter()).for_each(|(o, v)| f(o, v));
+        out.par_iter_mut()
+            .zip(x.par_iter())
+            .for_each(|(o, v)| f(o, v));
     } else {
         out.iter_mut().zip(x).for_each(|(o, v)| f(o, v));
     }
@@ -64,7 +66,9 @@ pub fn binary<T: Elem>(op: BinaryOp, a: &[T], b: &[T], out: &mut [T]) {
 /// `y += alpha·x`.
 pub fn axpy<T: Elem>(alpha: T, x: &[T], y: &mut [T]) {
     if y.len() >= PAR_MIN {
-        y.par_iter_mut().zip(x.par_iter()).for_each(|(y, &x)| *y += alpha * x);
+        y.par_iter_mut()
+            .zip(x.par_iter())
+            .for_each(|(y, &x)| *y += alpha * x);
     } else {
         y.iter_mut().zip(x).for_each(|(y, &x)| *y += alpha * x);
     }
@@ -185,7 +189,13 @@ pub fn gather_rows<T: Elem>(src: &[T], cols: usize, idx: &[usize], out: &mut [T]
 }
 
 /// `dst[idx[i], :] += src[i, :]`, or `= src[i, :]` when `!accumulate`.
-pub fn scatter_rows<T: Elem>(dst: &mut [T], cols: usize, idx: &[usize], src: &[T], accumulate: bool) {
+pub fn scatter_rows<T: Elem>(
+    dst: &mut [T],
+    cols: usize,
+    idx: &[usize],
+    src: &[T],
+    accumulate: bool,
+) {
     for (row, &i) in src.chunks_exact(cols).zip(idx) {
         let d = &mut dst[i * cols..(i + 1) * cols];
         if accumulate {

@@ -31,7 +31,11 @@ pub fn gemm<T: Elem>(
         for i in 0..m {
             for j in 0..n {
                 let x = &mut c[lc.offset + i * lc.row_stride + j * lc.col_stride];
-                *x = if beta == T::zero() { T::zero() } else { *x * beta };
+                *x = if beta == T::zero() {
+                    T::zero()
+                } else {
+                    *x * beta
+                };
             }
         }
         return;

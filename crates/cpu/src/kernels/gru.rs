@@ -39,7 +39,15 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
     let mut gh = vec![T::zero(); b * g3];
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        gemm_nt(bs, g3, h, &h_state[..bs * h], x.w_hh, T::zero(), &mut gh[..bs * g3]);
+        gemm_nt(
+            bs,
+            g3,
+            h,
+            &h_state[..bs * h],
+            x.w_hh,
+            T::zero(),
+            &mut gh[..bs * g3],
+        );
         for r in 0..bs {
             let row = off + r;
             let ghr = &mut gh[r * g3..(r + 1) * g3];
@@ -122,7 +130,15 @@ pub fn backward<T: Elem>(
                 dhr[j] = d * z;
             }
         }
-        gemm_nn(bs, h, g3, &dgh[off * g3..(off + bs) * g3], w_hh, one, &mut dh[..bs * h]);
+        gemm_nn(
+            bs,
+            h,
+            g3,
+            &dgh[off * g3..(off + bs) * g3],
+            w_hh,
+            one,
+            &mut dh[..bs * h],
+        );
     }
     let h_prev = steps.gather_prev(h0, output, h);
     let mut dw_hh = vec![T::zero(); g3 * h];

@@ -44,25 +44,26 @@ fn adam_elem<T: Elem>(p: &mut T, g: T, m: &mut T, v: &mut T, s: &AdamScalars<T>)
     *p = *p - s.step_size * (*m / denom);
 }
 
+fn adam_slice<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], s: &AdamScalars<T>) {
+    for i in 0..p.len() {
+        adam_elem(&mut p[i], g[i], &mut m[i], &mut v[i], s);
+    }
+}
+
 /// Chunk size for the multi-threaded dense update (elements).
 const ADAM_CHUNK: usize = 1 << 15;
 
 /// Dense fused Adam over a whole parameter.
 pub fn adam_step<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h: &AdamHyper) {
     let s = scalars::<T>(h, h.step);
-    let run = |(((p, g), m), v): (((&mut [T], &[T]), &mut [T]), &mut [T])| {
-        for i in 0..p.len() {
-            adam_elem(&mut p[i], g[i], &mut m[i], &mut v[i], &s);
-        }
-    };
     if p.len() >= 4 * ADAM_CHUNK {
         p.par_chunks_mut(ADAM_CHUNK)
             .zip(g.par_chunks(ADAM_CHUNK))
             .zip(m.par_chunks_mut(ADAM_CHUNK))
             .zip(v.par_chunks_mut(ADAM_CHUNK))
-            .for_each(run);
+            .for_each(|(((p, g), m), v)| adam_slice(p, g, m, v, &s));
     } else {
-        run((((p, g), m), v));
+        adam_slice(p, g, m, v, &s);
     }
 }
 
@@ -111,11 +112,16 @@ pub fn sgd_step<T: Elem>(
     nesterov: bool,
     first: bool,
 ) {
-    let (lr, mu, damp, wd) = (T::of(lr), T::of(momentum), T::of(1.0 - dampening), T::of(weight_decay));
+    let (lr, mu, damp, wd) = (
+        T::of(lr),
+        T::of(momentum),
+        T::of(1.0 - dampening),
+        T::of(weight_decay),
+    );
     for i in 0..p.len() {
         let mut d = g[i];
         if wd != T::zero() {
-            d = d + wd * p[i];
+            d += wd * p[i];
         }
         if let Some(buf) = buf.as_deref_mut() {
             buf[i] = if first { d } else { mu * buf[i] + damp * d };

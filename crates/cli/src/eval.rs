@@ -1,0 +1,197 @@
+//! `recur eval`: accuracy, per-class precision / recall / F1 and the confusion matrix of a
+//! run on a labelled CSV; [`evaluate`] is shared with training's end-of-epoch test pass.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use recur_autograd::Tape;
+use recur_cpu::Cpu;
+use recur_data::{collate, encode_dataset, locate, read_csv, Encoded, Loader, ReadOptions};
+use recur_layers::{Classifier, ParamStore};
+
+use crate::RunDir;
+
+/// Arguments of `recur eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Labelled CSV to evaluate on (default: test.csv of --data / $RECUR_DATA_DIR).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Data folder holding test.csv.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Batch size (padded models see padding, so this matters for them; the lesson used 16).
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Skip malformed rows (counted) instead of failing.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Print the scores as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A confusion matrix and the scores derived from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scores {
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+impl Scores {
+    /// Fraction of correct predictions.
+    pub fn accuracy(&self) -> f64 {
+        let total: usize = self.confusion.iter().flatten().sum();
+        let correct: usize = (0..self.confusion.len())
+            .map(|i| self.confusion[i][i])
+            .sum();
+        if total == 0 {
+            0.0
+        } else {
+            correct as f64 / total as f64
+        }
+    }
+
+    /// `(precision, recall, f1, support)` per class (0 where undefined).
+    pub fn per_class(&self) -> Vec<(f64, f64, f64, usize)> {
+        let k = self.confusion.len();
+        (0..k)
+            .map(|c| {
+                let tp = self.confusion[c][c] as f64;
+                let predicted: usize = (0..k).map(|t| self.confusion[t][c]).sum();
+                let support: usize = self.confusion[c].iter().sum();
+                let p = if predicted == 0 {
+                    0.0
+                } else {
+                    tp / predicted as f64
+                };
+                let r = if support == 0 {
+                    0.0
+                } else {
+                    tp / support as f64
+                };
+                let f1 = if p + r == 0.0 {
+                    0.0
+                } else {
+                    2.0 * p * r / (p + r)
+                };
+                (p, r, f1, support)
+            })
+            .collect()
+    }
+}
+
+/// Row-wise argmax of `[B, K]` logits.
+pub fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
+    logits
+        .chunks_exact(k)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                    if v > best.1 {
+                        (i, v)
+                    } else {
+                        best
+                    }
+                })
+                .0
+        })
+        .collect()
+}
+
+/// Runs the model over `data` in file order, `batch_size` rows at a time, without gradients.
+pub fn evaluate(
+    model: &Classifier,
+    store: &ParamStore<Cpu>,
+    data: &Encoded,
+    batch_size: usize,
+) -> Result<Scores> {
+    let k = model.config.num_class;
+    let mut confusion = vec![vec![0; k]; k];
+    for idx in Loader::new(data.len(), batch_size, false, false, 0, 0)?.batches() {
+        let batch = collate(data, idx)?;
+        let tape = Tape::no_grad(&Cpu);
+        let logits = model.forward(&tape, store, &batch.tokens, &batch.lengths, None)?;
+        let preds = argmax_rows(&tape.value(logits).to_f32_vec()?, k);
+        for (&t, &p) in batch.labels.iter().zip(&preds) {
+            if t >= k {
+                bail!("label {} is outside the model's {k} classes", t + 1);
+            }
+            confusion[t][p] += 1;
+        }
+    }
+    Ok(Scores { confusion })
+}
+
+/// Runs `recur eval`.
+pub fn eval(a: &EvalArgs) -> Result<Scores> {
+    let run = RunDir::new(&a.run).load()?;
+    let test = match &a.test {
+        Some(t) => t.clone(),
+        None => locate(a.data.as_deref(), None, None)?.test,
+    };
+    let data = read_csv(
+        &test,
+        ReadOptions {
+            num_classes: run.config.model.num_class,
+            skip_bad_rows: a.skip_bad_rows,
+        },
+    )?;
+    if !data.skipped.is_empty() {
+        eprintln!(
+            "skipped {} malformed rows of {}",
+            data.skipped.len(),
+            test.display()
+        );
+    }
+    if data.is_empty() {
+        bail!("{}: no example to evaluate", test.display());
+    }
+    let enc = encode_dataset(&data.examples, &run.vocab);
+    let scores = evaluate(&run.model, &run.store, &enc, a.batch_size)?;
+    let names = run.config.class_names();
+    if a.json {
+        let per: Vec<_> = scores.per_class().iter().zip(&names).map(|((p, r, f, s), n)| serde_json::json!({"class": n, "precision": p, "recall": r, "f1": f, "support": s})).collect();
+        println!(
+            "{}",
+            serde_json::json!({"file": test.display().to_string(), "examples": data.len(), "accuracy": scores.accuracy(), "per_class": per, "confusion": scores.confusion})
+        );
+        return Ok(scores);
+    }
+    println!(
+        "{}: {} examples, accuracy {:.4}",
+        test.display(),
+        data.len(),
+        scores.accuracy()
+    );
+    println!(
+        "{:<12} {:>9} {:>9} {:>9} {:>8}",
+        "class", "precision", "recall", "f1", "support"
+    );
+    for ((p, r, f, s), n) in scores.per_class().iter().zip(&names) {
+        println!("{n:<12} {p:>9.4} {r:>9.4} {f:>9.4} {s:>8}");
+    }
+    println!("confusion (rows: true class, columns: predicted)");
+    print!("{:<12}", "");
+    for n in &names {
+        print!(" {:>9}", truncate(n));
+    }
+    println!();
+    for (row, n) in scores.confusion.iter().zip(&names) {
+        print!("{:<12}", truncate(n));
+        for v in row {
+            print!(" {v:>9}");
+        }
+        println!();
+    }
+    Ok(scores)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(9).collect()
+}

@@ -1,0 +1,46 @@
+//! The `recur` command line: `train`, `eval` and `predict` over run folders
+//! (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
+
+mod checkpoint;
+mod eval;
+mod predict;
+mod run_dir;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+pub use checkpoint::{load_params, save_params};
+pub use run_dir::{RunConfig, RunDir};
+
+/// Command-line interface.
+#[derive(Debug, Parser)]
+#[command(
+    name = "recur",
+    version,
+    about = "Recurrent text classifiers (RNN, LSTM, GRU) with PyTorch parity"
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a classifier and save a run folder.
+    Train(Box<train::TrainArgs>),
+    /// Evaluate a run on a labelled CSV: accuracy, per-class precision/recall/F1, confusion.
+    Eval(eval::EvalArgs),
+    /// Classify texts given as arguments, or one per line on stdin.
+    Predict(predict::PredictArgs),
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(a) => train::train(&a).map(|_| ()),
+        Command::Eval(a) => eval::eval(&a).map(|_| ()),
+        Command::Predict(a) => predict::predict(&a),
+    }
+}

@@ -1,0 +1,96 @@
+//! `recur predict`: class and probabilities for each text (arguments, or lines on stdin).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use recur_autograd::Tape;
+use recur_cpu::Cpu;
+use recur_data::basic_english;
+
+use crate::run_dir::LoadedRun;
+use crate::RunDir;
+
+/// Arguments of `recur predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Texts to classify; none reads one text per line from stdin.
+    pub texts: Vec<String>,
+    /// Print one JSON object per text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Class probabilities of one text (a batch of one, so no padding is involved).
+pub fn probabilities(run: &LoadedRun, text: &str) -> Result<Option<Vec<f64>>> {
+    let tokens = basic_english(text);
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let ids = run.vocab.encode(tokens.iter().map(String::as_str));
+    let tape = Tape::no_grad(&Cpu);
+    let logits = run
+        .model
+        .forward(&tape, &run.store, &ids, &[ids.len()], None)?;
+    let probs = tape.value(logits).log_softmax()?.to_f64_vec()?;
+    Ok(Some(probs.iter().map(|lp| lp.exp()).collect()))
+}
+
+/// Runs `recur predict`.
+pub fn predict(a: &PredictArgs) -> Result<()> {
+    let run = RunDir::new(&a.run).load()?;
+    let names = run.config.class_names();
+    let emit = |text: &str| -> Result<()> {
+        match probabilities(&run, text)? {
+            None => {
+                if a.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"text": text, "error": "no token in text"})
+                    );
+                } else {
+                    println!("-\t(no token in text)");
+                }
+            }
+            Some(p) => {
+                let best = p
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (i, &v)| if v > p[b] { i } else { b });
+                if a.json {
+                    let probs: serde_json::Map<String, serde_json::Value> = names
+                        .iter()
+                        .zip(&p)
+                        .map(|(n, v)| (n.clone(), serde_json::json!(v)))
+                        .collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({"text": text, "class": names[best], "probabilities": probs})
+                    );
+                } else {
+                    let probs: Vec<String> = names
+                        .iter()
+                        .zip(&p)
+                        .map(|(n, v)| format!("{n}={v:.4}"))
+                        .collect();
+                    println!("{}\t{}", names[best], probs.join(" "));
+                }
+            }
+        }
+        Ok(())
+    };
+    if a.texts.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            emit(&line.context("reading stdin")?)?;
+        }
+    } else {
+        for t in &a.texts {
+            emit(t)?;
+        }
+    }
+    Ok(())
+}

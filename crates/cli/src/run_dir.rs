@@ -1,0 +1,160 @@
+//! A run folder: `config.json`, `vocab.txt`, `model.safetensors`, `metrics.jsonl`, all
+//! written atomically.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use recur_cpu::Cpu;
+use recur_data::{write_atomic, Vocab, AG_NEWS_CLASSES};
+use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore};
+use recur_tensor::DType;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{load_params, save_params};
+
+/// `config.json`: what rebuilds the model and encodes text for it (documented in
+/// `docs/run-folder.md`). Only the model fields are required.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The classifier.
+    #[serde(flatten)]
+    pub model: ClassifierConfig,
+    /// Class names, index = label (default: AG News's four).
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Tokenizer name (only `basic_english`).
+    #[serde(default = "default_tokenizer")]
+    pub tokenizer: String,
+    /// How the training run was configured (absent for imported models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<serde_json::Value>,
+}
+
+fn default_tokenizer() -> String {
+    "basic_english".into()
+}
+
+impl RunConfig {
+    /// Class names, defaulting to AG News's when there are four classes.
+    pub fn class_names(&self) -> Vec<String> {
+        if !self.classes.is_empty() {
+            return self.classes.clone();
+        }
+        if self.model.num_class == AG_NEWS_CLASSES.len() {
+            return AG_NEWS_CLASSES.iter().map(|s| s.to_string()).collect();
+        }
+        (0..self.model.num_class)
+            .map(|i| format!("class{}", i + 1))
+            .collect()
+    }
+}
+
+/// The files of one run.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    /// The folder.
+    pub path: PathBuf,
+}
+
+/// A model loaded from a run folder.
+pub struct LoadedRun {
+    /// Its config.
+    pub config: RunConfig,
+    /// Its vocabulary.
+    pub vocab: Vocab,
+    /// Its parameters (f32).
+    pub store: ParamStore<Cpu>,
+    /// The classifier.
+    pub model: Classifier,
+}
+
+impl RunDir {
+    /// A run at `path`.
+    pub fn new(path: &Path) -> RunDir {
+        RunDir {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// `config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.path.join("config.json")
+    }
+
+    /// `vocab.txt`.
+    pub fn vocab_path(&self) -> PathBuf {
+        self.path.join("vocab.txt")
+    }
+
+    /// `model.safetensors`.
+    pub fn model_path(&self) -> PathBuf {
+        self.path.join("model.safetensors")
+    }
+
+    /// `metrics.jsonl`.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.path.join("metrics.jsonl")
+    }
+
+    /// Saves config, vocabulary and parameters.
+    pub fn save(&self, config: &RunConfig, vocab: &Vocab, store: &ParamStore<Cpu>) -> Result<()> {
+        std::fs::create_dir_all(&self.path)
+            .with_context(|| format!("creating {}", self.path.display()))?;
+        let json = serde_json::to_string_pretty(config)?;
+        write_atomic(&self.config_path(), json.as_bytes())?;
+        vocab.save(&self.vocab_path())?;
+        save_params(store, &self.model_path())
+    }
+
+    /// Rewrites `metrics.jsonl` with `lines` (one JSON object each).
+    pub fn save_metrics(&self, lines: &[serde_json::Value]) -> Result<()> {
+        let mut text = String::new();
+        for l in lines {
+            text.push_str(&serde_json::to_string(l)?);
+            text.push('\n');
+        }
+        Ok(write_atomic(&self.metrics_path(), text.as_bytes())?)
+    }
+
+    /// Loads and cross-checks config, vocabulary and parameters.
+    pub fn load(&self) -> Result<LoadedRun> {
+        let cp = self.config_path();
+        let text =
+            std::fs::read_to_string(&cp).with_context(|| format!("reading {}", cp.display()))?;
+        let config: RunConfig = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a valid run config", cp.display()))?;
+        if config.tokenizer != "basic_english" {
+            bail!(
+                "{}: tokenizer {:?} is not supported (only basic_english)",
+                cp.display(),
+                config.tokenizer
+            );
+        }
+        let vocab = Vocab::load(&self.vocab_path())?;
+        if vocab.len() != config.model.vocab_size {
+            bail!(
+                "{} has {} tokens but config.json says vocab_size {} (embedding.weight rows)",
+                self.vocab_path().display(),
+                vocab.len(),
+                config.model.vocab_size
+            );
+        }
+        if config.class_names().len() != config.model.num_class {
+            bail!(
+                "{}: {} class names for num_class {}",
+                cp.display(),
+                config.class_names().len(),
+                config.model.num_class
+            );
+        }
+        let mut store = ParamStore::new(&Cpu, DType::F32);
+        let model = Classifier::new(&mut store, config.model.clone(), &mut rng(0))?;
+        load_params(&mut store, &self.model_path())?;
+        Ok(LoadedRun {
+            config,
+            vocab,
+            store,
+            model,
+        })
+    }
+}
