@@ -1,0 +1,115 @@
+//! Adam and SGD against PyTorch's update rules, with the expected numbers written out.
+//!
+//! The numbers are `torch.optim.Adam([p], lr=0.1[, weight_decay=0.1])` and
+//! `torch.optim.SGD([p], lr=0.1, momentum=.., weight_decay=.., nesterov=..)` on
+//! `p = [1, -2]` with gradients `[0.5, -1]`, `[0.1, 0.2]`, `[-0.3, 0]` for three steps
+//! (PyTorch's single-tensor formulas evaluated in double precision).
+
+use recur_autograd::Tape;
+use recur_cpu::Cpu;
+use recur_layers::{Adam, AdamConfig, Optimizer, ParamStore, Sgd, SgdConfig};
+use recur_tensor::{DType, Tensor};
+
+const GRADS: [[f64; 2]; 3] = [[0.5, -1.0], [0.1, 0.2], [-0.3, 0.0]];
+
+fn run(opt: &mut dyn Optimizer<Cpu>) -> Vec<Vec<f64>> {
+    let mut store = ParamStore::new(&Cpu, DType::F64);
+    let id = store.add_f64("p", &[2], &[1.0, -2.0]).unwrap();
+    let mut out = Vec::new();
+    for g in GRADS {
+        let tape = Tape::new(&Cpu);
+        let p = store.var(&tape, id);
+        let w = tape.constant(Tensor::from_f64(&Cpu, &[2], &g, DType::F64).unwrap());
+        let loss = tape.sum_all(tape.mul(p, w).unwrap()).unwrap();
+        let mut grads = tape.backward(loss).unwrap();
+        drop(tape);
+        opt.step(&mut store, &mut grads).unwrap();
+        out.push(store.get(id).to_f64_vec().unwrap());
+    }
+    out
+}
+
+fn assert_steps(got: Vec<Vec<f64>>, want: [[f64; 2]; 3]) {
+    for (s, (g, w)) in got.iter().zip(want).enumerate() {
+        for i in 0..2 {
+            assert!(
+                (g[i] - w[i]).abs() < 1e-12,
+                "step {}: {g:?} vs {w:?}",
+                s + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn adam_matches_pytorch() {
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.1,
+        ..AdamConfig::default()
+    });
+    assert_steps(
+        run(&mut opt),
+        [
+            [0.900000002, -1.900000001],
+            [0.8196959063846517, -1.8488973939904945],
+            [0.798624611763508, -1.8093949307841701],
+        ],
+    );
+}
+
+#[test]
+fn adam_with_weight_decay_matches_pytorch() {
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.1,
+        weight_decay: 0.1,
+        ..AdamConfig::default()
+    });
+    assert_steps(
+        run(&mut opt),
+        [
+            [0.9000000016666666, -1.9000000008333333],
+            [0.8136483454297575, -1.8336169077420748],
+            [0.7715818210509955, -1.7732341874523856],
+        ],
+    );
+}
+
+#[test]
+fn sgd_matches_pytorch() {
+    let mut plain = Sgd::new(SgdConfig {
+        lr: 0.1,
+        ..SgdConfig::default()
+    });
+    assert_steps(
+        run(&mut plain),
+        [[0.95, -1.9], [0.94, -1.92], [0.97, -1.92]],
+    );
+    let mut momentum = Sgd::new(SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 0.1,
+        ..SgdConfig::default()
+    });
+    assert_steps(
+        run(&mut momentum),
+        [
+            [0.94, -1.88],
+            [0.8665999999999999, -1.7731999999999999],
+            [0.8218739999999999, -1.6593479999999998],
+        ],
+    );
+    let mut nesterov = Sgd::new(SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        nesterov: true,
+        ..SgdConfig::default()
+    });
+    assert_steps(
+        run(&mut nesterov),
+        [
+            [0.905, -1.81],
+            [0.8455, -1.7670000000000001],
+            [0.85795, -1.7103000000000002],
+        ],
+    );
+}

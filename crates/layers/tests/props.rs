@@ -1,0 +1,350 @@
+//! Property tests of the recurrent layers on random sizes (f64): the fused layer equals the
+//! cell-by-cell unrolled reference (values and every gradient, 1e-10), analytic gradients
+//! equal central finite differences (1e-6), and a packed batch equals each sequence run
+//! alone.
+
+use proptest::prelude::*;
+use recur_autograd::{Grads, Tape, Var};
+use recur_cpu::Cpu;
+use recur_layers::{rng, ParamStore, Recurrent, RecurrentConfig, RecurrentOutput};
+use recur_packed::{pack_padded_sequence, pad_packed_sequence};
+use recur_tensor::{CellKind, DType, Tensor};
+
+#[derive(Clone, Debug)]
+struct Case {
+    cfg: RecurrentConfig,
+    b: usize,
+    t: usize,
+    with_h0: bool,
+    seed: u64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        0usize..4,
+        1usize..4,
+        1usize..5,
+        1usize..4,
+        1usize..4,
+        1usize..3,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(k, b, t, i, h, layers, bidir, bias, batch_first, with_h0, proj, seed)| {
+                let kind = [
+                    CellKind::RnnTanh,
+                    CellKind::RnnRelu,
+                    CellKind::Lstm,
+                    CellKind::Gru,
+                ][k];
+                let h = if proj && kind == CellKind::Lstm {
+                    h + 1
+                } else {
+                    h
+                };
+                let mut cfg = RecurrentConfig::lstm(i, h);
+                cfg.kind = kind;
+                cfg.num_layers = layers;
+                cfg.bidirectional = bidir;
+                cfg.bias = bias;
+                cfg.batch_first = batch_first;
+                cfg.proj_size = if proj && kind == CellKind::Lstm {
+                    h - 1
+                } else {
+                    0
+                };
+                Case {
+                    cfg,
+                    b,
+                    t,
+                    with_h0,
+                    seed,
+                }
+            },
+        )
+}
+
+fn noise(n: usize, salt: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64 + 1.0) * 0.6180339 + salt).sin() * 0.9)
+        .collect()
+}
+
+struct Built {
+    store: ParamStore<Cpu>,
+    layer: Recurrent,
+    input: (Vec<usize>, Vec<f64>),
+    h0: Option<(Vec<usize>, Vec<f64>)>,
+    c0: Option<(Vec<usize>, Vec<f64>)>,
+}
+
+fn build(c: &Case) -> Built {
+    let mut store = ParamStore::new(&Cpu, DType::F64);
+    let layer = Recurrent::new(&mut store, "rnn", c.cfg.clone(), &mut rng(c.seed)).unwrap();
+    let shape = if c.cfg.batch_first {
+        vec![c.b, c.t, c.cfg.input_size]
+    } else {
+        vec![c.t, c.b, c.cfg.input_size]
+    };
+    let n = shape.iter().product();
+    let ld = c.cfg.num_layers * c.cfg.directions();
+    let h0 = c.with_h0.then(|| {
+        (
+            vec![ld, c.b, c.cfg.out_size()],
+            noise(ld * c.b * c.cfg.out_size(), 0.3),
+        )
+    });
+    let c0 = (c.with_h0 && c.cfg.kind == CellKind::Lstm).then(|| {
+        (
+            vec![ld, c.b, c.cfg.hidden_size],
+            noise(ld * c.b * c.cfg.hidden_size, 0.7),
+        )
+    });
+    Built {
+        store,
+        layer,
+        input: (shape, noise(n, (c.seed % 97) as f64)),
+        h0,
+        c0,
+    }
+}
+
+fn leaf(tape: &Tape<Cpu>, x: &(Vec<usize>, Vec<f64>)) -> Var {
+    tape.leaf(
+        Tensor::from_f64(&Cpu, &x.0, &x.1, DType::F64).unwrap(),
+        true,
+    )
+}
+
+fn weighted(tape: &Tape<Cpu>, v: Var, salt: f64) -> Var {
+    let shape = tape.shape(v);
+    let w = noise(shape.iter().product(), salt);
+    let w = tape.constant(Tensor::from_f64(&Cpu, &shape, &w, DType::F64).unwrap());
+    tape.sum_all(tape.mul(v, w).unwrap()).unwrap()
+}
+
+fn loss_of(tape: &Tape<Cpu>, out: &RecurrentOutput) -> Var {
+    let mut loss = tape
+        .add(
+            weighted(tape, out.output, 1.1),
+            weighted(tape, out.h_n, 2.2),
+        )
+        .unwrap();
+    if let Some(c_n) = out.c_n {
+        loss = tape.add(loss, weighted(tape, c_n, 3.3)).unwrap();
+    }
+    loss
+}
+
+/// Runs the layer (fused or unrolled) and returns every value and gradient, flattened.
+fn run(bt: &Built, unrolled: bool) -> (Vec<Vec<f64>>, f64) {
+    let tape = Tape::new(&Cpu);
+    let x = leaf(&tape, &bt.input);
+    let h0 = bt.h0.as_ref().map(|h| leaf(&tape, h));
+    let c0 = bt.c0.as_ref().map(|c| leaf(&tape, c));
+    let out = if unrolled {
+        bt.layer
+            .forward_unrolled(&tape, &bt.store, x, h0, c0)
+            .unwrap()
+    } else {
+        bt.layer.forward(&tape, &bt.store, x, h0, c0, None).unwrap()
+    };
+    let loss = loss_of(&tape, &out);
+    let lv = tape.value(loss).scalar().unwrap();
+    let mut vals = vec![
+        tape.value(out.output).to_f64_vec().unwrap(),
+        tape.value(out.h_n).to_f64_vec().unwrap(),
+    ];
+    if let Some(c) = out.c_n {
+        vals.push(tape.value(c).to_f64_vec().unwrap());
+    }
+    let grads: Grads<Cpu> = tape.backward(loss).unwrap();
+    for v in [Some(x), h0, c0].into_iter().flatten() {
+        vals.push(
+            grads
+                .get(v)
+                .map(|g| g.to_f64_vec().unwrap())
+                .unwrap_or_default(),
+        );
+    }
+    for (id, _, _) in bt.store.iter() {
+        vals.push(
+            grads
+                .param(id.0)
+                .map(|g| g.to_f64_vec().unwrap())
+                .unwrap_or_default(),
+        );
+    }
+    (vals, lv)
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0))
+}
+
+fn loss_value(bt: &Built) -> f64 {
+    let tape = Tape::no_grad(&Cpu);
+    let x = tape.constant(Tensor::from_f64(&Cpu, &bt.input.0, &bt.input.1, DType::F64).unwrap());
+    let h0 = bt
+        .h0
+        .as_ref()
+        .map(|h| tape.constant(Tensor::from_f64(&Cpu, &h.0, &h.1, DType::F64).unwrap()));
+    let c0 = bt
+        .c0
+        .as_ref()
+        .map(|h| tape.constant(Tensor::from_f64(&Cpu, &h.0, &h.1, DType::F64).unwrap()));
+    let out = bt.layer.forward(&tape, &bt.store, x, h0, c0, None).unwrap();
+    tape.value(loss_of(&tape, &out)).scalar().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn fused_equals_unrolled(c in case()) {
+        let bt = build(&c);
+        let (fused, lf) = run(&bt, false);
+        let (unrolled, lu) = run(&bt, true);
+        prop_assert!((lf - lu).abs() <= 1e-10 * lf.abs().max(1.0));
+        for (i, (f, u)) in fused.iter().zip(&unrolled).enumerate() {
+            prop_assert!(close(f, u, 1e-10), "tensor {i} differs: {f:?} vs {u:?}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn gradients_match_finite_differences(c in case()) {
+        let mut bt = build(&c);
+        let (analytic, _) = run(&bt, false);
+        let n_states = 1 + usize::from(bt.h0.is_some()) + usize::from(bt.c0.is_some());
+        let first_grad = analytic.len() - bt.store.len() - n_states;
+        let h = 1e-6;
+        // input gradient
+        for j in 0..bt.input.1.len() {
+            let orig = bt.input.1[j];
+            bt.input.1[j] = orig + h;
+            let lp = loss_value(&bt);
+            bt.input.1[j] = orig - h;
+            let lm = loss_value(&bt);
+            bt.input.1[j] = orig;
+            let fd = (lp - lm) / (2.0 * h);
+            let a = analytic[first_grad][j];
+            prop_assert!((a - fd).abs() <= 1e-6 * a.abs().max(fd.abs()).max(1.0), "input[{j}]: {a} vs {fd}");
+        }
+        // every parameter
+        let ids: Vec<_> = bt.store.iter().map(|(id, n, _)| (id, n.to_string())).collect();
+        for (k, (id, name)) in ids.into_iter().enumerate() {
+            let base = bt.store.get(id).to_f64_vec().unwrap();
+            let shape = bt.store.get(id).shape().to_vec();
+            for j in 0..base.len() {
+                let mut v = base.clone();
+                v[j] += h;
+                bt.store.set(id, Tensor::from_f64(&Cpu, &shape, &v, DType::F64).unwrap()).unwrap();
+                let lp = loss_value(&bt);
+                v[j] -= 2.0 * h;
+                bt.store.set(id, Tensor::from_f64(&Cpu, &shape, &v, DType::F64).unwrap()).unwrap();
+                let lm = loss_value(&bt);
+                bt.store.set(id, Tensor::from_f64(&Cpu, &shape, &base, DType::F64).unwrap()).unwrap();
+                let fd = (lp - lm) / (2.0 * h);
+                let a = analytic[first_grad + n_states + k][j];
+                prop_assert!((a - fd).abs() <= 1e-6 * a.abs().max(fd.abs()).max(1.0), "{name}[{j}]: {a} vs {fd}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn packed_equals_each_sequence_alone(c in case(), lens in prop::collection::vec(1usize..5, 1..4)) {
+        let mut c = c;
+        c.cfg.batch_first = true;
+        c.b = lens.len();
+        c.t = *lens.iter().max().unwrap();
+        let bt = build(&c);
+        let (b, t, i) = (c.b, c.t, c.cfg.input_size);
+        let width = c.cfg.directions() * c.cfg.out_size();
+        // packed batch
+        let tape = Tape::new(&Cpu);
+        let x = leaf(&tape, &bt.input);
+        let h0 = bt.h0.as_ref().map(|h| leaf(&tape, h));
+        let c0 = bt.c0.as_ref().map(|h| leaf(&tape, h));
+        let packed = pack_padded_sequence(&tape, x, &lens, true, false).unwrap();
+        let (pout, out) = bt.layer.forward_packed(&tape, &bt.store, &packed, h0, c0, None).unwrap();
+        let (padded, _) = pad_packed_sequence(&tape, &pout, true, 0.0, Some(t)).unwrap();
+        let loss = tape.add(weighted(&tape, padded, 1.1), weighted(&tape, out.h_n, 2.2)).unwrap();
+        let loss = match out.c_n { Some(cn) => tape.add(loss, weighted(&tape, cn, 3.3)).unwrap(), None => loss };
+        let out_v = tape.value(padded).to_f64_vec().unwrap();
+        let hn_v = tape.value(out.h_n).to_f64_vec().unwrap();
+        let grads = tape.backward(loss).unwrap();
+        let gx = grads.get(x).unwrap().to_f64_vec().unwrap();
+        let mut gparams: Vec<Vec<f64>> = bt.store.iter().map(|(id, _, v)| grads.param(id.0).map(|g| g.to_f64_vec().unwrap()).unwrap_or(vec![0.0; v.numel()])).collect();
+
+        // each sequence alone, accumulating parameter gradients
+        let ld = c.cfg.num_layers * c.cfg.directions();
+        let p = c.cfg.out_size();
+        let w_out = noise(b * t * width, 1.1);
+        let w_hn = noise(ld * b * p, 2.2);
+        for (row, &len) in lens.iter().enumerate() {
+            let tape = Tape::new(&Cpu);
+            let xs: Vec<f64> = bt.input.1[row * t * i..row * t * i + len * i].to_vec();
+            let xr = tape.leaf(Tensor::from_f64(&Cpu, &[1, len, i], &xs, DType::F64).unwrap(), true);
+            let pick = |all: &(Vec<usize>, Vec<f64>)| {
+                let w = all.0[2];
+                let v: Vec<f64> = (0..ld).flat_map(|k| all.1[(k * b + row) * w..(k * b + row + 1) * w].to_vec()).collect();
+                tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, w], &v, DType::F64).unwrap())
+            };
+            let h0r = bt.h0.as_ref().map(pick);
+            let c0r = bt.c0.as_ref().map(pick);
+            let o = bt.layer.forward(&tape, &bt.store, xr, h0r, c0r, None).unwrap();
+            let ov = tape.value(o.output).to_f64_vec().unwrap();
+            for s in 0..len {
+                let got = &out_v[(row * t + s) * width..(row * t + s + 1) * width];
+                prop_assert!(close(got, &ov[s * width..(s + 1) * width], 1e-10), "row {row} step {s}");
+            }
+            prop_assert!(out_v[(row * t + len) * width..(row + 1) * t * width].iter().all(|&v| v == 0.0), "padding must be 0");
+            let hv = tape.value(o.h_n).to_f64_vec().unwrap();
+            for k in 0..ld {
+                prop_assert!(close(&hn_v[(k * b + row) * p..(k * b + row + 1) * p], &hv[k * p..(k + 1) * p], 1e-10), "h_n row {row}");
+            }
+            // same loss terms restricted to this row
+            let wo: Vec<f64> = (0..len).flat_map(|s| w_out[(row * t + s) * width..(row * t + s + 1) * width].to_vec()).collect();
+            let wo = tape.constant(Tensor::from_f64(&Cpu, &[1, len, width], &wo, DType::F64).unwrap());
+            let wh: Vec<f64> = (0..ld).flat_map(|k| w_hn[(k * b + row) * p..(k * b + row + 1) * p].to_vec()).collect();
+            let wh = tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, p], &wh, DType::F64).unwrap());
+            let mut l = tape.add(tape.sum_all(tape.mul(o.output, wo).unwrap()).unwrap(), tape.sum_all(tape.mul(o.h_n, wh).unwrap()).unwrap()).unwrap();
+            if let Some(cn) = o.c_n {
+                let hsz = c.cfg.hidden_size;
+                let w_cn = noise(ld * b * hsz, 3.3);
+                let wc: Vec<f64> = (0..ld).flat_map(|k| w_cn[(k * b + row) * hsz..(k * b + row + 1) * hsz].to_vec()).collect();
+                let wc = tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, hsz], &wc, DType::F64).unwrap());
+                l = tape.add(l, tape.sum_all(tape.mul(cn, wc).unwrap()).unwrap()).unwrap();
+            }
+            let g = tape.backward(l).unwrap();
+            let gxr = g.get(xr).unwrap().to_f64_vec().unwrap();
+            prop_assert!(close(&gx[row * t * i..row * t * i + len * i], &gxr, 1e-9), "input grad row {row}");
+            for (k, (id, _, _)) in bt.store.iter().enumerate() {
+                if let Some(gp) = g.param(id.0) {
+                    for (acc, v) in gparams[k].iter_mut().zip(gp.to_f64_vec().unwrap()) {
+                        *acc -= v;
+                    }
+                }
+            }
+        }
+        for (k, rest) in gparams.iter().enumerate() {
+            prop_assert!(rest.iter().all(|v| v.abs() < 1e-9), "param {k}: packed gradient != sum of per-sequence gradients ({rest:?})");
+        }
+    }
+}

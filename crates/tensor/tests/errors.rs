@@ -1,0 +1,85 @@
+//! Bad shapes and indices are errors naming the op and the shapes, never panics.
+
+use recur_cpu::Cpu;
+use recur_tensor::{CellKind, DType, Error, SeqInputs, Tensor};
+
+fn t(shape: &[usize]) -> Tensor<Cpu> {
+    let n = shape.iter().product();
+    Tensor::from_f64(&Cpu, shape, &vec![0.5; n], DType::F32).unwrap()
+}
+
+fn msg<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    r.unwrap_err().to_string()
+}
+
+#[test]
+fn gemm_with_mismatched_inner_dims() {
+    let e = msg(t(&[2, 3]).matmul(&t(&[4, 5]), false, false));
+    assert!(
+        e.contains("matmul") && e.contains("[2, 3]") && e.contains("[4, 5]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn gather_out_of_range() {
+    let e = msg(t(&[3, 2]).gather_rows(&[0, 3]));
+    assert!(
+        e.contains("gather_rows") && e.contains("index 3") && e.contains("size 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn other_shape_errors() {
+    assert!(msg(t(&[2, 3]).add(&t(&[3, 2]))).contains("add"));
+    assert!(msg(t(&[2, 3]).reshape(&[4])).contains("reshape"));
+    assert!(msg(t(&[2, 3]).narrow(1, 2, 2)).contains("narrow"));
+    assert!(msg(Tensor::cat(&[&t(&[2, 3]), &t(&[3, 3])], 1)).contains("cat"));
+    assert!(msg(t(&[2, 3]).sum_axis(2)).contains("sum_axis"));
+    assert!(msg(t(&[2, 3]).nll_mean(&[0, 3])).contains("index 3"));
+    assert!(msg(Tensor::<Cpu>::from_f64(
+        &Cpu,
+        &[2, 2],
+        &[1.0; 3],
+        DType::F64
+    ))
+    .contains("from_host"));
+    let f64t = Tensor::from_f64(&Cpu, &[2, 3], &[1.0; 6], DType::F64).unwrap();
+    assert!(msg(t(&[2, 3]).add(&f64t)).contains("dtype"));
+}
+
+#[test]
+fn recurrent_op_validates_everything() {
+    let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
+    let ok = SeqInputs {
+        kind: CellKind::Lstm,
+        hidden: 2,
+        x_proj: &x,
+        w_hh: &w,
+        b_hh: None,
+        w_hr: None,
+        h0: &h0,
+        c0: Some(&c0),
+        batch_sizes: &[2, 2, 1],
+        reverse: false,
+    };
+    assert!(ok.validate().is_ok());
+    let e = msg(SeqInputs {
+        batch_sizes: &[1, 2, 2],
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("non-increasing"), "{e}");
+    let e = msg(SeqInputs {
+        batch_sizes: &[2, 2, 2],
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("x_proj") && e.contains("[6, 8]"), "{e}");
+    let bad_h0 = t(&[3, 2]);
+    let e = msg(SeqInputs { h0: &bad_h0, ..ok }.validate());
+    assert!(e.contains("h0"), "{e}");
+    let e = msg(SeqInputs { c0: None, ..ok }.validate());
+    assert!(e.contains("c0"), "{e}");
+}
