@@ -20,6 +20,11 @@ pub trait Elem:
 {
     /// The dtype tag.
     const DTYPE: DType;
+    /// Logistic sigmoid `1 / (1 + e^{-x})` (f32: a branch-free polynomial that vectorizes,
+    /// within 2 ulp; f64: the exact libm form).
+    fn sigmoid(x: Self) -> Self;
+    /// `tanh(x)` (f32: branch-free polynomial form, within 2 ulp; f64: libm).
+    fn tanh_act(x: Self) -> Self;
     /// Converts from f64 (rounding for f32).
     fn of(x: f64) -> Self;
     /// Borrows the elements of a storage of this type.
@@ -53,6 +58,14 @@ pub trait Elem:
 
 impl Elem for f32 {
     const DTYPE: DType = DType::F32;
+    #[inline(always)]
+    fn sigmoid(x: f32) -> f32 {
+        1.0 / (1.0 + crate::fastmath::exp_f32(-x))
+    }
+    #[inline(always)]
+    fn tanh_act(x: f32) -> f32 {
+        crate::fastmath::tanh_f32(x)
+    }
     fn of(x: f64) -> f32 {
         x as f32
     }
@@ -96,6 +109,14 @@ impl Elem for f32 {
 
 impl Elem for f64 {
     const DTYPE: DType = DType::F64;
+    #[inline(always)]
+    fn sigmoid(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+    #[inline(always)]
+    fn tanh_act(x: f64) -> f64 {
+        x.tanh()
+    }
     fn of(x: f64) -> f64 {
         x
     }
@@ -154,10 +175,4 @@ pub fn sl_mut<'a, T: Elem>(op: &'static str, s: &'a mut CpuStorage) -> Result<&'
         expected: T::DTYPE,
         found,
     })
-}
-
-/// Logistic sigmoid `1 / (1 + e^{-x})`.
-#[inline(always)]
-pub fn sigmoid<T: Elem>(x: T) -> T {
-    T::one() / (T::one() + (-x).exp())
 }

@@ -2,6 +2,7 @@
 //! `rayon` only for maps large enough to pay for the fork (see [`kernels::basic::PAR_MIN`]).
 
 mod elem;
+mod fastmath;
 pub mod kernels;
 
 use recur_tensor::{

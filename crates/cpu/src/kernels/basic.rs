@@ -3,7 +3,6 @@
 use rayon::prelude::*;
 use recur_tensor::{BinaryOp, UnaryOp};
 
-use crate::elem::sigmoid;
 use crate::Elem;
 
 /// Below this many elements an elementwise kernel runs on one thread (measured: rayon's
@@ -14,8 +13,8 @@ pub const PAR_MIN: usize = 1 << 16;
 pub fn unary<T: Elem>(op: UnaryOp, x: &[T], out: &mut [T]) {
     let f = |o: &mut T, &v: &T| {
         *o = match op {
-            UnaryOp::Sigmoid => sigmoid(v),
-            UnaryOp::Tanh => v.tanh(),
+            UnaryOp::Sigmoid => T::sigmoid(v),
+            UnaryOp::Tanh => T::tanh_act(v),
             UnaryOp::Relu => {
                 if v > T::zero() {
                     v
@@ -84,12 +83,20 @@ pub fn add_bias_rows<T: Elem>(x: &mut [T], bias: &[T]) {
 }
 
 /// Sum over the middle axis of `[outer, n, inner]` into `out [outer, inner]`.
-pub fn sum_axis<T: Elem>(x: &[T], outer: usize, n: usize, inner: usize, out: &mut [T]) {
-    for o in 0..outer {
-        let dst = &mut out[o * inner..(o + 1) * inner];
+pub fn sum_axis<T: Elem>(x: &[T], _outer: usize, n: usize, inner: usize, out: &mut [T]) {
+    if n == 0 || inner == 0 {
+        out.fill(T::zero());
+        return;
+    }
+    if inner == 1 {
+        for (o, row) in out.iter_mut().zip(x.chunks_exact(n.max(1))) {
+            *o = row.iter().copied().sum();
+        }
+        return;
+    }
+    for (dst, block) in out.chunks_exact_mut(inner).zip(x.chunks_exact(n * inner)) {
         dst.fill(T::zero());
-        for i in 0..n {
-            let src = &x[(o * n + i) * inner..(o * n + i + 1) * inner];
+        for src in block.chunks_exact(inner) {
             for (d, &s) in dst.iter_mut().zip(src) {
                 *d += s;
             }

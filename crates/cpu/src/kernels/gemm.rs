@@ -114,3 +114,98 @@ pub fn gemm_tn<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], beta: T,
         MatLayout::row_major(0, n),
     )
 }
+
+/// `c[m,n] (+)= a[m,k] · b[k,n]` with all three row-major and no packing: blocks of 4 rows ×
+/// 16 columns of `c` stay in registers while `k` runs. For the small per-step recurrent
+/// products, where packing dominated.
+pub fn gemm_rows<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], accumulate: bool, c: &mut [T]) {
+    const RB: usize = 4;
+    const CB: usize = 16;
+    let (a, b, c) = (&a[..m * k], &b[..k * n], &mut c[..m * n]);
+    let mut r0 = 0;
+    while r0 < m {
+        let rows = RB.min(m - r0);
+        let mut c0 = 0;
+        while c0 < n {
+            let cols = CB.min(n - c0);
+            let mut acc = [[T::zero(); CB]; RB];
+            if accumulate {
+                for i in 0..rows {
+                    acc[i][..cols].copy_from_slice(&c[(r0 + i) * n + c0..(r0 + i) * n + c0 + cols]);
+                }
+            }
+            if rows == RB && cols == CB {
+                for kk in 0..k {
+                    let brow: &[T; CB] = b[kk * n + c0..kk * n + c0 + CB].try_into().expect("CB columns");
+                    for (i, acc_row) in acc.iter_mut().enumerate() {
+                        let av = a[(r0 + i) * k + kk];
+                        for j in 0..CB {
+                            acc_row[j] += av * brow[j];
+                        }
+                    }
+                }
+            } else {
+                for kk in 0..k {
+                    let brow = &b[kk * n + c0..kk * n + c0 + cols];
+                    for (i, acc_row) in acc.iter_mut().enumerate().take(rows) {
+                        let av = a[(r0 + i) * k + kk];
+                        for (x, &bv) in acc_row.iter_mut().zip(brow) {
+                            *x += av * bv;
+                        }
+                    }
+                }
+            }
+            for i in 0..rows {
+                c[(r0 + i) * n + c0..(r0 + i) * n + c0 + cols].copy_from_slice(&acc[i][..cols]);
+            }
+            c0 += CB;
+        }
+        r0 += RB;
+    }
+}
+
+/// Weights at or below this many elements use [`gemm_rows`] (they stay in L1/L2 across the
+/// rows); larger ones use the packed `matrixmultiply` path.
+const SMALL_WEIGHT: usize = 64 * 1024;
+
+/// A recurrent weight `W [n_out, k]` prepared once per sequence for the per-step products
+/// `x · Wᵀ` (forward) and `d · W` (backward).
+pub struct StepWeight<'a, T> {
+    w: &'a [T],
+    wt: Option<Vec<T>>,
+    n_out: usize,
+    k: usize,
+}
+
+impl<'a, T: Elem> StepWeight<'a, T> {
+    /// Prepares `w` (row-major `[n_out, k]`); small weights are transposed once here.
+    pub fn new(w: &'a [T], n_out: usize, k: usize) -> Self {
+        let wt = (n_out * k <= SMALL_WEIGHT).then(|| {
+            let mut t = vec![T::zero(); n_out * k];
+            for (o, row) in w.chunks_exact(k).enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    t[i * n_out + o] = v;
+                }
+            }
+            t
+        });
+        StepWeight { w, wt, n_out, k }
+    }
+
+    /// `out[m, n_out] (+)= x[m, k] · Wᵀ`.
+    pub fn x_wt(&self, m: usize, x: &[T], accumulate: bool, out: &mut [T]) {
+        match &self.wt {
+            Some(wt) => gemm_rows(m, self.n_out, self.k, x, wt, accumulate, out),
+            None => gemm_nt(m, self.n_out, self.k, x, self.w, if accumulate { T::one() } else { T::zero() }, out),
+        }
+    }
+
+    /// `out[m, k] (+)= d[m, n_out] · W`.
+    pub fn d_w(&self, m: usize, d: &[T], accumulate: bool, out: &mut [T]) {
+        if self.wt.is_some() {
+            gemm_rows(m, self.k, self.n_out, d, self.w, accumulate, out)
+        } else {
+            gemm_nn(m, self.k, self.n_out, d, self.w, if accumulate { T::one() } else { T::zero() }, out)
+        }
+    }
+}

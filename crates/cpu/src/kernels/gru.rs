@@ -4,9 +4,8 @@
 //! `n = tanh(x_n + r · (W_hn h + b_hn))`, `h' = (1 − z)·n + z·h`. The recurrent GEMM
 //! `gh = h · W_hhᵀ` goes into a preallocated `[B, 3H]` scratch per step.
 
-use super::gemm::{gemm_nn, gemm_nt, gemm_tn};
+use super::gemm::{gemm_tn, StepWeight};
 use super::steps::{col_sums, Steps};
-use crate::elem::sigmoid;
 use crate::Elem;
 
 /// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`, `H_out = H`).
@@ -37,17 +36,10 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
     let mut output = vec![T::zero(); n * h];
     let mut h_state = x.h0.to_vec();
     let mut gh = vec![T::zero(); b * g3];
+    let w_hh = StepWeight::new(x.w_hh, g3, h);
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        gemm_nt(
-            bs,
-            g3,
-            h,
-            &h_state[..bs * h],
-            x.w_hh,
-            T::zero(),
-            &mut gh[..bs * g3],
-        );
+        w_hh.x_wt(bs, &h_state[..bs * h], false, &mut gh[..bs * g3]);
         for r in 0..bs {
             let row = off + r;
             let ghr = &mut gh[r * g3..(r + 1) * g3];
@@ -59,9 +51,9 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
             let gr = &mut gates[row * g3..(row + 1) * g3];
             let hs = &mut h_state[r * h..(r + 1) * h];
             for j in 0..h {
-                let rg = sigmoid(gr[j] + ghr[j]);
-                let z = sigmoid(gr[h + j] + ghr[h + j]);
-                let nn = (gr[2 * h + j] + rg * ghr[2 * h + j]).tanh();
+                let rg = T::sigmoid(gr[j] + ghr[j]);
+                let z = T::sigmoid(gr[h + j] + ghr[h + j]);
+                let nn = T::tanh_act(gr[2 * h + j] + rg * ghr[2 * h + j]);
                 gr[j] = rg;
                 gr[h + j] = z;
                 gr[2 * h + j] = nn;
@@ -98,6 +90,7 @@ pub fn backward<T: Elem>(
     let mut dx = vec![T::zero(); n * g3];
     let mut dgh = vec![T::zero(); n * g3];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
+    let w = StepWeight::new(w_hh, g3, h);
     for t in steps.order().rev() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         if let Some(go) = grad_output {
@@ -130,15 +123,7 @@ pub fn backward<T: Elem>(
                 dhr[j] = d * z;
             }
         }
-        gemm_nn(
-            bs,
-            h,
-            g3,
-            &dgh[off * g3..(off + bs) * g3],
-            w_hh,
-            one,
-            &mut dh[..bs * h],
-        );
+        w.d_w(bs, &dgh[off * g3..(off + bs) * g3], true, &mut dh[..bs * h]);
     }
     let h_prev = steps.gather_prev(h0, output, h);
     let mut dw_hh = vec![T::zero(); g3 * h];

@@ -1,13 +1,12 @@
 //! Fused LSTM over a whole (packed) sequence: forward and backward through time.
 //!
-//! Per step: one recurrent GEMM `gates[rows] += h · W_hhᵀ` into the saved gate buffer, one
-//! fused pass (bias, activations, cell update), and with projection one GEMM `h = hp · W_hrᵀ`.
-//! Nothing is allocated inside the step loop. Weight gradients are single GEMMs over all
-//! packed rows after the loop.
+//! Per step: one recurrent product `gates[rows] += h · W_hhᵀ` into the saved gate buffer
+//! (with `W_hhᵀ` prepared once per call), one fused pass (bias, activations, cell update),
+//! and with projection one product `h = hp · W_hrᵀ`. Nothing is allocated inside the step
+//! loop. Weight gradients are single GEMMs over all packed rows after the loop.
 
-use super::gemm::{gemm_nn, gemm_nt, gemm_tn};
+use super::gemm::{gemm_tn, StepWeight};
 use super::steps::{col_sums, Steps};
-use crate::elem::sigmoid;
 use crate::Elem;
 
 /// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`).
@@ -34,11 +33,47 @@ pub struct LstmIn<'a, T> {
 /// output [N,H_out], h_n [B,H_out], c_n [B,H])`.
 pub type LstmFwd<T> = (Vec<T>, Vec<T>, Option<Vec<T>>, Vec<T>, Vec<T>, Vec<T>);
 
+/// Activates one row of pre-activation gates in place and updates the cell:
+/// `i,f,o = σ(·)`, `g = tanh(·)`, `c = f·c + i·g`, `hp = o·tanh(c)`.
+#[inline(always)]
+fn cell_forward<T: Elem>(gates: &mut [T], bias: Option<&[T]>, c_state: &mut [T], cell: &mut [T], hp: &mut [T]) {
+    let h = c_state.len();
+    let gates = &mut gates[..4 * h];
+    if let Some(b) = bias {
+        let b = &b[..4 * h];
+        for j in 0..4 * h {
+            gates[j] += b[j];
+        }
+    }
+    let (i_f, g_o) = gates.split_at_mut(2 * h);
+    for v in i_f.iter_mut() {
+        *v = T::sigmoid(*v);
+    }
+    let (g, o) = g_o.split_at_mut(h);
+    for v in g.iter_mut() {
+        *v = T::tanh_act(*v);
+    }
+    for v in o.iter_mut() {
+        *v = T::sigmoid(*v);
+    }
+    let (i, f) = i_f.split_at(h);
+    let (i, f, g, o) = (&i[..h], &f[..h], &g[..h], &o[..h]);
+    let (cell, hp) = (&mut cell[..h], &mut hp[..h]);
+    for j in 0..h {
+        let c = f[j] * c_state[j] + i[j] * g[j];
+        c_state[j] = c;
+        cell[j] = c;
+        hp[j] = o[j] * T::tanh_act(c);
+    }
+}
+
 /// Runs the LSTM over all steps of `steps`.
 pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     let (h, p) = (x.hidden, x.out);
     let g4 = 4 * h;
     let n = steps.rows();
+    let w_hh = StepWeight::new(x.w_hh, g4, p);
+    let w_hr = x.w_hr.map(|w| StepWeight::new(w, p, h));
     let mut gates = x.x_proj.to_vec();
     let mut cells = vec![T::zero(); n * h];
     let mut hidden_pre = x.w_hr.map(|_| vec![T::zero(); n * h]);
@@ -48,45 +83,17 @@ pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         let g = &mut gates[off * g4..(off + bs) * g4];
-        gemm_nt(bs, g4, p, &h_state[..bs * p], x.w_hh, T::one(), g);
-        for r in 0..bs {
-            let gr = &mut g[r * g4..(r + 1) * g4];
-            if let Some(b) = x.b_hh {
-                for (v, &b) in gr.iter_mut().zip(b) {
-                    *v += b;
-                }
-            }
-            let cs = &mut c_state[r * h..(r + 1) * h];
-            let cell = &mut cells[(off + r) * h..(off + r + 1) * h];
-            let hp_row = match hidden_pre.as_mut() {
-                Some(hp) => &mut hp[(off + r) * h..(off + r + 1) * h],
-                None => &mut output[(off + r) * p..(off + r + 1) * p],
-            };
-            for j in 0..h {
-                let i = sigmoid(gr[j]);
-                let f = sigmoid(gr[h + j]);
-                let gg = gr[2 * h + j].tanh();
-                let o = sigmoid(gr[3 * h + j]);
-                gr[j] = i;
-                gr[h + j] = f;
-                gr[2 * h + j] = gg;
-                gr[3 * h + j] = o;
-                let c = f * cs[j] + i * gg;
-                cs[j] = c;
-                cell[j] = c;
-                hp_row[j] = o * c.tanh();
-            }
+        w_hh.x_wt(bs, &h_state[..bs * p], true, g);
+        let cl = &mut cells[off * h..(off + bs) * h];
+        let hp = match hidden_pre.as_mut() {
+            Some(hp) => &mut hp[off * h..(off + bs) * h],
+            None => &mut output[off * p..(off + bs) * p],
+        };
+        for (((gr, cs), cl), hp) in g.chunks_exact_mut(g4).zip(c_state.chunks_exact_mut(h)).zip(cl.chunks_exact_mut(h)).zip(hp.chunks_exact_mut(h)) {
+            cell_forward(gr, x.b_hh, cs, cl, hp);
         }
-        if let (Some(w_hr), Some(hp)) = (x.w_hr, hidden_pre.as_ref()) {
-            gemm_nt(
-                bs,
-                p,
-                h,
-                &hp[off * h..(off + bs) * h],
-                w_hr,
-                T::zero(),
-                &mut output[off * p..(off + bs) * p],
-            );
+        if let (Some(w_hr), Some(hp)) = (&w_hr, hidden_pre.as_ref()) {
+            w_hr.x_wt(bs, &hp[off * h..(off + bs) * h], false, &mut output[off * p..(off + bs) * p]);
         }
         h_state[..bs * p].copy_from_slice(&output[off * p..(off + bs) * p]);
     }
@@ -120,6 +127,35 @@ pub struct LstmSavedRef<'a, T> {
 /// Gradients: `(x_proj [N,4H], w_hh [4H,H_out], b_hh [4H], w_hr [P,H]?, h0 [B,H_out], c0 [B,H])`.
 pub type LstmBwd<T> = (Vec<T>, Vec<T>, Vec<T>, Option<Vec<T>>, Vec<T>, Vec<T>);
 
+/// One row of the cell's backward: from `dh` (of `o·tanh(c)`) and the carried `dc`, the
+/// pre-activation gate gradients, and `dc` for the previous step:
+/// `do = dh·tanh c`, `dc += dh·o·(1−tanh² c)`, `di = dc·g`, `df = dc·c_prev`, `dg = dc·i`,
+/// each times its activation's derivative; `dc_prev = dc·f`.
+#[inline(always)]
+fn cell_backward<T: Elem>(gates: &[T], cell: &[T], c_prev: &[T], dh: &[T], dc: &mut [T], dgates: &mut [T]) {
+    let h = cell.len();
+    let one = T::one();
+    let (c_prev, dh, dc) = (&c_prev[..h], &dh[..h], &mut dc[..h]);
+    let (gi, rest) = gates[..4 * h].split_at(h);
+    let (gf, rest) = rest.split_at(h);
+    let (gg, go) = rest.split_at(h);
+    let (gi, gf, gg, go) = (&gi[..h], &gf[..h], &gg[..h], &go[..h]);
+    let (di, rest) = dgates[..4 * h].split_at_mut(h);
+    let (df, rest) = rest.split_at_mut(h);
+    let (dg, d_o) = rest.split_at_mut(h);
+    let (di, df, dg, d_o) = (&mut di[..h], &mut df[..h], &mut dg[..h], &mut d_o[..h]);
+    for j in 0..h {
+        let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
+        let tc = T::tanh_act(cell[j]);
+        let dct = dc[j] + dh[j] * o * (one - tc * tc);
+        di[j] = dct * g * i * (one - i);
+        df[j] = dct * c_prev[j] * f * (one - f);
+        dg[j] = dct * i * (one - g * g);
+        d_o[j] = dh[j] * tc * o * (one - o);
+        dc[j] = dct * f;
+    }
+}
+
 /// Backward through time. Missing output gradients are zeros.
 pub fn backward<T: Elem>(
     s: &LstmSavedRef<'_, T>,
@@ -131,7 +167,8 @@ pub fn backward<T: Elem>(
     let (h, p) = (s.hidden, s.out);
     let g4 = 4 * h;
     let (n, b) = (steps.rows(), steps.batch());
-    let one = T::one();
+    let w_hh = StepWeight::new(s.w_hh, g4, p);
+    let w_hr = s.w_hr.map(|w| StepWeight::new(w, p, h));
     let mut dgates = vec![T::zero(); n * g4];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * p], <[T]>::to_vec);
     let mut dc = grad_c_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
@@ -144,46 +181,30 @@ pub fn backward<T: Elem>(
                 *d += g;
             }
         }
-        let dhp_rows: &[T] = match (s.w_hr, dh_all.as_mut()) {
+        let dhp_rows: &[T] = match (&w_hr, dh_all.as_mut()) {
             (Some(w_hr), Some(all)) => {
                 all[off * p..(off + bs) * p].copy_from_slice(&dh[..bs * p]);
-                gemm_nn(bs, h, p, &dh[..bs * p], w_hr, T::zero(), &mut dhp[..bs * h]);
+                w_hr.d_w(bs, &dh[..bs * p], false, &mut dhp[..bs * h]);
                 &dhp[..bs * h]
             }
             _ => &dh[..bs * h],
         };
         for r in 0..bs {
             let row = off + r;
-            let gr = &s.gates[row * g4..(row + 1) * g4];
-            let dg = &mut dgates[row * g4..(row + 1) * g4];
             let c_prev = match steps.prev_row(t, r) {
                 Some(pr) => &s.cells[pr * h..(pr + 1) * h],
                 None => &s.c0[r * h..(r + 1) * h],
             };
-            let cell = &s.cells[row * h..(row + 1) * h];
-            let dcr = &mut dc[r * h..(r + 1) * h];
-            let dhr = &dhp_rows[r * h..(r + 1) * h];
-            for j in 0..h {
-                let (i, f, g, o) = (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]);
-                let tc = cell[j].tanh();
-                let d_o = dhr[j] * tc;
-                let dct = dcr[j] + dhr[j] * o * (one - tc * tc);
-                dg[j] = dct * g * i * (one - i);
-                dg[h + j] = dct * c_prev[j] * f * (one - f);
-                dg[2 * h + j] = dct * i * (one - g * g);
-                dg[3 * h + j] = d_o * o * (one - o);
-                dcr[j] = dct * f;
-            }
+            cell_backward(
+                &s.gates[row * g4..(row + 1) * g4],
+                &s.cells[row * h..(row + 1) * h],
+                c_prev,
+                &dhp_rows[r * h..(r + 1) * h],
+                &mut dc[r * h..(r + 1) * h],
+                &mut dgates[row * g4..(row + 1) * g4],
+            );
         }
-        gemm_nn(
-            bs,
-            p,
-            g4,
-            &dgates[off * g4..(off + bs) * g4],
-            s.w_hh,
-            T::zero(),
-            &mut dh[..bs * p],
-        );
+        w_hh.d_w(bs, &dgates[off * g4..(off + bs) * g4], false, &mut dh[..bs * p]);
     }
     let h_prev = steps.gather_prev(s.h0, s.output, p);
     let mut dw_hh = vec![T::zero(); g4 * p];

@@ -1,6 +1,6 @@
 //! Fused Elman RNN (tanh or relu) over a whole (packed) sequence, forward and backward.
 
-use super::gemm::{gemm_nn, gemm_nt, gemm_tn};
+use super::gemm::{gemm_tn, StepWeight};
 use super::steps::{col_sums, Steps};
 use crate::Elem;
 
@@ -18,10 +18,11 @@ pub fn forward<T: Elem>(
     let h = hidden;
     let mut output = x_proj.to_vec();
     let mut h_state = h0.to_vec();
+    let w = StepWeight::new(w_hh, h, h);
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         let out = &mut output[off * h..(off + bs) * h];
-        gemm_nt(bs, h, h, &h_state[..bs * h], w_hh, T::one(), out);
+        w.x_wt(bs, &h_state[..bs * h], true, out);
         for row in out.chunks_exact_mut(h) {
             if let Some(b) = b_hh {
                 for (v, &bv) in row.iter_mut().zip(b) {
@@ -29,7 +30,7 @@ pub fn forward<T: Elem>(
                 }
             }
             for v in row.iter_mut() {
-                *v = if relu { v.max(T::zero()) } else { v.tanh() };
+                *v = if relu { v.max(T::zero()) } else { T::tanh_act(*v) };
             }
         }
         h_state[..bs * h].copy_from_slice(out);
@@ -54,6 +55,7 @@ pub fn backward<T: Elem>(
     let one = T::one();
     let mut dpre = vec![T::zero(); n * h];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
+    let w = StepWeight::new(w_hh, h, h);
     for t in steps.order().rev() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         let rows = off * h..(off + bs) * h;
@@ -75,7 +77,7 @@ pub fn backward<T: Elem>(
                 g * (one - y * y)
             };
         }
-        gemm_nn(bs, h, h, &dpre[rows], w_hh, T::zero(), &mut dh[..bs * h]);
+        w.d_w(bs, &dpre[rows], false, &mut dh[..bs * h]);
     }
     let h_prev = steps.gather_prev(h0, output, h);
     let mut dw_hh = vec![T::zero(); h * h];
