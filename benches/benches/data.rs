@@ -8,7 +8,8 @@ use recur_benches::ag_news_file;
 use recur_data::{basic_english, read_csv, ReadOptions, Vocab, VocabOrder};
 
 fn data(c: &mut Criterion) {
-    let (Some(test), Some(train)) = (ag_news_file("test.csv"), ag_news_file("train_sample.csv")) else {
+    let (Some(test), Some(train)) = (ag_news_file("test.csv"), ag_news_file("train_sample.csv"))
+    else {
         eprintln!("data bench skipped: AG News test.csv / train_sample.csv not found (set RECUR_DATA_DIR)");
         return;
     };
@@ -16,10 +17,20 @@ fn data(c: &mut Criterion) {
         b.iter(|| {
             let mut texts = Vec::new();
             for p in [&test, &train] {
-                texts.extend(read_csv(p, ReadOptions::default()).unwrap().examples.into_iter().map(|e| e.text));
+                texts.extend(
+                    read_csv(p, ReadOptions::default())
+                        .unwrap()
+                        .examples
+                        .into_iter()
+                        .map(|e| e.text),
+                );
             }
             let tokens: Vec<Vec<String>> = texts.iter().map(|t| basic_english(t)).collect();
-            Vocab::build(tokens.iter().map(|t| t.iter().map(String::as_str)), VocabOrder::FirstSeen, 1)
+            Vocab::build(
+                tokens.iter().map(|t| t.iter().map(String::as_str)),
+                VocabOrder::FirstSeen,
+                1,
+            )
         })
     });
 }

@@ -12,7 +12,9 @@ fn gemm(c: &mut Criterion) {
         let a = Tensor::from_f32(&Cpu, &[m, k], &vec![0.5; m * k], DType::F32).unwrap();
         let b = Tensor::from_f32(&Cpu, &[k, n], &vec![0.25; k * n], DType::F32).unwrap();
         g.throughput(Throughput::Elements((2 * m * n * k) as u64));
-        g.bench_function(format!("[{m},{k}]x[{k},{n}]"), |bench| bench.iter(|| a.matmul(&b, false, false).unwrap()));
+        g.bench_function(format!("[{m},{k}]x[{k},{n}]"), |bench| {
+            bench.iter(|| a.matmul(&b, false, false).unwrap())
+        });
     }
     g.finish();
 }

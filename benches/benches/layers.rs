@@ -13,8 +13,18 @@ fn layers(c: &mut Criterion) {
     bilstm.num_layers = 2;
     bilstm.bidirectional = true;
     let cases = [
-        ("lstm B16 T40 I64 H32", RecurrentConfig::lstm(64, 32), 16, 40),
-        ("lstm B64 T50 I128 H256", RecurrentConfig::lstm(128, 256), 64, 50),
+        (
+            "lstm B16 T40 I64 H32",
+            RecurrentConfig::lstm(64, 32),
+            16,
+            40,
+        ),
+        (
+            "lstm B64 T50 I128 H256",
+            RecurrentConfig::lstm(128, 256),
+            64,
+            50,
+        ),
         ("gru B16 T40 I64 H32", RecurrentConfig::gru(64, 32), 16, 40),
         ("rnn B16 T40 I64 H32", RecurrentConfig::rnn(64, 32), 16, 40),
         ("bilstm x2 B16 T40 I64 H32", bilstm, 16, 40),

@@ -26,7 +26,8 @@ impl LayerBench {
     pub fn new(mut cfg: RecurrentConfig, b: usize, t: usize) -> LayerBench {
         cfg.batch_first = true;
         let mut store = ParamStore::new(&Cpu, DType::F32);
-        let layer = Recurrent::new(&mut store, "rnn", cfg.clone(), &mut rng(0)).expect("valid config");
+        let layer =
+            Recurrent::new(&mut store, "rnn", cfg.clone(), &mut rng(0)).expect("valid config");
         let mut r = rand::rngs::StdRng::seed_from_u64(1);
         let n = b * t * cfg.input_size;
         let v: Vec<f32> = (0..n).map(|_| r.gen::<f32>() * 2.0 - 1.0).collect();
@@ -39,10 +40,19 @@ impl LayerBench {
         let tape = Tape::new(&Cpu);
         let x = tape.leaf(self.x.clone(), true);
         let out = match lengths {
-            None => self.layer.forward(&tape, &self.store, x, None, None, None).expect("forward").output,
+            None => {
+                self.layer
+                    .forward(&tape, &self.store, x, None, None, None)
+                    .expect("forward")
+                    .output
+            }
             Some(l) => {
                 let p = pack_padded_sequence(&tape, x, l, true, false).expect("pack");
-                self.layer.forward_packed(&tape, &self.store, &p, None, None, None).expect("forward").1.output
+                self.layer
+                    .forward_packed(&tape, &self.store, &p, None, None, None)
+                    .expect("forward")
+                    .1
+                    .output
             }
         };
         let loss = tape.sum_all(out).expect("sum");
@@ -57,16 +67,29 @@ pub fn ag_news_file(file: &str) -> Option<PathBuf> {
         std::env::var_os("RECUR_DATA_DIR").map(PathBuf::from),
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/ag_news")),
     ];
-    dirs.into_iter().flatten().map(|d| d.join(file)).find(|p| p.is_file())
+    dirs.into_iter()
+        .flatten()
+        .map(|d| d.join(file))
+        .find(|p| p.is_file())
 }
 
 /// 16 token lengths drawn (seeded) from the real test.csv lengths, or a fixed AG News-like
 /// list when the file is absent.
 pub fn ag_news_lengths() -> Vec<usize> {
-    let fixed = vec![43, 51, 28, 65, 40, 59, 37, 47, 33, 134, 52, 45, 38, 61, 29, 49];
-    let Some(path) = ag_news_file("test.csv") else { return fixed };
-    let Ok(data) = recur_data::read_csv(&path, recur_data::ReadOptions::default()) else { return fixed };
-    let lens: Vec<usize> = data.examples.iter().map(|e| recur_data::basic_english(&e.text).len().max(1)).collect();
+    let fixed = vec![
+        43, 51, 28, 65, 40, 59, 37, 47, 33, 134, 52, 45, 38, 61, 29, 49,
+    ];
+    let Some(path) = ag_news_file("test.csv") else {
+        return fixed;
+    };
+    let Ok(data) = recur_data::read_csv(&path, recur_data::ReadOptions::default()) else {
+        return fixed;
+    };
+    let lens: Vec<usize> = data
+        .examples
+        .iter()
+        .map(|e| recur_data::basic_english(&e.text).len().max(1))
+        .collect();
     let mut r = rand::rngs::StdRng::seed_from_u64(0);
     (0..16).map(|_| lens[r.gen_range(0..lens.len())]).collect()
 }

@@ -10,4 +10,4 @@ mod ops;
 mod tape;
 
 pub use ops::SeqVars;
-pub use tape::{Grads, Tape, Var};
+pub use tape::{Grads, RowGrad, Tape, Var};

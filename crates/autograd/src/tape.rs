@@ -16,12 +16,41 @@ pub struct Var {
 pub(crate) type BackwardFn<B> =
     Box<dyn FnOnce(&[Option<Tensor<B>>]) -> Result<Vec<Option<Tensor<B>>>>>;
 
+/// A row-sparse gradient of a `[R, C]` parameter: `values[i]` is the gradient of row
+/// `rows[i]`; rows are distinct and every other row's gradient is exactly zero.
+#[derive(Clone, Debug)]
+pub struct RowGrad<B: Backend> {
+    /// Distinct row indices, in order of first appearance.
+    pub rows: Vec<usize>,
+    /// `[len(rows), C]`.
+    pub values: Tensor<B>,
+    /// Rows of the full parameter `R`.
+    pub total_rows: usize,
+}
+
+impl<B: Backend> RowGrad<B> {
+    /// The dense `[R, C]` gradient (zeros outside `rows`).
+    pub fn to_dense(&self) -> Result<Tensor<B>> {
+        self.values
+            .scatter_rows(self.total_rows, &self.rows, 0.0, true)
+    }
+}
+
+/// A lookup of `ids` into a parameter table whose gradient is kept row-sparse.
+struct SparseLookup {
+    param: usize,
+    ids: Vec<usize>,
+    skip: Option<usize>,
+    total_rows: usize,
+}
+
 struct Node<B: Backend> {
     outputs: Vec<Tensor<B>>,
     parents: Vec<Var>,
     requires_grad: bool,
     backward: Option<BackwardFn<B>>,
     param: Option<usize>,
+    sparse: Option<SparseLookup>,
 }
 
 /// One forward pass's record of ops.
@@ -36,6 +65,7 @@ pub struct Tape<B: Backend> {
 pub struct Grads<B: Backend> {
     leaves: HashMap<Var, Tensor<B>>,
     params: HashMap<usize, Tensor<B>>,
+    rows: HashMap<usize, RowGrad<B>>,
 }
 
 impl<B: Backend> Grads<B> {
@@ -53,6 +83,30 @@ impl<B: Backend> Grads<B> {
     /// Moves out the gradient of parameter `id`.
     pub fn take_param(&mut self, id: usize) -> Option<Tensor<B>> {
         self.params.remove(&id)
+    }
+
+    /// The row-sparse gradient of parameter `id` (from [`Tape::embedding`]).
+    pub fn rows(&self, id: usize) -> Option<&RowGrad<B>> {
+        self.rows.get(&id)
+    }
+
+    /// Moves out the row-sparse gradient of parameter `id`.
+    pub fn take_rows(&mut self, id: usize) -> Option<RowGrad<B>> {
+        self.rows.remove(&id)
+    }
+
+    /// The gradient of parameter `id` as a dense tensor, whichever form it has.
+    pub fn dense(&self, id: usize) -> Result<Option<Tensor<B>>> {
+        match (self.params.get(&id), self.rows.get(&id)) {
+            (Some(d), Some(r)) => {
+                let mut d = d.clone();
+                d.axpy(1.0, &r.to_dense()?)?;
+                Ok(Some(d))
+            }
+            (Some(d), None) => Ok(Some(d.clone())),
+            (None, Some(r)) => Ok(Some(r.to_dense()?)),
+            (None, None) => Ok(None),
+        }
     }
 }
 
@@ -119,6 +173,7 @@ impl<B: Backend> Tape<B> {
             requires_grad: requires_grad && self.grad_enabled,
             backward: None,
             param: None,
+            sparse: None,
         })[0]
     }
 
@@ -138,6 +193,7 @@ impl<B: Backend> Tape<B> {
             requires_grad: self.grad_enabled,
             backward: None,
             param: Some(id),
+            sparse: None,
         })[0];
         self.params.borrow_mut().insert(id, v);
         v
@@ -158,7 +214,35 @@ impl<B: Backend> Tape<B> {
             requires_grad,
             backward: requires_grad.then(|| Box::new(backward) as BackwardFn<B>),
             param: None,
+            sparse: None,
         })
+    }
+
+    /// Rows `ids` of the table `table` → `[len(ids), C]`. When `table` is a parameter leaf
+    /// its gradient is returned row-sparse ([`Grads::rows`]): only the looked-up rows, with
+    /// repeated ids summed in order (bitwise what a dense scatter-add gives), and none for
+    /// `skip` (an embedding's `padding_idx`). Otherwise this is [`Tape::gather_rows_skip`].
+    pub fn embedding(&self, table: Var, ids: &[usize], skip: Option<usize>) -> Result<Var> {
+        let param = self.nodes.borrow()[table.node as usize].param;
+        let Some(param) = param.filter(|_| self.grad_enabled) else {
+            return self.gather_rows_skip(table, ids, skip);
+        };
+        let value = self.value(table);
+        let total_rows = value.shape().first().copied().unwrap_or(0);
+        let out = value.gather_rows(ids)?;
+        Ok(self.push_node(Node {
+            outputs: vec![out],
+            parents: Vec::new(),
+            requires_grad: true,
+            backward: None,
+            param: None,
+            sparse: Some(SparseLookup {
+                param,
+                ids: ids.to_vec(),
+                skip,
+                total_rows,
+            }),
+        })[0])
     }
 
     /// Records a single-output op whose backward needs the output gradient (never zero:
@@ -198,6 +282,7 @@ impl<B: Backend> Tape<B> {
         let mut out = Grads {
             leaves: HashMap::new(),
             params: HashMap::new(),
+            rows: HashMap::new(),
         };
         for id in (0..=loss.node as usize).rev() {
             let node = &mut nodes[id];
@@ -205,6 +290,21 @@ impl<B: Backend> Tape<B> {
                 continue;
             }
             let node_grads = std::mem::take(&mut grads[id]);
+            if let Some(lookup) = node.sparse.take() {
+                if let Some(g) = node_grads.into_iter().next().flatten() {
+                    let rg = coalesce(&lookup, &g)?;
+                    match out.rows.remove(&lookup.param) {
+                        Some(prev) => {
+                            let merged = merge_rows(prev, rg)?;
+                            out.rows.insert(lookup.param, merged);
+                        }
+                        None => {
+                            out.rows.insert(lookup.param, rg);
+                        }
+                    }
+                }
+                continue;
+            }
             match node.backward.take() {
                 Some(backward) => {
                     let parent_grads = backward(&node_grads)?;
@@ -231,6 +331,60 @@ impl<B: Backend> Tape<B> {
         }
         Ok(out)
     }
+}
+
+/// Sums the output-gradient rows of a lookup per distinct id (in order of occurrence, as a
+/// dense scatter-add would) → a [`RowGrad`].
+fn coalesce<B: Backend>(lookup: &SparseLookup, g: &Tensor<B>) -> Result<RowGrad<B>> {
+    let mut slot_of: HashMap<usize, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    let mut src_pos = Vec::new();
+    let mut dst_slot = Vec::new();
+    for (pos, &id) in lookup.ids.iter().enumerate() {
+        if Some(id) == lookup.skip {
+            continue;
+        }
+        let slot = *slot_of.entry(id).or_insert_with(|| {
+            rows.push(id);
+            rows.len() - 1
+        });
+        src_pos.push(pos);
+        dst_slot.push(slot);
+    }
+    let kept = g.gather_rows(&src_pos)?;
+    let values = kept.scatter_rows(rows.len(), &dst_slot, 0.0, true)?;
+    Ok(RowGrad {
+        rows,
+        values,
+        total_rows: lookup.total_rows,
+    })
+}
+
+/// Adds two row-sparse gradients of one parameter.
+fn merge_rows<B: Backend>(a: RowGrad<B>, b: RowGrad<B>) -> Result<RowGrad<B>> {
+    let mut rows = a.rows.clone();
+    let mut slot_of: HashMap<usize, usize> =
+        rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+    let slots: Vec<usize> = b
+        .rows
+        .iter()
+        .map(|&r| {
+            *slot_of.entry(r).or_insert_with(|| {
+                rows.push(r);
+                rows.len() - 1
+            })
+        })
+        .collect();
+    let n = rows.len();
+    let mut values = a
+        .values
+        .scatter_rows(n, &(0..a.rows.len()).collect::<Vec<_>>(), 0.0, true)?;
+    values.axpy(1.0, &b.values.scatter_rows(n, &slots, 0.0, true)?)?;
+    Ok(RowGrad {
+        rows,
+        values,
+        total_rows: a.total_rows,
+    })
 }
 
 fn accumulate<B: Backend>(slot: &mut Option<Tensor<B>>, g: Tensor<B>) -> Result<()> {

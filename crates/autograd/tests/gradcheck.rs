@@ -1,6 +1,8 @@
 //! Every tape op's gradient against central finite differences in f64 on random shapes and
 //! values (relative error ≤ 1e-6).
 
+#![allow(clippy::needless_range_loop)] // finite differences index inputs and gradients together
+
 use proptest::prelude::*;
 use recur_autograd::{Tape, Var};
 use recur_cpu::Cpu;

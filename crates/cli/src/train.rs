@@ -341,6 +341,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
             }
             let stop = STOP.load(Ordering::SeqCst);
             if stop || a.limit.is_some_and(|l| count >= l) {
+                opt.sync(&mut store)?;
                 summary.train_seconds += t0.elapsed().as_secs_f64();
                 summary.samples += count;
                 summary.train_accuracy = correct as f64 / count as f64;
@@ -369,6 +370,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
             }
         }
         bar.finish_and_clear();
+        opt.sync(&mut store)?;
         summary.train_seconds += t0.elapsed().as_secs_f64();
         summary.samples += count;
         summary.train_accuracy = if count > 0 {
@@ -388,6 +390,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
             &mut summary,
         )?;
     }
+    opt.sync(&mut store)?;
     run.save(&run_config, &vocab, &store)?;
     run.save_metrics(&metrics)?;
     eprintln!("saved run to {}", out.display());

@@ -59,7 +59,8 @@ impl Embedding {
     }
 
     /// Looks up `ids` (any id ≥ `num_embeddings` is an error naming it) and returns
-    /// `[shape.., E]`, e.g. `shape = [B, T]` gives `[B, T, E]`.
+    /// `[shape.., E]`, e.g. `shape = [B, T]` gives `[B, T, E]`. The table's gradient comes
+    /// back row-sparse (`Grads::rows`): only the looked-up rows.
     pub fn forward<B: Backend>(
         &self,
         tape: &Tape<B>,
@@ -75,7 +76,7 @@ impl Embedding {
             });
         }
         let w = store.var(tape, self.weight);
-        let rows = tape.gather_rows_skip(w, ids, self.padding_idx)?;
+        let rows = tape.embedding(w, ids, self.padding_idx)?;
         let mut out_shape = shape.to_vec();
         out_shape.push(self.dim);
         Ok(tape.reshape(rows, &out_shape)?)

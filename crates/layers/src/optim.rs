@@ -1,6 +1,6 @@
 //! Optimizers with PyTorch's exact update rules: [`Adam`] and [`Sgd`].
 
-use recur_autograd::Grads;
+use recur_autograd::{Grads, RowGrad};
 use recur_tensor::{AdamHyper, Backend, Tensor};
 
 use crate::{ParamStore, Result};
@@ -9,6 +9,12 @@ use crate::{ParamStore, Result};
 pub trait Optimizer<B: Backend> {
     /// Applies one update to every parameter that has a gradient in `grads`.
     fn step(&mut self, store: &mut ParamStore<B>, grads: &mut Grads<B>) -> Result<()>;
+
+    /// Brings every parameter fully up to date (optimizers that defer work on untouched
+    /// rows do it here). Call before evaluating, saving or reading parameters.
+    fn sync(&mut self, _store: &mut ParamStore<B>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// `torch.optim.Adam` hyper-parameters (defaults: lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay).
@@ -42,6 +48,45 @@ struct AdamState<B: Backend> {
     step: u64,
     m: Tensor<B>,
     v: Tensor<B>,
+    /// For row-sparse gradients: the step each row was last brought up to.
+    last: Option<Vec<u64>>,
+}
+
+impl<B: Backend> AdamState<B> {
+    /// Replays the pending zero-gradient steps of every stale row up to `upto` (inclusive).
+    fn sync_rows(&mut self, p: &mut Tensor<B>, config: &AdamConfig, upto: u64) -> Result<()> {
+        let Some(last) = self.last.as_mut() else {
+            return Ok(());
+        };
+        let stale: Vec<usize> = (0..last.len()).filter(|&r| last[r] < upto).collect();
+        if stale.is_empty() || upto == 0 {
+            return Ok(());
+        }
+        let cols = p.shape()[1];
+        let zeros = Tensor::zeros(p.backend(), &[stale.len(), cols], p.dtype())?;
+        p.adam_rows_catch_up(
+            &zeros,
+            &mut self.m,
+            &mut self.v,
+            &stale,
+            last,
+            &config.hyper(upto),
+        )?;
+        Ok(())
+    }
+}
+
+impl AdamConfig {
+    fn hyper(&self, step: u64) -> AdamHyper {
+        AdamHyper {
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            step,
+        }
+    }
 }
 
 /// Adam, PyTorch semantics: per parameter `t += 1`; `m = β1 m + (1−β1) g`;
@@ -68,34 +113,72 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
         if self.state.len() < store.len() {
             self.state.resize_with(store.len(), || None);
         }
+        let config = self.config;
         for i in 0..store.len() {
-            let Some(g) = grads.take_param(i) else {
+            let dense = grads.take_param(i);
+            let rows = grads.take_rows(i);
+            if dense.is_none() && rows.is_none() {
                 continue;
-            };
-            let id = crate::ParamId(i);
-            let p = store.get_mut(id);
+            }
+            let p = store.get_mut(crate::ParamId(i));
             let st = match &mut self.state[i] {
                 Some(st) => st,
                 slot => slot.insert(AdamState {
                     step: 0,
                     m: p.zeros_like()?,
                     v: p.zeros_like()?,
+                    last: None,
                 }),
             };
             st.step += 1;
-            let c = &self.config;
-            let hyper = AdamHyper {
-                lr: c.lr,
-                beta1: c.beta1,
-                beta2: c.beta2,
-                eps: c.eps,
-                weight_decay: c.weight_decay,
-                step: st.step,
-            };
-            p.adam_step(&g, &mut st.m, &mut st.v, &hyper)?;
+            match (dense, rows) {
+                (None, Some(rg)) if p.rank() == 2 => {
+                    // Exact "catch-up" Adam: only the touched rows move now; every other row
+                    // replays its zero-gradient steps when next touched or at sync().
+                    let last = st.last.get_or_insert_with(|| vec![0; p.shape()[0]]);
+                    p.adam_rows_catch_up(
+                        &rg.values,
+                        &mut st.m,
+                        &mut st.v,
+                        &rg.rows,
+                        last,
+                        &config.hyper(st.step),
+                    )?;
+                }
+                (dense, rows) => {
+                    let g = dense_of(dense, rows)?;
+                    st.sync_rows(p, &config, st.step - 1)?;
+                    st.last = None;
+                    p.adam_step(&g, &mut st.m, &mut st.v, &config.hyper(st.step))?;
+                }
+            }
         }
         Ok(())
     }
+
+    fn sync(&mut self, store: &mut ParamStore<B>) -> Result<()> {
+        let config = self.config;
+        for (i, st) in self.state.iter_mut().enumerate() {
+            if let Some(st) = st {
+                let step = st.step;
+                st.sync_rows(store.get_mut(crate::ParamId(i)), &config, step)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A dense gradient from a dense part, a row-sparse part, or both.
+fn dense_of<B: Backend>(dense: Option<Tensor<B>>, rows: Option<RowGrad<B>>) -> Result<Tensor<B>> {
+    Ok(match (dense, rows) {
+        (Some(mut d), Some(r)) => {
+            d.axpy(1.0, &r.to_dense()?)?;
+            d
+        }
+        (Some(d), None) => d,
+        (None, Some(r)) => r.to_dense()?,
+        (None, None) => return Err(crate::LayerError::Param("has no gradient to apply".into())),
+    })
 }
 
 /// `torch.optim.SGD` hyper-parameters.
@@ -150,9 +233,11 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
         }
         let c = self.config;
         for i in 0..store.len() {
-            let Some(g) = grads.take_param(i) else {
+            let (dense, rows) = (grads.take_param(i), grads.take_rows(i));
+            if dense.is_none() && rows.is_none() {
                 continue;
-            };
+            }
+            let g = dense_of(dense, rows)?;
             let p = store.get_mut(crate::ParamId(i));
             if c.momentum == 0.0 {
                 p.sgd_step(

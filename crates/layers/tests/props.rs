@@ -3,6 +3,8 @@
 //! equal central finite differences (1e-6), and a packed batch equals each sequence run
 //! alone.
 
+#![allow(clippy::needless_range_loop)] // finite differences index inputs and gradients together
+
 use proptest::prelude::*;
 use recur_autograd::{Grads, Tape, Var};
 use recur_cpu::Cpu;

@@ -107,6 +107,6 @@ fn golden_packing() {
         "golden packing: {checked} case×dtype checks passed ({} failed)",
         failures.len()
     );
-    assert!(checked > 0);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 0);
 }

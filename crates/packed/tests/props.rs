@@ -2,6 +2,8 @@
 //! (sorted or not, ties, length = T, length 1), `unpack_sequence(pack_sequence(x)) = x`,
 //! gradients flow through pack and pad, and PyTorch's errors are raised.
 
+#![allow(clippy::needless_range_loop)] // rows, steps and features index several buffers at once
+
 use proptest::prelude::*;
 use recur_autograd::Tape;
 use recur_cpu::Cpu;

@@ -519,13 +519,18 @@ impl<B: Backend> Tensor<B> {
             ));
         }
         check_rows(op, rows, r)?;
-        if !distinct(rows, r) {
+        let mut sorted = rows.to_vec();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
             return Err(Error::invalid(op, "rows must be distinct"));
         }
-        if let Some(&bad) = last.iter().find(|&&s| s >= hyper.step) {
+        if let Some(&bad) = rows.iter().find(|&&row| last[row] >= hyper.step) {
             return Err(Error::invalid(
                 op,
-                format!("a row was updated at step {bad} >= {}", hyper.step),
+                format!(
+                    "row {bad} was already updated at step {} >= {}",
+                    last[bad], hyper.step
+                ),
             ));
         }
         let backend = self.backend().clone();

@@ -118,7 +118,15 @@ pub fn gemm_tn<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], beta: T,
 /// `c[m,n] (+)= a[m,k] · b[k,n]` with all three row-major and no packing: blocks of 4 rows ×
 /// 16 columns of `c` stay in registers while `k` runs. For the small per-step recurrent
 /// products, where packing dominated.
-pub fn gemm_rows<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], accumulate: bool, c: &mut [T]) {
+pub fn gemm_rows<T: Elem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    b: &[T],
+    accumulate: bool,
+    c: &mut [T],
+) {
     const RB: usize = 4;
     const CB: usize = 16;
     let (a, b, c) = (&a[..m * k], &b[..k * n], &mut c[..m * n]);
@@ -136,7 +144,9 @@ pub fn gemm_rows<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], accumu
             }
             if rows == RB && cols == CB {
                 for kk in 0..k {
-                    let brow: &[T; CB] = b[kk * n + c0..kk * n + c0 + CB].try_into().expect("CB columns");
+                    let brow: &[T; CB] = b[kk * n + c0..kk * n + c0 + CB]
+                        .try_into()
+                        .expect("CB columns");
                     for (i, acc_row) in acc.iter_mut().enumerate() {
                         let av = a[(r0 + i) * k + kk];
                         for j in 0..CB {
@@ -196,7 +206,15 @@ impl<'a, T: Elem> StepWeight<'a, T> {
     pub fn x_wt(&self, m: usize, x: &[T], accumulate: bool, out: &mut [T]) {
         match &self.wt {
             Some(wt) => gemm_rows(m, self.n_out, self.k, x, wt, accumulate, out),
-            None => gemm_nt(m, self.n_out, self.k, x, self.w, if accumulate { T::one() } else { T::zero() }, out),
+            None => gemm_nt(
+                m,
+                self.n_out,
+                self.k,
+                x,
+                self.w,
+                if accumulate { T::one() } else { T::zero() },
+                out,
+            ),
         }
     }
 
@@ -205,7 +223,15 @@ impl<'a, T: Elem> StepWeight<'a, T> {
         if self.wt.is_some() {
             gemm_rows(m, self.k, self.n_out, d, self.w, accumulate, out)
         } else {
-            gemm_nn(m, self.k, self.n_out, d, self.w, if accumulate { T::one() } else { T::zero() }, out)
+            gemm_nn(
+                m,
+                self.k,
+                self.n_out,
+                d,
+                self.w,
+                if accumulate { T::one() } else { T::zero() },
+                out,
+            )
         }
     }
 }

@@ -36,7 +36,13 @@ pub type LstmFwd<T> = (Vec<T>, Vec<T>, Option<Vec<T>>, Vec<T>, Vec<T>, Vec<T>);
 /// Activates one row of pre-activation gates in place and updates the cell:
 /// `i,f,o = σ(·)`, `g = tanh(·)`, `c = f·c + i·g`, `hp = o·tanh(c)`.
 #[inline(always)]
-fn cell_forward<T: Elem>(gates: &mut [T], bias: Option<&[T]>, c_state: &mut [T], cell: &mut [T], hp: &mut [T]) {
+fn cell_forward<T: Elem>(
+    gates: &mut [T],
+    bias: Option<&[T]>,
+    c_state: &mut [T],
+    cell: &mut [T],
+    hp: &mut [T],
+) {
     let h = c_state.len();
     let gates = &mut gates[..4 * h];
     if let Some(b) = bias {
@@ -89,11 +95,21 @@ pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
             Some(hp) => &mut hp[off * h..(off + bs) * h],
             None => &mut output[off * p..(off + bs) * p],
         };
-        for (((gr, cs), cl), hp) in g.chunks_exact_mut(g4).zip(c_state.chunks_exact_mut(h)).zip(cl.chunks_exact_mut(h)).zip(hp.chunks_exact_mut(h)) {
+        for (((gr, cs), cl), hp) in g
+            .chunks_exact_mut(g4)
+            .zip(c_state.chunks_exact_mut(h))
+            .zip(cl.chunks_exact_mut(h))
+            .zip(hp.chunks_exact_mut(h))
+        {
             cell_forward(gr, x.b_hh, cs, cl, hp);
         }
         if let (Some(w_hr), Some(hp)) = (&w_hr, hidden_pre.as_ref()) {
-            w_hr.x_wt(bs, &hp[off * h..(off + bs) * h], false, &mut output[off * p..(off + bs) * p]);
+            w_hr.x_wt(
+                bs,
+                &hp[off * h..(off + bs) * h],
+                false,
+                &mut output[off * p..(off + bs) * p],
+            );
         }
         h_state[..bs * p].copy_from_slice(&output[off * p..(off + bs) * p]);
     }
@@ -132,7 +148,14 @@ pub type LstmBwd<T> = (Vec<T>, Vec<T>, Vec<T>, Option<Vec<T>>, Vec<T>, Vec<T>);
 /// `do = dh·tanh c`, `dc += dh·o·(1−tanh² c)`, `di = dc·g`, `df = dc·c_prev`, `dg = dc·i`,
 /// each times its activation's derivative; `dc_prev = dc·f`.
 #[inline(always)]
-fn cell_backward<T: Elem>(gates: &[T], cell: &[T], c_prev: &[T], dh: &[T], dc: &mut [T], dgates: &mut [T]) {
+fn cell_backward<T: Elem>(
+    gates: &[T],
+    cell: &[T],
+    c_prev: &[T],
+    dh: &[T],
+    dc: &mut [T],
+    dgates: &mut [T],
+) {
     let h = cell.len();
     let one = T::one();
     let (c_prev, dh, dc) = (&c_prev[..h], &dh[..h], &mut dc[..h]);
@@ -204,7 +227,12 @@ pub fn backward<T: Elem>(
                 &mut dgates[row * g4..(row + 1) * g4],
             );
         }
-        w_hh.d_w(bs, &dgates[off * g4..(off + bs) * g4], false, &mut dh[..bs * p]);
+        w_hh.d_w(
+            bs,
+            &dgates[off * g4..(off + bs) * g4],
+            false,
+            &mut dh[..bs * p],
+        );
     }
     let h_prev = steps.gather_prev(s.h0, s.output, p);
     let mut dw_hh = vec![T::zero(); g4 * p];

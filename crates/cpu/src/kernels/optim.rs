@@ -69,6 +69,9 @@ pub fn adam_step<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h: &Ad
 
 /// Catch-up Adam on selected rows (see `Backend::adam_rows_catch_up`): replays each row's
 /// zero-gradient steps with the same operations as the dense path, then applies this step.
+/// A row whose moments are still exactly zero (never touched) without weight decay is a
+/// fixed point of the zero-gradient step (`m = v = 0`, `p −= lr·0/eps`), so its replay is
+/// skipped: bit-identical and free. Rows are independent and run in parallel when many.
 #[allow(clippy::too_many_arguments)]
 pub fn adam_rows_catch_up<T: Elem>(
     p: &mut [T],
@@ -81,20 +84,64 @@ pub fn adam_rows_catch_up<T: Elem>(
     h: &AdamHyper,
 ) {
     let now = scalars::<T>(h, h.step);
-    for (i, &r) in rows.iter().enumerate() {
-        let range = r * cols..(r + 1) * cols;
-        let (p, m, v) = (&mut p[range.clone()], &mut m[range.clone()], &mut v[range]);
-        for step in last[r] + 1..h.step {
-            let s = scalars::<T>(h, step);
-            for j in 0..cols {
-                adam_elem(&mut p[j], T::zero(), &mut m[j], &mut v[j], &s);
+    let replay: Vec<AdamScalars<T>> = (1..h.step).map(|s| scalars::<T>(h, s)).collect();
+    let update = |p: &mut [T], m: &mut [T], v: &mut [T], grow: &[T], from: u64| {
+        let fixed = h.weight_decay == 0.0 && m.iter().chain(v.iter()).all(|&x| x == T::zero());
+        if !fixed {
+            for s in &replay[from as usize..] {
+                adam_slice_zero(p, m, v, s);
             }
         }
-        let grow = &g[i * cols..(i + 1) * cols];
-        for j in 0..cols {
-            adam_elem(&mut p[j], grow[j], &mut m[j], &mut v[j], &now);
+        adam_slice(p, grow, m, v, &now);
+    };
+    if rows.len() >= 256 {
+        // Split the table into disjoint row slices so rows can be updated in parallel.
+        let mut work: Vec<(usize, usize, u64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (r, i, last[r]))
+            .collect();
+        work.sort_unstable();
+        let mut tasks = Vec::with_capacity(work.len());
+        let (mut p_rest, mut m_rest, mut v_rest) = (&mut p[..], &mut m[..], &mut v[..]);
+        let mut at = 0;
+        for &(r, i, from) in &work {
+            let skip = (r - at) * cols;
+            let (_, pr) = std::mem::take(&mut p_rest).split_at_mut(skip);
+            let (_, mr) = std::mem::take(&mut m_rest).split_at_mut(skip);
+            let (_, vr) = std::mem::take(&mut v_rest).split_at_mut(skip);
+            let (prow, pr) = pr.split_at_mut(cols);
+            let (mrow, mr) = mr.split_at_mut(cols);
+            let (vrow, vr) = vr.split_at_mut(cols);
+            tasks.push((prow, mrow, vrow, &g[i * cols..(i + 1) * cols], from));
+            (p_rest, m_rest, v_rest) = (pr, mr, vr);
+            at = r + 1;
         }
+        tasks
+            .into_par_iter()
+            .for_each(|(p, m, v, grow, from)| update(p, m, v, grow, from));
+    } else {
+        for (i, &r) in rows.iter().enumerate() {
+            let range = r * cols..(r + 1) * cols;
+            update(
+                &mut p[range.clone()],
+                &mut m[range.clone()],
+                &mut v[range],
+                &g[i * cols..(i + 1) * cols],
+                last[r],
+            );
+        }
+    }
+    for &r in rows {
         last[r] = h.step;
+    }
+}
+
+/// One zero-gradient Adam step over a row (the dense update with `g = 0`).
+#[inline(always)]
+fn adam_slice_zero<T: Elem>(p: &mut [T], m: &mut [T], v: &mut [T], s: &AdamScalars<T>) {
+    for i in 0..p.len() {
+        adam_elem(&mut p[i], T::zero(), &mut m[i], &mut v[i], s);
     }
 }
 

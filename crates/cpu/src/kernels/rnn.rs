@@ -30,7 +30,11 @@ pub fn forward<T: Elem>(
                 }
             }
             for v in row.iter_mut() {
-                *v = if relu { v.max(T::zero()) } else { T::tanh_act(*v) };
+                *v = if relu {
+                    v.max(T::zero())
+                } else {
+                    T::tanh_act(*v)
+                };
             }
         }
         h_state[..bs * h].copy_from_slice(out);
