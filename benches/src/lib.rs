@@ -35,8 +35,13 @@ impl LayerBench {
         LayerBench { store, layer, x }
     }
 
-    /// Forward + backward of `output.sum()`, padded (`lengths = None`) or packed.
+    /// Forward + backward of `output.sum()`, padded (`lengths = None`) or packed, run on a
+    /// worker of rayon's pool (as `recur train` runs its steps).
     pub fn step(&self, lengths: Option<&[usize]>) {
+        rayon_pool().install(|| self.step_here(lengths))
+    }
+
+    fn step_here(&self, lengths: Option<&[usize]>) {
         let tape = Tape::new(&Cpu);
         let x = tape.leaf(self.x.clone(), true);
         let out = match lengths {
@@ -92,4 +97,15 @@ pub fn ag_news_lengths() -> Vec<usize> {
         .collect();
     let mut r = rand::rngs::StdRng::seed_from_u64(0);
     (0..16).map(|_| lens[r.gen_range(0..lens.len())]).collect()
+}
+
+/// The global rayon pool (entered with `install`, so the stepping thread is a worker and
+/// the two-way splits inside a step need no cross-thread wake-up of the caller).
+pub fn rayon_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .build()
+            .expect("thread pool")
+    })
 }

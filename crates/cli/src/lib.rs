@@ -36,11 +36,13 @@ pub enum Command {
     Predict(predict::PredictArgs),
 }
 
-/// Runs one parsed command.
+/// Runs one parsed command on a worker of rayon's pool, so that the two-way splits inside a
+/// training step (bidirectional layers, large GEMMs) never wait on waking the caller.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let pool = rayon::ThreadPoolBuilder::new().build()?;
+    pool.install(|| match cli.command {
         Command::Train(a) => train::train(&a).map(|_| ()),
         Command::Eval(a) => eval::eval(&a).map(|_| ()),
         Command::Predict(a) => predict::predict(&a),
-    }
+    })
 }

@@ -450,7 +450,7 @@ impl Recurrent {
                     layer_input = self.dropout(tape, store, layer_input, rng)?;
                 }
             }
-            let mut outs = Vec::with_capacity(d);
+            let mut seqs = Vec::with_capacity(d);
             for dir in 0..d {
                 let idx = layer * d + dir;
                 let cp = self.cell_params(tape, store, idx);
@@ -461,7 +461,7 @@ impl Recurrent {
                 } else {
                     None
                 };
-                let (out, h_n, c_n) = tape.recurrent(&SeqVars {
+                seqs.push(SeqVars {
                     kind: cfg.kind,
                     hidden: h,
                     x_proj,
@@ -472,7 +472,15 @@ impl Recurrent {
                     c0: c_init,
                     batch_sizes,
                     reverse: dir == 1,
-                })?;
+                });
+            }
+            let results = if d == 2 {
+                tape.recurrent_pair(&seqs[0], &seqs[1])?.to_vec()
+            } else {
+                vec![tape.recurrent(&seqs[0])?]
+            };
+            let mut outs = Vec::with_capacity(d);
+            for (out, h_n, c_n) in results {
                 outs.push(out);
                 h_ns.push(tape.reshape(h_n, &[1, b, p])?);
                 if let Some(c_n) = c_n {

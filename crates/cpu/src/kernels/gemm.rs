@@ -40,25 +40,80 @@ pub fn gemm<T: Elem>(
         }
         return;
     }
-    // SAFETY: the asserts above keep every touched element inside the slices; `c` is
-    // borrowed mutably and cannot alias `a` or `b`.
-    unsafe {
-        T::gemm_raw(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr().add(la.offset),
-            la.row_stride as isize,
-            la.col_stride as isize,
-            b.as_ptr().add(lb.offset),
-            lb.row_stride as isize,
-            lb.col_stride as isize,
-            beta,
-            c.as_mut_ptr().add(lc.offset),
-            lc.row_stride as isize,
-            lc.col_stride as isize,
-        )
+    let (pa, pb, pc) = (
+        // SAFETY (all three): the asserts above keep every touched element in bounds.
+        unsafe { a.as_ptr().add(la.offset) },
+        unsafe { b.as_ptr().add(lb.offset) },
+        unsafe { c.as_mut_ptr().add(lc.offset) },
+    );
+    let half = n / 2;
+    if m * n * k >= PAR_GEMM_MIN && half >= 16 && rayon::current_num_threads() > 1 {
+        // Two column halves of C (and B) on two threads: the halves are disjoint, and each
+        // thread packs only its half of B.
+        let (ptrs, ptrs2) = (SendPtrs(pa, pb, pc), SendPtrs(pa, pb, pc));
+        rayon::join(
+            // SAFETY: columns 0..half of B and C; `c` is borrowed mutably for the whole call.
+            move || unsafe { ptrs.run(m, k, half, 0, alpha, la, lb, beta, lc) },
+            // SAFETY: columns half..n, disjoint from the first half.
+            move || unsafe { ptrs2.run(m, k, n - half, half, alpha, la, lb, beta, lc) },
+        );
+        return;
+    }
+    // SAFETY: in bounds (asserts above); `c` is borrowed mutably and cannot alias `a` or `b`.
+    unsafe { SendPtrs(pa, pb, pc).run(m, k, n, 0, alpha, la, lb, beta, lc) }
+}
+
+/// GEMMs with at least this many multiply-adds split their columns over two threads
+/// (measured: below it the fork costs more than it saves).
+const PAR_GEMM_MIN: usize = 1 << 22;
+
+/// Raw operand pointers that may cross to a rayon worker (the caller guarantees disjoint
+/// writes).
+#[derive(Clone, Copy)]
+struct SendPtrs<T>(*const T, *const T, *mut T);
+
+// SAFETY: only used for disjoint column ranges of C while the slices are borrowed.
+unsafe impl<T> Send for SendPtrs<T> {}
+
+impl<T: Elem> SendPtrs<T> {
+    /// Columns `col0..col0+n` of `C = alpha·A·B + beta·C`.
+    ///
+    /// # Safety
+    /// The pointers and layouts must describe in-bounds matrices, and no other thread may
+    /// touch these columns of C.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        col0: usize,
+        alpha: T,
+        la: MatLayout,
+        lb: MatLayout,
+        beta: T,
+        lc: MatLayout,
+    ) {
+        let SendPtrs(pa, pb, pc) = self;
+        // SAFETY: forwarded; column offsets stay within the checked layouts.
+        unsafe {
+            T::gemm_raw(
+                m,
+                k,
+                n,
+                alpha,
+                pa,
+                la.row_stride as isize,
+                la.col_stride as isize,
+                pb.add(col0 * lb.col_stride),
+                lb.row_stride as isize,
+                lb.col_stride as isize,
+                beta,
+                pc.add(col0 * lc.col_stride),
+                lc.row_stride as isize,
+                lc.col_stride as isize,
+            )
+        }
     }
 }
 
