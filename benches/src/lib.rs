@@ -78,29 +78,18 @@ pub fn ag_news_file(file: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// 16 token lengths drawn (seeded) from the real test.csv lengths, or a fixed AG News-like
-/// list when the file is absent.
+/// The 16 AG News token lengths `../shared/reference/layer_bench.py --lengths-from test.csv`
+/// draws from the real test.csv (`torch.randint` with seed 0), so both sides time the same
+/// batch (T = 134).
 pub fn ag_news_lengths() -> Vec<usize> {
-    let fixed = vec![
-        43, 51, 28, 65, 40, 59, 37, 47, 33, 134, 52, 45, 38, 61, 29, 49,
-    ];
-    let Some(path) = ag_news_file("test.csv") else {
-        return fixed;
-    };
-    let Ok(data) = recur_data::read_csv(&path, recur_data::ReadOptions::default()) else {
-        return fixed;
-    };
-    let lens: Vec<usize> = data
-        .examples
-        .iter()
-        .map(|e| recur_data::basic_english(&e.text).len().max(1))
-        .collect();
-    let mut r = rand::rngs::StdRng::seed_from_u64(0);
-    (0..16).map(|_| lens[r.gen_range(0..lens.len())]).collect()
+    vec![
+        43, 50, 24, 46, 48, 40, 49, 61, 29, 44, 52, 56, 55, 134, 74, 38,
+    ]
 }
 
-/// The global rayon pool (entered with `install`, so the stepping thread is a worker and
-/// the two-way splits inside a step need no cross-thread wake-up of the caller).
+/// The rayon pool the benchmarks step in (entered with `install`, so the stepping thread is
+/// a worker and the two-way splits inside a step need no cross-thread wake-up of the caller,
+/// as in `recur train`).
 pub fn rayon_pool() -> &'static rayon::ThreadPool {
     static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {

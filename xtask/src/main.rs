@@ -1,6 +1,7 @@
 //! `cargo xtask`: everything that is not `cargo build` — fetching data, the lesson's
 //! end-to-end run, benchmarks, CUDA kernel builds.
 
+mod bench;
 mod download;
 mod train;
 
@@ -19,6 +20,8 @@ enum Cmd {
     Download(download::DownloadArgs),
     /// Fetch the data if missing, train the lesson's packed LSTM, evaluate it.
     Train(train::TrainArgs),
+    /// Time the lesson's training workloads (optionally against PyTorch).
+    Bench(bench::BenchArgs),
 }
 
 fn main() {
@@ -26,6 +29,7 @@ fn main() {
     let r = match cli.command {
         Cmd::Download(a) => download::run(&a),
         Cmd::Train(a) => train::run(&a),
+        Cmd::Bench(a) => bench::run(&a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

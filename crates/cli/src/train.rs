@@ -398,7 +398,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
         let s = json!({
             "model": a.model.name(), "seed": a.seed, "samples": summary.samples, "train_seconds": summary.train_seconds,
             "samples_per_s": summary.samples as f64 / summary.train_seconds.max(1e-9), "train_accuracy": summary.train_accuracy,
-            "test_accuracy": summary.test_accuracy, "vocab_size": vocab.len(), "reports": metrics.iter().filter(|m| m["kind"] == "report").cloned().collect::<Vec<_>>(),
+            "test_accuracy": summary.test_accuracy, "vocab_size": vocab.len(), "peak_rss_kb": peak_rss_kb(), "reports": metrics.iter().filter(|m| m["kind"] == "report").cloned().collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&s)?)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -436,4 +436,11 @@ fn end_epoch(
     );
     metrics.push(json!({"kind": "epoch", "epoch": epoch + 1, "samples": count, "mean_loss": mean_loss, "train_accuracy": train_acc, "test_accuracy": test_acc, "seconds": secs, "samples_per_s": count as f64 / secs.max(1e-9)}));
     Ok(())
+}
+
+/// Peak resident memory of this process in KiB (Linux `VmHWM`), if known.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
