@@ -319,6 +319,22 @@ impl Backend for Cpu {
         Ok(())
     }
 
+    fn sparse_adam_rows(
+        &self,
+        p: &mut CpuStorage,
+        g: &CpuStorage,
+        m: &mut CpuStorage,
+        v: &mut CpuStorage,
+        cols: usize,
+        rows: &[usize],
+        hyper: &AdamHyper,
+    ) -> Result<()> {
+        let op = "sparse_adam_rows";
+        dispatch!(p.dtype(), T => optim::sparse_adam_rows(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+            sl_mut::<T>(op, v)?, cols, rows, hyper));
+        Ok(())
+    }
+
     fn sgd_step(
         &self,
         p: &mut CpuStorage,

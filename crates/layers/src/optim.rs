@@ -30,6 +30,10 @@ pub struct AdamConfig {
     pub eps: f64,
     /// L2 penalty added to the gradient.
     pub weight_decay: f64,
+    /// Row-sparse gradients (embeddings) use PyTorch's `SparseAdam` (lazy: untouched rows
+    /// and their moments do not move, eps is added to `√v`). This changes the maths; the
+    /// default (false) is exact dense Adam, computed by catch-up.
+    pub sparse_rows: bool,
 }
 
 impl Default for AdamConfig {
@@ -40,6 +44,7 @@ impl Default for AdamConfig {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            sparse_rows: false,
         }
     }
 }
@@ -132,6 +137,15 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             };
             st.step += 1;
             match (dense, rows) {
+                (None, Some(rg)) if p.rank() == 2 && config.sparse_rows => {
+                    p.sparse_adam_rows(
+                        &rg.values,
+                        &mut st.m,
+                        &mut st.v,
+                        &rg.rows,
+                        &config.hyper(st.step),
+                    )?;
+                }
                 (None, Some(rg)) if p.rank() == 2 => {
                     // Exact "catch-up" Adam: only the touched rows move now; every other row
                     // replays its zero-gradient steps when next touched or at sync().

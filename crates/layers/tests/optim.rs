@@ -113,3 +113,67 @@ fn sgd_matches_pytorch() {
         ],
     );
 }
+
+/// `torch.optim.SparseAdam(lr=0.1)` on `nn.Embedding(3, 2, sparse=True)` with weight
+/// `[[1,-2],[0.5,0.5],[-1,3]]`: `loss = (emb([0,2]) * [[.5,-1],[.25,.75]]).sum()`, then
+/// `(emb([2,2]) * [[.1,.2],[-.3,.4]]).sum()` (values printed by PyTorch 2.15, float64).
+#[test]
+fn sparse_adam_matches_pytorch() {
+    let mut store = ParamStore::new(&Cpu, DType::F64);
+    let id = store
+        .add_f64(
+            "embedding.weight",
+            &[3, 2],
+            &[1.0, -2.0, 0.5, 0.5, -1.0, 3.0],
+        )
+        .unwrap();
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.1,
+        sparse_rows: true,
+        ..AdamConfig::default()
+    });
+    let steps: [(&[usize], [f64; 4], [f64; 6]); 2] = [
+        (
+            &[0, 2],
+            [0.5, -1.0, 0.25, 0.75],
+            [
+                0.9000000632455132,
+                -1.9000000316227665,
+                0.5,
+                0.5,
+                -1.0999998735090535,
+                2.9000000421636845,
+            ],
+        ),
+        (
+            &[2, 2],
+            [0.1, 0.2, -0.3, 0.4],
+            [
+                0.9000000632455132,
+                -1.9000000316227665,
+                0.5,
+                0.5,
+                -1.1058123724962607,
+                2.8011874942946604,
+            ],
+        ),
+    ];
+    for (ids, w, want) in steps {
+        let tape = Tape::new(&Cpu);
+        let table = store.var(&tape, id);
+        let rows = tape.embedding(table, ids, None).unwrap();
+        let w = tape.constant(Tensor::from_f64(&Cpu, &[2, 2], &w, DType::F64).unwrap());
+        let loss = tape.sum_all(tape.mul(rows, w).unwrap()).unwrap();
+        let mut grads = tape.backward(loss).unwrap();
+        assert!(
+            grads.rows(id.0).is_some(),
+            "the embedding gradient is row-sparse"
+        );
+        drop(tape);
+        opt.step(&mut store, &mut grads).unwrap();
+        let got = store.get(id).to_f64_vec().unwrap();
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
+        }
+    }
+}

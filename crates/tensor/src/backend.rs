@@ -287,6 +287,20 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         last: &mut [u64],
         hyper: &AdamHyper,
     ) -> Result<()>;
+    /// PyTorch's `SparseAdam` on rows `rows` of a `[_, cols]` table (lazy: other rows, and
+    /// their moments, do not move): `m = m + (1−β1)(g − m)`, `v = v + (1−β2)(g² − v)`,
+    /// `p −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + eps)`, `t = hyper.step`.
+    #[allow(clippy::too_many_arguments)]
+    fn sparse_adam_rows(
+        &self,
+        p: &mut Self::Storage,
+        g: &Self::Storage,
+        m: &mut Self::Storage,
+        v: &mut Self::Storage,
+        cols: usize,
+        rows: &[usize],
+        hyper: &AdamHyper,
+    ) -> Result<()>;
     /// SGD with PyTorch's momentum, dampening, nesterov and weight decay. `buf` is the
     /// momentum buffer (`None` when momentum is 0); `first` marks the first step.
     #[allow(clippy::too_many_arguments)]

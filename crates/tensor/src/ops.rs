@@ -546,6 +546,46 @@ impl<B: Backend> Tensor<B> {
         )
     }
 
+    /// PyTorch `SparseAdam` on rows `rows` of a `[R, C]` table (see
+    /// [`Backend::sparse_adam_rows`]); `g` is `[len(rows), C]`, rows distinct.
+    pub fn sparse_adam_rows(
+        &mut self,
+        g: &Tensor<B>,
+        m: &mut Tensor<B>,
+        v: &mut Tensor<B>,
+        rows: &[usize],
+        hyper: &AdamHyper,
+    ) -> Result<()> {
+        let op = "sparse_adam_rows";
+        self.require_rank(op, 2)?;
+        same_shape(op, self, m)?;
+        same_shape(op, self, v)?;
+        same_dtype(op, self, g)?;
+        let (r, c) = (self.shape()[0], self.shape()[1]);
+        if g.shape() != [rows.len(), c] {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "table {:?}, grad {:?}, {} rows",
+                    self.shape(),
+                    g.shape(),
+                    rows.len()
+                ),
+            ));
+        }
+        check_rows(op, rows, r)?;
+        let backend = self.backend().clone();
+        backend.sparse_adam_rows(
+            self.storage_mut(),
+            g.storage(),
+            m.storage_mut(),
+            v.storage_mut(),
+            c,
+            rows,
+            hyper,
+        )
+    }
+
     /// One SGD step on `self`; `buf` is the momentum buffer when momentum ≠ 0.
     #[allow(clippy::too_many_arguments)]
     pub fn sgd_step(

@@ -145,6 +145,31 @@ fn adam_slice_zero<T: Elem>(p: &mut [T], m: &mut [T], v: &mut [T], s: &AdamScala
     }
 }
 
+/// PyTorch `SparseAdam` on the given rows (lazy: untouched rows and moments stay).
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_adam_rows<T: Elem>(
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    cols: usize,
+    rows: &[usize],
+    h: &AdamHyper,
+) {
+    let bc1 = 1.0 - h.beta1.powi(h.step as i32);
+    let bc2 = 1.0 - h.beta2.powi(h.step as i32);
+    let step_size = T::of(h.lr * bc2.sqrt() / bc1);
+    let (c1, c2, eps) = (T::of(1.0 - h.beta1), T::of(1.0 - h.beta2), T::of(h.eps));
+    for (i, &r) in rows.iter().enumerate() {
+        for j in 0..cols {
+            let (k, gv) = (r * cols + j, g[i * cols + j]);
+            m[k] = m[k] + (gv - m[k]) * c1;
+            v[k] = v[k] + (gv * gv - v[k]) * c2;
+            p[k] = p[k] + -step_size * (m[k] / (v[k].sqrt() + eps));
+        }
+    }
+}
+
 /// SGD, PyTorch semantics: `d = g + wd·p`; momentum `buf = d` (first) or
 /// `buf = μ·buf + (1−dampening)·d`; nesterov `d += μ·buf` else `d = buf`; `p −= lr·d`.
 #[allow(clippy::too_many_arguments)]
