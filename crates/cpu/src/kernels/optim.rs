@@ -163,9 +163,9 @@ pub fn sparse_adam_rows<T: Elem>(
     for (i, &r) in rows.iter().enumerate() {
         for j in 0..cols {
             let (k, gv) = (r * cols + j, g[i * cols + j]);
-            m[k] = m[k] + (gv - m[k]) * c1;
-            v[k] = v[k] + (gv * gv - v[k]) * c2;
-            p[k] = p[k] + -step_size * (m[k] / (v[k].sqrt() + eps));
+            m[k] += (gv - m[k]) * c1;
+            v[k] += (gv * gv - v[k]) * c2;
+            p[k] += -step_size * (m[k] / (v[k].sqrt() + eps));
         }
     }
 }
