@@ -3,6 +3,8 @@
 
 mod bench;
 mod download;
+mod gpu_check;
+mod kernels;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,10 @@ enum Cmd {
     Train(train::TrainArgs),
     /// Time the lesson's training workloads (optionally against PyTorch).
     Bench(bench::BenchArgs),
+    /// Compile the CUDA kernels with the pinned nvcc; print registers and spills.
+    Kernels(kernels::KernelsArgs),
+    /// Prepare .gpu/ (binaries, data, run.sh) for one run on a GPU machine.
+    GpuCheck(gpu_check::GpuCheckArgs),
 }
 
 fn main() {
@@ -30,6 +36,8 @@ fn main() {
         Cmd::Download(a) => download::run(&a),
         Cmd::Train(a) => train::run(&a),
         Cmd::Bench(a) => bench::run(&a),
+        Cmd::Kernels(a) => kernels::run(&a),
+        Cmd::GpuCheck(a) => gpu_check::run(&a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use recur_autograd::Tape;
-use recur_cpu::Cpu;
 use recur_data::{collate, encode_dataset, locate, read_csv, Encoded, Loader, ReadOptions};
 use recur_layers::{Classifier, ParamStore};
+use recur_tensor::Backend;
 
 use crate::RunDir;
 
@@ -33,6 +33,9 @@ pub struct EvalArgs {
     /// Print the scores as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// cpu | cuda.
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    pub device: String,
 }
 
 /// A confusion matrix and the scores derived from it.
@@ -105,9 +108,9 @@ pub fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
 }
 
 /// Runs the model over `data` in file order, `batch_size` rows at a time, without gradients.
-pub fn evaluate(
+pub fn evaluate<B: Backend>(
     model: &Classifier,
-    store: &ParamStore<Cpu>,
+    store: &ParamStore<B>,
     data: &Encoded,
     batch_size: usize,
 ) -> Result<Scores> {
@@ -115,7 +118,7 @@ pub fn evaluate(
     let mut confusion = vec![vec![0; k]; k];
     for idx in Loader::new(data.len(), batch_size, false, false, 0, 0)?.batches() {
         let batch = collate(data, idx)?;
-        let tape = Tape::no_grad(&Cpu);
+        let tape = Tape::no_grad(store.backend());
         let logits = model.forward(&tape, store, &batch.tokens, &batch.lengths, None)?;
         let preds = argmax_rows(&tape.value(logits).to_f32_vec()?, k);
         for (&t, &p) in batch.labels.iter().zip(&preds) {
@@ -130,7 +133,14 @@ pub fn evaluate(
 
 /// Runs `recur eval`.
 pub fn eval(a: &EvalArgs) -> Result<Scores> {
-    let run = RunDir::new(&a.run).load()?;
+    match a.device.as_str() {
+        "cuda" => eval_on(&recur_cuda::Cuda::new(0)?, a),
+        _ => eval_on(&recur_cpu::Cpu, a),
+    }
+}
+
+fn eval_on<B: Backend>(backend: &B, a: &EvalArgs) -> Result<Scores> {
+    let run = RunDir::new(&a.run).load_on(backend)?;
     let test = match &a.test {
         Some(t) => t.clone(),
         None => locate(a.data.as_deref(), None, None)?.test,

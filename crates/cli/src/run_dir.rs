@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use recur_cpu::Cpu;
 use recur_data::{write_atomic, Vocab, AG_NEWS_CLASSES};
 use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore};
+use recur_tensor::Backend;
 use recur_tensor::DType;
 use serde::{Deserialize, Serialize};
 
@@ -57,13 +58,13 @@ pub struct RunDir {
 }
 
 /// A model loaded from a run folder.
-pub struct LoadedRun {
+pub struct LoadedRun<B: Backend = Cpu> {
     /// Its config.
     pub config: RunConfig,
     /// Its vocabulary.
     pub vocab: Vocab,
     /// Its parameters (f32).
-    pub store: ParamStore<Cpu>,
+    pub store: ParamStore<B>,
     /// The classifier.
     pub model: Classifier,
 }
@@ -97,7 +98,12 @@ impl RunDir {
     }
 
     /// Saves config, vocabulary and parameters.
-    pub fn save(&self, config: &RunConfig, vocab: &Vocab, store: &ParamStore<Cpu>) -> Result<()> {
+    pub fn save<B: Backend>(
+        &self,
+        config: &RunConfig,
+        vocab: &Vocab,
+        store: &ParamStore<B>,
+    ) -> Result<()> {
         std::fs::create_dir_all(&self.path)
             .with_context(|| format!("creating {}", self.path.display()))?;
         let json = serde_json::to_string_pretty(config)?;
@@ -116,8 +122,13 @@ impl RunDir {
         Ok(write_atomic(&self.metrics_path(), text.as_bytes())?)
     }
 
-    /// Loads and cross-checks config, vocabulary and parameters.
+    /// Loads and cross-checks config, vocabulary and parameters (on the CPU).
     pub fn load(&self) -> Result<LoadedRun> {
+        self.load_on(&Cpu)
+    }
+
+    /// Loads and cross-checks config, vocabulary and parameters onto `backend`.
+    pub fn load_on<B: Backend>(&self, backend: &B) -> Result<LoadedRun<B>> {
         let cp = self.config_path();
         let text =
             std::fs::read_to_string(&cp).with_context(|| format!("reading {}", cp.display()))?;
@@ -147,7 +158,7 @@ impl RunDir {
                 config.model.num_class
             );
         }
-        let mut store = ParamStore::new(&Cpu, DType::F32);
+        let mut store = ParamStore::new(backend, DType::F32);
         let model = Classifier::new(&mut store, config.model.clone(), &mut rng(0))?;
         load_params(&mut store, &self.model_path())?;
         Ok(LoadedRun {

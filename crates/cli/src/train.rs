@@ -12,7 +12,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use recur_autograd::Tape;
-use recur_cpu::Cpu;
 use recur_data::{
     basic_english, encode_dataset, locate, read_csv, Dataset, Loader, Prefetch, ReadOptions, Vocab,
     VocabOrder, AG_NEWS_CLASSES,
@@ -21,6 +20,7 @@ use recur_layers::{
     rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore, Sgd,
     SgdConfig,
 };
+use recur_tensor::Backend;
 use recur_tensor::DType;
 use serde_json::json;
 
@@ -133,6 +133,9 @@ pub struct TrainArgs {
     /// the default reproduces exactly.
     #[arg(long)]
     pub sparse_embedding: bool,
+    /// cpu | cuda (the first GPU).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    pub device: String,
     /// Skip the end-of-epoch test pass.
     #[arg(long)]
     pub no_eval: bool,
@@ -179,8 +182,15 @@ fn read(path: &std::path::Path, skip: bool) -> Result<Dataset> {
     Ok(d)
 }
 
-/// Runs `recur train`.
+/// Runs `recur train` on the device `--device` names.
 pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
+    match a.device.as_str() {
+        "cuda" => train_on(&recur_cuda::Cuda::new(0)?, a),
+        _ => train_on(&recur_cpu::Cpu, a),
+    }
+}
+
+fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     if a.batch_size == 0 || a.report_every == 0 {
         bail!("--batch-size and --report-every must be at least 1");
     }
@@ -242,11 +252,11 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
     config.bidirectional = a.bidirectional;
     config.dropout = a.dropout;
     config.proj_size = a.proj_size;
-    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let mut store = ParamStore::new(backend, DType::F32);
     let mut init_rng = rng(a.seed);
     let model = Classifier::new(&mut store, config.clone(), &mut init_rng)?;
     let mut dropout_rng = rng(a.seed ^ 0x5eed_d20f);
-    let mut opt: Box<dyn Optimizer<Cpu>> = match a.optimizer.as_str() {
+    let mut opt: Box<dyn Optimizer<B>> = match a.optimizer.as_str() {
         "sgd" => Box::new(Sgd::new(SgdConfig {
             lr: a.lr,
             momentum: a.momentum,
@@ -273,7 +283,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
             "train_file": files.train.display().to_string(), "test_file": files.test.display().to_string(),
             "epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "seed": a.seed, "optimizer": a.optimizer,
             "momentum": a.momentum, "weight_decay": a.weight_decay, "vocab_order": a.vocab_order.name(),
-            "min_freq": a.min_freq, "limit": a.limit, "sparse_embedding": a.sparse_embedding, "dtype": "f32", "vocab_pad": a.vocab_pad,
+            "min_freq": a.min_freq, "limit": a.limit, "sparse_embedding": a.sparse_embedding, "dtype": "f32", "vocab_pad": a.vocab_pad, "device": a.device,
         })),
     };
 
@@ -314,7 +324,7 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
         let mut next_report = a.report_every;
         let t0 = Instant::now();
         for batch in Prefetch::start(train_enc.clone(), loader, 4) {
-            let tape = Tape::new(&Cpu);
+            let tape = Tape::new(backend);
             let logits = model.forward(
                 &tape,
                 &store,
@@ -413,11 +423,11 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn end_epoch(
+fn end_epoch<B: Backend>(
     a: &TrainArgs,
     epoch: usize,
     model: &Classifier,
-    store: &ParamStore<Cpu>,
+    store: &ParamStore<B>,
     test: Option<&recur_data::Encoded>,
     (total_loss, batches, correct, count): (f64, usize, usize, usize),
     t0: Instant,

@@ -1,0 +1,254 @@
+// recur CUDA kernels. Every kernel is a template instantiated for float and double with the
+// names `<op>_f32` / `<op>_f64`; each has a CPU twin of the same op name in recur-cpu.
+// Compiled at first use with NVRTC (see src/device.rs) or checked by `cargo xtask kernels`.
+
+#define GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); i += (long long)blockDim.x * gridDim.x)
+
+template <typename T> __device__ __forceinline__ T sigmoid_(T x) { return T(1) / (T(1) + exp(-x)); }
+
+// ------------------------------------------------------------------ elementwise
+template <typename T> __device__ void unary_(int op, const T* x, T* y, long long n) {
+    GRID_STRIDE(i, n) {
+        T v = x[i];
+        y[i] = op == 0 ? sigmoid_(v) : op == 1 ? tanh(v) : (v > T(0) ? v : T(0));
+    }
+}
+template <typename T> __device__ void unary_backward_(int op, const T* y, const T* g, T* out, long long n) {
+    GRID_STRIDE(i, n) {
+        T v = y[i];
+        out[i] = op == 0 ? g[i] * v * (T(1) - v) : op == 1 ? g[i] * (T(1) - v * v) : (v > T(0) ? g[i] : T(0));
+    }
+}
+template <typename T> __device__ void binary_(int op, const T* a, const T* b, T* out, long long n) {
+    GRID_STRIDE(i, n) { out[i] = op == 0 ? a[i] + b[i] : op == 1 ? a[i] - b[i] : a[i] * b[i]; }
+}
+template <typename T> __device__ void axpy_(T alpha, const T* x, T* y, long long n) { GRID_STRIDE(i, n) { y[i] += alpha * x[i]; } }
+template <typename T> __device__ void scale_(T alpha, const T* x, T* y, long long n) { GRID_STRIDE(i, n) { y[i] = alpha * x[i]; } }
+template <typename T> __device__ void fill_(T value, T* y, long long n) { GRID_STRIDE(i, n) { y[i] = value; } }
+template <typename T> __device__ void add_bias_rows_(T* x, const T* bias, long long cols, long long n) { GRID_STRIDE(i, n) { x[i] += bias[i % cols]; } }
+
+// ------------------------------------------------------------------ reductions
+// [outer, n, inner] -> [outer, inner]; one thread per output element, summed in order.
+template <typename T> __device__ void sum_axis_(const T* x, T* out, long long outer, long long n, long long inner) {
+    GRID_STRIDE(i, outer * inner) {
+        long long o = i / inner, j = i % inner;
+        T acc = T(0);
+        for (long long k = 0; k < n; ++k) acc += x[(o * n + k) * inner + j];
+        out[i] = acc;
+    }
+}
+template <typename T> __device__ void broadcast_axis_(const T* x, T* out, long long outer, long long n, long long inner) {
+    GRID_STRIDE(i, outer * n * inner) {
+        long long j = i % inner, o = i / (n * inner);
+        out[i] = x[o * inner + j];
+    }
+}
+
+// ------------------------------------------------------------------ softmax and loss (one thread per row)
+template <typename T> __device__ void log_softmax_(const T* x, T* out, long long rows, long long cols) {
+    GRID_STRIDE(r, rows) {
+        const T* row = x + r * cols;
+        T m = row[0];
+        for (long long c = 1; c < cols; ++c) m = row[c] > m ? row[c] : m;
+        T s = T(0);
+        for (long long c = 0; c < cols; ++c) s += exp(row[c] - m);
+        T lse = m + log(s);
+        for (long long c = 0; c < cols; ++c) out[r * cols + c] = row[c] - lse;
+    }
+}
+template <typename T> __device__ void nll_rows_(const T* lp, const long long* labels, T* out, long long rows, long long cols) {
+    GRID_STRIDE(r, rows) { out[r] = -lp[r * cols + labels[r]]; }
+}
+template <typename T> __device__ void cross_entropy_backward_(const T* lp, const long long* labels, T scale, T* out, long long rows, long long cols) {
+    GRID_STRIDE(i, rows * cols) {
+        long long r = i / cols, c = i % cols;
+        out[i] = scale * (exp(lp[i]) - (c == labels[r] ? T(1) : T(0)));
+    }
+}
+
+// ------------------------------------------------------------------ layout
+template <typename T> __device__ void copy_block_(const T* src, T* dst, long long outer, long long inner, long long src_dim, long long src_start, long long dst_dim, long long dst_start, long long len) {
+    GRID_STRIDE(i, outer * len * inner) {
+        long long j = i % inner, l = (i / inner) % len, o = i / (inner * len);
+        dst[(o * dst_dim + dst_start + l) * inner + j] = src[(o * src_dim + src_start + l) * inner + j];
+    }
+}
+template <typename T> __device__ void transpose01_(const T* x, T* out, long long d0, long long d1, long long inner) {
+    GRID_STRIDE(i, d0 * d1 * inner) {
+        long long k = i % inner, b = (i / inner) % d1, a = i / (inner * d1);
+        out[(b * d0 + a) * inner + k] = x[i];
+    }
+}
+
+// ------------------------------------------------------------------ rows
+template <typename T> __device__ void gather_rows_(const T* src, const long long* idx, T* out, long long n, long long cols) {
+    GRID_STRIDE(i, n * cols) { out[i] = src[idx[i / cols] * cols + i % cols]; }
+}
+template <typename T> __device__ void scatter_add_rows_(T* dst, const long long* idx, const T* src, long long n, long long cols) {
+    GRID_STRIDE(i, n * cols) { atomicAdd(&dst[idx[i / cols] * cols + i % cols], src[i]); }
+}
+template <typename T> __device__ void scatter_rows_(T* dst, const long long* idx, const T* src, long long n, long long cols) {
+    GRID_STRIDE(i, n * cols) { dst[idx[i / cols] * cols + i % cols] = src[i]; }
+}
+
+// ------------------------------------------------------------------ optimizers (PyTorch's order of operations)
+template <typename T> __device__ __forceinline__ void adam_elem_(T& p, T g, T& m, T& v, T omb1, T b2, T omb2, T step_size, T bc2_sqrt, T eps, T wd) {
+    if (wd != T(0)) g = g + wd * p;
+    m = m + omb1 * (g - m);
+    v = v * b2 + omb2 * g * g;
+    T denom = sqrt(v) / bc2_sqrt + eps;
+    p = p - step_size * (m / denom);
+}
+template <typename T> __device__ void adam_step_(T* p, const T* g, T* m, T* v, long long n, T omb1, T b2, T omb2, T step_size, T bc2_sqrt, T eps, T wd) {
+    GRID_STRIDE(i, n) { adam_elem_(p[i], g[i], m[i], v[i], omb1, b2, omb2, step_size, bc2_sqrt, eps, wd); }
+}
+// scal: per step s = 1..now, (step_size_s, bc2_sqrt_s) at [2(s-1)], [2(s-1)+1].
+template <typename T> __device__ void adam_rows_catch_up_(T* p, const T* g, T* m, T* v, const long long* rows, const long long* from, const T* scal, long long nrows, long long cols, long long now, T omb1, T b2, T omb2, T eps, T wd) {
+    GRID_STRIDE(i, nrows * cols) {
+        long long k = i / cols, j = i % cols, e = rows[k] * cols + j;
+        T pe = p[e], me = m[e], ve = v[e];
+        bool fixed = wd == T(0) && me == T(0) && ve == T(0);
+        if (!fixed)
+            for (long long s = from[k] + 1; s < now; ++s) adam_elem_(pe, T(0), me, ve, omb1, b2, omb2, scal[2 * (s - 1)], scal[2 * (s - 1) + 1], eps, wd);
+        adam_elem_(pe, g[i], me, ve, omb1, b2, omb2, scal[2 * (now - 1)], scal[2 * (now - 1) + 1], eps, wd);
+        p[e] = pe; m[e] = me; v[e] = ve;
+    }
+}
+template <typename T> __device__ void sparse_adam_rows_(T* p, const T* g, T* m, T* v, const long long* rows, long long nrows, long long cols, T omb1, T omb2, T step_size, T eps) {
+    GRID_STRIDE(i, nrows * cols) {
+        long long e = rows[i / cols] * cols + i % cols;
+        T gv = g[i];
+        m[e] = m[e] + (gv - m[e]) * omb1;
+        v[e] = v[e] + (gv * gv - v[e]) * omb2;
+        p[e] = p[e] + -step_size * (m[e] / (sqrt(v[e]) + eps));
+    }
+}
+template <typename T> __device__ void sgd_step_(T* p, const T* g, T* buf, long long n, T lr, T mu, T damp, T wd, int nesterov, int first, int has_buf) {
+    GRID_STRIDE(i, n) {
+        T d = g[i];
+        if (wd != T(0)) d = d + wd * p[i];
+        if (has_buf) {
+            buf[i] = first ? d : mu * buf[i] + damp * d;
+            d = nesterov ? d + mu * buf[i] : buf[i];
+        }
+        p[i] = p[i] - lr * d;
+    }
+}
+
+// ------------------------------------------------------------------ recurrent cells (one thread per (row, unit))
+// LSTM forward of one step: gates [bs, 4H] hold x_proj + h W_hh^T; activates them in place.
+template <typename T> __device__ void lstm_cell_fwd_(T* gates, const T* b_hh, T* c_state, T* cells, T* hp, long long bs, long long H) {
+    GRID_STRIDE(i, bs * H) {
+        long long r = i / H, j = i % H;
+        T* g = gates + r * 4 * H;
+        T bi = b_hh ? b_hh[j] : T(0), bf = b_hh ? b_hh[H + j] : T(0), bg = b_hh ? b_hh[2 * H + j] : T(0), bo = b_hh ? b_hh[3 * H + j] : T(0);
+        T ig = sigmoid_(g[j] + bi), fg = sigmoid_(g[H + j] + bf), gg = tanh(g[2 * H + j] + bg), og = sigmoid_(g[3 * H + j] + bo);
+        g[j] = ig; g[H + j] = fg; g[2 * H + j] = gg; g[3 * H + j] = og;
+        T c = fg * c_state[i] + ig * gg;
+        c_state[i] = c; cells[i] = c; hp[i] = og * tanh(c);
+    }
+}
+// LSTM backward of one step. Row r's previous cell is prev_cells[r] when r < prev_rows,
+// else c0[r] (prev_cells may be null).
+template <typename T> __device__ void lstm_cell_bwd_(const T* gates, const T* cells, const T* prev_cells, long long prev_rows, const T* c0, const T* dh, T* dc, T* dgates, long long bs, long long H) {
+    GRID_STRIDE(i, bs * H) {
+        long long r = i / H, j = i % H;
+        const T* g = gates + r * 4 * H;
+        T ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
+        T cp = (prev_cells && r < prev_rows) ? prev_cells[i] : c0[i];
+        T tc = tanh(cells[i]);
+        T dct = dc[i] + dh[i] * og * (T(1) - tc * tc);
+        T* d = dgates + r * 4 * H;
+        d[j] = dct * gg * ig * (T(1) - ig);
+        d[H + j] = dct * cp * fg * (T(1) - fg);
+        d[2 * H + j] = dct * ig * (T(1) - gg * gg);
+        d[3 * H + j] = dh[i] * tc * og * (T(1) - og);
+        dc[i] = dct * fg;
+    }
+}
+// GRU forward of one step: gates [bs, 3H] = x_proj rows, gh [bs, 3H] = h W_hh^T (+ b_hh added here).
+template <typename T> __device__ void gru_cell_fwd_(T* gates, const T* gh, const T* b_hh, T* gh_n, T* h_state, T* out, long long bs, long long H) {
+    GRID_STRIDE(i, bs * H) {
+        long long r = i / H, j = i % H;
+        T* x = gates + r * 3 * H;
+        const T* hh = gh + r * 3 * H;
+        T hr = hh[j] + (b_hh ? b_hh[j] : T(0)), hz = hh[H + j] + (b_hh ? b_hh[H + j] : T(0)), hn = hh[2 * H + j] + (b_hh ? b_hh[2 * H + j] : T(0));
+        T rg = sigmoid_(x[j] + hr), z = sigmoid_(x[H + j] + hz), n = tanh(x[2 * H + j] + rg * hn);
+        x[j] = rg; x[H + j] = z; x[2 * H + j] = n;
+        gh_n[i] = hn;
+        T h = (T(1) - z) * n + z * h_state[i];
+        h_state[i] = h; out[i] = h;
+    }
+}
+template <typename T> __device__ void gru_cell_bwd_(const T* gates, const T* gh_n, const T* prev_out, long long prev_rows, const T* h0, T* dh, T* dx, T* dgh, long long bs, long long H) {
+    GRID_STRIDE(i, bs * H) {
+        long long r = i / H, j = i % H;
+        const T* g = gates + r * 3 * H;
+        T rg = g[j], z = g[H + j], n = g[2 * H + j];
+        T hp = (prev_out && r < prev_rows) ? prev_out[i] : h0[i];
+        T d = dh[i];
+        T dn_pre = d * (T(1) - z) * (T(1) - n * n);
+        T dz_pre = d * (hp - n) * z * (T(1) - z);
+        T dr_pre = dn_pre * gh_n[i] * rg * (T(1) - rg);
+        T* a = dx + r * 3 * H;
+        T* b = dgh + r * 3 * H;
+        a[j] = dr_pre; a[H + j] = dz_pre; a[2 * H + j] = dn_pre;
+        b[j] = dr_pre; b[H + j] = dz_pre; b[2 * H + j] = dn_pre * rg;
+        dh[i] = d * z;
+    }
+}
+// RNN forward of one step in place on out rows (x_proj + h W_hh^T), adding b_hh.
+template <typename T> __device__ void rnn_cell_fwd_(T* out, const T* b_hh, long long bs, long long H, int relu) {
+    GRID_STRIDE(i, bs * H) {
+        T v = out[i] + (b_hh ? b_hh[i % H] : T(0));
+        out[i] = relu ? (v > T(0) ? v : T(0)) : tanh(v);
+    }
+}
+// RNN backward: dpre = (dh + go) * act'(y).
+template <typename T> __device__ void rnn_cell_bwd_(const T* y, const T* dh, const T* go, T* dpre, long long bs, long long H, int relu) {
+    GRID_STRIDE(i, bs * H) {
+        T d = dh[i] + (go ? go[i] : T(0));
+        dpre[i] = relu ? (y[i] > T(0) ? d : T(0)) : d * (T(1) - y[i] * y[i]);
+    }
+}
+// Rows of the previous state per packed row: out[off + r] = states[prev_off + r] or init[r].
+template <typename T> __device__ void gather_prev_(const T* init, const T* states, T* out, long long off, long long bs, long long prev_off, long long prev_rows, long long W) {
+    GRID_STRIDE(i, bs * W) {
+        long long r = i / W;
+        out[off * W + i] = (prev_off >= 0 && r < prev_rows) ? states[prev_off * W + i] : init[i];
+    }
+}
+
+// ------------------------------------------------------------------ extern "C" instantiations
+#define INSTANTIATE(T, S) \
+extern "C" __global__ void unary_##S(int op, const T* x, T* y, long long n) { unary_(op, x, y, n); } \
+extern "C" __global__ void unary_backward_##S(int op, const T* y, const T* g, T* o, long long n) { unary_backward_(op, y, g, o, n); } \
+extern "C" __global__ void binary_##S(int op, const T* a, const T* b, T* o, long long n) { binary_(op, a, b, o, n); } \
+extern "C" __global__ void axpy_##S(T alpha, const T* x, T* y, long long n) { axpy_(alpha, x, y, n); } \
+extern "C" __global__ void scale_##S(T alpha, const T* x, T* y, long long n) { scale_(alpha, x, y, n); } \
+extern "C" __global__ void fill_##S(T value, T* y, long long n) { fill_(value, y, n); } \
+extern "C" __global__ void add_bias_rows_##S(T* x, const T* b, long long cols, long long n) { add_bias_rows_(x, b, cols, n); } \
+extern "C" __global__ void sum_axis_##S(const T* x, T* o, long long outer, long long n, long long inner) { sum_axis_(x, o, outer, n, inner); } \
+extern "C" __global__ void broadcast_axis_##S(const T* x, T* o, long long outer, long long n, long long inner) { broadcast_axis_(x, o, outer, n, inner); } \
+extern "C" __global__ void log_softmax_##S(const T* x, T* o, long long rows, long long cols) { log_softmax_(x, o, rows, cols); } \
+extern "C" __global__ void nll_rows_##S(const T* lp, const long long* l, T* o, long long rows, long long cols) { nll_rows_(lp, l, o, rows, cols); } \
+extern "C" __global__ void cross_entropy_backward_##S(const T* lp, const long long* l, T s, T* o, long long rows, long long cols) { cross_entropy_backward_(lp, l, s, o, rows, cols); } \
+extern "C" __global__ void copy_block_##S(const T* s, T* d, long long outer, long long inner, long long sd, long long ss, long long dd, long long ds, long long len) { copy_block_(s, d, outer, inner, sd, ss, dd, ds, len); } \
+extern "C" __global__ void transpose01_##S(const T* x, T* o, long long d0, long long d1, long long inner) { transpose01_(x, o, d0, d1, inner); } \
+extern "C" __global__ void gather_rows_##S(const T* s, const long long* idx, T* o, long long n, long long cols) { gather_rows_(s, idx, o, n, cols); } \
+extern "C" __global__ void scatter_add_rows_##S(T* d, const long long* idx, const T* s, long long n, long long cols) { scatter_add_rows_(d, idx, s, n, cols); } \
+extern "C" __global__ void scatter_rows_##S(T* d, const long long* idx, const T* s, long long n, long long cols) { scatter_rows_(d, idx, s, n, cols); } \
+extern "C" __global__ void adam_step_##S(T* p, const T* g, T* m, T* v, long long n, T a, T b, T c, T d, T e, T f, T w) { adam_step_(p, g, m, v, n, a, b, c, d, e, f, w); } \
+extern "C" __global__ void adam_rows_catch_up_##S(T* p, const T* g, T* m, T* v, const long long* rows, const long long* from, const T* scal, long long nrows, long long cols, long long now, T a, T b, T c, T e, T w) { adam_rows_catch_up_(p, g, m, v, rows, from, scal, nrows, cols, now, a, b, c, e, w); } \
+extern "C" __global__ void sparse_adam_rows_##S(T* p, const T* g, T* m, T* v, const long long* rows, long long nrows, long long cols, T a, T b, T s, T e) { sparse_adam_rows_(p, g, m, v, rows, nrows, cols, a, b, s, e); } \
+extern "C" __global__ void sgd_step_##S(T* p, const T* g, T* buf, long long n, T lr, T mu, T damp, T wd, int nest, int first, int has_buf) { sgd_step_(p, g, buf, n, lr, mu, damp, wd, nest, first, has_buf); } \
+extern "C" __global__ void lstm_cell_fwd_##S(T* g, const T* b, T* cs, T* cells, T* hp, long long bs, long long H) { lstm_cell_fwd_(g, b, cs, cells, hp, bs, H); } \
+extern "C" __global__ void lstm_cell_bwd_##S(const T* g, const T* cells, const T* pc, long long pr, const T* c0, const T* dh, T* dc, T* dg, long long bs, long long H) { lstm_cell_bwd_(g, cells, pc, pr, c0, dh, dc, dg, bs, H); } \
+extern "C" __global__ void gru_cell_fwd_##S(T* g, const T* gh, const T* b, T* ghn, T* hs, T* o, long long bs, long long H) { gru_cell_fwd_(g, gh, b, ghn, hs, o, bs, H); } \
+extern "C" __global__ void gru_cell_bwd_##S(const T* g, const T* ghn, const T* po, long long pr, const T* h0, T* dh, T* dx, T* dgh, long long bs, long long H) { gru_cell_bwd_(g, ghn, po, pr, h0, dh, dx, dgh, bs, H); } \
+extern "C" __global__ void rnn_cell_fwd_##S(T* o, const T* b, long long bs, long long H, int relu) { rnn_cell_fwd_(o, b, bs, H, relu); } \
+extern "C" __global__ void rnn_cell_bwd_##S(const T* y, const T* dh, const T* go, T* d, long long bs, long long H, int relu) { rnn_cell_bwd_(y, dh, go, d, bs, H, relu); } \
+extern "C" __global__ void gather_prev_##S(const T* init, const T* states, T* o, long long off, long long bs, long long po, long long pr, long long W) { gather_prev_(init, states, o, off, bs, po, pr, W); }
+
+INSTANTIATE(float, f32)
+INSTANTIATE(double, f64)

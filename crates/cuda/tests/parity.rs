@@ -1,0 +1,336 @@
+//! Every CUDA op against its CPU twin of the same name on random inputs (f32, with a
+//! tolerance per op). Without a GPU each test says it skipped; with `REQUIRE_GPU=1` a
+//! missing GPU is a failure.
+
+use rand::{Rng, SeedableRng};
+use recur_cpu::Cpu;
+use recur_cuda::Cuda;
+use recur_tensor::{
+    seq_backward, seq_forward, AdamHyper, Backend, CellKind, DType, GemmSpec, MatLayout, SeqInputs,
+    Tensor, UnaryOp,
+};
+
+fn gpu() -> Option<Cuda> {
+    match Cuda::new(0) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            assert!(
+                std::env::var("REQUIRE_GPU").map_or(true, |v| v != "1"),
+                "REQUIRE_GPU=1 but no GPU: {e}"
+            );
+            println!("SKIPPED (no GPU): {e}");
+            None
+        }
+    }
+}
+
+fn rand_vec(n: usize, seed: u64) -> Vec<f64> {
+    let mut r = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n).map(|_| r.gen::<f64>() * 2.0 - 1.0).collect()
+}
+
+fn pair(g: &Cuda, shape: &[usize], seed: u64) -> (Tensor<Cpu>, Tensor<Cuda>) {
+    let v = rand_vec(shape.iter().product(), seed);
+    (
+        Tensor::from_f64(&Cpu, shape, &v, DType::F32).unwrap(),
+        Tensor::from_f64(g, shape, &v, DType::F32).unwrap(),
+    )
+}
+
+fn close(op: &str, cpu: &Tensor<Cpu>, gpu: &Tensor<Cuda>, tol: f64) {
+    assert_eq!(cpu.shape(), gpu.shape(), "{op}: shapes");
+    let (a, b) = (cpu.to_f64_vec().unwrap(), gpu.to_f64_vec().unwrap());
+    let scale = a.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{op}[{i}]: cpu {x} vs cuda {y} (tol {tol})"
+        );
+    }
+}
+
+#[test]
+fn elementwise_reductions_layout_rows() {
+    let Some(g) = gpu() else { return };
+    let (c, d) = pair(&g, &[7, 5, 3], 1);
+    let (c2, d2) = pair(&g, &[7, 5, 3], 2);
+    for op in [UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Relu] {
+        close(
+            op.name(),
+            &c.unary(op).unwrap(),
+            &d.unary(op).unwrap(),
+            1e-6,
+        );
+        close(
+            "unary_backward",
+            &c.unary(op).unwrap().unary_backward(op, &c2).unwrap(),
+            &d.unary(op).unwrap().unary_backward(op, &d2).unwrap(),
+            1e-6,
+        );
+    }
+    close("add", &c.add(&c2).unwrap(), &d.add(&d2).unwrap(), 1e-7);
+    close("sub", &c.sub(&c2).unwrap(), &d.sub(&d2).unwrap(), 1e-7);
+    close("mul", &c.mul(&c2).unwrap(), &d.mul(&d2).unwrap(), 1e-7);
+    close(
+        "scale",
+        &c.scale(-0.3).unwrap(),
+        &d.scale(-0.3).unwrap(),
+        1e-7,
+    );
+    let (mut ca, mut da) = (c.clone(), d.clone());
+    ca.axpy(0.7, &c2).unwrap();
+    da.axpy(0.7, &d2).unwrap();
+    close("axpy", &ca, &da, 1e-6);
+    for axis in 0..3 {
+        close(
+            "sum_axis",
+            &c.sum_axis(axis).unwrap(),
+            &d.sum_axis(axis).unwrap(),
+            1e-5,
+        );
+        close(
+            "broadcast_axis",
+            &c.sum_axis(axis).unwrap().broadcast_axis(axis, 4).unwrap(),
+            &d.sum_axis(axis).unwrap().broadcast_axis(axis, 4).unwrap(),
+            1e-5,
+        );
+        close(
+            "narrow",
+            &c.narrow(axis, 1, 2).unwrap(),
+            &d.narrow(axis, 1, 2).unwrap(),
+            0.0,
+        );
+        close(
+            "cat",
+            &Tensor::cat(&[&c, &c2], axis).unwrap(),
+            &Tensor::cat(&[&d, &d2], axis).unwrap(),
+            0.0,
+        );
+    }
+    close(
+        "transpose01",
+        &c.transpose01().unwrap(),
+        &d.transpose01().unwrap(),
+        0.0,
+    );
+    let (cb, db) = pair(&g, &[3], 3);
+    let (mut cm, mut dm) = (c.reshape(&[35, 3]).unwrap(), d.reshape(&[35, 3]).unwrap());
+    cm.add_bias_rows(&cb).unwrap();
+    dm.add_bias_rows(&db).unwrap();
+    close("add_bias_rows", &cm, &dm, 1e-7);
+    let idx = [4, 0, 6, 4, 2];
+    close(
+        "gather_rows",
+        &c.gather_rows(&idx).unwrap(),
+        &d.gather_rows(&idx).unwrap(),
+        0.0,
+    );
+    let (cs, ds) = pair(&g, &[5, 5, 3], 4);
+    close(
+        "scatter_add_rows",
+        &cs.scatter_rows(7, &idx, 0.0, true).unwrap(),
+        &ds.scatter_rows(7, &idx, 0.0, true).unwrap(),
+        1e-6,
+    );
+    close(
+        "scatter_rows",
+        &cs.scatter_rows(9, &[8, 0, 3, 5, 1], -1.5, false).unwrap(),
+        &ds.scatter_rows(9, &[8, 0, 3, 5, 1], -1.5, false).unwrap(),
+        0.0,
+    );
+    let labels = [0, 2, 1, 1, 0, 2, 2];
+    let (cl, dl) = (
+        c.reshape(&[7, 15]).unwrap().narrow(1, 0, 3).unwrap(),
+        d.reshape(&[7, 15]).unwrap().narrow(1, 0, 3).unwrap(),
+    );
+    let (lc, ld) = (cl.log_softmax().unwrap(), dl.log_softmax().unwrap());
+    close("log_softmax", &lc, &ld, 1e-6);
+    assert!(
+        (lc.nll_mean(&labels).unwrap() - ld.nll_mean(&labels).unwrap()).abs() < 1e-6,
+        "nll_loss"
+    );
+    close(
+        "cross_entropy_backward",
+        &lc.cross_entropy_backward(&labels, 0.25).unwrap(),
+        &ld.cross_entropy_backward(&labels, 0.25).unwrap(),
+        1e-6,
+    );
+}
+
+#[test]
+fn gemm_every_transpose() {
+    let Some(g) = gpu() else { return };
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (m, k, n) = (13, 29, 7);
+        let sa = if ta { [k, m] } else { [m, k] };
+        let sb = if tb { [n, k] } else { [k, n] };
+        let (ca, da) = pair(&g, &sa, 5);
+        let (cb, db) = pair(&g, &sb, 6);
+        close(
+            "matmul",
+            &ca.matmul(&cb, ta, tb).unwrap(),
+            &da.matmul(&db, ta, tb).unwrap(),
+            1e-5,
+        );
+    }
+    // strided, accumulating: C[2.., :] += A·Bᵀ
+    let (ca, da) = pair(&g, &[4, 6], 7);
+    let (cb, db) = pair(&g, &[5, 6], 8);
+    let (mut cc, mut dc) = pair(&g, &[7, 5], 9);
+    let spec = GemmSpec {
+        m: 4,
+        n: 5,
+        k: 6,
+        alpha: 0.5,
+        beta: 1.0,
+        a: MatLayout::row_major(0, 6),
+        b: MatLayout::row_major(0, 6).t(),
+        c: MatLayout::row_major(10, 5),
+    };
+    cc.gemm_into(&spec, &ca, &cb).unwrap();
+    dc.gemm_into(&spec, &da, &db).unwrap();
+    close("gemm strided", &cc, &dc, 1e-5);
+}
+
+#[test]
+fn optimizers() {
+    let Some(g) = gpu() else { return };
+    let (cg, dg) = pair(&g, &[40, 3], 10);
+    let (mut cp, mut dp) = pair(&g, &[40, 3], 11);
+    let (mut cm, mut dm) = (cp.zeros_like().unwrap(), dp.zeros_like().unwrap());
+    let (mut cv, mut dv) = (cm.clone(), dm.clone());
+    for step in 1..=4 {
+        let h = AdamHyper {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            step,
+        };
+        cp.adam_step(&cg, &mut cm, &mut cv, &h).unwrap();
+        dp.adam_step(&dg, &mut dm, &mut dv, &h).unwrap();
+    }
+    close("adam_step", &cp, &dp, 1e-5);
+    let rows = [3, 17, 0];
+    let (crg, drg) = pair(&g, &[3, 3], 12);
+    let (mut cl, mut dl) = (vec![0u64; 40], vec![0u64; 40]);
+    for step in [5, 9] {
+        let h = AdamHyper {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            step,
+        };
+        cp.adam_rows_catch_up(&crg, &mut cm, &mut cv, &rows, &mut cl, &h)
+            .unwrap();
+        dp.adam_rows_catch_up(&drg, &mut dm, &mut dv, &rows, &mut dl, &h)
+            .unwrap();
+    }
+    close("adam_rows_catch_up", &cp, &dp, 1e-5);
+    let h = AdamHyper {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        step: 3,
+    };
+    cp.sparse_adam_rows(&crg, &mut cm, &mut cv, &rows, &h)
+        .unwrap();
+    dp.sparse_adam_rows(&drg, &mut dm, &mut dv, &rows, &h)
+        .unwrap();
+    close("sparse_adam_rows", &cp, &dp, 1e-5);
+    let (mut cb, mut db) = (cp.zeros_like().unwrap(), dp.zeros_like().unwrap());
+    for first in [true, false] {
+        cp.sgd_step(&cg, Some(&mut cb), 0.1, 0.9, 0.1, 0.01, true, first)
+            .unwrap();
+        dp.sgd_step(&dg, Some(&mut db), 0.1, 0.9, 0.1, 0.01, true, first)
+            .unwrap();
+    }
+    close("sgd_step", &cp, &dp, 1e-5);
+}
+
+#[test]
+fn fused_recurrent_ops() {
+    let Some(g) = gpu() else { return };
+    let (b, h) = (5usize, 6usize);
+    let cases: [(CellKind, usize, Vec<usize>, bool); 6] = [
+        (CellKind::Lstm, 0, vec![5, 5, 4, 2, 1], false),
+        (CellKind::Lstm, 3, vec![5, 3, 3, 1], true),
+        (CellKind::Gru, 0, vec![5, 5, 5], false),
+        (CellKind::Gru, 0, vec![5, 4, 2, 2], true),
+        (CellKind::RnnTanh, 0, vec![5, 2, 1], true),
+        (CellKind::RnnRelu, 0, vec![5, 5, 3], false),
+    ];
+    for (k, (kind, proj, bs, reverse)) in cases.into_iter().enumerate() {
+        let n: usize = bs.iter().sum();
+        let gsz = kind.gates() * h;
+        let p = if proj > 0 { proj } else { h };
+        let s = 100 + 10 * k as u64;
+        let (cx, dx) = pair(&g, &[n, gsz], s);
+        let (cw, dw) = pair(&g, &[gsz, p], s + 1);
+        let (cbias, dbias) = pair(&g, &[gsz], s + 2);
+        let (chr, dhr) = pair(&g, &[p, h], s + 3);
+        let (ch0, dh0) = pair(&g, &[b, p], s + 4);
+        let (cc0, dc0) = pair(&g, &[b, h], s + 5);
+        let (cgo, dgo) = pair(&g, &[n, p], s + 6);
+        let (cgh, dgh) = pair(&g, &[b, p], s + 7);
+        let lstm = kind == CellKind::Lstm;
+        let ci = SeqInputs {
+            kind,
+            hidden: h,
+            x_proj: &cx,
+            w_hh: &cw,
+            b_hh: Some(&cbias),
+            w_hr: (proj > 0).then_some(&chr),
+            h0: &ch0,
+            c0: lstm.then_some(&cc0),
+            batch_sizes: &bs,
+            reverse,
+        };
+        let di = SeqInputs {
+            kind,
+            hidden: h,
+            x_proj: &dx,
+            w_hh: &dw,
+            b_hh: Some(&dbias),
+            w_hr: (proj > 0).then_some(&dhr),
+            h0: &dh0,
+            c0: lstm.then_some(&dc0),
+            batch_sizes: &bs,
+            reverse,
+        };
+        let (co, dout) = (
+            seq_forward(&Cpu, &ci).unwrap(),
+            seq_forward(&g, &di).unwrap(),
+        );
+        let name = format!("{}_seq_forward #{k}", kind.name());
+        close(&name, &co.output, &dout.output, 1e-5);
+        close(&name, &co.h_n, &dout.h_n, 1e-5);
+        let (cgrad, dgrad) = (
+            seq_backward(&Cpu, &co.saved, Some(&cgo), Some(&cgh), None).unwrap(),
+            seq_backward(&g, &dout.saved, Some(&dgo), Some(&dgh), None).unwrap(),
+        );
+        let name = format!("{}_seq_backward #{k}", kind.name());
+        close(&name, &cgrad.x_proj, &dgrad.x_proj, 1e-4);
+        close(&name, &cgrad.w_hh, &dgrad.w_hh, 1e-4);
+        close(&name, &cgrad.h0, &dgrad.h0, 1e-4);
+        if let (Some(a), Some(b)) = (&cgrad.b_hh, &dgrad.b_hh) {
+            close(&name, a, b, 1e-4);
+        }
+        if let (Some(a), Some(b)) = (&cgrad.w_hr, &dgrad.w_hr) {
+            close(&name, a, b, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn missing_gpu_is_a_clear_error_not_a_crash() {
+    match Cuda::new(0) {
+        Ok(g) => assert_eq!(g.name(), "cuda"),
+        Err(e) => assert!(e.to_string().contains("cuda"), "{e}"),
+    }
+}
