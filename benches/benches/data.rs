@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use recur_benches::ag_news_file;
-use recur_data::{basic_english, read_csv, ReadOptions, Vocab, VocabOrder};
+use recur_data::{read_csv, ReadOptions, Vocab, VocabOrder};
 
 fn data(c: &mut Criterion) {
     let (Some(test), Some(train)) = (ag_news_file("test.csv"), ag_news_file("train_sample.csv"))
@@ -25,12 +25,7 @@ fn data(c: &mut Criterion) {
                         .map(|e| e.text),
                 );
             }
-            let tokens: Vec<Vec<String>> = texts.iter().map(|t| basic_english(t)).collect();
-            Vocab::build(
-                tokens.iter().map(|t| t.iter().map(String::as_str)),
-                VocabOrder::FirstSeen,
-                1,
-            )
+            Vocab::from_texts(texts.iter().map(String::as_str), VocabOrder::FirstSeen, 1)
         })
     });
 }

@@ -13,8 +13,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use recur_autograd::Tape;
 use recur_data::{
-    basic_english, encode_dataset, locate, read_csv, Dataset, Loader, Prefetch, ReadOptions, Vocab,
-    VocabOrder, AG_NEWS_CLASSES,
+    encode_dataset, locate, read_csv, Dataset, Loader, Prefetch, ReadOptions, Vocab, VocabOrder,
+    AG_NEWS_CLASSES,
 };
 use recur_layers::{
     rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore, Sgd,
@@ -205,17 +205,11 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     } else {
         Some(read(&files.test, a.skip_bad_rows)?)
     };
-    let tokens: Vec<Vec<String>> = train_set
-        .examples
-        .iter()
-        .map(|e| basic_english(&e.text))
-        .collect();
-    let mut vocab = Vocab::build(
-        tokens.iter().map(|t| t.iter().map(String::as_str)),
+    let mut vocab = Vocab::from_texts(
+        train_set.examples.iter().map(|e| e.text.as_str()),
         a.vocab_order,
         a.min_freq,
     );
-    drop(tokens);
     let natural = vocab.len();
     if let Some(pad) = a.vocab_pad.filter(|&p| p > vocab.len()) {
         let mut itos = vocab.itos().to_vec();

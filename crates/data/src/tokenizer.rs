@@ -19,27 +19,47 @@ pub fn basic_english(text: &str) -> Vec<String> {
 }
 
 /// [`basic_english`] calling `emit` for each token instead of allocating a list.
+///
+/// One pass over the lower-cased text with `"` removed, equivalent to torchtext's chain of
+/// substitutions: `'` `.` `,` `(` `)` `!` `?` become one-character tokens, `;` `:` and the
+/// literal `<br />` separate tokens like whitespace, and everything else stays inside tokens.
+/// (`tests/tokenizer_props.rs` checks it against the substitution chain on random text.)
 pub fn basic_english_into(text: &str, emit: &mut dyn FnMut(&str)) {
-    let mut s = text.to_lowercase();
-    for (from, to) in [
-        ("'", " '  "),
-        ("\"", ""),
-        (".", " . "),
-        ("<br />", " "),
-        (",", " , "),
-        ("(", " ( "),
-        (")", " ) "),
-        ("!", " ! "),
-        ("?", " ? "),
-        (";", " "),
-        (":", " "),
-    ] {
-        if s.contains(from) {
-            s = s.replace(from, to);
+    let mut s = if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_lowercase()
+    };
+    if s.contains('"') {
+        s.retain(|c| c != '"');
+    }
+    let bytes = s.as_bytes();
+    let mut start: Option<usize> = None;
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let (split, single, skip) = match c {
+            '\'' | '.' | ',' | '(' | ')' | '!' | '?' => (true, true, 0),
+            ';' | ':' => (true, false, 0),
+            '<' if bytes[i..].starts_with(b"<br />") => (true, false, 5),
+            c if is_py_space(c) => (true, false, 0),
+            _ => (false, false, 0),
+        };
+        if !split {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(b) = start.take() {
+            emit(&s[b..i]);
+        }
+        if single {
+            emit(&s[i..i + 1]);
+        }
+        for _ in 0..skip {
+            iter.next();
         }
     }
-    for tok in s.split(is_py_space).filter(|t| !t.is_empty()) {
-        emit(tok);
+    if let Some(b) = start {
+        emit(&s[b..]);
     }
 }
 

@@ -1,6 +1,8 @@
 //! The vocabulary, in both orders the lesson has shipped with, plus save/load.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use crate::{DataError, Result};
@@ -31,13 +33,13 @@ impl VocabOrder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vocab {
     itos: Vec<String>,
-    stoi: HashMap<String, usize>,
+    stoi: FxHashMap<String, usize>,
 }
 
 /// Counts tokens, remembering first occurrences (a Python `Counter`'s insertion order).
 #[derive(Default)]
 struct Counter {
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
     entries: Vec<(String, usize)>,
 }
 
@@ -66,6 +68,20 @@ impl Vocab {
             for tok in text {
                 counter.add(tok);
             }
+        }
+        Self::from_counts(counter.entries, order, min_freq)
+    }
+
+    /// Builds a vocabulary straight from raw texts with [`crate::basic_english`] (unigrams),
+    /// without materialising token lists.
+    pub fn from_texts<'a>(
+        texts: impl IntoIterator<Item = &'a str>,
+        order: VocabOrder,
+        min_freq: usize,
+    ) -> Vocab {
+        let mut counter = Counter::default();
+        for text in texts {
+            crate::tokenizer::basic_english_into(text, &mut |t| counter.add(t));
         }
         Self::from_counts(counter.entries, order, min_freq)
     }
