@@ -294,7 +294,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         test_accuracy: None,
     };
     let epoch_size = a.limit.map_or(train_enc.len(), |l| l.min(train_enc.len()));
-    'epochs: for epoch in 0..a.epochs {
+    for epoch in 0..a.epochs {
         let loader = Loader::new(
             train_enc.len(),
             a.batch_size,
@@ -316,6 +316,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         bar.set_message(format!("{}", epoch + 1));
         let (mut total_loss, mut correct, mut count, mut batches) = (0.0, 0usize, 0usize, 0usize);
         let mut next_report = a.report_every;
+        let mut halt = None;
         let t0 = Instant::now();
         for batch in Prefetch::start(train_enc.clone(), loader, 4) {
             let tape = Tape::new(backend);
@@ -350,33 +351,9 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
                 }
             }
             let stop = STOP.load(Ordering::SeqCst);
-            if stop || a.limit.is_some_and(|l| count >= l) {
-                opt.sync(&mut store)?;
-                summary.train_seconds += t0.elapsed().as_secs_f64();
-                summary.samples += count;
-                summary.train_accuracy = correct as f64 / count as f64;
-                bar.finish_and_clear();
-                if stop {
-                    eprintln!(
-                        "interrupted after {count} samples of epoch {}: saving the run",
-                        epoch + 1
-                    );
-                    metrics
-                        .push(json!({"kind": "interrupted", "epoch": epoch + 1, "samples": count}));
-                    break 'epochs;
-                }
-                end_epoch(
-                    a,
-                    epoch,
-                    &model,
-                    &store,
-                    test_enc.as_ref(),
-                    (total_loss, batches, correct, count),
-                    t0,
-                    &mut metrics,
-                    &mut summary,
-                )?;
-                break 'epochs;
+            if stop || a.limit.is_some_and(|l| summary.samples + count >= l) {
+                halt = Some(stop);
+                break;
             }
         }
         bar.finish_and_clear();
@@ -388,6 +365,14 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         } else {
             0.0
         };
+        if halt == Some(true) {
+            eprintln!(
+                "interrupted after {count} samples of epoch {}: saving the run",
+                epoch + 1
+            );
+            metrics.push(json!({"kind": "interrupted", "epoch": epoch + 1, "samples": count}));
+            break;
+        }
         end_epoch(
             a,
             epoch,
@@ -399,6 +384,9 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
             &mut metrics,
             &mut summary,
         )?;
+        if halt.is_some() {
+            break;
+        }
     }
     opt.sync(&mut store)?;
     run.save(&run_config, &vocab, &store)?;
