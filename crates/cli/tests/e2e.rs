@@ -354,7 +354,19 @@ fn ctrl_c_stops_after_the_batch_and_saves_the_run() {
     write_csv(&dir.join("test.csv"), 40, 1);
     let run = dir.join("run");
     let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
-        .args(["train", "--model", "lstm-packed", "--epochs", "50", "--report-every", "320", "--data", dir.to_str().unwrap(), "--out", run.to_str().unwrap()])
+        .args([
+            "train",
+            "--model",
+            "lstm-packed",
+            "--epochs",
+            "50",
+            "--report-every",
+            "320",
+            "--data",
+            dir.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -362,16 +374,29 @@ fn ctrl_c_stops_after_the_batch_and_saves_the_run() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     assert!(first.contains(": acc="), "{first}");
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("interrupted after"), "{stderr}");
-    for f in ["model.safetensors", "config.json", "vocab.txt", "metrics.jsonl"] {
+    for f in [
+        "model.safetensors",
+        "config.json",
+        "vocab.txt",
+        "metrics.jsonl",
+    ] {
         assert!(run.join(f).is_file(), "missing {f}");
     }
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert!(metrics.contains("\"interrupted\""), "{metrics}");
-    ok(&recur(&["predict", "--run", run.to_str().unwrap(), "stocks and shares"]));
+    ok(&recur(&[
+        "predict",
+        "--run",
+        run.to_str().unwrap(),
+        "stocks and shares",
+    ]));
 }

@@ -56,8 +56,8 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Res
 }
 
 impl Device {
-    /// Opens GPU `ordinal` and compiles the kernels (NVRTC, `compute_90`-compatible PTX for
-    /// the device's own architecture).
+    /// Opens GPU `ordinal` and compiles the kernels (NVRTC, `compute_80` PTX that the driver
+    /// JIT-compiles for the device).
     pub fn open(ordinal: usize) -> Result<Device> {
         let ctx = guarded("opening the GPU", move || CudaContext::new(ordinal))?
             .map_err(|e| dev_err(format!("opening GPU {ordinal}: {e}")))?;
