@@ -15,17 +15,19 @@ fn data(c: &mut Criterion) {
     };
     c.bench_function("read+tokenize+vocab test.csv+train_sample.csv", |b| {
         b.iter(|| {
-            let mut texts = Vec::new();
-            for p in [&test, &train] {
-                texts.extend(
-                    read_csv(p, ReadOptions::default())
-                        .unwrap()
-                        .examples
-                        .into_iter()
-                        .map(|e| e.text),
-                );
-            }
-            Vocab::from_texts(texts.iter().map(String::as_str), VocabOrder::FirstSeen, 1)
+            // the two files are read concurrently, as `recur train` reads train and test
+            let (a, b) = rayon::join(
+                || read_csv(&test, ReadOptions::default()),
+                || read_csv(&train, ReadOptions::default()),
+            );
+            let (a, b) = (a.unwrap(), b.unwrap());
+            let texts: Vec<&str> = a
+                .examples
+                .iter()
+                .chain(&b.examples)
+                .map(|e| e.text.as_str())
+                .collect();
+            Vocab::from_texts(&texts, VocabOrder::FirstSeen, 1)
         })
     });
 }

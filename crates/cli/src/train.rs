@@ -199,17 +199,20 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         eprintln!("note: {note}");
     }
     let t_load = Instant::now();
-    let train_set = read(&files.train, a.skip_bad_rows)?;
-    let test_set = if a.no_eval {
-        None
-    } else {
-        Some(read(&files.test, a.skip_bad_rows)?)
-    };
-    let mut vocab = Vocab::from_texts(
-        train_set.examples.iter().map(|e| e.text.as_str()),
-        a.vocab_order,
-        a.min_freq,
+    let (train_set, test_set) = rayon::join(
+        || read(&files.train, a.skip_bad_rows),
+        || {
+            if a.no_eval {
+                Ok(None)
+            } else {
+                read(&files.test, a.skip_bad_rows).map(Some)
+            }
+        },
     );
+    let (train_set, test_set) = (train_set?, test_set?);
+    let texts: Vec<&str> = train_set.examples.iter().map(|e| e.text.as_str()).collect();
+    let mut vocab = Vocab::from_texts(&texts, a.vocab_order, a.min_freq);
+    drop(texts);
     let natural = vocab.len();
     if let Some(pad) = a.vocab_pad.filter(|&p| p > vocab.len()) {
         let mut itos = vocab.itos().to_vec();

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::tokenizer::basic_english_into;
+use crate::tokenizer::basic_english_buf;
 use crate::{DataError, Example, Result, Vocab};
 
 /// A dataset encoded with a vocabulary: labels and token ids per example.
@@ -39,9 +39,12 @@ pub fn encode_dataset(examples: &[Example], vocab: &Vocab) -> Encoded {
         labels: Vec::with_capacity(examples.len()),
         ids: Vec::with_capacity(examples.len()),
     };
+    let mut buf = String::new();
     for e in examples {
         let mut ids = Vec::new();
-        basic_english_into(&e.text, &mut |t| ids.push(vocab.id(t).unwrap_or(0)));
+        basic_english_buf(&e.text, &mut buf, &mut |t| {
+            ids.push(vocab.id(t).unwrap_or(0))
+        });
         out.labels.push(e.label);
         out.ids.push(ids);
     }

@@ -25,11 +25,20 @@ pub fn basic_english(text: &str) -> Vec<String> {
 /// literal `<br />` separate tokens like whitespace, and everything else stays inside tokens.
 /// (`tests/tokenizer_props.rs` checks it against the substitution chain on random text.)
 pub fn basic_english_into(text: &str, emit: &mut dyn FnMut(&str)) {
-    let mut s = if text.is_ascii() {
-        text.to_ascii_lowercase()
+    basic_english_buf(text, &mut String::new(), emit)
+}
+
+/// [`basic_english_into`] lower-casing into the reusable buffer `s`, so a loop over many
+/// texts allocates nothing per text once the buffer has grown.
+pub fn basic_english_buf(text: &str, s: &mut String, emit: &mut dyn FnMut(&str)) {
+    s.clear();
+    if text.is_ascii() {
+        s.push_str(text);
+        s.make_ascii_lowercase();
     } else {
-        text.to_lowercase()
-    };
+        // full Unicode lower-casing, final sigma included, as Python's str.lower()
+        s.push_str(&text.to_lowercase());
+    }
     if s.contains('"') {
         s.retain(|c| c != '"');
     }

@@ -36,22 +36,39 @@ pub struct Vocab {
     stoi: FxHashMap<String, usize>,
 }
 
-/// Counts tokens, remembering first occurrences (a Python `Counter`'s insertion order).
+/// Counts tokens, remembering first occurrences (a Python `Counter`'s insertion order):
+/// token → (first-occurrence rank, count).
 #[derive(Default)]
 struct Counter {
-    index: FxHashMap<String, usize>,
-    entries: Vec<(String, usize)>,
+    index: FxHashMap<String, (usize, usize)>,
 }
 
 impl Counter {
     fn add(&mut self, tok: &str) {
-        match self.index.get(tok) {
-            Some(&i) => self.entries[i].1 += 1,
+        match self.index.get_mut(tok) {
+            Some(e) => e.1 += 1,
             None => {
-                self.index.insert(tok.to_string(), self.entries.len());
-                self.entries.push((tok.to_string(), 1));
+                let rank = self.index.len();
+                self.index.insert(tok.to_string(), (rank, 1));
             }
         }
+    }
+
+    /// Adds `n` occurrences of an owned token (merging counters).
+    fn add_n(&mut self, tok: String, n: usize) {
+        let rank = self.index.len();
+        self.index.entry(tok).or_insert((rank, 0)).1 += n;
+    }
+
+    /// `(token, count)` in first-occurrence order.
+    fn into_entries(self) -> Vec<(String, usize)> {
+        let mut v: Vec<(usize, String, usize)> = self
+            .index
+            .into_iter()
+            .map(|(t, (rank, n))| (rank, t, n))
+            .collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v.into_iter().map(|(_, t, n)| (t, n)).collect()
     }
 }
 
@@ -69,21 +86,39 @@ impl Vocab {
                 counter.add(tok);
             }
         }
-        Self::from_counts(counter.entries, order, min_freq)
+        Self::from_counts(counter.into_entries(), order, min_freq)
     }
 
     /// Builds a vocabulary straight from raw texts with [`crate::basic_english`] (unigrams),
-    /// without materialising token lists.
-    pub fn from_texts<'a>(
-        texts: impl IntoIterator<Item = &'a str>,
-        order: VocabOrder,
-        min_freq: usize,
-    ) -> Vocab {
-        let mut counter = Counter::default();
-        for text in texts {
-            crate::tokenizer::basic_english_into(text, &mut |t| counter.add(t));
-        }
-        Self::from_counts(counter.entries, order, min_freq)
+    /// without materialising token lists. Large corpora are counted in parallel chunks whose
+    /// counts are merged in chunk order, which keeps first-occurrence order exact.
+    pub fn from_texts(texts: &[&str], order: VocabOrder, min_freq: usize) -> Vocab {
+        use rayon::prelude::*;
+        let count = |chunk: &[&str]| {
+            let mut counter = Counter::default();
+            let mut buf = String::new();
+            for text in chunk {
+                crate::tokenizer::basic_english_buf(text, &mut buf, &mut |t| counter.add(t));
+            }
+            counter
+        };
+        let threads = rayon::current_num_threads().max(1);
+        let counter = if texts.len() < 2_000 || threads == 1 {
+            count(texts)
+        } else {
+            let parts: Vec<Counter> = texts
+                .par_chunks(texts.len().div_ceil(threads))
+                .map(count)
+                .collect();
+            let mut merged = Counter::default();
+            for part in parts {
+                for (tok, n) in part.into_entries() {
+                    merged.add_n(tok, n);
+                }
+            }
+            merged
+        };
+        Self::from_counts(counter.into_entries(), order, min_freq)
     }
 
     /// Builds from `(token, count)` in first-occurrence order.

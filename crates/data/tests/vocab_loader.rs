@@ -85,3 +85,27 @@ fn prefetch_matches_direct_collation() {
     p.next();
     drop(p);
 }
+
+#[test]
+fn parallel_vocab_equals_sequential_counting() {
+    let texts: Vec<String> = (0..5000)
+        .map(|i| format!("w{} the w{}, (x{}) w{}!", i % 97, (i * 7) % 1013, i % 5, i))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for order in [VocabOrder::FirstSeen, VocabOrder::Frequency] {
+        for min_freq in [1, 2] {
+            let tokens: Vec<Vec<String>> =
+                texts.iter().map(|t| recur_data::basic_english(t)).collect();
+            let sequential = Vocab::build(
+                tokens.iter().map(|t| t.iter().map(String::as_str)),
+                order,
+                min_freq,
+            );
+            assert_eq!(
+                Vocab::from_texts(&refs, order, min_freq),
+                sequential,
+                "{order:?} min_freq {min_freq}"
+            );
+        }
+    }
+}
