@@ -155,6 +155,19 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// Launches kernel `$name` (for element type `$T`) over `$n` elements with `args`.
+/// SAFETY of every use: the tensor front end validated each buffer against `$n` and the
+/// shapes, so the kernel's grid-stride loop stays in bounds.
+macro_rules! launch {
+    ($self:ident, $T:ty, $name:expr, $n:expr, [$($arg:expr),* $(,)?]) => {{
+        let f = $self.kernel::<$T>($name)?;
+        let mut l = $self.dev.stream.launch_builder(&f);
+        $( l.arg($arg); )*
+        // SAFETY: see the macro's doc comment.
+        unsafe { l.launch(grid($n)) }.map_err(dev_err)
+    }};
+}
+
 /// The CUDA backend (one GPU, one stream).
 #[derive(Clone)]
 pub struct Cuda {
@@ -377,11 +390,7 @@ impl Backend for Cuda {
             let x = sl::<T>("axpy", x)?;
             let y = sl_mut::<T>("axpy", y)?;
             let (a, n) = (T::of(alpha), x.len() as i64);
-            let f = self.kernel::<T>("axpy")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(&a).arg(x).arg(y).arg(&n);
-            // SAFETY: same lengths (validated).
-            unsafe { l.launch(grid(n as usize)) }.map_err(dev_err)?;
+            launch!(self, T, "axpy", n as usize, [&a, x, y, &n])?;
             Ok(())
         })
     }
@@ -391,11 +400,7 @@ impl Backend for Cuda {
             let x = sl::<T>("scale", x)?;
             let mut out = self.zeros::<T>(x.len())?;
             let (a, n) = (T::of(alpha), x.len() as i64);
-            let f = self.kernel::<T>("scale")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(&a).arg(x).arg(&mut out).arg(&n);
-            // SAFETY: same lengths.
-            unsafe { l.launch(grid(n as usize)) }.map_err(dev_err)?;
+            launch!(self, T, "scale", n as usize, [&a, x, &mut out, &n])?;
             Ok(T::wrap(out))
         })
     }
@@ -405,11 +410,7 @@ impl Backend for Cuda {
             let bias = sl::<T>("add_bias_rows", bias)?;
             let x = sl_mut::<T>("add_bias_rows", x)?;
             let (c, n) = (cols as i64, x.len() as i64);
-            let f = self.kernel::<T>("add_bias_rows")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(x).arg(bias).arg(&c).arg(&n);
-            // SAFETY: bias has `cols` elements, x a multiple of it.
-            unsafe { l.launch(grid(n as usize)) }.map_err(dev_err)?;
+            launch!(self, T, "add_bias_rows", n as usize, [x, bias, &c, &n])?;
             Ok(())
         })
     }
@@ -425,11 +426,7 @@ impl Backend for Cuda {
             let x = sl::<T>("sum_axis", x)?;
             let mut out = self.zeros::<T>(outer * inner)?;
             let (o, nn, i) = (outer as i64, n as i64, inner as i64);
-            let f = self.kernel::<T>("sum_axis")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(x).arg(&mut out).arg(&o).arg(&nn).arg(&i);
-            // SAFETY: x holds outer·n·inner elements.
-            unsafe { l.launch(grid(outer * inner)) }.map_err(dev_err)?;
+            launch!(self, T, "sum_axis", outer * inner, [x, &mut out, &o, &nn, &i])?;
             Ok(T::wrap(out))
         })
     }
@@ -445,11 +442,7 @@ impl Backend for Cuda {
             let x = sl::<T>("broadcast_axis", x)?;
             let mut out = self.zeros::<T>(outer * n * inner)?;
             let (o, nn, i) = (outer as i64, n as i64, inner as i64);
-            let f = self.kernel::<T>("broadcast_axis")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(x).arg(&mut out).arg(&o).arg(&nn).arg(&i);
-            // SAFETY: x holds outer·inner elements.
-            unsafe { l.launch(grid(outer * n * inner)) }.map_err(dev_err)?;
+            launch!(self, T, "broadcast_axis", outer * n * inner, [x, &mut out, &o, &nn, &i])?;
             Ok(T::wrap(out))
         })
     }
@@ -460,11 +453,7 @@ impl Backend for Cuda {
             let rows = x.len() / cols.max(1);
             let mut out = self.zeros::<T>(x.len())?;
             let (r, c) = (rows as i64, cols as i64);
-            let f = self.kernel::<T>("log_softmax")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(x).arg(&mut out).arg(&r).arg(&c);
-            // SAFETY: rows·cols elements.
-            unsafe { l.launch(grid(rows)) }.map_err(dev_err)?;
+            launch!(self, T, "log_softmax", rows, [x, &mut out, &r, &c])?;
             Ok(T::wrap(out))
         })
     }
@@ -475,11 +464,7 @@ impl Backend for Cuda {
             let d_labels = self.upload_idx(labels)?;
             let mut out = self.zeros::<T>(labels.len())?;
             let (r, c) = (labels.len() as i64, cols as i64);
-            let f = self.kernel::<T>("nll_rows")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(lp).arg(&d_labels).arg(&mut out).arg(&r).arg(&c);
-            // SAFETY: labels were range-checked by the front end.
-            unsafe { l.launch(grid(labels.len())) }.map_err(dev_err)?;
+            launch!(self, T, "nll_rows", labels.len(), [lp, &d_labels, &mut out, &r, &c])?;
             let host = self.dev.stream.memcpy_dtov(&out).map_err(dev_err)?;
             let total: f64 = host.iter().take(labels.len()).map(|&v| to_f64(v)).sum();
             Ok(total / labels.len() as f64)
@@ -498,11 +483,7 @@ impl Backend for Cuda {
             let d_labels = self.upload_idx(labels)?;
             let mut out = self.zeros::<T>(lp.len())?;
             let (s, r, c) = (T::of(scale), labels.len() as i64, cols as i64);
-            let f = self.kernel::<T>("cross_entropy_backward")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(lp).arg(&d_labels).arg(&s).arg(&mut out).arg(&r).arg(&c);
-            // SAFETY: rows·cols elements, labels in range.
-            unsafe { l.launch(grid(labels.len() * cols)) }.map_err(dev_err)?;
+            launch!(self, T, "cross_entropy_backward", labels.len() * cols, [lp, &d_labels, &s, &mut out, &r, &c])?;
             Ok(T::wrap(out))
         })
     }
@@ -523,11 +504,7 @@ impl Backend for Cuda {
             let s = sl::<T>("copy_block", src)?;
             let d = sl_mut::<T>("copy_block", dst)?;
             let a = [outer as i64, inner as i64, src_dim as i64, src_start as i64, dst_dim as i64, dst_start as i64, len as i64];
-            let f = self.kernel::<T>("copy_block")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(s).arg(d).arg(&a[0]).arg(&a[1]).arg(&a[2]).arg(&a[3]).arg(&a[4]).arg(&a[5]).arg(&a[6]);
-            // SAFETY: the front end checked both views.
-            unsafe { l.launch(grid(outer * len * inner)) }.map_err(dev_err)?;
+            launch!(self, T, "copy_block", outer * len * inner, [s, d, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]])?;
             Ok(())
         })
     }
@@ -543,11 +520,7 @@ impl Backend for Cuda {
             let x = sl::<T>("transpose01", x)?;
             let mut out = self.zeros::<T>(x.len())?;
             let a = [d0 as i64, d1 as i64, inner as i64];
-            let f = self.kernel::<T>("transpose01")?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(x).arg(&mut out).arg(&a[0]).arg(&a[1]).arg(&a[2]);
-            // SAFETY: d0·d1·inner elements.
-            unsafe { l.launch(grid(d0 * d1 * inner)) }.map_err(dev_err)?;
+            launch!(self, T, "transpose01", d0 * d1 * inner, [x, &mut out, &a[0], &a[1], &a[2]])?;
             Ok(T::wrap(out))
         })
     }
@@ -559,11 +532,7 @@ impl Backend for Cuda {
             let mut out = self.zeros::<T>(idx.len() * cols)?;
             let (n, c) = (idx.len() as i64, cols as i64);
             if idx.len() * cols > 0 {
-                let f = self.kernel::<T>("gather_rows")?;
-                let mut l = self.dev.stream.launch_builder(&f);
-                l.arg(s).arg(&d_idx).arg(&mut out).arg(&n).arg(&c);
-                // SAFETY: indices range-checked by the front end.
-                unsafe { l.launch(grid(idx.len() * cols)) }.map_err(dev_err)?;
+                launch!(self, T, "gather_rows", idx.len() * cols, [s, &d_idx, &mut out, &n, &c])?;
             }
             let out = if idx.is_empty() || cols == 0 { self.dev.stream.alloc_zeros::<T>(0).map_err(dev_err)? } else { out };
             Ok(T::wrap(out))
