@@ -182,8 +182,42 @@ pub fn gemm_rows<T: Elem>(
     accumulate: bool,
     c: &mut [T],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { gemm_rows_avx512(m, n, k, a, b, accumulate, c) };
+        }
+    }
+    gemm_rows_impl::<T, 16>(m, n, k, a, b, accumulate, c)
+}
+
+/// [`gemm_rows`] compiled for AVX-512 with 32-column blocks (8 accumulator registers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gemm_rows_avx512<T: Elem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    b: &[T],
+    accumulate: bool,
+    c: &mut [T],
+) {
+    gemm_rows_impl::<T, 32>(m, n, k, a, b, accumulate, c)
+}
+
+#[inline(always)]
+fn gemm_rows_impl<T: Elem, const CB: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    b: &[T],
+    accumulate: bool,
+    c: &mut [T],
+) {
     const RB: usize = 4;
-    const CB: usize = 16;
     let (a, b, c) = (&a[..m * k], &b[..k * n], &mut c[..m * n]);
     let mut r0 = 0;
     while r0 < m {

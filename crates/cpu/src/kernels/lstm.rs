@@ -73,8 +73,26 @@ fn cell_forward<T: Elem>(
     }
 }
 
-/// Runs the LSTM over all steps of `steps`.
+/// Runs the LSTM over all steps of `steps` (AVX-512 code when the CPU has it).
 pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { forward_avx512(x, steps) };
+        }
+    }
+    forward_impl(x, steps)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn forward_avx512<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
+    forward_impl(x, steps)
+}
+
+#[inline(always)]
+fn forward_impl<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     let (h, p) = (x.hidden, x.out);
     let g4 = 4 * h;
     let n = steps.rows();
@@ -179,8 +197,39 @@ fn cell_backward<T: Elem>(
     }
 }
 
-/// Backward through time. Missing output gradients are zeros.
+/// Backward through time. Missing output gradients are zeros (AVX-512 code when the CPU
+/// has it).
 pub fn backward<T: Elem>(
+    s: &LstmSavedRef<'_, T>,
+    steps: &Steps<'_>,
+    grad_output: Option<&[T]>,
+    grad_h_n: Option<&[T]>,
+    grad_c_n: Option<&[T]>,
+) -> LstmBwd<T> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { backward_avx512(s, steps, grad_output, grad_h_n, grad_c_n) };
+        }
+    }
+    backward_impl(s, steps, grad_output, grad_h_n, grad_c_n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn backward_avx512<T: Elem>(
+    s: &LstmSavedRef<'_, T>,
+    steps: &Steps<'_>,
+    grad_output: Option<&[T]>,
+    grad_h_n: Option<&[T]>,
+    grad_c_n: Option<&[T]>,
+) -> LstmBwd<T> {
+    backward_impl(s, steps, grad_output, grad_h_n, grad_c_n)
+}
+
+#[inline(always)]
+fn backward_impl<T: Elem>(
     s: &LstmSavedRef<'_, T>,
     steps: &Steps<'_>,
     grad_output: Option<&[T]>,
