@@ -176,7 +176,7 @@ impl Backend for Cpu {
     fn sum_axis(&self, x: &CpuStorage, outer: usize, n: usize, inner: usize) -> Result<CpuStorage> {
         Ok(dispatch!(x.dtype(), T => {
             let mut out = new_like::<T>(outer * inner);
-            basic::sum_axis(sl::<T>("sum_axis", x)?, outer, n, inner, &mut out);
+            basic::sum_axis(sl::<T>("sum_axis", x)?, n, inner, &mut out);
             T::wrap(out)
         }))
     }

@@ -102,15 +102,15 @@ template <typename T> __device__ __forceinline__ void adam_elem_(T& p, T g, T& m
 template <typename T> __device__ void adam_step_(T* p, const T* g, T* m, T* v, long long n, T omb1, T b2, T omb2, T step_size, T bc2_sqrt, T eps, T wd) {
     GRID_STRIDE(i, n) { adam_elem_(p[i], g[i], m[i], v[i], omb1, b2, omb2, step_size, bc2_sqrt, eps, wd); }
 }
-// scal: per step s = 1..now, (step_size_s, bc2_sqrt_s) at [2(s-1)], [2(s-1)+1].
-template <typename T> __device__ void adam_rows_catch_up_(T* p, const T* g, T* m, T* v, const long long* rows, const long long* from, const T* scal, long long nrows, long long cols, long long now, T omb1, T b2, T omb2, T eps, T wd) {
+// scal: per step s = base+1..now, (step_size_s, bc2_sqrt_s) at [2(s-base-1)], [2(s-base-1)+1].
+template <typename T> __device__ void adam_rows_catch_up_(T* p, const T* g, T* m, T* v, const long long* rows, const long long* from, const T* scal, long long nrows, long long cols, long long now, long long base, T omb1, T b2, T omb2, T eps, T wd) {
     GRID_STRIDE(i, nrows * cols) {
         long long k = i / cols, j = i % cols, e = rows[k] * cols + j;
         T pe = p[e], me = m[e], ve = v[e];
         bool fixed = wd == T(0) && me == T(0) && ve == T(0);
         if (!fixed)
-            for (long long s = from[k] + 1; s < now; ++s) adam_elem_(pe, T(0), me, ve, omb1, b2, omb2, scal[2 * (s - 1)], scal[2 * (s - 1) + 1], eps, wd);
-        adam_elem_(pe, g[i], me, ve, omb1, b2, omb2, scal[2 * (now - 1)], scal[2 * (now - 1) + 1], eps, wd);
+            for (long long s = from[k] + 1; s < now; ++s) adam_elem_(pe, T(0), me, ve, omb1, b2, omb2, scal[2 * (s - base - 1)], scal[2 * (s - base - 1) + 1], eps, wd);
+        adam_elem_(pe, g[i], me, ve, omb1, b2, omb2, scal[2 * (now - base - 1)], scal[2 * (now - base - 1) + 1], eps, wd);
         p[e] = pe; m[e] = me; v[e] = ve;
     }
 }
@@ -239,7 +239,7 @@ extern "C" __global__ void gather_rows_##S(const T* s, const long long* idx, T* 
 extern "C" __global__ void scatter_add_rows_##S(T* d, const long long* idx, const T* s, long long n, long long cols) { scatter_add_rows_(d, idx, s, n, cols); } \
 extern "C" __global__ void scatter_rows_##S(T* d, const long long* idx, const T* s, long long n, long long cols) { scatter_rows_(d, idx, s, n, cols); } \
 extern "C" __global__ void adam_step_##S(T* p, const T* g, T* m, T* v, long long n, T a, T b, T c, T d, T e, T f, T w) { adam_step_(p, g, m, v, n, a, b, c, d, e, f, w); } \
-extern "C" __global__ void adam_rows_catch_up_##S(T* p, const T* g, T* m, T* v, const long long* rows, const long long* from, const T* scal, long long nrows, long long cols, long long now, T a, T b, T c, T e, T w) { adam_rows_catch_up_(p, g, m, v, rows, from, scal, nrows, cols, now, a, b, c, e, w); } \
+extern "C" __global__ void adam_rows_catch_up_##S(T* p, const T* g, T* m, T* v, const long long* rows, const long long* from, const T* scal, long long nrows, long long cols, long long now, long long base, T a, T b, T c, T e, T w) { adam_rows_catch_up_(p, g, m, v, rows, from, scal, nrows, cols, now, base, a, b, c, e, w); } \
 extern "C" __global__ void sparse_adam_rows_##S(T* p, const T* g, T* m, T* v, const long long* rows, long long nrows, long long cols, T a, T b, T s, T e) { sparse_adam_rows_(p, g, m, v, rows, nrows, cols, a, b, s, e); } \
 extern "C" __global__ void sgd_step_##S(T* p, const T* g, T* buf, long long n, T lr, T mu, T damp, T wd, int nest, int first, int has_buf) { sgd_step_(p, g, buf, n, lr, mu, damp, wd, nest, first, has_buf); } \
 extern "C" __global__ void lstm_cell_fwd_##S(T* g, const T* b, T* cs, T* cells, T* hp, long long bs, long long H) { lstm_cell_fwd_(g, b, cs, cells, hp, bs, H); } \

@@ -164,7 +164,7 @@ macro_rules! launch {
         let mut l = $self.dev.stream.launch_builder(&f);
         $( l.arg($arg); )*
         // SAFETY: see the macro's doc comment.
-        unsafe { l.launch(grid($n)) }.map_err(dev_err)
+        unsafe { l.launch(grid($n)) }.map(|_| ()).map_err(dev_err)
     }};
 }
 
@@ -576,15 +576,8 @@ impl Backend for Cuda {
             let g = sl::<T>(op, g)?;
             let n = g.len() as i64;
             let s = [T::of(1.0 - h.beta1), T::of(h.beta2), T::of(1.0 - h.beta2), T::of(h.lr / bc1), T::of(bc2.sqrt()), T::of(h.eps), T::of(h.weight_decay)];
-            let f = self.kernel::<T>(op)?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(sl_mut::<T>(op, p)?).arg(g).arg(sl_mut::<T>(op, m)?).arg(sl_mut::<T>(op, v)?).arg(&n);
-            for x in &s {
-                l.arg(x);
-            }
-            // SAFETY: four buffers of n elements.
-            unsafe { l.launch(grid(n as usize)) }.map_err(dev_err)?;
-            Ok(())
+            launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, &n,
+                &s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6]])
         })
     }
 
@@ -604,7 +597,9 @@ impl Backend for Cuda {
         }
         dispatch!(p.dtype(), T => {
             let op = "adam_rows_catch_up";
-            let scal: Vec<T> = (1..=h.step).flat_map(|s| {
+            // scalars of steps base+1..=now only: the oldest step a touched row replays from
+            let base = rows.iter().map(|&r| last[r]).min().unwrap_or(h.step);
+            let scal: Vec<T> = (base + 1..=h.step).flat_map(|s| {
                 let (bc1, bc2) = (1.0 - h.beta1.powi(s as i32), 1.0 - h.beta2.powi(s as i32));
                 [T::of(h.lr / bc1), T::of(bc2.sqrt())]
             }).collect();
@@ -612,17 +607,10 @@ impl Backend for Cuda {
             let d_rows = self.upload_idx(rows)?;
             let from: Vec<usize> = rows.iter().map(|&r| last[r] as usize).collect();
             let d_from = self.upload_idx(&from)?;
-            let a = [rows.len() as i64, cols as i64, h.step as i64];
+            let a = [rows.len() as i64, cols as i64, h.step as i64, base as i64];
             let s = [T::of(1.0 - h.beta1), T::of(h.beta2), T::of(1.0 - h.beta2), T::of(h.eps), T::of(h.weight_decay)];
-            let f = self.kernel::<T>(op)?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(sl_mut::<T>(op, p)?).arg(sl::<T>(op, g)?).arg(sl_mut::<T>(op, m)?).arg(sl_mut::<T>(op, v)?)
-                .arg(&d_rows).arg(&d_from).arg(&d_scal).arg(&a[0]).arg(&a[1]).arg(&a[2]);
-            for x in &s {
-                l.arg(x);
-            }
-            // SAFETY: rows distinct and in range (validated); g holds len(rows)·cols.
-            unsafe { l.launch(grid(rows.len() * cols)) }.map_err(dev_err)?;
+            launch!(self, T, op, rows.len() * cols, [sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+                sl_mut::<T>(op, v)?, &d_rows, &d_from, &d_scal, &a[0], &a[1], &a[2], &a[3], &s[0], &s[1], &s[2], &s[3], &s[4]])?;
             for &r in rows {
                 last[r] = h.step;
             }
@@ -652,16 +640,8 @@ impl Backend for Cuda {
             let d_rows = self.upload_idx(rows)?;
             let a = [rows.len() as i64, cols as i64];
             let s = [T::of(1.0 - h.beta1), T::of(1.0 - h.beta2), T::of(h.lr * bc2.sqrt() / bc1), T::of(h.eps)];
-            let f = self.kernel::<T>(op)?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(sl_mut::<T>(op, p)?).arg(sl::<T>(op, g)?).arg(sl_mut::<T>(op, m)?).arg(sl_mut::<T>(op, v)?)
-                .arg(&d_rows).arg(&a[0]).arg(&a[1]);
-            for x in &s {
-                l.arg(x);
-            }
-            // SAFETY: rows in range (validated).
-            unsafe { l.launch(grid(rows.len() * cols)) }.map_err(dev_err)?;
-            Ok(())
+            launch!(self, T, op, rows.len() * cols, [sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+                sl_mut::<T>(op, v)?, &d_rows, &a[0], &a[1], &s[0], &s[1], &s[2], &s[3]])
         })
     }
 
@@ -686,16 +666,7 @@ impl Backend for Cuda {
             let buf = match buf { Some(b) => sl_mut::<T>(op, b)?, None => &mut dummy };
             let s = [T::of(lr), T::of(momentum), T::of(1.0 - dampening), T::of(weight_decay)];
             let (nest, fst) = (i32::from(nesterov), i32::from(first));
-            let f = self.kernel::<T>(op)?;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(sl_mut::<T>(op, p)?).arg(g).arg(buf).arg(&n);
-            for x in &s {
-                l.arg(x);
-            }
-            l.arg(&nest).arg(&fst).arg(&has_buf);
-            // SAFETY: n elements each (buf unused when has_buf = 0).
-            unsafe { l.launch(grid(n as usize)) }.map_err(dev_err)?;
-            Ok(())
+            launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, buf, &n, &s[0], &s[1], &s[2], &s[3], &nest, &fst, &has_buf])
         })
     }
 

@@ -83,7 +83,7 @@ pub fn add_bias_rows<T: Elem>(x: &mut [T], bias: &[T]) {
 }
 
 /// Sum over the middle axis of `[outer, n, inner]` into `out [outer, inner]`.
-pub fn sum_axis<T: Elem>(x: &[T], _outer: usize, n: usize, inner: usize, out: &mut [T]) {
+pub fn sum_axis<T: Elem>(x: &[T], n: usize, inner: usize, out: &mut [T]) {
     if n == 0 || inner == 0 {
         out.fill(T::zero());
         return;

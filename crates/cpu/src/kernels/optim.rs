@@ -84,11 +84,13 @@ pub fn adam_rows_catch_up<T: Elem>(
     h: &AdamHyper,
 ) {
     let now = scalars::<T>(h, h.step);
-    let replay: Vec<AdamScalars<T>> = (1..h.step).map(|s| scalars::<T>(h, s)).collect();
+    // scalars of the steps some touched row still has to replay: `replay[i]` is step `base + 1 + i`
+    let base = rows.iter().map(|&r| last[r]).min().unwrap_or(h.step);
+    let replay: Vec<AdamScalars<T>> = (base + 1..h.step).map(|s| scalars::<T>(h, s)).collect();
     let update = |p: &mut [T], m: &mut [T], v: &mut [T], grow: &[T], from: u64| {
         let fixed = h.weight_decay == 0.0 && m.iter().chain(v.iter()).all(|&x| x == T::zero());
         if !fixed {
-            for s in &replay[from as usize..] {
+            for s in &replay[(from - base) as usize..] {
                 adam_slice_zero(p, m, v, s);
             }
         }
