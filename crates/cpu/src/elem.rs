@@ -33,6 +33,10 @@ pub trait Elem:
     fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
     /// Wraps a vector as storage.
     fn wrap(v: Vec<Self>) -> CpuStorage;
+    /// The slice as f32 when this type is f32 (for kernels written for f32 only).
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
+    /// The mutable slice as f32 when this type is f32.
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
     /// `C = alpha·A·B + beta·C` via matrixmultiply.
     ///
     /// # Safety
@@ -84,6 +88,12 @@ impl Elem for f32 {
     fn wrap(v: Vec<f32>) -> CpuStorage {
         CpuStorage::F32(v)
     }
+    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+        Some(s)
+    }
     unsafe fn gemm_raw(
         m: usize,
         k: usize,
@@ -134,6 +144,12 @@ impl Elem for f64 {
     }
     fn wrap(v: Vec<f64>) -> CpuStorage {
         CpuStorage::F64(v)
+    }
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
     }
     unsafe fn gemm_raw(
         m: usize,

@@ -1,6 +1,10 @@
 //! Safe strided GEMM over slices (bounds checked), on top of `matrixmultiply`.
 
+use std::borrow::Cow;
+
 use recur_tensor::MatLayout;
+
+use super::pgemm::{self, gemm_packed, PackedB};
 
 use crate::Elem;
 
@@ -40,6 +44,13 @@ pub fn gemm<T: Elem>(
         }
         return;
     }
+    let packs = alpha == T::one() && (beta == T::zero() || beta == T::one()) && lc.col_stride == 1;
+    if packs && m >= PACK_MIN_ROWS && m * n * k >= PACK_MIN && pgemm::packs::<T>() {
+        // Packing B once pays for itself over this many rows; the AVX-512 kernel wins.
+        let b = PackedB::new(b, lb, k, n);
+        let c = &mut c[lc.offset..];
+        return gemm_packed(m, a, la, &b, beta == T::one(), c, lc.row_stride);
+    }
     let (pa, pb, pc) = (
         // SAFETY (all three): the asserts above keep every touched element in bounds.
         unsafe { a.as_ptr().add(la.offset) },
@@ -62,6 +73,10 @@ pub fn gemm<T: Elem>(
     // SAFETY: in bounds (asserts above); `c` is borrowed mutably and cannot alias `a` or `b`.
     unsafe { SendPtrs(pa, pb, pc).run(m, k, n, 0, alpha, la, lb, beta, lc) }
 }
+
+/// GEMMs with at least this many rows and multiply-adds use the packed AVX-512 kernel.
+const PACK_MIN_ROWS: usize = 128;
+const PACK_MIN: usize = 1 << 18;
 
 /// GEMMs with at least this many multiply-adds split their columns over two threads
 /// (measured: below it the fork costs more than it saves).
@@ -263,64 +278,73 @@ fn gemm_rows_impl<T: Elem, const CB: usize>(
     }
 }
 
-/// Weights at or below this many elements use [`gemm_rows`] (they stay in L1/L2 across the
-/// rows); larger ones use the packed `matrixmultiply` path.
+/// Weights at or below this many elements use [`gemm_rows`] when the packed AVX-512 kernel
+/// is not available (they stay in L1/L2 across the rows); larger ones use `matrixmultiply`.
 const SMALL_WEIGHT: usize = 64 * 1024;
 
-/// A recurrent weight `W [n_out, k]` prepared once per sequence for the per-step products
-/// `x · Wᵀ` (forward) and `d · W` (backward).
-pub struct StepWeight<'a, T> {
-    w: &'a [T],
-    wt: Option<Vec<T>>,
-    n_out: usize,
-    k: usize,
+/// A recurrent weight `W [n_out, k]` prepared once per sequence for one of the per-step
+/// products: `x · Wᵀ` (forward) or `d · W` (backward).
+pub struct StepWeight<'a, T: Clone> {
+    prod: StepProd<'a, T>,
+}
+
+enum StepProd<'a, T: Clone> {
+    /// Packed panels (AVX-512 f32), or a large weight for `matrixmultiply`.
+    Packed(PackedB<'a, T>),
+    /// A small row-major `[k, n]` right-hand side for [`gemm_rows`].
+    Rows { b: Cow<'a, [T]>, k: usize, n: usize },
 }
 
 impl<'a, T: Elem> StepWeight<'a, T> {
-    /// Prepares `w` (row-major `[n_out, k]`); small weights are transposed once here.
-    pub fn new(w: &'a [T], n_out: usize, k: usize) -> Self {
-        let wt = (n_out * k <= SMALL_WEIGHT).then(|| {
+    /// Prepares `out[m, n_out] (+)= x[m, k] · Wᵀ` for a row-major `w [n_out, k]`.
+    pub fn forward(w: &'a [T], n_out: usize, k: usize) -> Self {
+        let packed = PackedB::transposed(w, n_out, k);
+        let prod = if packed.is_packed() || n_out * k > SMALL_WEIGHT {
+            StepProd::Packed(packed)
+        } else {
             let mut t = vec![T::zero(); n_out * k];
             for (o, row) in w.chunks_exact(k).enumerate() {
                 for (i, &v) in row.iter().enumerate() {
                     t[i * n_out + o] = v;
                 }
             }
-            t
-        });
-        StepWeight { w, wt, n_out, k }
+            StepProd::Rows {
+                b: Cow::Owned(t),
+                k,
+                n: n_out,
+            }
+        };
+        StepWeight { prod }
     }
 
-    /// `out[m, n_out] (+)= x[m, k] · Wᵀ`.
-    pub fn x_wt(&self, m: usize, x: &[T], accumulate: bool, out: &mut [T]) {
-        match &self.wt {
-            Some(wt) => gemm_rows(m, self.n_out, self.k, x, wt, accumulate, out),
-            None => gemm_nt(
-                m,
-                self.n_out,
-                self.k,
-                x,
-                self.w,
-                if accumulate { T::one() } else { T::zero() },
-                out,
-            ),
-        }
-    }
-
-    /// `out[m, k] (+)= d[m, n_out] · W`.
-    pub fn d_w(&self, m: usize, d: &[T], accumulate: bool, out: &mut [T]) {
-        if self.wt.is_some() {
-            gemm_rows(m, self.k, self.n_out, d, self.w, accumulate, out)
+    /// Prepares `out[m, k] (+)= d[m, n_out] · W` for a row-major `w [n_out, k]`.
+    pub fn backward(w: &'a [T], n_out: usize, k: usize) -> Self {
+        let packed = PackedB::row_major(w, n_out, k);
+        let prod = if packed.is_packed() || n_out * k > SMALL_WEIGHT {
+            StepProd::Packed(packed)
         } else {
-            gemm_nn(
+            StepProd::Rows {
+                b: Cow::Borrowed(w),
+                k: n_out,
+                n: k,
+            }
+        };
+        StepWeight { prod }
+    }
+
+    /// `out[m, n] (+)= x[m, k] · B` for the prepared product (`x` and `out` row-major).
+    pub fn apply(&self, m: usize, x: &[T], accumulate: bool, out: &mut [T]) {
+        match &self.prod {
+            StepProd::Packed(b) => gemm_packed(
                 m,
-                self.k,
-                self.n_out,
-                d,
-                self.w,
-                if accumulate { T::one() } else { T::zero() },
+                x,
+                MatLayout::row_major(0, b.k()),
+                b,
+                accumulate,
                 out,
-            )
+                b.n(),
+            ),
+            StepProd::Rows { b, k, n } => gemm_rows(m, *n, *k, x, b, accumulate, out),
         }
     }
 }

@@ -36,10 +36,10 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
     let mut output = vec![T::zero(); n * h];
     let mut h_state = x.h0.to_vec();
     let mut gh = vec![T::zero(); b * g3];
-    let w_hh = StepWeight::new(x.w_hh, g3, h);
+    let w_hh = StepWeight::forward(x.w_hh, g3, h);
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        w_hh.x_wt(bs, &h_state[..bs * h], false, &mut gh[..bs * g3]);
+        w_hh.apply(bs, &h_state[..bs * h], false, &mut gh[..bs * g3]);
         for r in 0..bs {
             let row = off + r;
             let ghr = &mut gh[r * g3..(r + 1) * g3];
@@ -90,7 +90,7 @@ pub fn backward<T: Elem>(
     let mut dx = vec![T::zero(); n * g3];
     let mut dgh = vec![T::zero(); n * g3];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
-    let w = StepWeight::new(w_hh, g3, h);
+    let w = StepWeight::backward(w_hh, g3, h);
     for t in steps.order().rev() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         if let Some(go) = grad_output {
@@ -123,7 +123,7 @@ pub fn backward<T: Elem>(
                 dhr[j] = d * z;
             }
         }
-        w.d_w(bs, &dgh[off * g3..(off + bs) * g3], true, &mut dh[..bs * h]);
+        w.apply(bs, &dgh[off * g3..(off + bs) * g3], true, &mut dh[..bs * h]);
     }
     let h_prev = steps.gather_prev(h0, output, h);
     let mut dw_hh = vec![T::zero(); g3 * h];

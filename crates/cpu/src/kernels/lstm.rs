@@ -96,8 +96,8 @@ fn forward_impl<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     let (h, p) = (x.hidden, x.out);
     let g4 = 4 * h;
     let n = steps.rows();
-    let w_hh = StepWeight::new(x.w_hh, g4, p);
-    let w_hr = x.w_hr.map(|w| StepWeight::new(w, p, h));
+    let w_hh = StepWeight::forward(x.w_hh, g4, p);
+    let w_hr = x.w_hr.map(|w| StepWeight::forward(w, p, h));
     let mut gates = x.x_proj.to_vec();
     let mut cells = vec![T::zero(); n * h];
     let mut hidden_pre = x.w_hr.map(|_| vec![T::zero(); n * h]);
@@ -107,7 +107,7 @@ fn forward_impl<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         let g = &mut gates[off * g4..(off + bs) * g4];
-        w_hh.x_wt(bs, &h_state[..bs * p], true, g);
+        w_hh.apply(bs, &h_state[..bs * p], true, g);
         let cl = &mut cells[off * h..(off + bs) * h];
         let hp = match hidden_pre.as_mut() {
             Some(hp) => &mut hp[off * h..(off + bs) * h],
@@ -122,7 +122,7 @@ fn forward_impl<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
             cell_forward(gr, x.b_hh, cs, cl, hp);
         }
         if let (Some(w_hr), Some(hp)) = (&w_hr, hidden_pre.as_ref()) {
-            w_hr.x_wt(
+            w_hr.apply(
                 bs,
                 &hp[off * h..(off + bs) * h],
                 false,
@@ -239,8 +239,8 @@ fn backward_impl<T: Elem>(
     let (h, p) = (s.hidden, s.out);
     let g4 = 4 * h;
     let (n, b) = (steps.rows(), steps.batch());
-    let w_hh = StepWeight::new(s.w_hh, g4, p);
-    let w_hr = s.w_hr.map(|w| StepWeight::new(w, p, h));
+    let w_hh = StepWeight::backward(s.w_hh, g4, p);
+    let w_hr = s.w_hr.map(|w| StepWeight::backward(w, p, h));
     let mut dgates = vec![T::zero(); n * g4];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * p], <[T]>::to_vec);
     let mut dc = grad_c_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
@@ -256,7 +256,7 @@ fn backward_impl<T: Elem>(
         let dhp_rows: &[T] = match (&w_hr, dh_all.as_mut()) {
             (Some(w_hr), Some(all)) => {
                 all[off * p..(off + bs) * p].copy_from_slice(&dh[..bs * p]);
-                w_hr.d_w(bs, &dh[..bs * p], false, &mut dhp[..bs * h]);
+                w_hr.apply(bs, &dh[..bs * p], false, &mut dhp[..bs * h]);
                 &dhp[..bs * h]
             }
             _ => &dh[..bs * h],
@@ -276,7 +276,7 @@ fn backward_impl<T: Elem>(
                 &mut dgates[row * g4..(row + 1) * g4],
             );
         }
-        w_hh.d_w(
+        w_hh.apply(
             bs,
             &dgates[off * g4..(off + bs) * g4],
             false,

@@ -5,5 +5,6 @@ pub mod gemm;
 pub mod gru;
 pub mod lstm;
 pub mod optim;
+pub mod pgemm;
 pub mod rnn;
 pub mod steps;

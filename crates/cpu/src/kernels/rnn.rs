@@ -18,11 +18,11 @@ pub fn forward<T: Elem>(
     let h = hidden;
     let mut output = x_proj.to_vec();
     let mut h_state = h0.to_vec();
-    let w = StepWeight::new(w_hh, h, h);
+    let w = StepWeight::forward(w_hh, h, h);
     for t in steps.order() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         let out = &mut output[off * h..(off + bs) * h];
-        w.x_wt(bs, &h_state[..bs * h], true, out);
+        w.apply(bs, &h_state[..bs * h], true, out);
         for row in out.chunks_exact_mut(h) {
             if let Some(b) = b_hh {
                 for (v, &bv) in row.iter_mut().zip(b) {
@@ -59,7 +59,7 @@ pub fn backward<T: Elem>(
     let one = T::one();
     let mut dpre = vec![T::zero(); n * h];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
-    let w = StepWeight::new(w_hh, h, h);
+    let w = StepWeight::backward(w_hh, h, h);
     for t in steps.order().rev() {
         let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
         let rows = off * h..(off + bs) * h;
@@ -81,7 +81,7 @@ pub fn backward<T: Elem>(
                 g * (one - y * y)
             };
         }
-        w.d_w(bs, &dpre[rows], false, &mut dh[..bs * h]);
+        w.apply(bs, &dpre[rows], false, &mut dh[..bs * h]);
     }
     let h_prev = steps.gather_prev(h0, output, h);
     let mut dw_hh = vec![T::zero(); h * h];
