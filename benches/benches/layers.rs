@@ -8,6 +8,7 @@ use recur_benches::LayerBench;
 use recur_layers::RecurrentConfig;
 
 fn layers(c: &mut Criterion) {
+    recur_cpu::keep_freed_memory();
     let mut g = c.benchmark_group("layer_fwd_bwd");
     let mut bilstm = RecurrentConfig::lstm(64, 32);
     bilstm.num_layers = 2;

@@ -7,6 +7,7 @@ use recur_benches::{ag_news_lengths, LayerBench};
 use recur_layers::RecurrentConfig;
 
 fn packed(c: &mut Criterion) {
+    recur_cpu::keep_freed_memory();
     let lengths = ag_news_lengths();
     let t = *lengths.iter().max().unwrap_or(&1);
     let lb = LayerBench::new(RecurrentConfig::lstm(64, 32), lengths.len(), t);

@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    recur_cpu::keep_freed_memory();
     let cli = recur_cli::Cli::parse();
     if let Err(e) = recur_cli::run(cli) {
         eprintln!("error: {e:#}");

@@ -1,6 +1,7 @@
 //! The CPU backend: `Vec` storage, `matrixmultiply` GEMM, fused recurrent kernels, and
 //! `rayon` only for maps large enough to pay for the fork (see [`kernels::basic::PAR_MIN`]).
 
+mod alloc;
 mod elem;
 mod fastmath;
 pub mod kernels;
@@ -10,6 +11,7 @@ use recur_tensor::{
     SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
 };
 
+pub use alloc::keep_freed_memory;
 pub use elem::Elem;
 use elem::{sl, sl_mut};
 use kernels::{basic, gemm, gru, lstm, optim, rnn, steps::Steps};

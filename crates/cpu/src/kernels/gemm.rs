@@ -49,7 +49,7 @@ pub fn gemm<T: Elem>(
         // Packing B once pays for itself over this many rows; the AVX-512 kernel wins.
         let b = PackedB::new(b, lb, k, n);
         let c = &mut c[lc.offset..];
-        return gemm_packed(m, a, la, &b, beta == T::one(), c, lc.row_stride);
+        return gemm_packed(m, a, la, &b, beta == T::one(), c, lc.row_stride, true);
     }
     let (pa, pb, pc) = (
         // SAFETY (all three): the asserts above keep every touched element in bounds.
@@ -286,6 +286,7 @@ const SMALL_WEIGHT: usize = 64 * 1024;
 /// products: `x · Wᵀ` (forward) or `d · W` (backward).
 pub struct StepWeight<'a, T: Clone> {
     prod: StepProd<'a, T>,
+    may_split: bool,
 }
 
 enum StepProd<'a, T: Clone> {
@@ -314,7 +315,10 @@ impl<'a, T: Elem> StepWeight<'a, T> {
                 n: n_out,
             }
         };
-        StepWeight { prod }
+        StepWeight {
+            prod,
+            may_split: true,
+        }
     }
 
     /// Prepares `out[m, k] (+)= d[m, n_out] · W` for a row-major `w [n_out, k]`.
@@ -329,7 +333,16 @@ impl<'a, T: Elem> StepWeight<'a, T> {
                 n: k,
             }
         };
-        StepWeight { prod }
+        StepWeight {
+            prod,
+            may_split: true,
+        }
+    }
+
+    /// Keeps every product on the calling thread (for callers that already run on both).
+    pub fn serial(mut self, serial: bool) -> Self {
+        self.may_split &= !serial;
+        self
     }
 
     /// `out[m, n] (+)= x[m, k] · B` for the prepared product (`x` and `out` row-major).
@@ -343,6 +356,7 @@ impl<'a, T: Elem> StepWeight<'a, T> {
                 accumulate,
                 out,
                 b.n(),
+                self.may_split,
             ),
             StepProd::Rows { b, k, n } => gemm_rows(m, *n, *k, x, b, accumulate, out),
         }

@@ -73,45 +73,134 @@ fn cell_forward<T: Elem>(
     }
 }
 
-/// Runs the LSTM over all steps of `steps` (AVX-512 code when the CPU has it).
+/// One half of the batch rows in the forward pass: its row blocks of each step's buffers and
+/// its rows of the running state.
+struct FwdPart<'b, T> {
+    gates: Vec<&'b mut [T]>,
+    cells: Vec<&'b mut [T]>,
+    hidden_pre: Option<Vec<&'b mut [T]>>,
+    output: Vec<&'b mut [T]>,
+    /// `[rows, H_out]`, starts as `h0` and ends as `h_n`.
+    h: &'b mut [T],
+    /// `[rows, H]`, starts as `c0` and ends as `c_n`.
+    c: &'b mut [T],
+}
+
+/// Runs the LSTM over all steps of `steps`. Large batches run as two halves of the rows on
+/// two threads (rows of a recurrence never interact), with no per-step synchronisation.
 pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { forward_avx512(x, steps) };
-        }
-    }
-    forward_impl(x, steps)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn forward_avx512<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
-    forward_impl(x, steps)
-}
-
-#[inline(always)]
-fn forward_impl<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     let (h, p) = (x.hidden, x.out);
     let g4 = 4 * h;
     let n = steps.rows();
-    let w_hh = StepWeight::forward(x.w_hh, g4, p);
-    let w_hr = x.w_hr.map(|w| StepWeight::forward(w, p, h));
     let mut gates = x.x_proj.to_vec();
     let mut cells = vec![T::zero(); n * h];
     let mut hidden_pre = x.w_hr.map(|_| vec![T::zero(); n * h]);
     let mut output = vec![T::zero(); n * p];
-    let mut h_state = x.h0.to_vec();
-    let mut c_state = x.c0.to_vec();
+    let mut h_n = x.h0.to_vec();
+    let mut c_n = x.c0.to_vec();
+    let split = steps.split_for(g4 * p + x.w_hr.map_or(0, |_| p * h));
+    let two = split < steps.batch();
+    let w_hh = StepWeight::forward(x.w_hh, g4, p).serial(two);
+    let w_hr = x.w_hr.map(|w| StepWeight::forward(w, p, h).serial(two));
+    {
+        let (g_lo, g_hi) = steps.split_rows(&mut gates, g4, split);
+        let (c_lo, c_hi) = steps.split_rows(&mut cells, h, split);
+        let (hp_lo, hp_hi) = match hidden_pre.as_mut() {
+            Some(buf) => {
+                let (lo, hi) = steps.split_rows(buf, h, split);
+                (Some(lo), Some(hi))
+            }
+            None => (None, None),
+        };
+        let (o_lo, o_hi) = steps.split_rows(&mut output, p, split);
+        let (h_lo, h_hi) = h_n.split_at_mut(split * p);
+        let (cs_lo, cs_hi) = c_n.split_at_mut(split * h);
+        let lo = FwdPart {
+            gates: g_lo,
+            cells: c_lo,
+            hidden_pre: hp_lo,
+            output: o_lo,
+            h: h_lo,
+            c: cs_lo,
+        };
+        let hi = FwdPart {
+            gates: g_hi,
+            cells: c_hi,
+            hidden_pre: hp_hi,
+            output: o_hi,
+            h: h_hi,
+            c: cs_hi,
+        };
+        let run = |part| forward_part(x, &w_hh, w_hr.as_ref(), steps, part);
+        if two {
+            rayon::join(|| run(lo), || run(hi));
+        } else {
+            run(lo);
+        }
+    }
+    (gates, cells, hidden_pre, output, h_n, c_n)
+}
+
+/// The step loop over one part's rows (AVX-512 code when the CPU has it).
+fn forward_part<T: Elem>(
+    x: &LstmIn<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    w_hr: Option<&StepWeight<'_, T>>,
+    steps: &Steps<'_>,
+    part: FwdPart<'_, T>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { forward_part_avx512(x, w_hh, w_hr, steps, part) };
+        }
+    }
+    forward_part_impl(x, w_hh, w_hr, steps, part)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn forward_part_avx512<T: Elem>(
+    x: &LstmIn<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    w_hr: Option<&StepWeight<'_, T>>,
+    steps: &Steps<'_>,
+    part: FwdPart<'_, T>,
+) {
+    forward_part_impl(x, w_hh, w_hr, steps, part)
+}
+
+#[inline(always)]
+fn forward_part_impl<T: Elem>(
+    x: &LstmIn<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    w_hr: Option<&StepWeight<'_, T>>,
+    steps: &Steps<'_>,
+    part: FwdPart<'_, T>,
+) {
+    let (h, p) = (x.hidden, x.out);
+    let g4 = 4 * h;
+    let FwdPart {
+        mut gates,
+        mut cells,
+        mut hidden_pre,
+        mut output,
+        h: h_state,
+        c: c_state,
+    } = part;
     for t in steps.order() {
-        let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        let g = &mut gates[off * g4..(off + bs) * g4];
+        let g = &mut *gates[t];
+        let bs = g.len() / g4;
+        if bs == 0 {
+            continue;
+        }
         w_hh.apply(bs, &h_state[..bs * p], true, g);
-        let cl = &mut cells[off * h..(off + bs) * h];
+        let out = &mut *output[t];
+        let cl = &mut *cells[t];
         let hp = match hidden_pre.as_mut() {
-            Some(hp) => &mut hp[off * h..(off + bs) * h],
-            None => &mut output[off * p..(off + bs) * p],
+            Some(hp) => &mut *hp[t],
+            None => &mut *out,
         };
         for (((gr, cs), cl), hp) in g
             .chunks_exact_mut(g4)
@@ -121,17 +210,11 @@ fn forward_impl<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
         {
             cell_forward(gr, x.b_hh, cs, cl, hp);
         }
-        if let (Some(w_hr), Some(hp)) = (&w_hr, hidden_pre.as_ref()) {
-            w_hr.apply(
-                bs,
-                &hp[off * h..(off + bs) * h],
-                false,
-                &mut output[off * p..(off + bs) * p],
-            );
+        if let (Some(w_hr), Some(hp)) = (w_hr, hidden_pre.as_ref()) {
+            w_hr.apply(bs, &hp[t][..bs * h], false, out);
         }
-        h_state[..bs * p].copy_from_slice(&output[off * p..(off + bs) * p]);
+        h_state[..bs * p].copy_from_slice(out);
     }
-    (gates, cells, hidden_pre, output, h_state, c_state)
 }
 
 /// What backward needs from the forward pass (slices of the saved buffers).
@@ -197,39 +280,21 @@ fn cell_backward<T: Elem>(
     }
 }
 
-/// Backward through time. Missing output gradients are zeros (AVX-512 code when the CPU
-/// has it).
+/// One half of the batch rows in the backward pass.
+struct BwdPart<'b, T> {
+    /// First batch row of the part.
+    lo: usize,
+    dgates: Vec<&'b mut [T]>,
+    dh_all: Option<Vec<&'b mut [T]>>,
+    /// `[rows, H_out]`: starts as the gradient of `h_n`, ends as that of `h0`.
+    dh: &'b mut [T],
+    /// `[rows, H]`: likewise for the cell state.
+    dc: &'b mut [T],
+}
+
+/// Backward through time, on two threads for large batches as in [`forward`]. Missing output
+/// gradients are zeros.
 pub fn backward<T: Elem>(
-    s: &LstmSavedRef<'_, T>,
-    steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    grad_h_n: Option<&[T]>,
-    grad_c_n: Option<&[T]>,
-) -> LstmBwd<T> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { backward_avx512(s, steps, grad_output, grad_h_n, grad_c_n) };
-        }
-    }
-    backward_impl(s, steps, grad_output, grad_h_n, grad_c_n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn backward_avx512<T: Elem>(
-    s: &LstmSavedRef<'_, T>,
-    steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    grad_h_n: Option<&[T]>,
-    grad_c_n: Option<&[T]>,
-) -> LstmBwd<T> {
-    backward_impl(s, steps, grad_output, grad_h_n, grad_c_n)
-}
-
-#[inline(always)]
-fn backward_impl<T: Elem>(
     s: &LstmSavedRef<'_, T>,
     steps: &Steps<'_>,
     grad_output: Option<&[T]>,
@@ -239,49 +304,45 @@ fn backward_impl<T: Elem>(
     let (h, p) = (s.hidden, s.out);
     let g4 = 4 * h;
     let (n, b) = (steps.rows(), steps.batch());
-    let w_hh = StepWeight::backward(s.w_hh, g4, p);
-    let w_hr = s.w_hr.map(|w| StepWeight::backward(w, p, h));
     let mut dgates = vec![T::zero(); n * g4];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * p], <[T]>::to_vec);
     let mut dc = grad_c_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
     let mut dh_all = s.w_hr.map(|_| vec![T::zero(); n * p]);
-    let mut dhp = vec![T::zero(); if s.w_hr.is_some() { b * h } else { 0 }];
-    for t in steps.order().rev() {
-        let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        if let Some(go) = grad_output {
-            for (d, &g) in dh[..bs * p].iter_mut().zip(&go[off * p..(off + bs) * p]) {
-                *d += g;
+    let split = steps.split_for(g4 * p + s.w_hr.map_or(0, |_| p * h));
+    let two = split < b;
+    let w_hh = StepWeight::backward(s.w_hh, g4, p).serial(two);
+    let w_hr = s.w_hr.map(|w| StepWeight::backward(w, p, h).serial(two));
+    {
+        let (dg_lo, dg_hi) = steps.split_rows(&mut dgates, g4, split);
+        let (da_lo, da_hi) = match dh_all.as_mut() {
+            Some(buf) => {
+                let (lo, hi) = steps.split_rows(buf, p, split);
+                (Some(lo), Some(hi))
             }
-        }
-        let dhp_rows: &[T] = match (&w_hr, dh_all.as_mut()) {
-            (Some(w_hr), Some(all)) => {
-                all[off * p..(off + bs) * p].copy_from_slice(&dh[..bs * p]);
-                w_hr.apply(bs, &dh[..bs * p], false, &mut dhp[..bs * h]);
-                &dhp[..bs * h]
-            }
-            _ => &dh[..bs * h],
+            None => (None, None),
         };
-        for r in 0..bs {
-            let row = off + r;
-            let c_prev = match steps.prev_row(t, r) {
-                Some(pr) => &s.cells[pr * h..(pr + 1) * h],
-                None => &s.c0[r * h..(r + 1) * h],
-            };
-            cell_backward(
-                &s.gates[row * g4..(row + 1) * g4],
-                &s.cells[row * h..(row + 1) * h],
-                c_prev,
-                &dhp_rows[r * h..(r + 1) * h],
-                &mut dc[r * h..(r + 1) * h],
-                &mut dgates[row * g4..(row + 1) * g4],
-            );
+        let (dh_lo, dh_hi) = dh.split_at_mut(split * p);
+        let (dc_lo, dc_hi) = dc.split_at_mut(split * h);
+        let lo = BwdPart {
+            lo: 0,
+            dgates: dg_lo,
+            dh_all: da_lo,
+            dh: dh_lo,
+            dc: dc_lo,
+        };
+        let hi = BwdPart {
+            lo: split,
+            dgates: dg_hi,
+            dh_all: da_hi,
+            dh: dh_hi,
+            dc: dc_hi,
+        };
+        let run = |part| backward_part(s, &w_hh, w_hr.as_ref(), steps, grad_output, part);
+        if two {
+            rayon::join(|| run(lo), || run(hi));
+        } else {
+            run(lo);
         }
-        w_hh.apply(
-            bs,
-            &dgates[off * g4..(off + bs) * g4],
-            false,
-            &mut dh[..bs * p],
-        );
     }
     let h_prev = steps.gather_prev(s.h0, s.output, p);
     let mut dw_hh = vec![T::zero(); g4 * p];
@@ -296,4 +357,95 @@ fn backward_impl<T: Elem>(
         _ => None,
     };
     (dgates, dw_hh, db, dw_hr, dh, dc)
+}
+
+/// The step loop over one part's rows, last step first (AVX-512 code when the CPU has it).
+fn backward_part<T: Elem>(
+    s: &LstmSavedRef<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    w_hr: Option<&StepWeight<'_, T>>,
+    steps: &Steps<'_>,
+    grad_output: Option<&[T]>,
+    part: BwdPart<'_, T>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { backward_part_avx512(s, w_hh, w_hr, steps, grad_output, part) };
+        }
+    }
+    backward_part_impl(s, w_hh, w_hr, steps, grad_output, part)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn backward_part_avx512<T: Elem>(
+    s: &LstmSavedRef<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    w_hr: Option<&StepWeight<'_, T>>,
+    steps: &Steps<'_>,
+    grad_output: Option<&[T]>,
+    part: BwdPart<'_, T>,
+) {
+    backward_part_impl(s, w_hh, w_hr, steps, grad_output, part)
+}
+
+#[inline(always)]
+fn backward_part_impl<T: Elem>(
+    s: &LstmSavedRef<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    w_hr: Option<&StepWeight<'_, T>>,
+    steps: &Steps<'_>,
+    grad_output: Option<&[T]>,
+    part: BwdPart<'_, T>,
+) {
+    let (h, p) = (s.hidden, s.out);
+    let g4 = 4 * h;
+    let BwdPart {
+        lo,
+        mut dgates,
+        mut dh_all,
+        dh,
+        dc,
+    } = part;
+    let rows = dc.len() / h.max(1);
+    let mut dhp = vec![T::zero(); if w_hr.is_some() { rows * h } else { 0 }];
+    for t in steps.order().rev() {
+        let dg = &mut *dgates[t];
+        let bs = dg.len() / g4;
+        if bs == 0 {
+            continue;
+        }
+        let off = steps.offsets[t] + lo;
+        if let Some(go) = grad_output {
+            for (d, &g) in dh[..bs * p].iter_mut().zip(&go[off * p..(off + bs) * p]) {
+                *d += g;
+            }
+        }
+        let dhp_rows: &[T] = match (w_hr, dh_all.as_mut()) {
+            (Some(w_hr), Some(all)) => {
+                all[t].copy_from_slice(&dh[..bs * p]);
+                w_hr.apply(bs, &dh[..bs * p], false, &mut dhp[..bs * h]);
+                &dhp[..bs * h]
+            }
+            _ => &dh[..bs * h],
+        };
+        for r in 0..bs {
+            let row = off + r;
+            let c_prev = match steps.prev_row(t, lo + r) {
+                Some(pr) => &s.cells[pr * h..(pr + 1) * h],
+                None => &s.c0[(lo + r) * h..(lo + r + 1) * h],
+            };
+            cell_backward(
+                &s.gates[row * g4..(row + 1) * g4],
+                &s.cells[row * h..(row + 1) * h],
+                c_prev,
+                &dhp_rows[r * h..(r + 1) * h],
+                &mut dc[r * h..(r + 1) * h],
+                &mut dg[r * g4..(r + 1) * g4],
+            );
+        }
+        w_hh.apply(bs, dg, false, &mut dh[..bs * p]);
+    }
 }

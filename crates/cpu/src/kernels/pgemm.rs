@@ -106,10 +106,11 @@ fn pack(b: &[f32], lb: MatLayout, k: usize, n: usize) -> Vec<f32> {
 
 /// `c[m, n] (+)= a[m, k] · B`: `a` is described by `la` (any strides), `c` is row-major with
 /// row stride `ldc` from offset 0, and `accumulate` adds to `c` instead of overwriting it.
-/// Large products split their columns over two threads.
+/// Large products split their columns over two threads when `may_split`.
 ///
 /// # Panics
 /// When `a` or `c` is too short for the shapes.
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_packed<T: Elem>(
     m: usize,
     a: &[T],
@@ -118,6 +119,7 @@ pub fn gemm_packed<T: Elem>(
     accumulate: bool,
     c: &mut [T],
     ldc: usize,
+    may_split: bool,
 ) {
     let (k, n) = (b.k, b.n);
     if m == 0 || n == 0 {
@@ -151,7 +153,7 @@ pub fn gemm_packed<T: Elem>(
             accumulate,
         };
         let np = n.div_ceil(NR);
-        if m * n * k >= PAR_MIN && np >= 2 && rayon::current_num_threads() > 1 {
+        if may_split && m * n * k >= PAR_MIN && np >= 2 && rayon::current_num_threads() > 1 {
             let half = np / 2;
             // SAFETY: the CPU has AVX-512F (panels exist only then); the two halves write
             // disjoint columns of C, which stays borrowed mutably for the whole call.
@@ -385,7 +387,7 @@ mod tests {
                 assert!(pb64.panels.is_none(), "f64 goes to matrixmultiply");
                 let ldc = n + 3;
                 let mut c = vec![1.0; m * ldc];
-                gemm_packed(m, &a, la, &pb64, true, &mut c, ldc);
+                gemm_packed(m, &a, la, &pb64, true, &mut c, ldc, true);
                 for i in 0..m {
                     for j in 0..n {
                         let got = c[i * ldc + j] - 1.0;
@@ -406,7 +408,7 @@ mod tests {
                 let pb32 = PackedB::new(&b32, lb, k, n);
                 assert_eq!(pb32.panels.is_some(), fast_kernel());
                 let mut c32 = vec![7.0f32; m * n];
-                gemm_packed(m, &a32, la, &pb32, false, &mut c32, n);
+                gemm_packed(m, &a32, la, &pb32, false, &mut c32, n, m % 2 == 0);
                 for (g, w) in c32.iter().zip(&want) {
                     assert!(
                         (*g as f64 - w).abs() < 1e-4 * (1.0 + w.abs()),

@@ -1,6 +1,9 @@
 //! Step bookkeeping shared by the fused recurrent kernels: processing order, row
 //! offsets per step, and where each row's previous state lives.
 
+/// Passes with fewer multiply-adds than this keep all rows on one thread (the fork costs more).
+pub const SPLIT_MIN: usize = 1 << 20;
+
 /// The time steps of one (packed) sequence pass.
 pub struct Steps<'a> {
     /// Rows alive at each step (non-increasing).
@@ -36,6 +39,49 @@ impl<'a> Steps<'a> {
         let n = self.batch_sizes.len();
         let reverse = self.reverse;
         (0..n).map(move |i| if reverse { n - 1 - i } else { i })
+    }
+
+    /// Where to split the batch rows into two independent halves that do about the same
+    /// work: the smallest `s` with `Σ_t min(bs_t, s) ≥ N / 2` (rows `0..s` and `s..B`).
+    /// Rows of a recurrence never interact, so the halves can run on two threads.
+    pub fn balanced_split(&self) -> usize {
+        let half = self.rows().div_ceil(2);
+        (1..=self.batch())
+            .find(|&s| self.batch_sizes.iter().map(|&bs| bs.min(s)).sum::<usize>() >= half)
+            .unwrap_or(0)
+    }
+
+    /// The first row of the second half when the batch rows run as two halves on two threads
+    /// ([`Steps::balanced_split`]), or `B` (one part) on one thread or when the pass does
+    /// fewer than [`SPLIT_MIN`] multiply-adds (`work` per row and step).
+    pub fn split_for(&self, work: usize) -> usize {
+        if rayon::current_num_threads() > 1 && self.rows() * work >= SPLIT_MIN {
+            self.balanced_split()
+        } else {
+            self.batch()
+        }
+    }
+
+    /// The row blocks of a packed `[N, width]` buffer, per step `t`: rows `0..min(bs_t, s)`
+    /// in the first list and rows `min(bs_t, s)..bs_t` in the second.
+    #[allow(clippy::type_complexity)]
+    pub fn split_rows<'b, T>(
+        &self,
+        buf: &'b mut [T],
+        width: usize,
+        s: usize,
+    ) -> (Vec<&'b mut [T]>, Vec<&'b mut [T]>) {
+        let (mut lo, mut hi) = (Vec::with_capacity(self.batch_sizes.len()), Vec::new());
+        hi.reserve(self.batch_sizes.len());
+        let mut rest = buf;
+        for &bs in self.batch_sizes {
+            let (block, tail) = std::mem::take(&mut rest).split_at_mut(bs * width);
+            let (a, b) = block.split_at_mut(bs.min(s) * width);
+            lo.push(a);
+            hi.push(b);
+            rest = tail;
+        }
+        (lo, hi)
     }
 
     /// Packed row holding the state that row `r` of step `t` starts from, or `None`

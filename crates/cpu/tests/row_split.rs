@@ -1,0 +1,123 @@
+//! Large batches run their rows as two halves on two threads. The halves must give the same
+//! values and gradients as one thread doing every row: every cell kind, padded and packed,
+//! both directions, with and without an LSTM projection, f32 and f64.
+
+use recur_cpu::kernels::steps::Steps;
+use recur_cpu::Cpu;
+use recur_tensor::{seq_backward, seq_forward, CellKind, DType, SeqInputs, Tensor};
+
+fn t(shape: &[usize], dtype: DType, seed: usize) -> Tensor<Cpu> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n)
+        .map(|i| (((i + seed) * 7919) % 101) as f64 / 101.0 - 0.5)
+        .collect();
+    Tensor::from_f64(&Cpu, shape, &v, dtype).unwrap()
+}
+
+/// Every output and gradient of one forward + backward, flattened.
+fn pass(
+    kind: CellKind,
+    dtype: DType,
+    batch_sizes: &[usize],
+    reverse: bool,
+    proj: bool,
+) -> Vec<Vec<f64>> {
+    let (b, h) = (batch_sizes[0], 48);
+    let p = if proj { 24 } else { h };
+    let n: usize = batch_sizes.iter().sum();
+    let g = kind.gates() * h;
+    let (x, w, bias) = (
+        t(&[n, g], dtype, 1),
+        t(&[g, p], dtype, 2),
+        t(&[g], dtype, 3),
+    );
+    let (w_hr, h0, c0) = (
+        t(&[p, h], dtype, 4),
+        t(&[b, p], dtype, 5),
+        t(&[b, h], dtype, 6),
+    );
+    let (gout, gh, gc) = (
+        t(&[n, p], dtype, 7),
+        t(&[b, p], dtype, 8),
+        t(&[b, h], dtype, 9),
+    );
+    let lstm = kind == CellKind::Lstm;
+    let inputs = SeqInputs {
+        kind,
+        hidden: h,
+        x_proj: &x,
+        w_hh: &w,
+        b_hh: Some(&bias),
+        w_hr: proj.then_some(&w_hr),
+        h0: &h0,
+        c0: lstm.then_some(&c0),
+        batch_sizes,
+        reverse,
+    };
+    let out = seq_forward(&Cpu, &inputs).unwrap();
+    let gr = seq_backward(
+        &Cpu,
+        &out.saved,
+        Some(&gout),
+        Some(&gh),
+        lstm.then_some(&gc),
+    )
+    .unwrap();
+    let mut all = vec![&out.output, &out.h_n, &gr.x_proj, &gr.w_hh, &gr.h0];
+    all.extend(out.c_n.iter().chain(&gr.b_hh).chain(&gr.w_hr).chain(&gr.c0));
+    all.iter().map(|t| t.to_f64_vec().unwrap()).collect()
+}
+
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn two_halves_match_one_thread() {
+    let padded = vec![24; 30];
+    let packed: Vec<usize> = (0..50).map(|s| 24 - s * 23 / 49).collect();
+    for kind in [CellKind::Lstm, CellKind::Gru, CellKind::RnnTanh] {
+        for batch_sizes in [&padded, &packed] {
+            let work = kind.gates() * 48 * 48;
+            let steps = Steps::new(batch_sizes, false);
+            assert!(
+                in_pool(2, || steps.split_for(work)) < 24,
+                "the test must split"
+            );
+            assert_eq!(in_pool(1, || steps.split_for(work)), 24);
+            for reverse in [false, true] {
+                for proj in [false, kind == CellKind::Lstm] {
+                    for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
+                        let one = in_pool(1, || pass(kind, dtype, batch_sizes, reverse, proj));
+                        let two = in_pool(2, || pass(kind, dtype, batch_sizes, reverse, proj));
+                        for (i, (a, b)) in one.iter().zip(&two).enumerate() {
+                            for (x, y) in a.iter().zip(b) {
+                                assert!(
+                                    (x - y).abs() <= tol * (1.0 + x.abs()),
+                                    "{kind:?} {dtype:?} packed={} reverse={reverse} proj={proj} tensor {i}: {x} vs {y}",
+                                    batch_sizes[0] != batch_sizes[batch_sizes.len() - 1]
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn balanced_split_halves_the_rows() {
+    let steps = Steps::new(&[4, 4, 3, 1], false);
+    // Σ min(bs, 2) = 2 + 2 + 2 + 1 = 7 ≥ 12 / 2.
+    assert_eq!(steps.balanced_split(), 2);
+    assert_eq!(Steps::new(&[1, 1, 1], true).balanced_split(), 1);
+    let mut buf = [0u8; 24];
+    let (lo, hi) = steps.split_rows(&mut buf, 2, 2);
+    let lens = |v: &Vec<&mut [u8]>| v.iter().map(|s| s.len()).collect::<Vec<_>>();
+    assert_eq!((lens(&lo), lens(&hi)), (vec![4, 4, 4, 2], vec![4, 4, 2, 0]));
+}
