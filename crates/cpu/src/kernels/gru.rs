@@ -2,10 +2,11 @@
 //!
 //! Gates r, z, n (PyTorch order); `b_hn` sits inside the reset product:
 //! `n = tanh(x_n + r · (W_hn h + b_hn))`, `h' = (1 − z)·n + z·h`. The recurrent GEMM
-//! `gh = h · W_hhᵀ` goes into a preallocated `[B, 3H]` scratch per step.
+//! `gh = h · W_hhᵀ` goes into a preallocated `[rows, 3H]` scratch per step. Large batches run
+//! as two halves of the rows on two threads (see [`Steps::split_for`]).
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, Steps};
+use super::steps::{col_sums, run_halves, Steps};
 use crate::Elem;
 
 /// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`, `H_out = H`).
@@ -25,30 +26,81 @@ pub struct GruIn<'a, T> {
 /// Forward results: `(gates [N,3H] (r,z,n), gh_n [N,H], output [N,H], h_n [B,H])`.
 pub type GruFwd<T> = (Vec<T>, Vec<T>, Vec<T>, Vec<T>);
 
+/// One half of the batch rows in the forward pass.
+struct FwdPart<'b, T> {
+    gates: Vec<&'b mut [T]>,
+    gh_n: Vec<&'b mut [T]>,
+    output: Vec<&'b mut [T]>,
+    /// `[rows, H]`, starts as `h0` and ends as `h_n`.
+    h: &'b mut [T],
+}
+
 /// Runs the GRU over all steps of `steps`.
 pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
     let h = x.hidden;
     let g3 = 3 * h;
-    let (n, b) = (steps.rows(), steps.batch());
-    let one = T::one();
+    let n = steps.rows();
     let mut gates = x.x_proj.to_vec();
     let mut gh_n = vec![T::zero(); n * h];
     let mut output = vec![T::zero(); n * h];
-    let mut h_state = x.h0.to_vec();
-    let mut gh = vec![T::zero(); b * g3];
-    let w_hh = StepWeight::forward(x.w_hh, g3, h);
+    let mut h_n = x.h0.to_vec();
+    let split = steps.split_for(g3 * h);
+    let two = split < steps.batch();
+    let w_hh = StepWeight::forward(x.w_hh, g3, h).serial(two);
+    {
+        let (g_lo, g_hi) = steps.split_rows(&mut gates, g3, split);
+        let (n_lo, n_hi) = steps.split_rows(&mut gh_n, h, split);
+        let (o_lo, o_hi) = steps.split_rows(&mut output, h, split);
+        let (h_lo, h_hi) = h_n.split_at_mut(split * h);
+        let lo = FwdPart {
+            gates: g_lo,
+            gh_n: n_lo,
+            output: o_lo,
+            h: h_lo,
+        };
+        let hi = FwdPart {
+            gates: g_hi,
+            gh_n: n_hi,
+            output: o_hi,
+            h: h_hi,
+        };
+        run_halves(two, lo, hi, |part| forward_part(x, &w_hh, steps, part));
+    }
+    (gates, gh_n, output, h_n)
+}
+
+/// The step loop over one part's rows.
+fn forward_part<T: Elem>(
+    x: &GruIn<'_, T>,
+    w_hh: &StepWeight<'_, T>,
+    steps: &Steps<'_>,
+    part: FwdPart<'_, T>,
+) {
+    let h = x.hidden;
+    let g3 = 3 * h;
+    let one = T::one();
+    let FwdPart {
+        mut gates,
+        mut gh_n,
+        mut output,
+        h: h_state,
+    } = part;
+    let mut gh = vec![T::zero(); h_state.len() * 3];
     for t in steps.order() {
-        let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
+        let bs = output[t].len() / h.max(1);
+        if bs == 0 {
+            continue;
+        }
         w_hh.apply(bs, &h_state[..bs * h], false, &mut gh[..bs * g3]);
+        let (gates, gh_n, output) = (&mut *gates[t], &mut *gh_n[t], &mut *output[t]);
         for r in 0..bs {
-            let row = off + r;
             let ghr = &mut gh[r * g3..(r + 1) * g3];
             if let Some(bias) = x.b_hh {
                 for (v, &bv) in ghr.iter_mut().zip(bias) {
                     *v += bv;
                 }
             }
-            let gr = &mut gates[row * g3..(row + 1) * g3];
+            let gr = &mut gates[r * g3..(r + 1) * g3];
             let hs = &mut h_state[r * h..(r + 1) * h];
             for j in 0..h {
                 let rg = T::sigmoid(gr[j] + ghr[j]);
@@ -57,18 +109,36 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
                 gr[j] = rg;
                 gr[h + j] = z;
                 gr[2 * h + j] = nn;
-                gh_n[row * h + j] = ghr[2 * h + j];
+                gh_n[r * h + j] = ghr[2 * h + j];
                 let hn = (one - z) * nn + z * hs[j];
                 hs[j] = hn;
-                output[row * h + j] = hn;
+                output[r * h + j] = hn;
             }
         }
     }
-    (gates, gh_n, output, h_state)
 }
 
 /// Gradients: `(x_proj [N,3H], w_hh [3H,H], b_hh [3H], h0 [B,H])`.
 pub type GruBwd<T> = (Vec<T>, Vec<T>, Vec<T>, Vec<T>);
+
+/// What backward reads from the forward pass.
+struct GruSaved<'a, T> {
+    hidden: usize,
+    h0: &'a [T],
+    gates: &'a [T],
+    gh_n: &'a [T],
+    output: &'a [T],
+}
+
+/// One half of the batch rows in the backward pass.
+struct BwdPart<'b, T> {
+    /// First batch row of the part.
+    lo: usize,
+    dx: Vec<&'b mut [T]>,
+    dgh: Vec<&'b mut [T]>,
+    /// `[rows, H]`: starts as the gradient of `h_n`, ends as that of `h0`.
+    dh: &'b mut [T],
+}
 
 /// Backward through time. `gates`, `gh_n`, `output` are the forward's saved buffers.
 #[allow(clippy::too_many_arguments)]
@@ -86,34 +156,91 @@ pub fn backward<T: Elem>(
     let h = hidden;
     let g3 = 3 * h;
     let (n, b) = (steps.rows(), steps.batch());
-    let one = T::one();
     let mut dx = vec![T::zero(); n * g3];
     let mut dgh = vec![T::zero(); n * g3];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
-    let w = StepWeight::backward(w_hh, g3, h);
+    let split = steps.split_for(g3 * h);
+    let two = split < b;
+    let w = StepWeight::backward(w_hh, g3, h).serial(two);
+    let saved = GruSaved {
+        hidden,
+        h0,
+        gates,
+        gh_n,
+        output,
+    };
+    {
+        let (x_lo, x_hi) = steps.split_rows(&mut dx, g3, split);
+        let (g_lo, g_hi) = steps.split_rows(&mut dgh, g3, split);
+        let (h_lo, h_hi) = dh.split_at_mut(split * h);
+        let lo = BwdPart {
+            lo: 0,
+            dx: x_lo,
+            dgh: g_lo,
+            dh: h_lo,
+        };
+        let hi = BwdPart {
+            lo: split,
+            dx: x_hi,
+            dgh: g_hi,
+            dh: h_hi,
+        };
+        run_halves(two, lo, hi, |part| {
+            backward_part(&saved, &w, steps, grad_output, part)
+        });
+    }
+    let h_prev = steps.gather_prev(h0, output, h);
+    let mut dw_hh = vec![T::zero(); g3 * h];
+    gemm_tn(g3, h, n, &dgh, &h_prev, T::zero(), &mut dw_hh);
+    let db = col_sums(&dgh, g3);
+    (dx, dw_hh, db, dh)
+}
+
+/// The step loop over one part's rows, last step first.
+fn backward_part<T: Elem>(
+    s: &GruSaved<'_, T>,
+    w: &StepWeight<'_, T>,
+    steps: &Steps<'_>,
+    grad_output: Option<&[T]>,
+    part: BwdPart<'_, T>,
+) {
+    let h = s.hidden;
+    let g3 = 3 * h;
+    let one = T::one();
+    let BwdPart {
+        lo,
+        mut dx,
+        mut dgh,
+        dh,
+    } = part;
     for t in steps.order().rev() {
-        let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
+        let bs = dx[t].len() / g3.max(1);
+        if bs == 0 {
+            continue;
+        }
+        let off = steps.offsets[t] + lo;
         if let Some(go) = grad_output {
             for (d, &g) in dh[..bs * h].iter_mut().zip(&go[off * h..(off + bs) * h]) {
                 *d += g;
             }
         }
+        let (dx, dgh) = (&mut *dx[t], &mut *dgh[t]);
         for r in 0..bs {
             let row = off + r;
-            let gr = &gates[row * g3..(row + 1) * g3];
-            let h_prev = match steps.prev_row(t, r) {
-                Some(pr) => &output[pr * h..(pr + 1) * h],
-                None => &h0[r * h..(r + 1) * h],
+            let gr = &s.gates[row * g3..(row + 1) * g3];
+            let h_prev = match steps.prev_row(t, lo + r) {
+                Some(pr) => &s.output[pr * h..(pr + 1) * h],
+                None => &s.h0[(lo + r) * h..(lo + r + 1) * h],
             };
-            let dxr = &mut dx[row * g3..(row + 1) * g3];
-            let dghr = &mut dgh[row * g3..(row + 1) * g3];
+            let dxr = &mut dx[r * g3..(r + 1) * g3];
+            let dghr = &mut dgh[r * g3..(r + 1) * g3];
             let dhr = &mut dh[r * h..(r + 1) * h];
             for j in 0..h {
                 let (rg, z, nn) = (gr[j], gr[h + j], gr[2 * h + j]);
                 let d = dhr[j];
                 let dn_pre = d * (one - z) * (one - nn * nn);
                 let dz_pre = d * (h_prev[j] - nn) * z * (one - z);
-                let dr_pre = dn_pre * gh_n[row * h + j] * rg * (one - rg);
+                let dr_pre = dn_pre * s.gh_n[row * h + j] * rg * (one - rg);
                 dxr[j] = dr_pre;
                 dxr[h + j] = dz_pre;
                 dxr[2 * h + j] = dn_pre;
@@ -123,11 +250,6 @@ pub fn backward<T: Elem>(
                 dhr[j] = d * z;
             }
         }
-        w.apply(bs, &dgh[off * g3..(off + bs) * g3], true, &mut dh[..bs * h]);
+        w.apply(bs, dgh, true, &mut dh[..bs * h]);
     }
-    let h_prev = steps.gather_prev(h0, output, h);
-    let mut dw_hh = vec![T::zero(); g3 * h];
-    gemm_tn(g3, h, n, &dgh, &h_prev, T::zero(), &mut dw_hh);
-    let db = col_sums(&dgh, g3);
-    (dx, dw_hh, db, dh)
 }

@@ -6,7 +6,7 @@
 //! loop. Weight gradients are single GEMMs over all packed rows after the loop.
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, Steps};
+use super::steps::{col_sums, run_halves, Steps};
 use crate::Elem;
 
 /// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`).
@@ -131,12 +131,9 @@ pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
             h: h_hi,
             c: cs_hi,
         };
-        let run = |part| forward_part(x, &w_hh, w_hr.as_ref(), steps, part);
-        if two {
-            rayon::join(|| run(lo), || run(hi));
-        } else {
-            run(lo);
-        }
+        run_halves(two, lo, hi, |part| {
+            forward_part(x, &w_hh, w_hr.as_ref(), steps, part)
+        });
     }
     (gates, cells, hidden_pre, output, h_n, c_n)
 }
@@ -337,12 +334,9 @@ pub fn backward<T: Elem>(
             dh: dh_hi,
             dc: dc_hi,
         };
-        let run = |part| backward_part(s, &w_hh, w_hr.as_ref(), steps, grad_output, part);
-        if two {
-            rayon::join(|| run(lo), || run(hi));
-        } else {
-            run(lo);
-        }
+        run_halves(two, lo, hi, |part| {
+            backward_part(s, &w_hh, w_hr.as_ref(), steps, grad_output, part)
+        });
     }
     let h_prev = steps.gather_prev(s.h0, s.output, p);
     let mut dw_hh = vec![T::zero(); g4 * p];

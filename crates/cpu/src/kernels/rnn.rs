@@ -1,7 +1,8 @@
 //! Fused Elman RNN (tanh or relu) over a whole (packed) sequence, forward and backward.
+//! Large batches run as two halves of the rows on two threads (see [`Steps::split_for`]).
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, Steps};
+use super::steps::{col_sums, run_halves, Steps};
 use crate::Elem;
 
 /// Runs `h' = act(x_proj + h·W_hhᵀ + b_hh)`; returns `(output [N,H], h_n [B,H])`.
@@ -17,29 +18,40 @@ pub fn forward<T: Elem>(
 ) -> (Vec<T>, Vec<T>) {
     let h = hidden;
     let mut output = x_proj.to_vec();
-    let mut h_state = h0.to_vec();
-    let w = StepWeight::forward(w_hh, h, h);
-    for t in steps.order() {
-        let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        let out = &mut output[off * h..(off + bs) * h];
-        w.apply(bs, &h_state[..bs * h], true, out);
-        for row in out.chunks_exact_mut(h) {
-            if let Some(b) = b_hh {
-                for (v, &bv) in row.iter_mut().zip(b) {
-                    *v += bv;
+    let mut h_n = h0.to_vec();
+    let split = steps.split_for(h * h);
+    let two = split < steps.batch();
+    let w = StepWeight::forward(w_hh, h, h).serial(two);
+    {
+        let (o_lo, o_hi) = steps.split_rows(&mut output, h, split);
+        let (h_lo, h_hi) = h_n.split_at_mut(split * h);
+        run_halves(two, (o_lo, h_lo), (o_hi, h_hi), |(mut out, h_state)| {
+            for t in steps.order() {
+                let out = &mut *out[t];
+                let bs = out.len() / h.max(1);
+                if bs == 0 {
+                    continue;
                 }
+                w.apply(bs, &h_state[..bs * h], true, out);
+                for row in out.chunks_exact_mut(h) {
+                    if let Some(b) = b_hh {
+                        for (v, &bv) in row.iter_mut().zip(b) {
+                            *v += bv;
+                        }
+                    }
+                    for v in row.iter_mut() {
+                        *v = if relu {
+                            v.max(T::zero())
+                        } else {
+                            T::tanh_act(*v)
+                        };
+                    }
+                }
+                h_state[..bs * h].copy_from_slice(out);
             }
-            for v in row.iter_mut() {
-                *v = if relu {
-                    v.max(T::zero())
-                } else {
-                    T::tanh_act(*v)
-                };
-            }
-        }
-        h_state[..bs * h].copy_from_slice(out);
+        });
     }
-    (output, h_state)
+    (output, h_n)
 }
 
 /// Backward through time; returns `(x_proj [N,H], w_hh [H,H], b_hh [H], h0 [B,H])`.
@@ -59,29 +71,42 @@ pub fn backward<T: Elem>(
     let one = T::one();
     let mut dpre = vec![T::zero(); n * h];
     let mut dh = grad_h_n.map_or_else(|| vec![T::zero(); b * h], <[T]>::to_vec);
-    let w = StepWeight::backward(w_hh, h, h);
-    for t in steps.order().rev() {
-        let (off, bs) = (steps.offsets[t], steps.batch_sizes[t]);
-        let rows = off * h..(off + bs) * h;
-        let go = grad_output.map(|g| &g[rows.clone()]);
-        for (i, ((d, &y), dh)) in dpre[rows.clone()]
-            .iter_mut()
-            .zip(&output[rows.clone()])
-            .zip(&dh[..bs * h])
-            .enumerate()
-        {
-            let g = *dh + go.map_or(T::zero(), |g| g[i]);
-            *d = if relu {
-                if y > T::zero() {
-                    g
-                } else {
-                    T::zero()
+    let split = steps.split_for(h * h);
+    let two = split < b;
+    let w = StepWeight::backward(w_hh, h, h).serial(two);
+    {
+        let (p_lo, p_hi) = steps.split_rows(&mut dpre, h, split);
+        let (h_lo, h_hi) = dh.split_at_mut(split * h);
+        let parts = ((0, p_lo, h_lo), (split, p_hi, h_hi));
+        run_halves(two, parts.0, parts.1, |(lo, mut dpre, dh)| {
+            for t in steps.order().rev() {
+                let dpre = &mut *dpre[t];
+                let bs = dpre.len() / h.max(1);
+                if bs == 0 {
+                    continue;
                 }
-            } else {
-                g * (one - y * y)
-            };
-        }
-        w.apply(bs, &dpre[rows], false, &mut dh[..bs * h]);
+                let rows = (steps.offsets[t] + lo) * h..(steps.offsets[t] + lo + bs) * h;
+                let go = grad_output.map(|g| &g[rows.clone()]);
+                for (i, ((d, &y), dh)) in dpre
+                    .iter_mut()
+                    .zip(&output[rows])
+                    .zip(&dh[..bs * h])
+                    .enumerate()
+                {
+                    let g = *dh + go.map_or(T::zero(), |g| g[i]);
+                    *d = if relu {
+                        if y > T::zero() {
+                            g
+                        } else {
+                            T::zero()
+                        }
+                    } else {
+                        g * (one - y * y)
+                    };
+                }
+                w.apply(bs, dpre, false, &mut dh[..bs * h]);
+            }
+        });
     }
     let h_prev = steps.gather_prev(h0, output, h);
     let mut dw_hh = vec![T::zero(); h * h];

@@ -114,6 +114,16 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// Runs `f` on both halves of a batch: on two threads when `two`, else only on `lo` (which
+/// then holds every row).
+pub fn run_halves<P: Send>(two: bool, lo: P, hi: P, f: impl Fn(P) + Sync) {
+    if two {
+        rayon::join(|| f(lo), || f(hi));
+    } else {
+        f(lo);
+    }
+}
+
 /// Column sums of a row-major `[rows, cols]` matrix.
 pub fn col_sums<T: crate::Elem>(x: &[T], cols: usize) -> Vec<T> {
     let mut out = vec![T::zero(); cols];
