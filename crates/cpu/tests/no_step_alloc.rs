@@ -1,6 +1,7 @@
 //! The fused recurrent kernels allocate nothing per time step: with a counting allocator,
-//! a forward + backward pass over 5 steps and over 60 steps make the same number of
-//! allocations (the per-call buffers only), for every cell kind, padded and packed.
+//! a forward + backward pass over 30 steps and over 60 steps make the same number of
+//! allocations (the per-call buffers only, up to a few of rayon's), for every cell kind,
+//! padded and packed, on one thread and as two halves of the batch on two threads.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,8 +38,9 @@ fn t(shape: &[usize]) -> Tensor<Cpu> {
 }
 
 /// Allocations made by one forward + backward over `steps` steps.
-fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool) -> usize {
-    let (b, h) = (4, 8);
+fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool, big: bool) -> usize {
+    // The big size runs its rows as two halves on two threads.
+    let (b, h) = if big { (48, 96) } else { (4, 8) };
     let batch_sizes: Vec<usize> = (0..steps)
         .map(|s| {
             if packed {
@@ -64,6 +66,9 @@ fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool) -> usi
         batch_sizes: &batch_sizes,
         reverse,
     };
+    let work = kind.gates() * h * h;
+    let split = recur_cpu::kernels::steps::Steps::new(&batch_sizes, reverse).split_for(work);
+    assert_eq!(split < b, big, "the big size (only) must split");
     let before = ALLOCS.load(Ordering::SeqCst);
     let out = seq_forward(&Cpu, &inputs).unwrap();
     let grads = seq_backward(&Cpu, &out.saved, Some(&gout), None, None).unwrap();
@@ -74,14 +79,18 @@ fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool) -> usi
 
 #[test]
 fn no_allocation_per_time_step() {
-    // One-time set-up (rayon's pool, CPU feature detection) is not per step.
-    allocations(CellKind::Lstm, 5, false, false);
+    // One-time set-up is not per step: rayon's workers (started in the background, so wait
+    // for each of them to run) and CPU feature detection.
+    rayon::broadcast(|_| ());
+    allocations(CellKind::Lstm, 5, false, false, true);
     for kind in [CellKind::Lstm, CellKind::Gru, CellKind::RnnTanh] {
         for packed in [false, true] {
-            for reverse in [false, true] {
-                let short = allocations(kind, 5, packed, reverse);
-                let long = allocations(kind, 60, packed, reverse);
-                assert_eq!(short, long, "{kind:?} packed={packed} reverse={reverse}: {short} allocations for 5 steps, {long} for 60");
+            for (reverse, big) in [(false, false), (true, false), (false, true), (true, true)] {
+                let short = allocations(kind, 30, packed, reverse, big);
+                let long = allocations(kind, 60, packed, reverse, big);
+                // 30 more steps would add at least 30 allocations if any step allocated; a few
+                // come and go with rayon's bookkeeping when work is stolen.
+                assert!(long <= short + 4, "{kind:?} packed={packed} reverse={reverse} big={big}: {short} allocations for 30 steps, {long} for 60");
             }
         }
     }
