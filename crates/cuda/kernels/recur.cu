@@ -220,6 +220,106 @@ template <typename T> __device__ void gather_prev_(const T* init, const T* state
 }
 
 // ------------------------------------------------------------------ extern "C" instantiations
+// ------------------------------------------------------------------ persistent LSTM (one launch per layer-direction)
+// Diamos et al. 2016, "Persistent RNNs", for the case where rows fit one block: one block
+// per batch row and 4H threads, H <= KMAX. Each thread keeps its slice of W_hh in registers
+// for every time step (forward: row `tid` of W_hh; backward: column `tid % H` of gate block
+// `tid / H`); h, the activated gates and partial sums live in shared memory. Rows of a
+// recurrence never interact, so the only synchronisation is __syncthreads inside the block.
+// Packed batch_sizes `bs` [steps] with row offsets `off` [steps + 1]: row r is alive at the
+// steps t < len(r) = #{t : bs[t] > r}; the reverse direction starts at its own last step.
+__device__ __forceinline__ long long row_len_(const long long* bs, long long steps, long long r) {
+    long long len = 0;
+    while (len < steps && bs[len] > r) ++len;
+    return len;
+}
+
+// gates [N, 4H]: x_proj rows in, activated gates out. h_state/c_state [B, H]: h0/c0 in,
+// h_n/c_n out. cells, out [N, H].
+template <typename T, int KMAX> __device__ void lstm_persist_fwd_(T* gates, const T* w_hh, const T* b_hh, T* h_state, T* c_state, T* cells, T* out, const long long* bs, const long long* off, long long steps, long long H, int reverse) {
+    __shared__ T h_s[KMAX];
+    __shared__ T g_s[4 * KMAX];
+    const long long r = blockIdx.x, tid = threadIdx.x, G = 4 * H;
+    T w[KMAX];
+#pragma unroll
+    for (int k = 0; k < KMAX; ++k) w[k] = k < H ? w_hh[tid * H + k] : T(0);
+    const T bias = b_hh ? b_hh[tid] : T(0);
+    for (long long k = tid; k < KMAX; k += blockDim.x) h_s[k] = k < H ? h_state[r * H + k] : T(0);
+    T c = tid < H ? c_state[r * H + tid] : T(0);
+    const long long len = row_len_(bs, steps, r);
+    __syncthreads();
+    for (long long s = 0; s < len; ++s) {
+        const long long t = reverse ? len - 1 - s : s;
+        const long long q = off[t] + r;
+        T acc = T(0);
+#pragma unroll
+        for (int k = 0; k < KMAX; ++k) acc += w[k] * h_s[k];
+        const T pre = gates[q * G + tid] + acc + bias;
+        const T a = (tid >= 2 * H && tid < 3 * H) ? tanh(pre) : sigmoid_(pre);
+        gates[q * G + tid] = a;
+        g_s[tid] = a;
+        __syncthreads();
+        if (tid < H) {
+            c = g_s[H + tid] * c + g_s[tid] * g_s[2 * H + tid];
+            const T hn = g_s[3 * H + tid] * tanh(c);
+            cells[q * H + tid] = c;
+            out[q * H + tid] = hn;
+            h_s[tid] = hn;
+        }
+        __syncthreads();
+    }
+    if (tid < H) { h_state[r * H + tid] = h_s[tid]; c_state[r * H + tid] = c; }
+}
+
+// gates, cells [N, ..] as saved by the forward; gout [N, H] or null. dh_state/dc_state
+// [B, H]: gradients of h_n/c_n in, of h0/c0 out. dgates [N, 4H] out.
+template <typename T, int KMAX> __device__ void lstm_persist_bwd_(const T* gates, const T* cells, const T* w_hh, const T* c0, const T* gout, T* dh_state, T* dc_state, T* dgates, const long long* bs, const long long* off, long long steps, long long H, int reverse) {
+    __shared__ T dh_s[KMAX];
+    __shared__ T dg_s[4 * KMAX];
+    __shared__ T part_s[4 * KMAX];
+    const long long r = blockIdx.x, tid = threadIdx.x, G = 4 * H;
+    const long long gate = tid / H, k = tid % H;
+    T w[KMAX];
+#pragma unroll
+    for (int m = 0; m < KMAX; ++m) w[m] = m < H ? w_hh[(gate * H + m) * H + k] : T(0);
+    // Entries past 4H are read (times a zero weight) by the last gate block: keep them zero.
+    for (long long i = tid; i < 4 * KMAX; i += blockDim.x) dg_s[i] = T(0);
+    for (long long i = tid; i < KMAX; i += blockDim.x) dh_s[i] = i < H ? dh_state[r * H + i] : T(0);
+    T dc = tid < H ? dc_state[r * H + tid] : T(0);
+    const long long len = row_len_(bs, steps, r);
+    __syncthreads();
+    for (long long s = 0; s < len; ++s) {
+        const long long t = reverse ? s : len - 1 - s;
+        const long long q = off[t] + r;
+        if (tid < H) {
+            const T* g = gates + q * G;
+            const T ig = g[tid], fg = g[H + tid], gg = g[2 * H + tid], og = g[3 * H + tid];
+            const T dh = dh_s[tid] + (gout ? gout[q * H + tid] : T(0));
+            long long pq = -1;
+            if (!reverse) { if (t > 0) pq = off[t - 1] + r; }
+            else if (t + 1 < steps && bs[t + 1] > r) pq = off[t + 1] + r;
+            const T cp = pq >= 0 ? cells[pq * H + tid] : c0[r * H + tid];
+            const T tc = tanh(cells[q * H + tid]);
+            const T dct = dc + dh * og * (T(1) - tc * tc);
+            const T di = dct * gg * ig * (T(1) - ig), df = dct * cp * fg * (T(1) - fg);
+            const T dgg = dct * ig * (T(1) - gg * gg), d_o = dh * tc * og * (T(1) - og);
+            dc = dct * fg;
+            T* d = dgates + q * G;
+            d[tid] = di; d[H + tid] = df; d[2 * H + tid] = dgg; d[3 * H + tid] = d_o;
+            dg_s[tid] = di; dg_s[H + tid] = df; dg_s[2 * H + tid] = dgg; dg_s[3 * H + tid] = d_o;
+        }
+        __syncthreads();
+        T acc = T(0);
+#pragma unroll
+        for (int m = 0; m < KMAX; ++m) acc += dg_s[gate * H + m] * w[m];
+        part_s[tid] = acc;
+        __syncthreads();
+        if (tid < H) dh_s[tid] = part_s[tid] + part_s[H + tid] + part_s[2 * H + tid] + part_s[3 * H + tid];
+        __syncthreads();
+    }
+    if (tid < H) { dh_state[r * H + tid] = dh_s[tid]; dc_state[r * H + tid] = dc; }
+}
+
 #define INSTANTIATE(T, S) \
 extern "C" __global__ void unary_##S(int op, const T* x, T* y, long long n) { unary_(op, x, y, n); } \
 extern "C" __global__ void unary_backward_##S(int op, const T* y, const T* g, T* o, long long n) { unary_backward_(op, y, g, o, n); } \
@@ -248,6 +348,10 @@ extern "C" __global__ void gru_cell_fwd_##S(T* g, const T* gh, const T* b, T* gh
 extern "C" __global__ void gru_cell_bwd_##S(const T* g, const T* ghn, const T* po, long long pr, const T* h0, T* dh, T* dx, T* dgh, long long bs, long long H) { gru_cell_bwd_(g, ghn, po, pr, h0, dh, dx, dgh, bs, H); } \
 extern "C" __global__ void rnn_cell_fwd_##S(T* o, const T* b, long long bs, long long H, int relu) { rnn_cell_fwd_(o, b, bs, H, relu); } \
 extern "C" __global__ void rnn_cell_bwd_##S(const T* y, const T* dh, const T* go, T* d, long long bs, long long H, int relu) { rnn_cell_bwd_(y, dh, go, d, bs, H, relu); } \
+extern "C" __global__ void __launch_bounds__(256) lstm_persist_fwd_32_##S(T* g, const T* w, const T* b, T* hs, T* cs, T* cl, T* o, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_fwd_<T, 32>(g, w, b, hs, cs, cl, o, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(256) lstm_persist_fwd_64_##S(T* g, const T* w, const T* b, T* hs, T* cs, T* cl, T* o, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_fwd_<T, 64>(g, w, b, hs, cs, cl, o, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(256) lstm_persist_bwd_32_##S(const T* g, const T* cl, const T* w, const T* c0, const T* go, T* dh, T* dc, T* dg, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_bwd_<T, 32>(g, cl, w, c0, go, dh, dc, dg, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(256) lstm_persist_bwd_64_##S(const T* g, const T* cl, const T* w, const T* c0, const T* go, T* dh, T* dc, T* dg, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_bwd_<T, 64>(g, cl, w, c0, go, dh, dc, dg, bs, off, steps, H, rev); } \
 extern "C" __global__ void gather_prev_##S(const T* init, const T* states, T* o, long long off, long long bs, long long po, long long pr, long long W) { gather_prev_(init, states, o, off, bs, po, pr, W); }
 
 INSTANTIATE(float, f32)

@@ -1,9 +1,11 @@
-//! The fused recurrent ops on the GPU, first version: per step one cuBLAS GEMM for the
-//! recurrent product and one fused cell kernel (`lstm_cell_fwd` …), honouring packed
+//! The fused recurrent ops on the GPU. LSTMs with H ≤ 64 and no projection run every time
+//! step of a layer-direction in one persistent launch (`lstm_persist_fwd/bwd`: `W_hh` in
+//! registers, one block per batch row). Everything else runs per step: one cuBLAS GEMM for the
+//! recurrent product and one fused cell kernel (`lstm_cell_fwd` …). Both honour packed
 //! `batch_sizes` (each step touches a shrinking prefix of rows). Weight gradients are single
 //! GEMMs over all packed rows after the time loop, as on the CPU.
 
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use recur_tensor::{
     step_offsets, CellKind, DType, GemmSpec, MatLayout, Result, SeqGrads, SeqInputs, SeqOutputs,
     SeqSaved, Tensor,
@@ -159,6 +161,37 @@ fn col_sums<T: DevElem>(
     Ok(out)
 }
 
+/// Largest hidden size of the persistent LSTM kernels (one block of 4H threads per row,
+/// with each thread's slice of `W_hh` in registers).
+const PERSISTENT_MAX_H: usize = 64;
+
+/// The register width (`lstm_persist_*_{32,64}`) of the persistent kernel for this layer, or
+/// `None` when it runs step by step (GRU, RNN, projections, hidden sizes above 64).
+fn persistent_width(kind: CellKind, projected: bool, h: usize) -> Option<usize> {
+    (kind == CellKind::Lstm && !projected && (1..=PERSISTENT_MAX_H).contains(&h))
+        .then_some(if h <= 32 { 32 } else { 64 })
+}
+
+/// One block per batch row, one thread per gate row.
+fn persistent_config(b: usize, h: usize) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (b as u32, 1, 1),
+        block_dim: (4 * h as u32, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// `batch_sizes` and the packed row offsets on the device, for the persistent kernels.
+fn step_tables(cuda: &Cuda, steps: &Steps) -> Result<(CudaSlice<i64>, CudaSlice<i64>)> {
+    let bs: Vec<i64> = steps.bs.iter().map(|&v| v as i64).collect();
+    let off: Vec<i64> = steps.off.iter().map(|&v| v as i64).collect();
+    let st = cuda.stream();
+    Ok((
+        st.memcpy_stod(&bs).map_err(dev_err)?,
+        st.memcpy_stod(&off).map_err(dev_err)?,
+    ))
+}
+
 /// Forward of any cell kind.
 pub fn forward(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>> {
     let (n, b, p) = x.validate()?;
@@ -202,131 +235,157 @@ where
     if kind == CellKind::Gru {
         gh_n = Some(cuda.zeros::<T>(n * h)?);
     }
-    for t in steps.order() {
-        let (off, bs) = (steps.off[t], steps.bs[t]);
-        let (bsi, hi) = (bs as i64, h as i64);
-        match kind {
-            CellKind::Lstm => {
-                mm(
-                    cuda,
-                    bs,
-                    g,
-                    p,
-                    &h_state,
-                    rm(0, p),
-                    w_hh,
-                    rm(0, p).t(),
-                    1.0,
-                    &mut gates,
-                    rm(off * g, g),
-                )?;
-                let f = cuda.kernel::<T>("lstm_cell_fwd")?;
-                let mut gv = gates.slice_mut(off * g..);
-                let (cs, cl) = (
-                    c_state.as_mut().ok_or_else(|| dev_err("c state"))?,
-                    cells.as_mut().ok_or_else(|| dev_err("cells"))?,
-                );
-                let mut clv = cl.slice_mut(off * h..);
-                let mut hpv = match hidden_pre.as_mut() {
-                    Some(hp) => hp.slice_mut(off * h..),
-                    None => output.slice_mut(off * p..),
-                };
-                let mut l = st.launch_builder(&f);
-                l.arg(&mut gv);
-                match b_hh {
-                    Some(bh) => l.arg(bh),
-                    None => l.arg(&NULL),
-                };
-                l.arg(cs).arg(&mut clv).arg(&mut hpv).arg(&bsi).arg(&hi);
-                // SAFETY: rows off..off+bs of every buffer exist.
-                unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
-                if let (Some(w_hr), Some(hp)) = (x.w_hr, hidden_pre.as_ref()) {
+    if let Some(kmax) = persistent_width(kind, x.w_hr.is_some(), h) {
+        let (d_bs, d_off) = step_tables(cuda, &steps)?;
+        let f = cuda.kernel::<T>(&format!("lstm_persist_fwd_{kmax}"))?;
+        let cs = c_state.as_mut().ok_or_else(|| dev_err("c state"))?;
+        let cl = cells.as_mut().ok_or_else(|| dev_err("cells"))?;
+        let (nsteps, hi, rev) = (steps.bs.len() as i64, h as i64, i32::from(steps.reverse));
+        let mut l = st.launch_builder(&f);
+        l.arg(&mut gates).arg(w_hh);
+        match b_hh {
+            Some(bh) => l.arg(bh),
+            None => l.arg(&NULL),
+        };
+        l.arg(&mut h_state)
+            .arg(cs)
+            .arg(cl)
+            .arg(&mut output)
+            .arg(&d_bs)
+            .arg(&d_off)
+            .arg(&nsteps)
+            .arg(&hi)
+            .arg(&rev);
+        // SAFETY: one block per batch row and 4H threads (H <= kmax); every index stays in
+        // the [N, 4H], [N, H] and [B, H] buffers given by the step tables.
+        unsafe { l.launch(persistent_config(b, h)) }.map_err(dev_err)?;
+    } else {
+        for t in steps.order() {
+            let (off, bs) = (steps.off[t], steps.bs[t]);
+            let (bsi, hi) = (bs as i64, h as i64);
+            match kind {
+                CellKind::Lstm => {
                     mm(
                         cuda,
                         bs,
+                        g,
                         p,
+                        &h_state,
+                        rm(0, p),
+                        w_hh,
+                        rm(0, p).t(),
+                        1.0,
+                        &mut gates,
+                        rm(off * g, g),
+                    )?;
+                    let f = cuda.kernel::<T>("lstm_cell_fwd")?;
+                    let mut gv = gates.slice_mut(off * g..);
+                    let (cs, cl) = (
+                        c_state.as_mut().ok_or_else(|| dev_err("c state"))?,
+                        cells.as_mut().ok_or_else(|| dev_err("cells"))?,
+                    );
+                    let mut clv = cl.slice_mut(off * h..);
+                    let mut hpv = match hidden_pre.as_mut() {
+                        Some(hp) => hp.slice_mut(off * h..),
+                        None => output.slice_mut(off * p..),
+                    };
+                    let mut l = st.launch_builder(&f);
+                    l.arg(&mut gv);
+                    match b_hh {
+                        Some(bh) => l.arg(bh),
+                        None => l.arg(&NULL),
+                    };
+                    l.arg(cs).arg(&mut clv).arg(&mut hpv).arg(&bsi).arg(&hi);
+                    // SAFETY: rows off..off+bs of every buffer exist.
+                    unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
+                    if let (Some(w_hr), Some(hp)) = (x.w_hr, hidden_pre.as_ref()) {
+                        mm(
+                            cuda,
+                            bs,
+                            p,
+                            h,
+                            hp,
+                            rm(off * h, h),
+                            sl::<T>(op, w_hr.storage())?,
+                            rm(0, h).t(),
+                            0.0,
+                            &mut output,
+                            rm(off * p, p),
+                        )?;
+                    }
+                }
+                CellKind::Gru => {
+                    mm(
+                        cuda,
+                        bs,
+                        g,
                         h,
-                        hp,
-                        rm(off * h, h),
-                        sl::<T>(op, w_hr.storage())?,
+                        &h_state,
+                        rm(0, h),
+                        w_hh,
                         rm(0, h).t(),
                         0.0,
-                        &mut output,
-                        rm(off * p, p),
+                        &mut gh,
+                        rm(0, g),
                     )?;
+                    let f = cuda.kernel::<T>("gru_cell_fwd")?;
+                    let mut gv = gates.slice_mut(off * g..);
+                    let mut ghnv = gh_n
+                        .as_mut()
+                        .ok_or_else(|| dev_err("gh_n"))?
+                        .slice_mut(off * h..);
+                    let mut ov = output.slice_mut(off * h..);
+                    let mut l = st.launch_builder(&f);
+                    l.arg(&mut gv).arg(&gh);
+                    match b_hh {
+                        Some(bh) => l.arg(bh),
+                        None => l.arg(&NULL),
+                    };
+                    l.arg(&mut ghnv)
+                        .arg(&mut h_state)
+                        .arg(&mut ov)
+                        .arg(&bsi)
+                        .arg(&hi);
+                    // SAFETY: rows off..off+bs exist; gh and h_state hold B rows.
+                    unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
+                }
+                CellKind::RnnTanh | CellKind::RnnRelu => {
+                    // output rows start as x_proj rows
+                    let src = sl::<T>(op, x.x_proj.storage())?.slice(off * h..(off + bs) * h);
+                    st.memcpy_dtod(&src, &mut output.slice_mut(off * h..(off + bs) * h))
+                        .map_err(dev_err)?;
+                    mm(
+                        cuda,
+                        bs,
+                        h,
+                        h,
+                        &h_state,
+                        rm(0, h),
+                        w_hh,
+                        rm(0, h).t(),
+                        1.0,
+                        &mut output,
+                        rm(off * h, h),
+                    )?;
+                    let f = cuda.kernel::<T>("rnn_cell_fwd")?;
+                    let relu = i32::from(kind == CellKind::RnnRelu);
+                    let mut ov = output.slice_mut(off * h..);
+                    let mut l = st.launch_builder(&f);
+                    l.arg(&mut ov);
+                    match b_hh {
+                        Some(bh) => l.arg(bh),
+                        None => l.arg(&NULL),
+                    };
+                    l.arg(&bsi).arg(&hi).arg(&relu);
+                    // SAFETY: rows off..off+bs exist.
+                    unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
                 }
             }
-            CellKind::Gru => {
-                mm(
-                    cuda,
-                    bs,
-                    g,
-                    h,
-                    &h_state,
-                    rm(0, h),
-                    w_hh,
-                    rm(0, h).t(),
-                    0.0,
-                    &mut gh,
-                    rm(0, g),
-                )?;
-                let f = cuda.kernel::<T>("gru_cell_fwd")?;
-                let mut gv = gates.slice_mut(off * g..);
-                let mut ghnv = gh_n
-                    .as_mut()
-                    .ok_or_else(|| dev_err("gh_n"))?
-                    .slice_mut(off * h..);
-                let mut ov = output.slice_mut(off * h..);
-                let mut l = st.launch_builder(&f);
-                l.arg(&mut gv).arg(&gh);
-                match b_hh {
-                    Some(bh) => l.arg(bh),
-                    None => l.arg(&NULL),
-                };
-                l.arg(&mut ghnv)
-                    .arg(&mut h_state)
-                    .arg(&mut ov)
-                    .arg(&bsi)
-                    .arg(&hi);
-                // SAFETY: rows off..off+bs exist; gh and h_state hold B rows.
-                unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
-            }
-            CellKind::RnnTanh | CellKind::RnnRelu => {
-                // output rows start as x_proj rows
-                let src = sl::<T>(op, x.x_proj.storage())?.slice(off * h..(off + bs) * h);
-                st.memcpy_dtod(&src, &mut output.slice_mut(off * h..(off + bs) * h))
+            if kind != CellKind::Gru {
+                let src = output.slice(off * p..(off + bs) * p);
+                st.memcpy_dtod(&src, &mut h_state.slice_mut(0..bs * p))
                     .map_err(dev_err)?;
-                mm(
-                    cuda,
-                    bs,
-                    h,
-                    h,
-                    &h_state,
-                    rm(0, h),
-                    w_hh,
-                    rm(0, h).t(),
-                    1.0,
-                    &mut output,
-                    rm(off * h, h),
-                )?;
-                let f = cuda.kernel::<T>("rnn_cell_fwd")?;
-                let relu = i32::from(kind == CellKind::RnnRelu);
-                let mut ov = output.slice_mut(off * h..);
-                let mut l = st.launch_builder(&f);
-                l.arg(&mut ov);
-                match b_hh {
-                    Some(bh) => l.arg(bh),
-                    None => l.arg(&NULL),
-                };
-                l.arg(&bsi).arg(&hi).arg(&relu);
-                // SAFETY: rows off..off+bs exist.
-                unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
             }
-        }
-        if kind != CellKind::Gru {
-            let src = output.slice(off * p..(off + bs) * p);
-            st.memcpy_dtod(&src, &mut h_state.slice_mut(0..bs * p))
-                .map_err(dev_err)?;
         }
     }
     let output = tensor(cuda, vec![n, p], T::wrap(output))?;
@@ -418,159 +477,188 @@ where
             dhp = Some(cuda.zeros::<T>(b * h)?);
         }
     }
-    for t in steps.order().into_iter().rev() {
-        let (off, bs) = (steps.off[t], steps.bs[t]);
-        let (bsi, hi) = (bs as i64, h as i64);
-        let (prev_off, prev_rows) = steps
-            .prev(t)
-            .map_or((None, 0i64), |(o, r)| (Some(o), r as i64));
-        match kind {
-            CellKind::Lstm => {
-                if let Some(go) = go {
-                    add_rows(
+    if let Some(kmax) = persistent_width(kind, s.w_hr.is_some(), h) {
+        let (d_bs, d_off) = step_tables(cuda, &steps)?;
+        let f = cuda.kernel::<T>(&format!("lstm_persist_bwd_{kmax}"))?;
+        let cells = sl::<T>(
+            op,
+            s.cells.as_ref().ok_or_else(|| dev_err("cells"))?.storage(),
+        )?;
+        let c0 = sl::<T>(op, s.c0.as_ref().ok_or_else(|| dev_err("c0"))?.storage())?;
+        let dcm = dc.as_mut().ok_or_else(|| dev_err("dc"))?;
+        let (nsteps, hi, rev) = (steps.bs.len() as i64, h as i64, i32::from(steps.reverse));
+        let mut l = st.launch_builder(&f);
+        l.arg(gates).arg(cells).arg(w_hh).arg(c0);
+        match go {
+            Some(g) => l.arg(g),
+            None => l.arg(&NULL),
+        };
+        l.arg(&mut dh)
+            .arg(dcm)
+            .arg(&mut dgates)
+            .arg(&d_bs)
+            .arg(&d_off)
+            .arg(&nsteps)
+            .arg(&hi)
+            .arg(&rev);
+        // SAFETY: as in the forward launch; previous cells are read only at rows alive at
+        // the neighbouring step.
+        unsafe { l.launch(persistent_config(b, h)) }.map_err(dev_err)?;
+    } else {
+        for t in steps.order().into_iter().rev() {
+            let (off, bs) = (steps.off[t], steps.bs[t]);
+            let (bsi, hi) = (bs as i64, h as i64);
+            let (prev_off, prev_rows) = steps
+                .prev(t)
+                .map_or((None, 0i64), |(o, r)| (Some(o), r as i64));
+            match kind {
+                CellKind::Lstm => {
+                    if let Some(go) = go {
+                        add_rows(
+                            cuda,
+                            &go.slice(off * p..(off + bs) * p),
+                            &mut dh.slice_mut(0..bs * p),
+                            bs * p,
+                        )?;
+                    }
+                    if let (Some(w_hr), Some(all), Some(dhp)) =
+                        (s.w_hr.as_ref(), dh_all.as_mut(), dhp.as_mut())
+                    {
+                        st.memcpy_dtod(
+                            &dh.slice(0..bs * p),
+                            &mut all.slice_mut(off * p..(off + bs) * p),
+                        )
+                        .map_err(dev_err)?;
+                        mm(
+                            cuda,
+                            bs,
+                            h,
+                            p,
+                            &dh,
+                            rm(0, p),
+                            sl::<T>(op, w_hr.storage())?,
+                            rm(0, h),
+                            0.0,
+                            dhp,
+                            rm(0, h),
+                        )?;
+                    }
+                    let cells = sl::<T>(
+                        op,
+                        s.cells.as_ref().ok_or_else(|| dev_err("cells"))?.storage(),
+                    )?;
+                    let c0 = sl::<T>(op, s.c0.as_ref().ok_or_else(|| dev_err("c0"))?.storage())?;
+                    let f = cuda.kernel::<T>("lstm_cell_bwd")?;
+                    let gv = gates.slice(off * g..);
+                    let cv = cells.slice(off * h..);
+                    let pv = prev_off.map(|o| cells.slice(o * h..));
+                    let mut dgv = dgates.slice_mut(off * g..);
+                    let dcm = dc.as_mut().ok_or_else(|| dev_err("dc"))?;
+                    let mut l = st.launch_builder(&f);
+                    l.arg(&gv).arg(&cv);
+                    match &pv {
+                        Some(v) => l.arg(v),
+                        None => l.arg(&NULL),
+                    };
+                    l.arg(&prev_rows).arg(c0);
+                    match dhp.as_ref() {
+                        Some(d) => l.arg(d),
+                        None => l.arg(&dh),
+                    };
+                    l.arg(dcm).arg(&mut dgv).arg(&bsi).arg(&hi);
+                    // SAFETY: all row ranges exist; prev rows are read only below prev_rows.
+                    unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
+                    mm(
                         cuda,
-                        &go.slice(off * p..(off + bs) * p),
-                        &mut dh.slice_mut(0..bs * p),
-                        bs * p,
+                        bs,
+                        p,
+                        g,
+                        &dgates,
+                        rm(off * g, g),
+                        w_hh,
+                        rm(0, p),
+                        0.0,
+                        &mut dh,
+                        rm(0, p),
                     )?;
                 }
-                if let (Some(w_hr), Some(all), Some(dhp)) =
-                    (s.w_hr.as_ref(), dh_all.as_mut(), dhp.as_mut())
-                {
-                    st.memcpy_dtod(
-                        &dh.slice(0..bs * p),
-                        &mut all.slice_mut(off * p..(off + bs) * p),
-                    )
-                    .map_err(dev_err)?;
+                CellKind::Gru => {
+                    if let Some(go) = go {
+                        add_rows(
+                            cuda,
+                            &go.slice(off * h..(off + bs) * h),
+                            &mut dh.slice_mut(0..bs * h),
+                            bs * h,
+                        )?;
+                    }
+                    let ghn = sl::<T>(
+                        op,
+                        s.gh_n.as_ref().ok_or_else(|| dev_err("gh_n"))?.storage(),
+                    )?;
+                    let f = cuda.kernel::<T>("gru_cell_bwd")?;
+                    let gv = gates.slice(off * g..);
+                    let ghv = ghn.slice(off * h..);
+                    let pv = prev_off.map(|o| output.slice(o * h..));
+                    let mut dxv = dgates.slice_mut(off * g..);
+                    let mut dghv = dgh.slice_mut(off * g..);
+                    let mut l = st.launch_builder(&f);
+                    l.arg(&gv).arg(&ghv);
+                    match &pv {
+                        Some(v) => l.arg(v),
+                        None => l.arg(&NULL),
+                    };
+                    l.arg(&prev_rows)
+                        .arg(h0)
+                        .arg(&mut dh)
+                        .arg(&mut dxv)
+                        .arg(&mut dghv)
+                        .arg(&bsi)
+                        .arg(&hi);
+                    // SAFETY: as above.
+                    unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
                     mm(
                         cuda,
                         bs,
                         h,
-                        p,
-                        &dh,
-                        rm(0, p),
-                        sl::<T>(op, w_hr.storage())?,
+                        g,
+                        &dgh,
+                        rm(off * g, g),
+                        w_hh,
+                        rm(0, h),
+                        1.0,
+                        &mut dh,
+                        rm(0, h),
+                    )?;
+                }
+                CellKind::RnnTanh | CellKind::RnnRelu => {
+                    let f = cuda.kernel::<T>("rnn_cell_bwd")?;
+                    let relu = i32::from(kind == CellKind::RnnRelu);
+                    let yv = output.slice(off * h..);
+                    let gov = go.map(|g| g.slice(off * h..));
+                    let mut dv = dgates.slice_mut(off * h..);
+                    let mut l = st.launch_builder(&f);
+                    l.arg(&yv).arg(&dh);
+                    match &gov {
+                        Some(v) => l.arg(v),
+                        None => l.arg(&NULL),
+                    };
+                    l.arg(&mut dv).arg(&bsi).arg(&hi).arg(&relu);
+                    // SAFETY: rows off..off+bs exist.
+                    unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
+                    mm(
+                        cuda,
+                        bs,
+                        h,
+                        h,
+                        &dgates,
+                        rm(off * h, h),
+                        w_hh,
                         rm(0, h),
                         0.0,
-                        dhp,
+                        &mut dh,
                         rm(0, h),
                     )?;
                 }
-                let cells = sl::<T>(
-                    op,
-                    s.cells.as_ref().ok_or_else(|| dev_err("cells"))?.storage(),
-                )?;
-                let c0 = sl::<T>(op, s.c0.as_ref().ok_or_else(|| dev_err("c0"))?.storage())?;
-                let f = cuda.kernel::<T>("lstm_cell_bwd")?;
-                let gv = gates.slice(off * g..);
-                let cv = cells.slice(off * h..);
-                let pv = prev_off.map(|o| cells.slice(o * h..));
-                let mut dgv = dgates.slice_mut(off * g..);
-                let dcm = dc.as_mut().ok_or_else(|| dev_err("dc"))?;
-                let mut l = st.launch_builder(&f);
-                l.arg(&gv).arg(&cv);
-                match &pv {
-                    Some(v) => l.arg(v),
-                    None => l.arg(&NULL),
-                };
-                l.arg(&prev_rows).arg(c0);
-                match dhp.as_ref() {
-                    Some(d) => l.arg(d),
-                    None => l.arg(&dh),
-                };
-                l.arg(dcm).arg(&mut dgv).arg(&bsi).arg(&hi);
-                // SAFETY: all row ranges exist; prev rows are read only below prev_rows.
-                unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
-                mm(
-                    cuda,
-                    bs,
-                    p,
-                    g,
-                    &dgates,
-                    rm(off * g, g),
-                    w_hh,
-                    rm(0, p),
-                    0.0,
-                    &mut dh,
-                    rm(0, p),
-                )?;
-            }
-            CellKind::Gru => {
-                if let Some(go) = go {
-                    add_rows(
-                        cuda,
-                        &go.slice(off * h..(off + bs) * h),
-                        &mut dh.slice_mut(0..bs * h),
-                        bs * h,
-                    )?;
-                }
-                let ghn = sl::<T>(
-                    op,
-                    s.gh_n.as_ref().ok_or_else(|| dev_err("gh_n"))?.storage(),
-                )?;
-                let f = cuda.kernel::<T>("gru_cell_bwd")?;
-                let gv = gates.slice(off * g..);
-                let ghv = ghn.slice(off * h..);
-                let pv = prev_off.map(|o| output.slice(o * h..));
-                let mut dxv = dgates.slice_mut(off * g..);
-                let mut dghv = dgh.slice_mut(off * g..);
-                let mut l = st.launch_builder(&f);
-                l.arg(&gv).arg(&ghv);
-                match &pv {
-                    Some(v) => l.arg(v),
-                    None => l.arg(&NULL),
-                };
-                l.arg(&prev_rows)
-                    .arg(h0)
-                    .arg(&mut dh)
-                    .arg(&mut dxv)
-                    .arg(&mut dghv)
-                    .arg(&bsi)
-                    .arg(&hi);
-                // SAFETY: as above.
-                unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
-                mm(
-                    cuda,
-                    bs,
-                    h,
-                    g,
-                    &dgh,
-                    rm(off * g, g),
-                    w_hh,
-                    rm(0, h),
-                    1.0,
-                    &mut dh,
-                    rm(0, h),
-                )?;
-            }
-            CellKind::RnnTanh | CellKind::RnnRelu => {
-                let f = cuda.kernel::<T>("rnn_cell_bwd")?;
-                let relu = i32::from(kind == CellKind::RnnRelu);
-                let yv = output.slice(off * h..);
-                let gov = go.map(|g| g.slice(off * h..));
-                let mut dv = dgates.slice_mut(off * h..);
-                let mut l = st.launch_builder(&f);
-                l.arg(&yv).arg(&dh);
-                match &gov {
-                    Some(v) => l.arg(v),
-                    None => l.arg(&NULL),
-                };
-                l.arg(&mut dv).arg(&bsi).arg(&hi).arg(&relu);
-                // SAFETY: rows off..off+bs exist.
-                unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
-                mm(
-                    cuda,
-                    bs,
-                    h,
-                    h,
-                    &dgates,
-                    rm(off * h, h),
-                    w_hh,
-                    rm(0, h),
-                    0.0,
-                    &mut dh,
-                    rm(0, h),
-                )?;
             }
         }
     }

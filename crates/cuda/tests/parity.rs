@@ -256,16 +256,22 @@ fn optimizers() {
 #[test]
 fn fused_recurrent_ops() {
     let Some(g) = gpu() else { return };
-    let (b, h) = (5usize, 6usize);
-    let cases: [(CellKind, usize, Vec<usize>, bool); 6] = [
-        (CellKind::Lstm, 0, vec![5, 5, 4, 2, 1], false),
-        (CellKind::Lstm, 3, vec![5, 3, 3, 1], true),
-        (CellKind::Gru, 0, vec![5, 5, 5], false),
-        (CellKind::Gru, 0, vec![5, 4, 2, 2], true),
-        (CellKind::RnnTanh, 0, vec![5, 2, 1], true),
-        (CellKind::RnnRelu, 0, vec![5, 5, 3], false),
+    let b = 5usize;
+    // LSTMs with H <= 64 and no projection take the persistent kernels (H = 6, 32, 64 cover
+    // both register widths); H = 80 and the projected LSTM take the per-step path.
+    let cases: [(CellKind, usize, usize, Vec<usize>, bool); 10] = [
+        (CellKind::Lstm, 6, 0, vec![5, 5, 4, 2, 1], false),
+        (CellKind::Lstm, 6, 3, vec![5, 3, 3, 1], true),
+        (CellKind::Lstm, 32, 0, vec![5, 5, 4, 2, 1], true),
+        (CellKind::Lstm, 64, 0, vec![5, 4, 4, 1], false),
+        (CellKind::Lstm, 80, 0, vec![5, 3, 2], true),
+        (CellKind::Gru, 6, 0, vec![5, 5, 5], false),
+        (CellKind::Gru, 6, 0, vec![5, 4, 2, 2], true),
+        (CellKind::RnnTanh, 6, 0, vec![5, 2, 1], true),
+        (CellKind::RnnRelu, 6, 0, vec![5, 5, 3], false),
+        (CellKind::Lstm, 40, 0, vec![5, 5, 5, 5, 5, 5], true),
     ];
-    for (k, (kind, proj, bs, reverse)) in cases.into_iter().enumerate() {
+    for (k, (kind, h, proj, bs, reverse)) in cases.into_iter().enumerate() {
         let n: usize = bs.iter().sum();
         let gsz = kind.gates() * h;
         let p = if proj > 0 { proj } else { h };
@@ -278,6 +284,7 @@ fn fused_recurrent_ops() {
         let (cc0, dc0) = pair(&g, &[b, h], s + 5);
         let (cgo, dgo) = pair(&g, &[n, p], s + 6);
         let (cgh, dgh) = pair(&g, &[b, p], s + 7);
+        let (cgc, dgc) = pair(&g, &[b, h], s + 8);
         let lstm = kind == CellKind::Lstm;
         let ci = SeqInputs {
             kind,
@@ -310,14 +317,34 @@ fn fused_recurrent_ops() {
         let name = format!("{}_seq_forward #{k}", kind.name());
         close(&name, &co.output, &dout.output, 1e-5);
         close(&name, &co.h_n, &dout.h_n, 1e-5);
+        if let (Some(a), Some(b)) = (&co.c_n, &dout.c_n) {
+            close(&name, a, b, 1e-5);
+        }
         let (cgrad, dgrad) = (
-            seq_backward(&Cpu, &co.saved, Some(&cgo), Some(&cgh), None).unwrap(),
-            seq_backward(&g, &dout.saved, Some(&dgo), Some(&dgh), None).unwrap(),
+            seq_backward(
+                &Cpu,
+                &co.saved,
+                Some(&cgo),
+                Some(&cgh),
+                lstm.then_some(&cgc),
+            )
+            .unwrap(),
+            seq_backward(
+                &g,
+                &dout.saved,
+                Some(&dgo),
+                Some(&dgh),
+                lstm.then_some(&dgc),
+            )
+            .unwrap(),
         );
         let name = format!("{}_seq_backward #{k}", kind.name());
         close(&name, &cgrad.x_proj, &dgrad.x_proj, 1e-4);
         close(&name, &cgrad.w_hh, &dgrad.w_hh, 1e-4);
         close(&name, &cgrad.h0, &dgrad.h0, 1e-4);
+        if let (Some(a), Some(b)) = (&cgrad.c0, &dgrad.c0) {
+            close(&name, a, b, 1e-4);
+        }
         if let (Some(a), Some(b)) = (&cgrad.b_hh, &dgrad.b_hh) {
             close(&name, a, b, 1e-4);
         }
