@@ -362,7 +362,7 @@ impl Backend for Cpu {
         let (n, b, p) = x.validate()?;
         let h = x.hidden;
         let c0 = x.c0.ok_or_else(|| Error::invalid(op, "c0 is required"))?;
-        let steps = Steps::new(x.batch_sizes, x.reverse);
+        let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
         dispatch!(x.x_proj.dtype(), T => {
             let input = lstm::LstmIn::<T> {
                 hidden: h,
@@ -384,6 +384,7 @@ impl Backend for Cpu {
                     hidden: h,
                     batch_sizes: x.batch_sizes.to_vec(),
                     reverse: x.reverse,
+                    concurrent: x.concurrent,
                     w_hh: x.w_hh.clone(),
                     has_bias: x.b_hh.is_some(),
                     w_hr: x.w_hr.cloned(),
@@ -409,7 +410,7 @@ impl Backend for Cpu {
     ) -> Result<SeqGrads<Self>> {
         let op = "lstm_seq_backward";
         let missing = |what: &str| Error::invalid(op, format!("saved state lacks {what}"));
-        let steps = Steps::new(&s.batch_sizes, s.reverse);
+        let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let p = s.output.shape()[1];
         dispatch!(s.gates.dtype(), T => {
@@ -442,7 +443,7 @@ impl Backend for Cpu {
         let op = "gru_seq_forward";
         let (n, b, _) = x.validate()?;
         let h = x.hidden;
-        let steps = Steps::new(x.batch_sizes, x.reverse);
+        let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
         dispatch!(x.x_proj.dtype(), T => {
             let input = gru::GruIn::<T> {
                 hidden: h,
@@ -461,6 +462,7 @@ impl Backend for Cpu {
                     hidden: h,
                     batch_sizes: x.batch_sizes.to_vec(),
                     reverse: x.reverse,
+                    concurrent: x.concurrent,
                     w_hh: x.w_hh.clone(),
                     has_bias: x.b_hh.is_some(),
                     w_hr: None,
@@ -484,7 +486,7 @@ impl Backend for Cpu {
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "gru_seq_backward";
-        let steps = Steps::new(&s.batch_sizes, s.reverse);
+        let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let gh_n = s
             .gh_n
@@ -510,7 +512,7 @@ impl Backend for Cpu {
         let (n, b, _) = x.validate()?;
         let h = x.hidden;
         let relu = x.kind == CellKind::RnnRelu;
-        let steps = Steps::new(x.batch_sizes, x.reverse);
+        let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
         dispatch!(x.x_proj.dtype(), T => {
             let (output, h_n) = rnn::forward::<T>(relu, h, sl(op, x.x_proj.storage())?, sl(op, x.w_hh.storage())?,
                 opt_slice(op, x.b_hh)?, sl(op, x.h0.storage())?, &steps);
@@ -523,6 +525,7 @@ impl Backend for Cpu {
                     hidden: h,
                     batch_sizes: x.batch_sizes.to_vec(),
                     reverse: x.reverse,
+                    concurrent: x.concurrent,
                     w_hh: x.w_hh.clone(),
                     has_bias: x.b_hh.is_some(),
                     w_hr: None,
@@ -546,7 +549,7 @@ impl Backend for Cpu {
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "rnn_seq_backward";
-        let steps = Steps::new(&s.batch_sizes, s.reverse);
+        let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let relu = s.kind == CellKind::RnnRelu;
         dispatch!(s.output.dtype(), T => {

@@ -65,6 +65,7 @@ fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool, big: b
         c0: (kind == CellKind::Lstm).then_some(&c0),
         batch_sizes: &batch_sizes,
         reverse,
+        concurrent: false,
     };
     let work = kind.gates() * h * h;
     let split = recur_cpu::kernels::steps::Steps::new(&batch_sizes, reverse).split_for(work);

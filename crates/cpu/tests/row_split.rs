@@ -53,6 +53,7 @@ fn pass(
         c0: lstm.then_some(&c0),
         batch_sizes,
         reverse,
+        concurrent: false,
     };
     let out = seq_forward(&Cpu, &inputs).unwrap();
     let gr = seq_backward(
@@ -89,6 +90,12 @@ fn two_halves_match_one_thread() {
                 "the test must split"
             );
             assert_eq!(in_pool(1, || steps.split_for(work)), 24);
+            let beside = Steps::new(batch_sizes, false).concurrent(true);
+            assert_eq!(
+                in_pool(2, || beside.split_for(work)),
+                24,
+                "beside another pass"
+            );
             for reverse in [false, true] {
                 for proj in [false, kind == CellKind::Lstm] {
                     for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {

@@ -404,6 +404,7 @@ where
             hidden: h,
             batch_sizes: x.batch_sizes.to_vec(),
             reverse: x.reverse,
+            concurrent: x.concurrent,
             w_hh: x.w_hh.clone(),
             has_bias: x.b_hh.is_some(),
             w_hr: x.w_hr.cloned(),

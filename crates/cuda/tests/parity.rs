@@ -297,6 +297,7 @@ fn fused_recurrent_ops() {
             c0: lstm.then_some(&cc0),
             batch_sizes: &bs,
             reverse,
+            concurrent: false,
         };
         let di = SeqInputs {
             kind,
@@ -309,6 +310,7 @@ fn fused_recurrent_ops() {
             c0: lstm.then_some(&dc0),
             batch_sizes: &bs,
             reverse,
+            concurrent: false,
         };
         let (co, dout) = (
             seq_forward(&Cpu, &ci).unwrap(),

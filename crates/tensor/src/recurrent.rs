@@ -68,6 +68,9 @@ pub struct SeqInputs<'a, B: Backend> {
     pub batch_sizes: &'a [usize],
     /// Run from the last step to the first; each row starts at its own last step.
     pub reverse: bool,
+    /// Another pass (the other direction of a bidirectional layer) runs at the same time, so
+    /// the backend should keep this one on a single thread.
+    pub concurrent: bool,
 }
 
 /// What the forward pass keeps for backward through time.
@@ -84,6 +87,9 @@ pub struct SeqSaved<B: Backend> {
     pub batch_sizes: Vec<usize>,
     /// Direction of the pass.
     pub reverse: bool,
+    /// Whether the pass ran beside another one (see [`SeqInputs::concurrent`]); backward runs
+    /// the same way.
+    pub concurrent: bool,
     /// Recurrent weight `[G·H, H_out]`.
     pub w_hh: Tensor<B>,
     /// Whether `b_hh` was given (its gradient is then returned).

@@ -63,6 +63,7 @@ fn recurrent_op_validates_everything() {
         c0: Some(&c0),
         batch_sizes: &[2, 2, 1],
         reverse: false,
+        concurrent: false,
     };
     assert!(ok.validate().is_ok());
     let e = msg(SeqInputs {

@@ -43,7 +43,7 @@ struct SeqValues<B: Backend> {
 }
 
 impl<B: Backend> SeqValues<B> {
-    fn run(&self, backend: &B, s: &SeqVars<'_>) -> Result<SeqOutputs<B>> {
+    fn run(&self, backend: &B, s: &SeqVars<'_>, concurrent: bool) -> Result<SeqOutputs<B>> {
         seq_forward(
             backend,
             &SeqInputs {
@@ -57,6 +57,7 @@ impl<B: Backend> SeqValues<B> {
                 c0: self.c0.as_ref(),
                 batch_sizes: s.batch_sizes,
                 reverse: s.reverse,
+                concurrent,
             },
         )
     }
@@ -134,7 +135,10 @@ impl<B: Backend> Tape<B> {
     ) -> Result<[(Var, Var, Option<Var>); 2]> {
         let (vf, vr) = (self.seq_values(fwd), self.seq_values(rev));
         let backend = self.backend().clone();
-        let (of, or) = rayon::join(|| vf.run(&backend, fwd), || vr.run(&backend, rev));
+        let (of, or) = rayon::join(
+            || vf.run(&backend, fwd, true),
+            || vr.run(&backend, rev, true),
+        );
         let (of, or) = (of?, or?);
         let n_out = 2 + usize::from(of.c_n.is_some());
         let mut outputs = vec![of.output, of.h_n];
@@ -169,7 +173,7 @@ impl<B: Backend> Tape<B> {
 
     /// Runs the fused recurrence; returns `(output [N, H_out], h_n [B, H_out], c_n [B, H])`.
     pub fn recurrent(&self, s: &SeqVars<'_>) -> Result<(Var, Var, Option<Var>)> {
-        let out = self.seq_values(s).run(self.backend(), s)?;
+        let out = self.seq_values(s).run(self.backend(), s, false)?;
         let mut outputs = vec![out.output, out.h_n];
         outputs.extend(out.c_n);
         let saved = self.grad_enabled().then_some(out.saved);

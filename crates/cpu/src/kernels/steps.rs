@@ -12,6 +12,8 @@ pub struct Steps<'a> {
     pub offsets: Vec<usize>,
     /// Whether the pass runs from the last step down.
     pub reverse: bool,
+    /// Another pass runs beside this one: keep it on one thread.
+    concurrent: bool,
 }
 
 impl<'a> Steps<'a> {
@@ -21,7 +23,15 @@ impl<'a> Steps<'a> {
             batch_sizes,
             offsets: recur_tensor::step_offsets(batch_sizes),
             reverse,
+            concurrent: false,
         }
+    }
+
+    /// Marks the pass as running beside another one (the other direction of a bidirectional
+    /// layer), which already keeps the second core busy: [`Steps::split_for`] then never splits.
+    pub fn concurrent(mut self, concurrent: bool) -> Steps<'a> {
+        self.concurrent = concurrent;
+        self
     }
 
     /// Total packed rows `N`.
@@ -52,10 +62,10 @@ impl<'a> Steps<'a> {
     }
 
     /// The first row of the second half when the batch rows run as two halves on two threads
-    /// ([`Steps::balanced_split`]), or `B` (one part) on one thread or when the pass does
-    /// fewer than [`SPLIT_MIN`] multiply-adds (`work` per row and step).
+    /// ([`Steps::balanced_split`]), or `B` (one part) on one thread, beside a concurrent pass,
+    /// or when the pass does fewer than [`SPLIT_MIN`] multiply-adds (`work` per row and step).
     pub fn split_for(&self, work: usize) -> usize {
-        if rayon::current_num_threads() > 1 && self.rows() * work >= SPLIT_MIN {
+        if !self.concurrent && rayon::current_num_threads() > 1 && self.rows() * work >= SPLIT_MIN {
             self.balanced_split()
         } else {
             self.batch()
