@@ -286,6 +286,14 @@ mod avx512 {
         #[target_feature(enable = "avx512f")]
         #[inline]
         unsafe fn run<const R: usize>(&self) {
+            if self.add {
+                // C is read after the k-loop: fetch its rows now so the loads do not stall.
+                for i in 0..R {
+                    let row = self.c.wrapping_add(i * self.ldc) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(row);
+                    _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(64));
+                }
+            }
             let mut lo = [_mm512_setzero_ps(); R];
             let mut hi = [_mm512_setzero_ps(); R];
             for kk in 0..self.kc {
