@@ -220,7 +220,7 @@ template <typename T> __device__ void gather_prev_(const T* init, const T* state
 }
 
 // ------------------------------------------------------------------ extern "C" instantiations
-// ------------------------------------------------------------------ persistent LSTM (one launch per layer-direction)
+// ------------------------------------------------------------------ persistent recurrences (one launch per layer-direction)
 // Diamos et al. 2016, "Persistent RNNs", for the case where rows fit one block: one block
 // per batch row and 4H threads, H <= KMAX. Each thread keeps its slice of W_hh in registers
 // for every time step (forward: row `tid` of W_hh; backward: column `tid % H` of gate block
@@ -232,6 +232,11 @@ __device__ __forceinline__ long long row_len_(const long long* bs, long long ste
     long long len = 0;
     while (len < steps && bs[len] > r) ++len;
     return len;
+}
+// Packed row holding the state row r of step t started from, or -1 for the initial state.
+__device__ __forceinline__ long long prev_row_(const long long* bs, const long long* off, long long steps, long long t, long long r, int reverse) {
+    if (!reverse) return t > 0 ? off[t - 1] + r : -1;
+    return (t + 1 < steps && bs[t + 1] > r) ? off[t + 1] + r : -1;
 }
 
 // gates [N, 4H]: x_proj rows in, activated gates out. h_state/c_state [B, H]: h0/c0 in,
@@ -295,9 +300,7 @@ template <typename T, int KMAX> __device__ void lstm_persist_bwd_(const T* gates
             const T* g = gates + q * G;
             const T ig = g[tid], fg = g[H + tid], gg = g[2 * H + tid], og = g[3 * H + tid];
             const T dh = dh_s[tid] + (gout ? gout[q * H + tid] : T(0));
-            long long pq = -1;
-            if (!reverse) { if (t > 0) pq = off[t - 1] + r; }
-            else if (t + 1 < steps && bs[t + 1] > r) pq = off[t + 1] + r;
+            const long long pq = prev_row_(bs, off, steps, t, r, reverse);
             const T cp = pq >= 0 ? cells[pq * H + tid] : c0[r * H + tid];
             const T tc = tanh(cells[q * H + tid]);
             const T dct = dc + dh * og * (T(1) - tc * tc);
@@ -318,6 +321,149 @@ template <typename T, int KMAX> __device__ void lstm_persist_bwd_(const T* gates
         __syncthreads();
     }
     if (tid < H) { dh_state[r * H + tid] = dh_s[tid]; dc_state[r * H + tid] = dc; }
+}
+
+// GRU, 3H threads per row (gate order r, z, n; b_hn inside the reset product). gates [N, 3H]:
+// x_proj rows in, activated gates out; gh_n [N, H] saves W_hn h + b_hn; h_state [B, H]: h0
+// in, h_n out.
+template <typename T, int KMAX> __device__ void gru_persist_fwd_(T* gates, const T* w_hh, const T* b_hh, T* gh_n, T* h_state, T* out, const long long* bs, const long long* off, long long steps, long long H, int reverse) {
+    __shared__ T h_s[KMAX];
+    __shared__ T gh_s[3 * KMAX];
+    const long long r = blockIdx.x, tid = threadIdx.x, G = 3 * H;
+    T w[KMAX];
+#pragma unroll
+    for (int k = 0; k < KMAX; ++k) w[k] = k < H ? w_hh[tid * H + k] : T(0);
+    const T bias = b_hh ? b_hh[tid] : T(0);
+    for (long long k = tid; k < KMAX; k += blockDim.x) h_s[k] = k < H ? h_state[r * H + k] : T(0);
+    const long long len = row_len_(bs, steps, r);
+    __syncthreads();
+    for (long long s = 0; s < len; ++s) {
+        const long long t = reverse ? len - 1 - s : s;
+        const long long q = off[t] + r;
+        T acc = T(0);
+#pragma unroll
+        for (int k = 0; k < KMAX; ++k) acc += w[k] * h_s[k];
+        gh_s[tid] = acc + bias;
+        __syncthreads();
+        if (tid < H) {
+            T* x = gates + q * G;
+            const T rg = sigmoid_(x[tid] + gh_s[tid]);
+            const T z = sigmoid_(x[H + tid] + gh_s[H + tid]);
+            const T nn = tanh(x[2 * H + tid] + rg * gh_s[2 * H + tid]);
+            x[tid] = rg; x[H + tid] = z; x[2 * H + tid] = nn;
+            gh_n[q * H + tid] = gh_s[2 * H + tid];
+            const T hn = (T(1) - z) * nn + z * h_s[tid];
+            out[q * H + tid] = hn;
+            h_s[tid] = hn;
+        }
+        __syncthreads();
+    }
+    if (tid < H) h_state[r * H + tid] = h_s[tid];
+}
+
+// GRU backward, 3H threads per row. dh_state [B, H]: gradient of h_n in, of h0 out. dx [N, 3H]
+// (gradient of x_proj) and dgh [N, 3H] (of the recurrent pre-activations) out.
+template <typename T, int KMAX> __device__ void gru_persist_bwd_(const T* gates, const T* gh_n, const T* w_hh, const T* h0, const T* out, const T* gout, T* dh_state, T* dx, T* dgh, const long long* bs, const long long* off, long long steps, long long H, int reverse) {
+    __shared__ T dh_s[KMAX];
+    __shared__ T dg_s[3 * KMAX];
+    __shared__ T part_s[3 * KMAX];
+    const long long r = blockIdx.x, tid = threadIdx.x, G = 3 * H;
+    const long long gate = tid / H, k = tid % H;
+    T w[KMAX];
+#pragma unroll
+    for (int m = 0; m < KMAX; ++m) w[m] = m < H ? w_hh[(gate * H + m) * H + k] : T(0);
+    for (long long i = tid; i < 3 * KMAX; i += blockDim.x) dg_s[i] = T(0);
+    for (long long i = tid; i < KMAX; i += blockDim.x) dh_s[i] = i < H ? dh_state[r * H + i] : T(0);
+    const long long len = row_len_(bs, steps, r);
+    __syncthreads();
+    for (long long s = 0; s < len; ++s) {
+        const long long t = reverse ? s : len - 1 - s;
+        const long long q = off[t] + r;
+        T direct = T(0);
+        if (tid < H) {
+            const T* g = gates + q * G;
+            const T rg = g[tid], z = g[H + tid], nn = g[2 * H + tid];
+            const T d = dh_s[tid] + (gout ? gout[q * H + tid] : T(0));
+            const long long pq = prev_row_(bs, off, steps, t, r, reverse);
+            const T hp = pq >= 0 ? out[pq * H + tid] : h0[r * H + tid];
+            const T dn = d * (T(1) - z) * (T(1) - nn * nn);
+            const T dz = d * (hp - nn) * z * (T(1) - z);
+            const T dr = dn * gh_n[q * H + tid] * rg * (T(1) - rg);
+            T* dxr = dx + q * G;
+            T* dghr = dgh + q * G;
+            dxr[tid] = dr; dxr[H + tid] = dz; dxr[2 * H + tid] = dn;
+            dghr[tid] = dr; dghr[H + tid] = dz; dghr[2 * H + tid] = dn * rg;
+            dg_s[tid] = dr; dg_s[H + tid] = dz; dg_s[2 * H + tid] = dn * rg;
+            direct = d * z;
+        }
+        __syncthreads();
+        T acc = T(0);
+#pragma unroll
+        for (int m = 0; m < KMAX; ++m) acc += dg_s[gate * H + m] * w[m];
+        part_s[tid] = acc;
+        __syncthreads();
+        if (tid < H) dh_s[tid] = direct + part_s[tid] + part_s[H + tid] + part_s[2 * H + tid];
+        __syncthreads();
+    }
+    if (tid < H) dh_state[r * H + tid] = dh_s[tid];
+}
+
+// Elman RNN (tanh or relu), H threads per row. out [N, H]: x_proj rows in, states out.
+template <typename T, int KMAX> __device__ void rnn_persist_fwd_(T* out, const T* w_hh, const T* b_hh, T* h_state, const long long* bs, const long long* off, long long steps, long long H, int reverse, int relu) {
+    __shared__ T h_s[KMAX];
+    const long long r = blockIdx.x, tid = threadIdx.x;
+    T w[KMAX];
+#pragma unroll
+    for (int k = 0; k < KMAX; ++k) w[k] = k < H ? w_hh[tid * H + k] : T(0);
+    const T bias = b_hh ? b_hh[tid] : T(0);
+    for (long long k = tid; k < KMAX; k += blockDim.x) h_s[k] = k < H ? h_state[r * H + k] : T(0);
+    const long long len = row_len_(bs, steps, r);
+    __syncthreads();
+    for (long long s = 0; s < len; ++s) {
+        const long long t = reverse ? len - 1 - s : s;
+        const long long q = off[t] + r;
+        T acc = T(0);
+#pragma unroll
+        for (int k = 0; k < KMAX; ++k) acc += w[k] * h_s[k];
+        const T v = out[q * H + tid] + acc + bias;
+        const T y = relu ? (v > T(0) ? v : T(0)) : tanh(v);
+        out[q * H + tid] = y;
+        __syncthreads();
+        h_s[tid] = y;
+        __syncthreads();
+    }
+    h_state[r * H + tid] = h_s[tid];
+}
+
+// Elman RNN backward, H threads per row. dh_state [B, H]: gradient of h_n in, of h0 out.
+// dpre [N, H] (gradient of the pre-activations, = of x_proj) out.
+template <typename T, int KMAX> __device__ void rnn_persist_bwd_(const T* out, const T* w_hh, const T* gout, T* dh_state, T* dpre, const long long* bs, const long long* off, long long steps, long long H, int reverse, int relu) {
+    __shared__ T dh_s[KMAX];
+    __shared__ T dp_s[KMAX];
+    const long long r = blockIdx.x, tid = threadIdx.x;
+    T w[KMAX];
+#pragma unroll
+    for (int m = 0; m < KMAX; ++m) w[m] = m < H ? w_hh[m * H + tid] : T(0);
+    for (long long i = tid; i < KMAX; i += blockDim.x) { dp_s[i] = T(0); dh_s[i] = i < H ? dh_state[r * H + i] : T(0); }
+    const long long len = row_len_(bs, steps, r);
+    __syncthreads();
+    for (long long s = 0; s < len; ++s) {
+        const long long t = reverse ? s : len - 1 - s;
+        const long long q = off[t] + r;
+        const T d = dh_s[tid] + (gout ? gout[q * H + tid] : T(0));
+        const T y = out[q * H + tid];
+        const T dp = relu ? (y > T(0) ? d : T(0)) : d * (T(1) - y * y);
+        dpre[q * H + tid] = dp;
+        dp_s[tid] = dp;
+        __syncthreads();
+        T acc = T(0);
+#pragma unroll
+        for (int m = 0; m < KMAX; ++m) acc += dp_s[m] * w[m];
+        __syncthreads();
+        dh_s[tid] = acc;
+    }
+    __syncthreads();
+    dh_state[r * H + tid] = dh_s[tid];
 }
 
 #define INSTANTIATE(T, S) \
@@ -352,6 +498,14 @@ extern "C" __global__ void __launch_bounds__(256) lstm_persist_fwd_32_##S(T* g, 
 extern "C" __global__ void __launch_bounds__(256) lstm_persist_fwd_64_##S(T* g, const T* w, const T* b, T* hs, T* cs, T* cl, T* o, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_fwd_<T, 64>(g, w, b, hs, cs, cl, o, bs, off, steps, H, rev); } \
 extern "C" __global__ void __launch_bounds__(256) lstm_persist_bwd_32_##S(const T* g, const T* cl, const T* w, const T* c0, const T* go, T* dh, T* dc, T* dg, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_bwd_<T, 32>(g, cl, w, c0, go, dh, dc, dg, bs, off, steps, H, rev); } \
 extern "C" __global__ void __launch_bounds__(256) lstm_persist_bwd_64_##S(const T* g, const T* cl, const T* w, const T* c0, const T* go, T* dh, T* dc, T* dg, const long long* bs, const long long* off, long long steps, long long H, int rev) { lstm_persist_bwd_<T, 64>(g, cl, w, c0, go, dh, dc, dg, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(192) gru_persist_fwd_32_##S(T* g, const T* w, const T* b, T* ghn, T* hs, T* o, const long long* bs, const long long* off, long long steps, long long H, int rev) { gru_persist_fwd_<T, 32>(g, w, b, ghn, hs, o, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(192) gru_persist_bwd_32_##S(const T* g, const T* ghn, const T* w, const T* h0, const T* o, const T* go, T* dh, T* dx, T* dgh, const long long* bs, const long long* off, long long steps, long long H, int rev) { gru_persist_bwd_<T, 32>(g, ghn, w, h0, o, go, dh, dx, dgh, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(64) rnn_persist_fwd_32_##S(T* o, const T* w, const T* b, T* hs, const long long* bs, const long long* off, long long steps, long long H, int rev, int relu) { rnn_persist_fwd_<T, 32>(o, w, b, hs, bs, off, steps, H, rev, relu); } \
+extern "C" __global__ void __launch_bounds__(64) rnn_persist_bwd_32_##S(const T* o, const T* w, const T* go, T* dh, T* dp, const long long* bs, const long long* off, long long steps, long long H, int rev, int relu) { rnn_persist_bwd_<T, 32>(o, w, go, dh, dp, bs, off, steps, H, rev, relu); } \
+extern "C" __global__ void __launch_bounds__(192) gru_persist_fwd_64_##S(T* g, const T* w, const T* b, T* ghn, T* hs, T* o, const long long* bs, const long long* off, long long steps, long long H, int rev) { gru_persist_fwd_<T, 64>(g, w, b, ghn, hs, o, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(192) gru_persist_bwd_64_##S(const T* g, const T* ghn, const T* w, const T* h0, const T* o, const T* go, T* dh, T* dx, T* dgh, const long long* bs, const long long* off, long long steps, long long H, int rev) { gru_persist_bwd_<T, 64>(g, ghn, w, h0, o, go, dh, dx, dgh, bs, off, steps, H, rev); } \
+extern "C" __global__ void __launch_bounds__(64) rnn_persist_fwd_64_##S(T* o, const T* w, const T* b, T* hs, const long long* bs, const long long* off, long long steps, long long H, int rev, int relu) { rnn_persist_fwd_<T, 64>(o, w, b, hs, bs, off, steps, H, rev, relu); } \
+extern "C" __global__ void __launch_bounds__(64) rnn_persist_bwd_64_##S(const T* o, const T* w, const T* go, T* dh, T* dp, const long long* bs, const long long* off, long long steps, long long H, int rev, int relu) { rnn_persist_bwd_<T, 64>(o, w, go, dh, dp, bs, off, steps, H, rev, relu); } \
 extern "C" __global__ void gather_prev_##S(const T* init, const T* states, T* o, long long off, long long bs, long long po, long long pr, long long W) { gather_prev_(init, states, o, off, bs, po, pr, W); }
 
 INSTANTIATE(float, f32)

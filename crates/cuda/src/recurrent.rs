@@ -1,11 +1,11 @@
-//! The fused recurrent ops on the GPU. LSTMs with H ≤ 64 and no projection run every time
-//! step of a layer-direction in one persistent launch (`lstm_persist_fwd/bwd`: `W_hh` in
-//! registers, one block per batch row). Everything else runs per step: one cuBLAS GEMM for the
-//! recurrent product and one fused cell kernel (`lstm_cell_fwd` …). Both honour packed
+//! The fused recurrent ops on the GPU. Layers with H ≤ 64 (LSTMs without projection) run
+//! every time step of a layer-direction in one persistent launch (`<cell>_persist_fwd/bwd`:
+//! `W_hh` in registers, one block per batch row). Everything else runs per step: one cuBLAS
+//! GEMM for the recurrent product and one fused cell kernel (`lstm_cell_fwd` …). Both honour packed
 //! `batch_sizes` (each step touches a shrinking prefix of rows). Weight gradients are single
 //! GEMMs over all packed rows after the time loop, as on the CPU.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, LaunchArgs, LaunchConfig, PushKernelArg};
 use recur_tensor::{
     step_offsets, CellKind, DType, GemmSpec, MatLayout, Result, SeqGrads, SeqInputs, SeqOutputs,
     SeqSaved, Tensor,
@@ -161,24 +161,36 @@ fn col_sums<T: DevElem>(
     Ok(out)
 }
 
-/// Largest hidden size of the persistent LSTM kernels (one block of 4H threads per row,
-/// with each thread's slice of `W_hh` in registers).
+/// Largest hidden size of the persistent kernels (one block of G·H threads per row, with
+/// each thread's slice of `W_hh` in registers).
 const PERSISTENT_MAX_H: usize = 64;
 
-/// The register width (`lstm_persist_*_{32,64}`) of the persistent kernel for this layer, or
-/// `None` when it runs step by step (GRU, RNN, projections, hidden sizes above 64).
-fn persistent_width(kind: CellKind, projected: bool, h: usize) -> Option<usize> {
-    (kind == CellKind::Lstm && !projected && (1..=PERSISTENT_MAX_H).contains(&h))
-        .then_some(if h <= 32 { 32 } else { 64 })
+/// The register width (`<cell>_persist_*_{32,64}`) of the persistent kernel for this layer,
+/// or `None` when it runs step by step (LSTM projections, hidden sizes above 64).
+fn persistent_width(_kind: CellKind, projected: bool, h: usize) -> Option<usize> {
+    (!projected && (1..=PERSISTENT_MAX_H).contains(&h)).then_some(if h <= 32 { 32 } else { 64 })
 }
 
-/// One block per batch row, one thread per gate row.
-fn persistent_config(b: usize, h: usize) -> LaunchConfig {
+/// One block per batch row, one thread per gate row (`threads` = G·H).
+fn persistent_config(b: usize, threads: usize) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (b as u32, 1, 1),
-        block_dim: (4 * h as u32, 1, 1),
+        block_dim: (threads as u32, 1, 1),
         shared_mem_bytes: 0,
     }
+}
+
+/// Pushes an optional buffer as a kernel argument (a null pointer when absent).
+fn arg_or_null<'a, T: DevElem>(l: &mut LaunchArgs<'a>, v: Option<&'a CudaSlice<T>>) {
+    match v {
+        Some(v) => l.arg(v),
+        None => l.arg(&NULL),
+    };
+}
+
+/// A saved buffer the backward pass needs, or an error naming it.
+fn saved<'a, T: DevElem>(t: Option<&'a CudaTensor>, what: &str) -> Result<&'a CudaSlice<T>> {
+    sl::<T>("seq_backward", t.ok_or_else(|| dev_err(what))?.storage())
 }
 
 /// `batch_sizes` and the packed row offsets on the device, for the persistent kernels.
@@ -237,28 +249,42 @@ where
     }
     if let Some(kmax) = persistent_width(kind, x.w_hr.is_some(), h) {
         let (d_bs, d_off) = step_tables(cuda, &steps)?;
-        let f = cuda.kernel::<T>(&format!("lstm_persist_fwd_{kmax}"))?;
-        let cs = c_state.as_mut().ok_or_else(|| dev_err("c state"))?;
-        let cl = cells.as_mut().ok_or_else(|| dev_err("cells"))?;
+        let f = cuda.kernel::<T>(&format!("{}_persist_fwd_{kmax}", kind.name()))?;
         let (nsteps, hi, rev) = (steps.bs.len() as i64, h as i64, i32::from(steps.reverse));
+        let relu = i32::from(kind == CellKind::RnnRelu);
+        if kind.gates() == 1 {
+            // the RNN kernel turns x_proj rows into states in place
+            st.memcpy_dtod(sl::<T>(op, x.x_proj.storage())?, &mut output)
+                .map_err(dev_err)?;
+        }
         let mut l = st.launch_builder(&f);
-        l.arg(&mut gates).arg(w_hh);
-        match b_hh {
-            Some(bh) => l.arg(bh),
-            None => l.arg(&NULL),
+        match kind {
+            CellKind::Lstm => {
+                let cs = c_state.as_mut().ok_or_else(|| dev_err("c state"))?;
+                let cl = cells.as_mut().ok_or_else(|| dev_err("cells"))?;
+                l.arg(&mut gates).arg(w_hh);
+                arg_or_null(&mut l, b_hh);
+                l.arg(&mut h_state).arg(cs).arg(cl).arg(&mut output)
+            }
+            CellKind::Gru => {
+                let ghn = gh_n.as_mut().ok_or_else(|| dev_err("gh_n"))?;
+                l.arg(&mut gates).arg(w_hh);
+                arg_or_null(&mut l, b_hh);
+                l.arg(ghn).arg(&mut h_state).arg(&mut output)
+            }
+            CellKind::RnnTanh | CellKind::RnnRelu => {
+                l.arg(&mut output).arg(w_hh);
+                arg_or_null(&mut l, b_hh);
+                l.arg(&mut h_state)
+            }
         };
-        l.arg(&mut h_state)
-            .arg(cs)
-            .arg(cl)
-            .arg(&mut output)
-            .arg(&d_bs)
-            .arg(&d_off)
-            .arg(&nsteps)
-            .arg(&hi)
-            .arg(&rev);
-        // SAFETY: one block per batch row and 4H threads (H <= kmax); every index stays in
-        // the [N, 4H], [N, H] and [B, H] buffers given by the step tables.
-        unsafe { l.launch(persistent_config(b, h)) }.map_err(dev_err)?;
+        l.arg(&d_bs).arg(&d_off).arg(&nsteps).arg(&hi).arg(&rev);
+        if kind.gates() == 1 {
+            l.arg(&relu);
+        }
+        // SAFETY: one block per batch row and G·H threads (H <= kmax); every index stays in
+        // the [N, G·H], [N, H] and [B, H] buffers given by the step tables.
+        unsafe { l.launch(persistent_config(b, kind.gates() * h)) }.map_err(dev_err)?;
     } else {
         for t in steps.order() {
             let (off, bs) = (steps.off[t], steps.bs[t]);
@@ -480,31 +506,44 @@ where
     }
     if let Some(kmax) = persistent_width(kind, s.w_hr.is_some(), h) {
         let (d_bs, d_off) = step_tables(cuda, &steps)?;
-        let f = cuda.kernel::<T>(&format!("lstm_persist_bwd_{kmax}"))?;
-        let cells = sl::<T>(
-            op,
-            s.cells.as_ref().ok_or_else(|| dev_err("cells"))?.storage(),
-        )?;
-        let c0 = sl::<T>(op, s.c0.as_ref().ok_or_else(|| dev_err("c0"))?.storage())?;
-        let dcm = dc.as_mut().ok_or_else(|| dev_err("dc"))?;
+        let f = cuda.kernel::<T>(&format!("{}_persist_bwd_{kmax}", kind.name()))?;
         let (nsteps, hi, rev) = (steps.bs.len() as i64, h as i64, i32::from(steps.reverse));
+        let relu = i32::from(kind == CellKind::RnnRelu);
         let mut l = st.launch_builder(&f);
-        l.arg(gates).arg(cells).arg(w_hh).arg(c0);
+        match kind {
+            CellKind::Lstm => l
+                .arg(gates)
+                .arg(saved::<T>(s.cells.as_ref(), "cells")?)
+                .arg(w_hh)
+                .arg(saved::<T>(s.c0.as_ref(), "c0")?),
+            CellKind::Gru => l
+                .arg(gates)
+                .arg(saved::<T>(s.gh_n.as_ref(), "gh_n")?)
+                .arg(w_hh)
+                .arg(h0)
+                .arg(output),
+            CellKind::RnnTanh | CellKind::RnnRelu => l.arg(output).arg(w_hh),
+        };
         match go {
             Some(g) => l.arg(g),
             None => l.arg(&NULL),
         };
-        l.arg(&mut dh)
-            .arg(dcm)
-            .arg(&mut dgates)
-            .arg(&d_bs)
-            .arg(&d_off)
-            .arg(&nsteps)
-            .arg(&hi)
-            .arg(&rev);
-        // SAFETY: as in the forward launch; previous cells are read only at rows alive at
-        // the neighbouring step.
-        unsafe { l.launch(persistent_config(b, h)) }.map_err(dev_err)?;
+        l.arg(&mut dh);
+        match kind {
+            CellKind::Lstm => {
+                let dcm = dc.as_mut().ok_or_else(|| dev_err("dc"))?;
+                l.arg(dcm).arg(&mut dgates)
+            }
+            CellKind::Gru => l.arg(&mut dgates).arg(&mut dgh),
+            CellKind::RnnTanh | CellKind::RnnRelu => l.arg(&mut dgates),
+        };
+        l.arg(&d_bs).arg(&d_off).arg(&nsteps).arg(&hi).arg(&rev);
+        if kind.gates() == 1 {
+            l.arg(&relu);
+        }
+        // SAFETY: as in the forward launch; previous rows are read only where they are
+        // alive at the neighbouring step.
+        unsafe { l.launch(persistent_config(b, kind.gates() * h)) }.map_err(dev_err)?;
     } else {
         for t in steps.order().into_iter().rev() {
             let (off, bs) = (steps.off[t], steps.bs[t]);

@@ -257,9 +257,9 @@ fn optimizers() {
 fn fused_recurrent_ops() {
     let Some(g) = gpu() else { return };
     let b = 5usize;
-    // LSTMs with H <= 64 and no projection take the persistent kernels (H = 6, 32, 64 cover
-    // both register widths); H = 80 and the projected LSTM take the per-step path.
-    let cases: [(CellKind, usize, usize, Vec<usize>, bool); 10] = [
+    // Layers with H <= 64 (LSTMs without projection) take the persistent kernels (H = 6, 32,
+    // 40, 64 cover both register widths); H > 64 and the projected LSTM take the per-step path.
+    let cases: [(CellKind, usize, usize, Vec<usize>, bool); 13] = [
         (CellKind::Lstm, 6, 0, vec![5, 5, 4, 2, 1], false),
         (CellKind::Lstm, 6, 3, vec![5, 3, 3, 1], true),
         (CellKind::Lstm, 32, 0, vec![5, 5, 4, 2, 1], true),
@@ -270,6 +270,9 @@ fn fused_recurrent_ops() {
         (CellKind::RnnTanh, 6, 0, vec![5, 2, 1], true),
         (CellKind::RnnRelu, 6, 0, vec![5, 5, 3], false),
         (CellKind::Lstm, 40, 0, vec![5, 5, 5, 5, 5, 5], true),
+        (CellKind::Gru, 80, 0, vec![5, 4, 1], false),
+        (CellKind::Gru, 40, 0, vec![5, 5, 3, 3, 1], true),
+        (CellKind::RnnTanh, 70, 0, vec![5, 5, 2], true),
     ];
     for (k, (kind, h, proj, bs, reverse)) in cases.into_iter().enumerate() {
         let n: usize = bs.iter().sum();
