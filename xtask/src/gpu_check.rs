@@ -51,6 +51,12 @@ def sps(f):
     return json.load(open(p)).get("samples_per_s") if os.path.exists(p) else None
 r, c, t = sps("recur_cuda.json"), sps("recur_cpu.json"), sps("torch_cuda.json")
 print(f"samples/s: recur cuda {r}, recur cpu {c}, pytorch cuda {t}" + (f", ratio {r/t:.2f}x" if r and t else ""))
+# The learning curves of the two devices (same seed, same batches) should agree within f32 noise.
+def reports(f):
+    p = os.path.join(o, f)
+    return json.load(open(p)).get("reports", []) if os.path.exists(p) else []
+for a, b in zip(reports("recur_cuda.json"), reports("recur_cpu.json")):
+    print(f"samples {a['samples']}: cuda acc {a['train_accuracy']:.4f} loss {a['mean_loss']:.5f} | cpu acc {b['train_accuracy']:.4f} loss {b['mean_loss']:.5f}")
 PY
 exit $parity
 "#;
