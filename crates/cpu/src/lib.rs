@@ -1,5 +1,7 @@
-//! The CPU backend: `Vec` storage, `matrixmultiply` GEMM, fused recurrent kernels, and
-//! `rayon` only for maps large enough to pay for the fork (see [`kernels::basic::PAR_MIN`]).
+//! The CPU backend: `Vec` storage, a packed AVX-512 GEMM for f32 (`matrixmultiply`
+//! otherwise), fused recurrent kernels that run large batches as two halves of rows on two
+//! threads, and `rayon` only for maps large enough to pay for the fork (see
+//! [`kernels::basic::PAR_MIN`]).
 
 mod alloc;
 mod elem;

@@ -1,4 +1,6 @@
-//! Safe strided GEMM over slices (bounds checked), on top of `matrixmultiply`.
+//! Safe strided GEMM over slices (bounds checked): large f32 products go to the packed
+//! AVX-512 kernel of [`super::pgemm`], the rest to `matrixmultiply`; the small per-step
+//! recurrent products use [`StepWeight`].
 
 use std::borrow::Cow;
 
@@ -74,8 +76,9 @@ pub fn gemm<T: Elem>(
     unsafe { SendPtrs(pa, pb, pc).run(m, k, n, 0, alpha, la, lb, beta, lc) }
 }
 
-/// GEMMs with at least this many rows and multiply-adds use the packed AVX-512 kernel.
+/// GEMMs with at least this many rows (over which packing `B` pays for itself)...
 const PACK_MIN_ROWS: usize = 128;
+/// ... and this many multiply-adds use the packed AVX-512 kernel.
 const PACK_MIN: usize = 1 << 18;
 
 /// GEMMs with at least this many multiply-adds split their columns over two threads
@@ -132,41 +135,6 @@ impl<T: Elem> SendPtrs<T> {
     }
 }
 
-/// `c[m,n] (beta) += a[m,k] · bᵀ` where `b` is row-major `[n,k]` (a weight `W` in `x Wᵀ`).
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nt<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], beta: T, c: &mut [T]) {
-    gemm(
-        m,
-        n,
-        k,
-        T::one(),
-        a,
-        MatLayout::row_major(0, k),
-        b,
-        MatLayout::row_major(0, k).t(),
-        beta,
-        c,
-        MatLayout::row_major(0, n),
-    )
-}
-
-/// `c[m,n] (beta) += a[m,k] · b[k,n]`, all row-major.
-pub fn gemm_nn<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], beta: T, c: &mut [T]) {
-    gemm(
-        m,
-        n,
-        k,
-        T::one(),
-        a,
-        MatLayout::row_major(0, k),
-        b,
-        MatLayout::row_major(0, n),
-        beta,
-        c,
-        MatLayout::row_major(0, n),
-    )
-}
-
 /// `c[m,n] (beta) += aᵀ · b` where `a` is row-major `[k,m]` and `b` row-major `[k,n]`
 /// (weight gradients: `dW = dYᵀ · X`).
 pub fn gemm_tn<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], beta: T, c: &mut [T]) {
@@ -187,7 +155,7 @@ pub fn gemm_tn<T: Elem>(m: usize, n: usize, k: usize, a: &[T], b: &[T], beta: T,
 
 /// `c[m,n] (+)= a[m,k] · b[k,n]` with all three row-major and no packing: blocks of 4 rows ×
 /// 16 columns of `c` stay in registers while `k` runs. For the small per-step recurrent
-/// products, where packing dominated.
+/// products when the packed AVX-512 kernel does not apply (f64, or a CPU without AVX-512).
 pub fn gemm_rows<T: Elem>(
     m: usize,
     n: usize,
