@@ -29,10 +29,13 @@ const RUN_SH: &str = r#"#!/usr/bin/env bash
 set -uo pipefail
 cd "$(dirname "$0")"
 OUT="${OUT:-$PWD/out}"; mkdir -p "$OUT"
+# The toolkit's libraries first: its NVRTC matches the driver (CUDA 13.0), while a pip NVRTC
+# bundled with PyTorch may be newer and emit PTX the driver cannot load. Pip ones as fallback.
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
 for d in /usr/local/lib/python3*/dist-packages/nvidia/cu13/lib /usr/local/lib/python3*/site-packages/nvidia/cu13/lib; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:$LD_LIBRARY_PATH"
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
 done
+ls /usr/local/cuda/lib64/libnvrtc* 2>/dev/null | head -3
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
 echo "== CUDA parity tests (REQUIRE_GPU=1)"
 REQUIRE_GPU=1 ./parity --test-threads=1 2>&1 | tee "$OUT/parity.log"

@@ -67,6 +67,7 @@ impl Device {
             move || CudaBlas::new(s)
         })?
         .map_err(dev_err)?;
+        check_nvrtc_not_newer_than_driver()?;
         let ptx = guarded("loading NVRTC", || cudarc::nvrtc::compile_ptx(KERNELS))?
             .map_err(|e| dev_err(format!("compiling kernels/recur.cu: {e}")))?;
         let module = ctx.load_module(ptx).map_err(dev_err)?;
@@ -95,6 +96,35 @@ impl Device {
         cache.insert(name.to_string(), f.clone());
         Ok(f)
     }
+}
+
+/// NVRTC emits PTX of its own CUDA version, and a driver cannot JIT PTX newer than itself
+/// (CUDA 13.2's NVRTC on a 13.0 driver fails at module load). Says so, with the fix, before
+/// compiling.
+fn check_nvrtc_not_newer_than_driver() -> Result<()> {
+    let mut driver = 0i32;
+    // SAFETY: writes one int; the driver library is loaded (a context exists).
+    let ok = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut driver) };
+    if ok != cudarc::driver::sys::CUresult::CUDA_SUCCESS {
+        return Err(dev_err(format!(
+            "asking the driver for its CUDA version: {ok:?}"
+        )));
+    }
+    let (major, minor) = guarded("loading NVRTC", || {
+        let (mut major, mut minor) = (0i32, 0i32);
+        // SAFETY: writes two ints.
+        unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
+        (major, minor)
+    })?;
+    let (dmaj, dmin) = (driver / 1000, driver % 1000 / 10);
+    if (major, minor) > (dmaj, dmin) {
+        return Err(dev_err(format!(
+            "the NVRTC found (CUDA {major}.{minor}) is newer than the driver (CUDA {dmaj}.{dmin}), \
+             which cannot load its PTX; put the libnvrtc of a CUDA toolkit no newer than \
+             {dmaj}.{dmin} first on LD_LIBRARY_PATH (for example /usr/local/cuda/lib64)"
+        )));
+    }
+    Ok(())
 }
 
 /// A grid-stride launch over `n` elements.
