@@ -68,8 +68,7 @@ impl Device {
         })?
         .map_err(dev_err)?;
         check_nvrtc_not_newer_than_driver()?;
-        let ptx = guarded("loading NVRTC", || cudarc::nvrtc::compile_ptx(KERNELS))?
-            .map_err(|e| dev_err(format!("compiling kernels/recur.cu: {e}")))?;
+        let ptx = compile_kernels()?;
         let module = ctx.load_module(ptx).map_err(dev_err)?;
         Ok(Device {
             ctx,
@@ -96,6 +95,18 @@ impl Device {
         cache.insert(name.to_string(), f.clone());
         Ok(f)
     }
+}
+
+/// Compiles [`KERNELS`] with NVRTC to `compute_80` PTX (needs NVRTC, not a GPU).
+pub fn compile_kernels() -> Result<cudarc::nvrtc::Ptx> {
+    let opts = cudarc::nvrtc::CompileOptions {
+        arch: Some("compute_80"),
+        ..Default::default()
+    };
+    guarded("loading NVRTC", || {
+        cudarc::nvrtc::compile_ptx_with_opts(KERNELS, opts)
+    })?
+    .map_err(|e| dev_err(format!("compiling kernels/recur.cu: {e}")))
 }
 
 /// NVRTC emits PTX of its own CUDA version, and a driver cannot JIT PTX newer than itself

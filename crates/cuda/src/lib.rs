@@ -15,7 +15,7 @@ use recur_tensor::{
     SeqOutputs, SeqSaved, Tensor, UnaryOp,
 };
 
-pub use device::KERNELS;
+pub use device::{compile_kernels, KERNELS};
 use device::{dev_err, grid, Device};
 
 /// Device storage of one element type.
