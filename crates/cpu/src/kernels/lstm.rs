@@ -3,7 +3,9 @@
 //! Per step: one recurrent product `gates[rows] += h · W_hhᵀ` into the saved gate buffer
 //! (with `W_hhᵀ` prepared once per call), one fused pass (bias, activations, cell update),
 //! and with projection one product `h = hp · W_hrᵀ`. Nothing is allocated inside the step
-//! loop. Weight gradients are single GEMMs over all packed rows after the loop.
+//! loop. Large batches run as two halves of the rows on two threads (see
+//! [`Steps::split_for`]). Weight gradients are single GEMMs over all packed rows after the
+//! loop.
 
 use super::gemm::{gemm_tn, StepWeight};
 use super::steps::{col_sums, run_halves, Steps};
