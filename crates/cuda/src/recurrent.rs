@@ -167,7 +167,7 @@ const PERSISTENT_MAX_H: usize = 64;
 
 /// The register width (`<cell>_persist_*_{32,64}`) of the persistent kernel for this layer,
 /// or `None` when it runs step by step (LSTM projections, hidden sizes above 64).
-fn persistent_width(_kind: CellKind, projected: bool, h: usize) -> Option<usize> {
+fn persistent_width(projected: bool, h: usize) -> Option<usize> {
     (!projected && (1..=PERSISTENT_MAX_H).contains(&h)).then_some(if h <= 32 { 32 } else { 64 })
 }
 
@@ -180,11 +180,14 @@ fn persistent_config(b: usize, threads: usize) -> LaunchConfig {
     }
 }
 
-/// Pushes an optional buffer as a kernel argument (a null pointer when absent).
-fn arg_or_null<'a, T: DevElem>(l: &mut LaunchArgs<'a>, v: Option<&'a CudaSlice<T>>) {
+/// Pushes an optional buffer (slice or view) as a kernel argument, a null pointer when absent.
+fn arg_or_null<'a, A>(l: &mut LaunchArgs<'a>, v: Option<&'a A>)
+where
+    LaunchArgs<'a>: PushKernelArg<&'a A>,
+{
     match v {
-        Some(v) => l.arg(v),
-        None => l.arg(&NULL),
+        Some(v) => PushKernelArg::<&A>::arg(l, v),
+        None => PushKernelArg::<&u64>::arg(l, &NULL),
     };
 }
 
@@ -247,7 +250,7 @@ where
     if kind == CellKind::Gru {
         gh_n = Some(cuda.zeros::<T>(n * h)?);
     }
-    if let Some(kmax) = persistent_width(kind, x.w_hr.is_some(), h) {
+    if let Some(kmax) = persistent_width(x.w_hr.is_some(), h) {
         let (d_bs, d_off) = step_tables(cuda, &steps)?;
         let f = cuda.kernel::<T>(&format!("{}_persist_fwd_{kmax}", kind.name()))?;
         let (nsteps, hi, rev) = (steps.bs.len() as i64, h as i64, i32::from(steps.reverse));
@@ -317,10 +320,7 @@ where
                     };
                     let mut l = st.launch_builder(&f);
                     l.arg(&mut gv);
-                    match b_hh {
-                        Some(bh) => l.arg(bh),
-                        None => l.arg(&NULL),
-                    };
+                    arg_or_null(&mut l, b_hh);
                     l.arg(cs).arg(&mut clv).arg(&mut hpv).arg(&bsi).arg(&hi);
                     // SAFETY: rows off..off+bs of every buffer exist.
                     unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
@@ -363,10 +363,7 @@ where
                     let mut ov = output.slice_mut(off * h..);
                     let mut l = st.launch_builder(&f);
                     l.arg(&mut gv).arg(&gh);
-                    match b_hh {
-                        Some(bh) => l.arg(bh),
-                        None => l.arg(&NULL),
-                    };
+                    arg_or_null(&mut l, b_hh);
                     l.arg(&mut ghnv)
                         .arg(&mut h_state)
                         .arg(&mut ov)
@@ -398,10 +395,7 @@ where
                     let mut ov = output.slice_mut(off * h..);
                     let mut l = st.launch_builder(&f);
                     l.arg(&mut ov);
-                    match b_hh {
-                        Some(bh) => l.arg(bh),
-                        None => l.arg(&NULL),
-                    };
+                    arg_or_null(&mut l, b_hh);
                     l.arg(&bsi).arg(&hi).arg(&relu);
                     // SAFETY: rows off..off+bs exist.
                     unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;
@@ -504,7 +498,7 @@ where
             dhp = Some(cuda.zeros::<T>(b * h)?);
         }
     }
-    if let Some(kmax) = persistent_width(kind, s.w_hr.is_some(), h) {
+    if let Some(kmax) = persistent_width(s.w_hr.is_some(), h) {
         let (d_bs, d_off) = step_tables(cuda, &steps)?;
         let f = cuda.kernel::<T>(&format!("{}_persist_bwd_{kmax}", kind.name()))?;
         let (nsteps, hi, rev) = (steps.bs.len() as i64, h as i64, i32::from(steps.reverse));
@@ -524,10 +518,7 @@ where
                 .arg(output),
             CellKind::RnnTanh | CellKind::RnnRelu => l.arg(output).arg(w_hh),
         };
-        match go {
-            Some(g) => l.arg(g),
-            None => l.arg(&NULL),
-        };
+        arg_or_null(&mut l, go);
         l.arg(&mut dh);
         match kind {
             CellKind::Lstm => {
@@ -596,10 +587,7 @@ where
                     let dcm = dc.as_mut().ok_or_else(|| dev_err("dc"))?;
                     let mut l = st.launch_builder(&f);
                     l.arg(&gv).arg(&cv);
-                    match &pv {
-                        Some(v) => l.arg(v),
-                        None => l.arg(&NULL),
-                    };
+                    arg_or_null(&mut l, pv.as_ref());
                     l.arg(&prev_rows).arg(c0);
                     match dhp.as_ref() {
                         Some(d) => l.arg(d),
@@ -643,10 +631,7 @@ where
                     let mut dghv = dgh.slice_mut(off * g..);
                     let mut l = st.launch_builder(&f);
                     l.arg(&gv).arg(&ghv);
-                    match &pv {
-                        Some(v) => l.arg(v),
-                        None => l.arg(&NULL),
-                    };
+                    arg_or_null(&mut l, pv.as_ref());
                     l.arg(&prev_rows)
                         .arg(h0)
                         .arg(&mut dh)
@@ -678,10 +663,7 @@ where
                     let mut dv = dgates.slice_mut(off * h..);
                     let mut l = st.launch_builder(&f);
                     l.arg(&yv).arg(&dh);
-                    match &gov {
-                        Some(v) => l.arg(v),
-                        None => l.arg(&NULL),
-                    };
+                    arg_or_null(&mut l, gov.as_ref());
                     l.arg(&mut dv).arg(&bsi).arg(&hi).arg(&relu);
                     // SAFETY: rows off..off+bs exist.
                     unsafe { l.launch(grid(bs * h)) }.map_err(dev_err)?;

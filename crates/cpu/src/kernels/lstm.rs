@@ -140,34 +140,15 @@ pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     (gates, cells, hidden_pre, output, h_n, c_n)
 }
 
-/// The step loop over one part's rows (AVX-512 code when the CPU has it).
-fn forward_part<T: Elem>(
-    x: &LstmIn<'_, T>,
-    w_hh: &StepWeight<'_, T>,
-    w_hr: Option<&StepWeight<'_, T>>,
-    steps: &Steps<'_>,
-    part: FwdPart<'_, T>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { forward_part_avx512(x, w_hh, w_hr, steps, part) };
-        }
-    }
-    forward_part_impl(x, w_hh, w_hr, steps, part)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn forward_part_avx512<T: Elem>(
-    x: &LstmIn<'_, T>,
-    w_hh: &StepWeight<'_, T>,
-    w_hr: Option<&StepWeight<'_, T>>,
-    steps: &Steps<'_>,
-    part: FwdPart<'_, T>,
-) {
-    forward_part_impl(x, w_hh, w_hr, steps, part)
+with_avx512! {
+    /// The step loop over one part's rows (AVX-512 code when the CPU has it).
+    fn forward_part<T>(
+        x: &LstmIn<'_, T>,
+        w_hh: &StepWeight<'_, T>,
+        w_hr: Option<&StepWeight<'_, T>>,
+        steps: &Steps<'_>,
+        part: FwdPart<'_, T>,
+    ) => forward_part_impl
 }
 
 #[inline(always)]
@@ -355,36 +336,16 @@ pub fn backward<T: Elem>(
     (dgates, dw_hh, db, dw_hr, dh, dc)
 }
 
-/// The step loop over one part's rows, last step first (AVX-512 code when the CPU has it).
-fn backward_part<T: Elem>(
-    s: &LstmSavedRef<'_, T>,
-    w_hh: &StepWeight<'_, T>,
-    w_hr: Option<&StepWeight<'_, T>>,
-    steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    part: BwdPart<'_, T>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            return unsafe { backward_part_avx512(s, w_hh, w_hr, steps, grad_output, part) };
-        }
-    }
-    backward_part_impl(s, w_hh, w_hr, steps, grad_output, part)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn backward_part_avx512<T: Elem>(
-    s: &LstmSavedRef<'_, T>,
-    w_hh: &StepWeight<'_, T>,
-    w_hr: Option<&StepWeight<'_, T>>,
-    steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    part: BwdPart<'_, T>,
-) {
-    backward_part_impl(s, w_hh, w_hr, steps, grad_output, part)
+with_avx512! {
+    /// The step loop over one part's rows, last step first (AVX-512 code when the CPU has it).
+    fn backward_part<T>(
+        s: &LstmSavedRef<'_, T>,
+        w_hh: &StepWeight<'_, T>,
+        w_hr: Option<&StepWeight<'_, T>>,
+        steps: &Steps<'_>,
+        grad_output: Option<&[T]>,
+        part: BwdPart<'_, T>,
+    ) => backward_part_impl
 }
 
 #[inline(always)]
