@@ -2,10 +2,12 @@
 //! (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
 
 mod checkpoint;
+mod data_args;
 mod eval;
 mod predict;
 mod run_dir;
 mod train;
+mod train_data;
 
 use clap::{Parser, Subcommand};
 
@@ -30,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Train a classifier and save a run folder.
     Train(Box<train::TrainArgs>),
-    /// Evaluate a run on a labelled CSV: accuracy, per-class precision/recall/F1, confusion.
+    /// Evaluate a run on a labelled file: loss, accuracy, macro-F1, per-class precision/recall/F1, confusion.
     Eval(eval::EvalArgs),
     /// Classify texts given as arguments, or one per line on stdin.
     Predict(predict::PredictArgs),

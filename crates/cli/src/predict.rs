@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
-use recur_data::basic_english;
 
 use crate::run_dir::LoadedRun;
 use crate::RunDir;
@@ -25,9 +24,10 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
-/// Class probabilities of one text (a batch of one, so no padding is involved).
+/// Class probabilities of one text, tokenized as the run was trained (a batch of one, so no
+/// padding is involved); `None` when the text has no token.
 pub fn probabilities(run: &LoadedRun, text: &str) -> Result<Option<Vec<f64>>> {
-    let tokens = basic_english(text);
+    let tokens = run.config.tokenizer.tokenize(text);
     if tokens.is_empty() {
         return Ok(None);
     }

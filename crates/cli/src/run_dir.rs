@@ -1,11 +1,13 @@
-//! A run folder: `config.json`, `vocab.txt`, `model.safetensors`, `metrics.jsonl`, all
-//! written atomically.
+//! A run folder: `config.json` (model, classes, tokenizer, how the data was read),
+//! `vocab.txt`, `model.safetensors`, `metrics.jsonl`, each written atomically.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use recur_cpu::Cpu;
-use recur_data::{write_atomic, Vocab, AG_NEWS_CLASSES};
+use recur_data::{
+    write_atomic, Classes, LabelMap, ReadSpec, Tokenizer, Vocab, VocabOrder, AG_NEWS_CLASSES,
+};
 use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore};
 use recur_tensor::Backend;
 use recur_tensor::DType;
@@ -20,22 +22,40 @@ pub struct RunConfig {
     /// The classifier.
     #[serde(flatten)]
     pub model: ClassifierConfig,
-    /// Class names, index = label (default: AG News's four).
+    /// Class names, index = class (default: AG News's four when there are four classes).
     #[serde(default)]
     pub classes: Vec<String>,
-    /// Tokenizer name (only `basic_english`).
-    #[serde(default = "default_tokenizer")]
-    pub tokenizer: String,
+    /// How labels as written map to classes (default: integers from 1).
+    #[serde(default)]
+    pub labels: LabelMap,
+    /// How texts become tokens.
+    #[serde(default)]
+    pub tokenizer: Tokenizer,
+    /// How `vocab.txt` is numbered (which id unknown tokens get).
+    #[serde(default)]
+    pub vocab_order: VocabOrder,
+    /// How the training data was read, reused by `eval` for files of the same shape.
+    #[serde(default)]
+    pub data: ReadSpec,
     /// How the training run was configured (absent for imported models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<serde_json::Value>,
 }
 
-fn default_tokenizer() -> String {
-    "basic_english".into()
-}
-
 impl RunConfig {
+    /// A config for `model` with every other field at its default (the lesson's).
+    pub fn for_model(model: ClassifierConfig) -> RunConfig {
+        RunConfig {
+            model,
+            classes: Vec::new(),
+            labels: LabelMap::default(),
+            tokenizer: Tokenizer::default(),
+            vocab_order: VocabOrder::default(),
+            data: ReadSpec::default(),
+            training: None,
+        }
+    }
+
     /// Class names, defaulting to AG News's when there are four classes.
     pub fn class_names(&self) -> Vec<String> {
         if !self.classes.is_empty() {
@@ -47,6 +67,11 @@ impl RunConfig {
         (0..self.model.num_class)
             .map(|i| format!("class{}", i + 1))
             .collect()
+    }
+
+    /// The classes, for mapping the labels of a test file.
+    pub fn classes(&self) -> Result<Classes> {
+        Ok(Classes::new(self.class_names(), self.labels)?)
     }
 }
 
@@ -134,14 +159,7 @@ impl RunDir {
             std::fs::read_to_string(&cp).with_context(|| format!("reading {}", cp.display()))?;
         let config: RunConfig = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a valid run config", cp.display()))?;
-        if config.tokenizer != "basic_english" {
-            bail!(
-                "{}: tokenizer {:?} is not supported (only basic_english)",
-                cp.display(),
-                config.tokenizer
-            );
-        }
-        let vocab = Vocab::load(&self.vocab_path())?;
+        let vocab = Vocab::load_as(&self.vocab_path(), config.vocab_order)?;
         if vocab.len() != config.model.vocab_size {
             bail!(
                 "{} has {} tokens but config.json says vocab_size {} (embedding.weight rows)",

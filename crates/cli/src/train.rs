@@ -1,21 +1,19 @@
 //! `recur train`: the lesson's training loop (Adam + cross-entropy, running accuracy every
-//! 3,200 samples), end-of-epoch test accuracy, and a run folder saved atomically. Ctrl-C
-//! stops after the current batch and saves what was trained.
+//! 3,200 samples), end-of-epoch validation loss / accuracy / macro-F1 and test accuracy,
+//! and a run folder saved atomically. Ctrl-C stops after the current batch and saves what
+//! was trained.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Once;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use recur_autograd::Tape;
-use recur_data::{
-    encode_dataset, locate, read_csv, Dataset, Loader, Prefetch, ReadOptions, Vocab, VocabOrder,
-    AG_NEWS_CLASSES,
-};
+use recur_data::{Encoded, Loader, Prefetch, VocabOrder};
 use recur_layers::{
     rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore, Sgd,
     SgdConfig,
@@ -24,6 +22,7 @@ use recur_tensor::Backend;
 use recur_tensor::DType;
 use serde_json::json;
 
+use crate::data_args::DataArgs;
 use crate::eval::{argmax_rows, evaluate};
 use crate::{RunConfig, RunDir};
 
@@ -39,14 +38,16 @@ fn parse_model(s: &str) -> Result<ModelKind, String> {
     }
 }
 
-fn parse_order(s: &str) -> Result<VocabOrder, String> {
-    match s {
-        "frequency" => Ok(VocabOrder::Frequency),
-        "first-seen" => Ok(VocabOrder::FirstSeen),
-        _ => Err(format!(
-            "unknown vocab order {s:?}: expected frequency or first-seen"
-        )),
+/// `--class-names`: a comma-separated list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassNames(pub Vec<String>);
+
+fn parse_class_names(s: &str) -> Result<ClassNames, String> {
+    let names: Vec<String> = s.split(',').map(|n| n.trim().to_string()).collect();
+    if names.iter().any(String::is_empty) {
+        return Err(format!("{s:?} has an empty class name"));
     }
+    Ok(ClassNames(names))
 }
 
 /// Arguments of `recur train`.
@@ -55,15 +56,27 @@ pub struct TrainArgs {
     /// rnn | lstm | lstm-packed | gru (the lesson's classifiers).
     #[arg(long, value_parser = parse_model, default_value = "lstm-packed")]
     pub model: ModelKind,
-    /// Data folder with train.csv (or train_sample.csv) and test.csv (default $RECUR_DATA_DIR, else datasets/ag_news).
+    /// AG News folder with train.csv (or train_sample.csv) and test.csv (default $RECUR_DATA_DIR, else datasets/ag_news); its classes are World, Sports, Business, Sci/Tech.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Training CSV (overrides --data).
+    /// Your own labelled training file (CSV, TSV, JSONL or fastText; see --format).
     #[arg(long)]
     pub train: Option<PathBuf>,
-    /// Test CSV (overrides --data).
+    /// Validation file, evaluated after every epoch.
+    #[arg(long)]
+    pub valid: Option<PathBuf>,
+    /// Hold out this fraction of the training file for validation (stratified by class, drawn from --seed).
+    #[arg(long)]
+    pub valid_fraction: Option<f64>,
+    /// Test file, evaluated after every epoch for reporting only (default with --data: its test.csv).
     #[arg(long)]
     pub test: Option<PathBuf>,
+    /// How the files are read.
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    /// Class names in class order, comma-separated: the order of string labels, or the names of integer classes 1..K (0..K-1 when the labels include 0).
+    #[arg(long, value_parser = parse_class_names)]
+    pub class_names: Option<ClassNames>,
     /// Passes over the training set.
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
@@ -91,12 +104,15 @@ pub struct TrainArgs {
     /// L2 weight decay (both optimizers).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
-    /// frequency (<unk>, <pad>, then by count) | first-seen (the current lesson's torchtext).
-    #[arg(long, value_parser = parse_order, default_value = "frequency")]
-    pub vocab_order: VocabOrder,
+    /// frequency (<unk>, <pad>, then by count: the lesson's, default with --data) | first-seen (the current lesson's torchtext) | pad-unk (<pad> = 0 reserved for padding, <unk> = 1, then by count: default with --train).
+    #[arg(long)]
+    pub vocab_order: Option<VocabOrder>,
     /// Drop tokens seen fewer times.
     #[arg(long, default_value_t = 1)]
     pub min_freq: usize,
+    /// Keep at most this many tokens (the most frequent) besides <pad>/<unk>.
+    #[arg(long)]
+    pub max_vocab: Option<usize>,
     /// Embedding width.
     #[arg(long, default_value_t = 64)]
     pub embed: usize,
@@ -121,9 +137,6 @@ pub struct TrainArgs {
     /// Batch size of the test pass (default: --batch-size, as the lesson).
     #[arg(long)]
     pub eval_batch_size: Option<usize>,
-    /// Skip malformed CSV rows (counted and reported) instead of failing.
-    #[arg(long)]
-    pub skip_bad_rows: bool,
     /// Pad the vocabulary with unused tokens up to this size (benchmarks the optimizer cost
     /// of a full-size embedding, like seed_train.py --vocab-pad).
     #[arg(long)]
@@ -153,34 +166,14 @@ pub struct TrainSummary {
     pub train_seconds: f64,
     /// Running train accuracy at the end.
     pub train_accuracy: f64,
-    /// Test accuracy after the last epoch (None with --no-eval).
+    /// Test accuracy after the last epoch (None without a test file).
     pub test_accuracy: Option<f64>,
+    /// Validation accuracy after the last epoch (None without validation).
+    pub valid_accuracy: Option<f64>,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
-
-fn read(path: &std::path::Path, skip: bool) -> Result<Dataset> {
-    let d = read_csv(
-        path,
-        ReadOptions {
-            num_classes: AG_NEWS_CLASSES.len(),
-            skip_bad_rows: skip,
-        },
-    )?;
-    if !d.skipped.is_empty() {
-        eprintln!(
-            "skipped {} malformed rows of {} (first: {})",
-            d.skipped.len(),
-            path.display(),
-            d.skipped[0]
-        );
-    }
-    if d.is_empty() {
-        bail!("{}: no example", path.display());
-    }
-    Ok(d)
-}
 
 /// Runs `recur train` on the device `--device` names.
 pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
@@ -194,55 +187,12 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     if a.batch_size == 0 || a.report_every == 0 {
         bail!("--batch-size and --report-every must be at least 1");
     }
-    let files = locate(a.data.as_deref(), a.train.as_deref(), a.test.as_deref())?;
-    if let Some(note) = &files.note {
-        eprintln!("note: {note}");
-    }
-    let t_load = Instant::now();
-    let (train_set, test_set) = rayon::join(
-        || read(&files.train, a.skip_bad_rows),
-        || {
-            if a.no_eval {
-                Ok(None)
-            } else {
-                read(&files.test, a.skip_bad_rows).map(Some)
-            }
-        },
-    );
-    let (train_set, test_set) = (train_set?, test_set?);
-    let texts: Vec<&str> = train_set.examples.iter().map(|e| e.text.as_str()).collect();
-    let mut vocab = Vocab::from_texts(&texts, a.vocab_order, a.min_freq);
-    drop(texts);
-    let natural = vocab.len();
-    if let Some(pad) = a.vocab_pad.filter(|&p| p > vocab.len()) {
-        let mut itos = vocab.itos().to_vec();
-        itos.extend((itos.len()..pad).map(|i| format!("<dummy{i}>")));
-        vocab = Vocab::from_counts(
-            itos.into_iter().map(|t| (t, 1)).collect(),
-            VocabOrder::FirstSeen,
-            1,
-        );
-    }
-    let train_enc = Arc::new(encode_dataset(&train_set.examples, &vocab));
-    let test_enc = test_set
-        .as_ref()
-        .map(|t| encode_dataset(&t.examples, &vocab));
-    eprintln!(
-        "{} train rows ({}), {} test rows, vocab {} tokens ({}{}), {:.2}s",
-        train_set.len(),
-        files.train.display(),
-        test_set.as_ref().map_or(0, Dataset::len),
-        vocab.len(),
-        a.vocab_order.name(),
-        if vocab.len() != natural {
-            format!(", {natural} natural")
-        } else {
-            String::new()
-        },
-        t_load.elapsed().as_secs_f64()
-    );
-
+    let data = crate::train_data::load(a)?;
+    let train_enc = data.train.clone();
+    let vocab = &data.vocab;
     let mut config = ClassifierConfig::lesson(a.model, vocab.len());
+    config.num_class = data.classes.len();
+    config.padding_idx = data.vocab_order.padding_idx();
     config.embed_dim = a.embed;
     config.hidden_dim = a.hidden;
     config.num_layers = a.layers;
@@ -272,15 +222,20 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", a.model.name(), a.seed)));
     let run = RunDir::new(&out);
+    let path_str = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let run_config = RunConfig {
         model: config,
-        classes: AG_NEWS_CLASSES.iter().map(|s| s.to_string()).collect(),
-        tokenizer: "basic_english".into(),
+        classes: data.classes.names().to_vec(),
+        labels: data.classes.map(),
+        tokenizer: data.tokenizer,
+        vocab_order: data.vocab_order,
+        data: data.spec.clone(),
         training: Some(json!({
-            "train_file": files.train.display().to_string(), "test_file": files.test.display().to_string(),
+            "train_file": data.train_file.display().to_string(), "valid_file": path_str(&data.valid_file),
+            "valid_fraction": a.valid_fraction, "test_file": path_str(&data.test_file),
             "epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "seed": a.seed, "optimizer": a.optimizer,
-            "momentum": a.momentum, "weight_decay": a.weight_decay, "vocab_order": a.vocab_order.name(),
-            "min_freq": a.min_freq, "limit": a.limit, "sparse_embedding": a.sparse_embedding, "dtype": "f32", "vocab_pad": a.vocab_pad, "device": a.device,
+            "momentum": a.momentum, "weight_decay": a.weight_decay,
+            "min_freq": a.min_freq, "max_vocab": a.max_vocab, "limit": a.limit, "sparse_embedding": a.sparse_embedding, "dtype": "f32", "vocab_pad": a.vocab_pad, "device": a.device,
         })),
     };
 
@@ -295,6 +250,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         train_seconds: 0.0,
         train_accuracy: 0.0,
         test_accuracy: None,
+        valid_accuracy: None,
     };
     let epoch_size = a.limit.map_or(train_enc.len(), |l| l.min(train_enc.len()));
     for epoch in 0..a.epochs {
@@ -381,7 +337,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
             epoch,
             &model,
             &store,
-            test_enc.as_ref(),
+            (data.valid.as_ref(), data.test.as_ref()),
             (total_loss, batches, correct, count),
             t0,
             &mut metrics,
@@ -392,7 +348,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         }
     }
     opt.sync(&mut store)?;
-    run.save(&run_config, &vocab, &store)?;
+    run.save(&run_config, vocab, &store)?;
     run.save_metrics(&metrics)?;
     eprintln!("saved run to {}", out.display());
     if let Some(path) = &a.summary {
@@ -413,7 +369,7 @@ fn end_epoch<B: Backend>(
     epoch: usize,
     model: &Classifier,
     store: &ParamStore<B>,
-    test: Option<&recur_data::Encoded>,
+    (valid, test): (Option<&Encoded>, Option<&Encoded>),
     (total_loss, batches, correct, count): (f64, usize, usize, usize),
     t0: Instant,
     metrics: &mut Vec<serde_json::Value>,
@@ -422,20 +378,33 @@ fn end_epoch<B: Backend>(
     let secs = t0.elapsed().as_secs_f64();
     let mean_loss = total_loss / batches.max(1) as f64;
     let train_acc = correct as f64 / count.max(1) as f64;
-    let test_acc = match test {
-        Some(t) => {
-            Some(evaluate(model, store, t, a.eval_batch_size.unwrap_or(a.batch_size))?.accuracy())
-        }
-        None => None,
-    };
+    let eval_batch = a.eval_batch_size.unwrap_or(a.batch_size);
+    let valid = valid
+        .map(|v| evaluate(model, store, v, eval_batch))
+        .transpose()?;
+    let test_acc = test
+        .map(|t| evaluate(model, store, t, eval_batch).map(|e| e.scores.accuracy()))
+        .transpose()?;
     summary.test_accuracy = test_acc;
+    summary.valid_accuracy = valid.as_ref().map(|v| v.scores.accuracy());
+    let valid_text = valid.as_ref().map_or(String::new(), |v| {
+        format!(
+            "valid loss {:.4} acc {:.4} macro-F1 {:.4}, ",
+            v.loss,
+            v.scores.accuracy(),
+            v.scores.macro_f1()
+        )
+    });
     println!(
-        "epoch {}: mean loss {mean_loss:.4}, running train acc {train_acc:.4}, test acc {}, {:.0} samples/s ({count} samples in {secs:.1}s)",
+        "epoch {}: mean loss {mean_loss:.4}, running train acc {train_acc:.4}, {valid_text}test acc {}, {:.0} samples/s ({count} samples in {secs:.1}s)",
         epoch + 1,
         test_acc.map_or("-".to_string(), |t| format!("{t:.4}")),
         count as f64 / secs.max(1e-9)
     );
-    metrics.push(json!({"kind": "epoch", "epoch": epoch + 1, "samples": count, "mean_loss": mean_loss, "train_accuracy": train_acc, "test_accuracy": test_acc, "seconds": secs, "samples_per_s": count as f64 / secs.max(1e-9)}));
+    metrics.push(json!({"kind": "epoch", "epoch": epoch + 1, "samples": count, "mean_loss": mean_loss, "train_accuracy": train_acc,
+        "valid_loss": valid.as_ref().map(|v| v.loss), "valid_accuracy": valid.as_ref().map(|v| v.scores.accuracy()),
+        "valid_macro_f1": valid.as_ref().map(|v| v.scores.macro_f1()),
+        "test_accuracy": test_acc, "seconds": secs, "samples_per_s": count as f64 / secs.max(1e-9)}));
     Ok(())
 }
 

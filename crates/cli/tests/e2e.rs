@@ -173,17 +173,8 @@ fn reloaded_model_gives_identical_logits() {
         1,
     );
     let run = RunDir::new(&dir.join("run"));
-    run.save(
-        &RunConfig {
-            model: cfg,
-            classes: vec![],
-            tokenizer: "basic_english".into(),
-            training: None,
-        },
-        &vocab,
-        &store,
-    )
-    .unwrap();
+    run.save(&RunConfig::for_model(cfg), &vocab, &store)
+        .unwrap();
     let loaded = run.load().unwrap();
     let tokens = [3, 4, 5, 0, 1, 11, 7, 0];
     let lengths = [3, 4];

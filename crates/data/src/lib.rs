@@ -1,25 +1,39 @@
-//! The AG News pipeline: files in, plain batches out (this crate knows nothing of tensors).
+//! Labelled text files in, plain batches out (this crate knows nothing of tensors).
 //!
-//! [`download`] fetches and checks the CSV files; [`read_csv`] parses `class,title,description`
-//! (or `class,text`) rows; [`basic_english`] is torchtext's tokenizer rule for rule;
-//! [`Vocab`] numbers tokens as the lesson's torchtext versions did; [`collate`] pads a batch
-//! with 0 as the lesson's `padify`; [`Loader`] shuffles with a seed and can prepare batches on
-//! a background thread.
+//! [`read_labelled`] reads CSV, TSV, JSONL and fastText files as a [`ReadSpec`] says
+//! (format, label and text columns, header); [`Classes`] maps labels (integers or names) to
+//! class indices; [`split_stratified`] draws a validation split; [`Tokenizer`] is torchtext's
+//! `basic_english` rule for rule, or whitespace, or characters; [`Vocab`] numbers tokens as
+//! the lesson's torchtext versions did or with reserved `<pad>`/`<unk>`; [`collate`] pads a
+//! batch with 0 as the lesson's `padify`; [`Loader`] shuffles with a seed and can prepare
+//! batches on a background thread. [`download`] fetches and checks AG News; [`read_csv`] is
+//! its reader.
 
+mod classes;
+mod delimited;
 pub mod download;
 mod error;
+mod fasttext;
+mod jsonl;
+mod lines;
 mod loader;
 mod locate;
 mod reader;
+mod spec;
+mod split;
 mod tokenizer;
 mod vocab;
 
+pub use classes::{Classes, LabelMap};
 pub use error::{DataError, Result};
+pub use fasttext::LABEL_PREFIX;
 pub use loader::{collate, encode_dataset, Batch, Encoded, Loader, Prefetch};
 pub use locate::{locate, DataFiles};
-pub use reader::{read_csv, Dataset, Example, ReadOptions};
-pub use tokenizer::{basic_english, ngrams};
-pub use vocab::{write_atomic, Vocab, VocabOrder};
+pub use reader::{read_csv, read_labelled, Dataset, Example, RawDataset, RawExample, ReadOptions};
+pub use spec::{Column, Format, ReadSpec};
+pub use split::split_stratified;
+pub use tokenizer::{basic_english, ngrams, Tokenizer};
+pub use vocab::{write_atomic, Vocab, VocabOptions, VocabOrder};
 
 /// AG News class names, index = label − 1.
 pub const AG_NEWS_CLASSES: [&str; 4] = ["World", "Sports", "Business", "Sci/Tech"];

@@ -8,8 +8,7 @@ use std::thread::JoinHandle;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::tokenizer::basic_english_buf;
-use crate::{DataError, Example, Result, Vocab};
+use crate::{DataError, Example, Result, Tokenizer, Vocab};
 
 /// A dataset encoded with a vocabulary: labels and token ids per example.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,9 +31,9 @@ impl Encoded {
     }
 }
 
-/// Tokenizes and encodes examples (unknown → 0). Examples never have zero tokens (the
-/// reader refuses empty texts).
-pub fn encode_dataset(examples: &[Example], vocab: &Vocab) -> Encoded {
+/// Tokenizes examples with `tokenizer` and encodes them (unknown → [`Vocab::unk_id`]).
+/// Examples never have zero tokens (the readers refuse empty texts).
+pub fn encode_dataset(examples: &[Example], vocab: &Vocab, tokenizer: Tokenizer) -> Encoded {
     let mut out = Encoded {
         labels: Vec::with_capacity(examples.len()),
         ids: Vec::with_capacity(examples.len()),
@@ -42,9 +41,7 @@ pub fn encode_dataset(examples: &[Example], vocab: &Vocab) -> Encoded {
     let mut buf = String::new();
     for e in examples {
         let mut ids = Vec::new();
-        basic_english_buf(&e.text, &mut buf, &mut |t| {
-            ids.push(vocab.id(t).unwrap_or(0))
-        });
+        tokenizer.tokens_into(&e.text, &mut buf, &mut |t| ids.push(vocab.id_or_unk(t)));
         out.labels.push(e.label);
         out.ids.push(ids);
     }

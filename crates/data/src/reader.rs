@@ -1,23 +1,179 @@
-//! The CSV reader: `class,title,description` rows (AG News) or `class,text` rows, with
-//! errors that name the file and line, and an opt-in mode that skips and counts bad rows.
+//! Reading labelled files: [`read_labelled`] dispatches on the [`Format`] to the CSV/TSV,
+//! JSONL and fastText readers, which all report a malformed row as an error naming file and
+//! line (or skip and count it with `skip_bad_rows`). [`read_csv`] is the lesson's AG News
+//! reader on top of it.
 
 use std::path::{Path, PathBuf};
 
-use crate::tokenizer::is_py_space;
-use crate::{basic_english, DataError, Result};
+use crate::{Classes, DataError, Format, ReadSpec, Result, Tokenizer};
 
 /// One labelled text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Example {
-    /// 0-based class (`class − 1`).
+    /// 0-based class.
     pub label: usize,
-    /// `title + " " + description` (or the text column), raw.
+    /// The text columns joined with one space (AG News: `title + " " + description`), raw.
     pub text: String,
     /// 1-based line of the row in its file.
     pub line: u64,
 }
 
-/// How to read a file.
+/// A row as read, before its label is mapped to a class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawExample {
+    /// The label as written (trimmed; fastText: without `__label__`).
+    pub label: String,
+    /// The text columns joined with one space.
+    pub text: String,
+    /// 1-based line where the row starts.
+    pub line: u64,
+}
+
+/// The rows of one file, labels still as written.
+#[derive(Debug)]
+pub struct RawDataset {
+    /// Where they came from.
+    pub path: PathBuf,
+    /// The format they were read as.
+    pub format: Format,
+    /// The good rows, in file order.
+    pub examples: Vec<RawExample>,
+    /// The bad rows that were skipped (only with `skip_bad_rows`), in file order.
+    pub skipped: Vec<DataError>,
+}
+
+/// The examples of one file, labels mapped to classes.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Where they came from.
+    pub path: PathBuf,
+    /// The good rows, in file order.
+    pub examples: Vec<Example>,
+    /// The bad rows that were skipped (only with `skip_bad_rows`), in file order.
+    pub skipped: Vec<DataError>,
+}
+
+impl Dataset {
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.examples.len()
+    }
+
+    /// True when there is no example.
+    pub fn is_empty(&self) -> bool {
+        self.examples.is_empty()
+    }
+
+    /// Examples per class (`num_classes` entries; labels must be below it).
+    pub fn class_counts(&self, num_classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; num_classes];
+        for e in &self.examples {
+            counts[e.label] += 1;
+        }
+        counts
+    }
+}
+
+/// Collects a reader's rows: checks that label and text are not empty, and either fails on
+/// the first bad row or records it as skipped.
+pub(crate) struct Rows<'a> {
+    path: &'a Path,
+    tokenizer: Tokenizer,
+    skip_bad_rows: bool,
+    examples: Vec<RawExample>,
+    skipped: Vec<DataError>,
+}
+
+impl<'a> Rows<'a> {
+    pub(crate) fn new(path: &'a Path, tokenizer: Tokenizer, skip_bad_rows: bool) -> Self {
+        Rows {
+            path,
+            tokenizer,
+            skip_bad_rows,
+            examples: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// An error at `line` of this file.
+    pub(crate) fn error(&self, line: u64, detail: impl Into<String>) -> DataError {
+        DataError::Row {
+            path: self.path.into(),
+            line,
+            detail: detail.into(),
+        }
+    }
+
+    /// Adds the row at `line` (or the reason it is malformed).
+    pub(crate) fn push(
+        &mut self,
+        line: u64,
+        row: std::result::Result<(String, String), String>,
+    ) -> Result<()> {
+        let checked = row.and_then(|(label, text)| {
+            if label.is_empty() {
+                Err("empty label".to_string())
+            } else if self.tokenizer.is_empty_text(&text) {
+                Err(format!(
+                    "empty text: no token after tokenization ({})",
+                    self.tokenizer
+                ))
+            } else {
+                Ok((label, text))
+            }
+        });
+        match checked {
+            Ok((label, text)) => self.examples.push(RawExample { label, text, line }),
+            Err(detail) => self.bad(self.error(line, detail))?,
+        }
+        Ok(())
+    }
+
+    /// Records a malformed row: an error, or a skip with `skip_bad_rows`.
+    pub(crate) fn bad(&mut self, err: DataError) -> Result<()> {
+        if self.skip_bad_rows {
+            self.skipped.push(err);
+            Ok(())
+        } else {
+            Err(err)
+        }
+    }
+
+    pub(crate) fn finish(self, format: Format) -> RawDataset {
+        RawDataset {
+            path: self.path.into(),
+            format,
+            examples: self.examples,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// Reads a labelled file as `spec` says (format detected when `spec.format` is `None`).
+/// Every malformed row (field count, missing field, bad JSON, empty label, empty text after
+/// `tokenizer`, invalid UTF-8, a file cut off mid-record) is an error naming file and line,
+/// or is skipped and recorded with `skip_bad_rows`. Problems with the file as a whole (it
+/// cannot be read, a named column is not in its header) are always errors.
+pub fn read_labelled(
+    path: &Path,
+    spec: &ReadSpec,
+    tokenizer: Tokenizer,
+    skip_bad_rows: bool,
+) -> Result<RawDataset> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let format = spec.format_for(path, &bytes[..bytes.len().min(4096)]);
+    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let mut rows = Rows::new(path, tokenizer, skip_bad_rows);
+    match format {
+        Format::Csv => crate::delimited::read(body, b',', spec, &mut rows)?,
+        Format::Tsv => crate::delimited::read(body, b'\t', spec, &mut rows)?,
+        Format::Jsonl => crate::jsonl::read(body, spec, &mut rows)?,
+        Format::FastText => crate::fasttext::read(body, spec, &mut rows)?,
+    }
+    Ok(rows.finish(format))
+}
+
+/// How [`read_csv`] reads a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Classes are `1..=num_classes` in the file.
@@ -35,161 +191,16 @@ impl Default for ReadOptions {
     }
 }
 
-/// The examples of one file.
-#[derive(Debug)]
-pub struct Dataset {
-    /// Where they came from.
-    pub path: PathBuf,
-    /// The good rows, in file order.
-    pub examples: Vec<Example>,
-    /// The bad rows that were skipped (only with `skip_bad_rows`).
-    pub skipped: Vec<DataError>,
-}
-
-impl Dataset {
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.examples.len()
-    }
-
-    /// True when there is no example.
-    pub fn is_empty(&self) -> bool {
-        self.examples.is_empty()
-    }
-
-    /// Examples per class.
-    pub fn class_counts(&self, num_classes: usize) -> Vec<usize> {
-        let mut counts = vec![0; num_classes];
-        for e in &self.examples {
-            counts[e.label] += 1;
-        }
-        counts
-    }
-}
-
-/// True when `basic_english(text)` yields no token (checked cheaply when possible).
-fn has_no_token(text: &str) -> bool {
-    let removable = |c: char| {
-        is_py_space(c) || matches!(c, '"' | ';' | ':' | '<' | 'b' | 'r' | '/' | '>' | 'B' | 'R')
-    };
-    text.chars().all(removable) && basic_english(text).is_empty()
-}
-
-/// Reads a CSV file of `class,title,description` or `class,text` rows (no header). Every
-/// row must have the column count of the first. A malformed row (field count, class not an
-/// integer in `1..=num_classes`, invalid UTF-8, empty text, a file cut off mid-row) is an
-/// error naming file and line, or is skipped and recorded with `skip_bad_rows`.
+/// Reads an AG News-shaped CSV (no header, integer class `1..=num_classes` in column 1,
+/// every other column joined, e.g. `class,title,description`), tokenized with
+/// `basic_english`: [`read_labelled`] with the default [`ReadSpec`], classes mapped by
+/// [`Classes::integer`].
 pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes.as_slice());
-    let mut examples = Vec::new();
-    let mut skipped = Vec::new();
-    let mut columns = None;
-    let mut record = csv::ByteRecord::new();
-    let mut last_start = 0u64;
-    loop {
-        let line = reader.position().line();
-        let start = reader.position().byte();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let err = DataError::Row {
-                    path: path.into(),
-                    line,
-                    detail: format!("unreadable CSV: {e}"),
-                };
-                if options.skip_bad_rows {
-                    skipped.push(err);
-                    continue;
-                }
-                return Err(err);
-            }
-        }
-        last_start = start;
-        let line = record.position().map_or(line, |p| p.line());
-        match parse_row(&record, &mut columns, options) {
-            Ok((label, text)) => examples.push(Example { label, text, line }),
-            Err(detail) => {
-                let err = DataError::Row {
-                    path: path.into(),
-                    line,
-                    detail,
-                };
-                if options.skip_bad_rows {
-                    skipped.push(err);
-                } else {
-                    return Err(err);
-                }
-            }
-        }
-    }
-    let tail = &bytes[last_start as usize..];
-    if !bytes.is_empty()
-        && !bytes.ends_with(b"\n")
-        && !bytes.ends_with(b"\r")
-        && tail.iter().filter(|&&b| b == b'"').count() % 2 == 1
-    {
-        let line = examples.last().map_or(1, |e| e.line);
-        let err = DataError::Row { path: path.into(), line, detail: "the file ends in the middle of a row (unterminated quoted field); it may be truncated".into() };
-        if !options.skip_bad_rows {
-            return Err(err);
-        }
-        if examples.last().is_some_and(|e| e.line == line) {
-            examples.pop();
-        }
-        skipped.push(err);
-    }
-    Ok(Dataset {
-        path: path.into(),
-        examples,
-        skipped,
-    })
-}
-
-fn parse_row(
-    record: &csv::ByteRecord,
-    columns: &mut Option<usize>,
-    options: ReadOptions,
-) -> std::result::Result<(usize, String), String> {
-    let n = record.len();
-    if n != 2 && n != 3 {
-        return Err(format!(
-            "expected 3 fields (class,title,description) or 2 (class,text), found {n}"
-        ));
-    }
-    match *columns {
-        None => *columns = Some(n),
-        Some(c) if c != n => {
-            return Err(format!("expected {c} fields like the first row, found {n}"))
-        }
-        Some(_) => {}
-    }
-    let field = |i: usize| {
-        std::str::from_utf8(&record[i])
-            .map_err(|e| format!("field {} is not valid UTF-8: {e}", i + 1))
+    let spec = ReadSpec {
+        format: Some(Format::Csv),
+        ..ReadSpec::default()
     };
-    let class_text = field(0)?;
-    let class: usize = class_text
-        .trim()
-        .parse()
-        .map_err(|_| format!("class {class_text:?} is not an integer"))?;
-    if class == 0 || class > options.num_classes {
-        return Err(format!(
-            "class {class} is outside 1..={}",
-            options.num_classes
-        ));
-    }
-    let text = if n == 3 {
-        format!("{} {}", field(1)?, field(2)?)
-    } else {
-        field(1)?.to_string()
-    };
-    if has_no_token(&text) {
-        return Err("empty text: no token after tokenization".into());
-    }
-    Ok((class - 1, text))
+    let raw = read_labelled(path, &spec, Tokenizer::BasicEnglish, options.skip_bad_rows)?;
+    let names = (1..=options.num_classes).map(|c| c.to_string()).collect();
+    Classes::integer(names, 1).assign(raw, options.skip_bad_rows)
 }

@@ -1,4 +1,7 @@
-//! torchtext's `basic_english` tokenizer and `ngrams_iterator`, rule for rule.
+//! The tokenizers: torchtext's `basic_english` and `ngrams_iterator` rule for rule, plus
+//! whitespace and character tokenizers ([`Tokenizer`]).
+
+use serde::{Deserialize, Serialize};
 
 /// Python's `str.isspace()` (what `str.split()` and `re`'s `\s` split on): Unicode White_Space
 /// plus the ASCII separators `\x1c`–`\x1f`; not U+200B.
@@ -82,4 +85,95 @@ pub fn ngrams(tokens: &[String], n: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// How a text becomes tokens; saved in a run's `config.json` and used by `eval`/`predict`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tokenizer {
+    /// torchtext's `basic_english` (lower-cases, splits punctuation): the lesson's.
+    #[default]
+    BasicEnglish,
+    /// Split on Unicode whitespace, case and punctuation kept (fastText's rule).
+    Whitespace,
+    /// One token per character; each run of whitespace is one `" "` token, and leading or
+    /// trailing whitespace is dropped.
+    Char,
+}
+
+impl Tokenizer {
+    /// Every tokenizer, in the order the command line lists them.
+    pub const ALL: [Tokenizer; 3] = [
+        Tokenizer::BasicEnglish,
+        Tokenizer::Whitespace,
+        Tokenizer::Char,
+    ];
+
+    /// Name on the command line and in `config.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tokenizer::BasicEnglish => "basic_english",
+            Tokenizer::Whitespace => "whitespace",
+            Tokenizer::Char => "char",
+        }
+    }
+
+    /// Calls `emit` for each token of `text`; `buf` is scratch space reused across calls.
+    pub fn tokens_into(self, text: &str, buf: &mut String, emit: &mut dyn FnMut(&str)) {
+        match self {
+            Tokenizer::BasicEnglish => basic_english_buf(text, buf, emit),
+            Tokenizer::Whitespace => text.split_whitespace().for_each(emit),
+            Tokenizer::Char => {
+                let mut chars = text.trim().chars().peekable();
+                let mut one = [0u8; 4];
+                while let Some(c) = chars.next() {
+                    if c.is_whitespace() {
+                        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+                        emit(" ");
+                    } else {
+                        emit(c.encode_utf8(&mut one));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tokens of `text`.
+    pub fn tokenize(self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.tokens_into(text, &mut String::new(), &mut |t| out.push(t.to_string()));
+        out
+    }
+
+    /// True when `text` has no token (cheap for the common case of a text that has one).
+    pub fn is_empty_text(self, text: &str) -> bool {
+        match self {
+            Tokenizer::BasicEnglish => {
+                let removable = |c: char| {
+                    is_py_space(c)
+                        || matches!(c, '"' | ';' | ':' | '<' | 'b' | 'r' | '/' | '>' | 'B' | 'R')
+                };
+                text.chars().all(removable) && basic_english(text).is_empty()
+            }
+            Tokenizer::Whitespace | Tokenizer::Char => text.trim().is_empty(),
+        }
+    }
+}
+
+impl std::fmt::Display for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Tokenizer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Tokenizer::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| {
+                format!("unknown tokenizer {s:?}: expected basic_english, whitespace or char")
+            })
+    }
 }

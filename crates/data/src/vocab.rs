@@ -1,14 +1,17 @@
-//! The vocabulary, in both orders the lesson has shipped with, plus save/load.
+//! The vocabulary: the two orders the lesson has shipped with, and for new data one that
+//! reserves `<pad>` = 0 and `<unk>` = 1; plus save/load.
 
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use crate::{DataError, Result};
+use crate::{DataError, Result, Tokenizer};
 
 /// How tokens are numbered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum VocabOrder {
     /// Legacy `torchtext.vocab.Vocab(counter, min_freq)`: `<unk>` = 0, `<pad>` = 1, then
     /// tokens by descending count, ties by ascending token.
@@ -17,6 +20,9 @@ pub enum VocabOrder {
     /// `torchtext.vocab.vocab(counter, min_freq)`: tokens in first-occurrence order, no
     /// specials (unknown words get id 0 = the corpus's first token).
     FirstSeen,
+    /// `<pad>` = 0 (the embedding's `padding_idx`, so padding never collides with a token),
+    /// `<unk>` = 1, then tokens by descending count, ties by ascending token.
+    PadUnk,
 }
 
 impl VocabOrder {
@@ -25,15 +31,86 @@ impl VocabOrder {
         match self {
             VocabOrder::Frequency => "frequency",
             VocabOrder::FirstSeen => "first-seen",
+            VocabOrder::PadUnk => "pad-unk",
+        }
+    }
+
+    /// The id unknown tokens encode to.
+    pub fn unk_id(self) -> usize {
+        match self {
+            VocabOrder::Frequency | VocabOrder::FirstSeen => 0,
+            VocabOrder::PadUnk => 1,
+        }
+    }
+
+    /// The id reserved for padding (the embedding's `padding_idx`), if any. The lesson's
+    /// orders pad with 0 without reserving it.
+    pub fn padding_idx(self) -> Option<usize> {
+        match self {
+            VocabOrder::Frequency | VocabOrder::FirstSeen => None,
+            VocabOrder::PadUnk => Some(0),
+        }
+    }
+
+    /// The special tokens that open the vocabulary.
+    fn specials(self) -> &'static [&'static str] {
+        match self {
+            VocabOrder::Frequency => &["<unk>", "<pad>"],
+            VocabOrder::FirstSeen => &[],
+            VocabOrder::PadUnk => &["<pad>", "<unk>"],
         }
     }
 }
 
-/// Token ↔ id maps. Unknown tokens encode to 0, as the lesson's `encode`.
+impl std::str::FromStr for VocabOrder {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [
+            VocabOrder::Frequency,
+            VocabOrder::FirstSeen,
+            VocabOrder::PadUnk,
+        ]
+        .into_iter()
+        .find(|o| o.name() == s)
+        .ok_or_else(|| {
+            format!("unknown vocab order {s:?}: expected frequency, first-seen or pad-unk")
+        })
+    }
+}
+
+/// How [`Vocab::from_texts_with`] builds a vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VocabOptions {
+    /// The numbering.
+    pub order: VocabOrder,
+    /// Drop tokens seen fewer times.
+    pub min_freq: usize,
+    /// Keep at most this many tokens besides the specials: the most frequent, ties by first
+    /// occurrence (`None`: all).
+    pub max_size: Option<usize>,
+    /// How texts become tokens.
+    pub tokenizer: Tokenizer,
+}
+
+impl Default for VocabOptions {
+    /// The lesson's: frequency order, every token, `basic_english`.
+    fn default() -> Self {
+        VocabOptions {
+            order: VocabOrder::Frequency,
+            min_freq: 1,
+            max_size: None,
+            tokenizer: Tokenizer::BasicEnglish,
+        }
+    }
+}
+
+/// Token ↔ id maps. Unknown tokens encode to [`Vocab::unk_id`] (0 in the lesson's orders, as
+/// the lesson's `encode`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vocab {
     itos: Vec<String>,
     stoi: FxHashMap<String, usize>,
+    unk: usize,
 }
 
 /// Counts tokens, remembering first occurrences (a Python `Counter`'s insertion order):
@@ -89,16 +166,30 @@ impl Vocab {
         Self::from_counts(counter.into_entries(), order, min_freq)
     }
 
-    /// Builds a vocabulary straight from raw texts with [`crate::basic_english`] (unigrams),
-    /// without materialising token lists. Large corpora are counted in parallel chunks whose
-    /// counts are merged in chunk order, which keeps first-occurrence order exact.
+    /// Builds a vocabulary straight from raw texts with [`crate::basic_english`] (unigrams):
+    /// [`Vocab::from_texts_with`] with the lesson's options and `order`, `min_freq`.
     pub fn from_texts(texts: &[&str], order: VocabOrder, min_freq: usize) -> Vocab {
+        Self::from_texts_with(
+            texts,
+            VocabOptions {
+                order,
+                min_freq,
+                ..VocabOptions::default()
+            },
+        )
+    }
+
+    /// Builds a vocabulary straight from raw texts, without materialising token lists.
+    /// Large corpora are counted in parallel chunks whose counts are merged in chunk order,
+    /// which keeps first-occurrence order exact.
+    pub fn from_texts_with(texts: &[&str], options: VocabOptions) -> Vocab {
         use rayon::prelude::*;
+        let tokenizer = options.tokenizer;
         let count = |chunk: &[&str]| {
             let mut counter = Counter::default();
             let mut buf = String::new();
             for text in chunk {
-                crate::tokenizer::basic_english_buf(text, &mut buf, &mut |t| counter.add(t));
+                tokenizer.tokens_into(text, &mut buf, &mut |t| counter.add(t));
             }
             counter
         };
@@ -118,42 +209,74 @@ impl Vocab {
             }
             merged
         };
-        Self::from_counts(counter.into_entries(), order, min_freq)
+        Self::from_counts_limited(
+            counter.into_entries(),
+            options.order,
+            options.min_freq,
+            options.max_size,
+        )
     }
 
     /// Builds from `(token, count)` in first-occurrence order.
     pub fn from_counts(counts: Vec<(String, usize)>, order: VocabOrder, min_freq: usize) -> Vocab {
-        let itos = match order {
-            VocabOrder::FirstSeen => counts
-                .into_iter()
-                .filter(|(_, c)| *c >= min_freq)
-                .map(|(t, _)| t)
-                .collect(),
-            VocabOrder::Frequency => {
-                let min_freq = min_freq.max(1);
-                let specials = ["<unk>", "<pad>"];
-                let mut sorted: Vec<(String, usize)> = counts
-                    .into_iter()
-                    .filter(|(t, c)| *c >= min_freq && !specials.contains(&t.as_str()))
-                    .collect();
-                sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                specials
-                    .iter()
-                    .map(|s| s.to_string())
-                    .chain(sorted.into_iter().map(|(t, _)| t))
-                    .collect()
-            }
-        };
-        Self::from_itos(itos)
+        Self::from_counts_limited(counts, order, min_freq, None)
     }
 
-    fn from_itos(itos: Vec<String>) -> Vocab {
+    /// [`Vocab::from_counts`] keeping at most `max_size` tokens besides the specials: the most
+    /// frequent, ties by first occurrence, then numbered by `order`.
+    pub fn from_counts_limited(
+        counts: Vec<(String, usize)>,
+        order: VocabOrder,
+        min_freq: usize,
+        max_size: Option<usize>,
+    ) -> Vocab {
+        let specials = order.specials();
+        let min_freq = if specials.is_empty() {
+            min_freq
+        } else {
+            min_freq.max(1)
+        };
+        let mut kept: Vec<(usize, String, usize)> = counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (t, c))| *c >= min_freq && !specials.contains(&t.as_str()))
+            .map(|(rank, (t, c))| (rank, t, c))
+            .collect();
+        let by_count = |a: &(usize, String, usize), b: &(usize, String, usize)| {
+            b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0))
+        };
+        if let Some(max) = max_size.filter(|&m| m < kept.len()) {
+            kept.sort_by(by_count);
+            kept.truncate(max);
+            kept.sort_by_key(|e| e.0);
+        }
+        if order != VocabOrder::FirstSeen {
+            kept.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+        }
+        let itos = specials
+            .iter()
+            .map(|s| s.to_string())
+            .chain(kept.into_iter().map(|(_, t, _)| t))
+            .collect();
+        Self::from_itos(itos, order.unk_id())
+    }
+
+    fn from_itos(itos: Vec<String>, unk: usize) -> Vocab {
         let stoi = itos
             .iter()
             .enumerate()
             .map(|(i, t)| (t.clone(), i))
             .collect();
-        Vocab { itos, stoi }
+        Vocab { itos, stoi, unk }
+    }
+
+    /// This vocabulary with unused `<dummyI>` tokens appended up to `size` tokens (benchmarks
+    /// the cost of a large embedding); ids and the unknown id are unchanged.
+    pub fn with_dummies(self, size: usize) -> Vocab {
+        let mut itos = self.itos;
+        let n = itos.len();
+        itos.extend((n..size).map(|i| format!("<dummy{i}>")));
+        Self::from_itos(itos, self.unk)
     }
 
     /// Number of tokens.
@@ -176,12 +299,19 @@ impl Vocab {
         self.stoi.get(token).copied()
     }
 
-    /// Ids of `tokens`, unknown → 0.
+    /// The id unknown tokens encode to.
+    pub fn unk_id(&self) -> usize {
+        self.unk
+    }
+
+    /// Id of a token, unknown → [`Vocab::unk_id`].
+    pub fn id_or_unk(&self, token: &str) -> usize {
+        self.stoi.get(token).copied().unwrap_or(self.unk)
+    }
+
+    /// Ids of `tokens`, unknown → [`Vocab::unk_id`].
     pub fn encode<'a>(&self, tokens: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-        tokens
-            .into_iter()
-            .map(|t| self.id(t).unwrap_or(0))
-            .collect()
+        tokens.into_iter().map(|t| self.id_or_unk(t)).collect()
     }
 
     /// Writes one token per line in id order (atomically: temp file + rename).
@@ -191,8 +321,33 @@ impl Vocab {
         write_atomic(path, text.as_bytes())
     }
 
-    /// Reads a file written by [`Vocab::save`]; refuses empty lines and duplicates.
+    /// Reads a file written by [`Vocab::save`] with unknown → 0 (the lesson's orders);
+    /// refuses empty lines and duplicates.
     pub fn load(path: &Path) -> Result<Vocab> {
+        Self::load_as(path, VocabOrder::Frequency)
+    }
+
+    /// Reads a file written by [`Vocab::save`] for a vocabulary numbered by `order`: checks
+    /// that its special tokens open it, and encodes unknown tokens as `order` says.
+    pub fn load_as(path: &Path, order: VocabOrder) -> Result<Vocab> {
+        let vocab = Self::load_lines(path, order.unk_id())?;
+        if order == VocabOrder::PadUnk {
+            let specials = order.specials();
+            if vocab.itos.len() < specials.len() || vocab.itos[..specials.len()] != *specials {
+                return Err(DataError::Vocab {
+                    path: path.into(),
+                    detail: format!(
+                        "a {} vocabulary starts with {}",
+                        order.name(),
+                        specials.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(vocab)
+    }
+
+    fn load_lines(path: &Path, unk: usize) -> Result<Vocab> {
         let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
         let mut itos = Vec::new();
         let mut seen = HashMap::new();
@@ -217,7 +372,7 @@ impl Vocab {
                 detail: "no token".into(),
             });
         }
-        Ok(Self::from_itos(itos))
+        Ok(Self::from_itos(itos, unk))
     }
 }
 

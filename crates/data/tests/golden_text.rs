@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use recur_data::{
-    basic_english, collate, encode_dataset, ngrams, read_csv, Encoded, Example, ReadOptions, Vocab,
-    VocabOrder,
+    basic_english, collate, encode_dataset, ngrams, read_csv, Encoded, Example, ReadOptions,
+    Tokenizer, Vocab, VocabOrder,
 };
 use recur_testkit::golden_dir;
 use serde_json::Value;
@@ -118,7 +118,7 @@ fn golden_vocab() {
             line: i as u64 + 1,
         })
         .collect();
-    let enc = encode_dataset(&examples, &vocab);
+    let enc = encode_dataset(&examples, &vocab, Tokenizer::BasicEnglish);
     let batch = collate(&enc, &(0..examples.len()).collect::<Vec<_>>()).unwrap();
     assert_eq!(batch.labels, usizes(&pe["labels"]));
     assert_eq!(batch.lengths, usizes(&pe["lengths"]));
@@ -197,7 +197,7 @@ fn golden_agnews_rows() {
             }
         }
         let p16 = &json["padify_first_16"];
-        let enc: Encoded = encode_dataset(&rows[..16], &v1);
+        let enc: Encoded = encode_dataset(&rows[..16], &v1, Tokenizer::BasicEnglish);
         let batch = collate(&enc, &(0..16).collect::<Vec<_>>()).unwrap();
         assert_eq!(batch.labels, usizes(&p16["labels"]));
         assert_eq!(batch.lengths, usizes(&p16["lengths"]));

@@ -77,6 +77,10 @@ pub struct ClassifierConfig {
     /// LSTM projection size (0 = none).
     #[serde(default)]
     pub proj_size: usize,
+    /// Embedding row that padding uses: zero, and never updated (`nn.Embedding`'s
+    /// `padding_idx`); `None` for the lesson's models, which pad with id 0 unreserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padding_idx: Option<usize>,
 }
 
 fn one() -> usize {
@@ -96,6 +100,7 @@ impl ClassifierConfig {
             bidirectional: false,
             dropout: 0.0,
             proj_size: 0,
+            padding_idx: None,
         }
     }
 
@@ -187,7 +192,7 @@ impl Classifier {
             "embedding",
             config.vocab_size,
             config.embed_dim,
-            None,
+            config.padding_idx,
             shift,
             rng,
         )?;

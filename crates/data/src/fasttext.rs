@@ -1,0 +1,40 @@
+//! fastText's supervised format: `__label__X word word …`, one example per line. The label
+//! may stand anywhere in the line, as fastText allows; a line with several labels is refused
+//! until multi-label classification exists.
+
+use crate::lines::{non_blank, utf8};
+use crate::reader::Rows;
+use crate::{DataError, ReadSpec, Result};
+
+/// The prefix that marks a label word.
+pub const LABEL_PREFIX: &str = "__label__";
+
+/// The `(label, text)` of one line; the text is the other words joined with one space.
+fn row(line: &[u8]) -> std::result::Result<(String, String), String> {
+    let line = utf8(line)?;
+    let (labels, words): (Vec<&str>, Vec<&str>) = line
+        .split_whitespace()
+        .partition(|w| w.starts_with(LABEL_PREFIX));
+    match labels.as_slice() {
+        [] => Err(format!("no {LABEL_PREFIX} word in the line")),
+        [label] => Ok((label[LABEL_PREFIX.len()..].to_string(), words.join(" "))),
+        many => Err(format!(
+            "{} labels ({}): multi-label lines are not supported",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// Reads fastText lines from `body` (BOM already removed); blank lines are skipped.
+pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
+    if spec.label_col.is_some() || !spec.text_cols.is_empty() || spec.header {
+        return Err(DataError::Invalid(
+            "--label-col, --text-cols and --header do not apply to fastText files (labels are the __label__ words)".into(),
+        ));
+    }
+    for (number, line, _) in non_blank(body) {
+        rows.push(number, row(line))?;
+    }
+    Ok(())
+}

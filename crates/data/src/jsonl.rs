@@ -1,0 +1,120 @@
+//! JSONL: one JSON object per line; the label (a string or an integer) and the text fields
+//! (strings) are named by the spec, default `label` and `text`.
+
+use serde_json::{Map, Value};
+
+use crate::lines::{non_blank, utf8};
+use crate::reader::Rows;
+use crate::{Column, DataError, ReadSpec, Result};
+
+/// A field name from the spec; JSONL fields have names, not numbers.
+fn key(c: &Column, flag: &str) -> Result<String> {
+    match c {
+        Column::Name(s) => Ok(s.clone()),
+        Column::Number(n) => Err(DataError::Invalid(format!(
+            "{flag} {n}: JSONL fields are named, not numbered (e.g. {flag} label)"
+        ))),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn keys(obj: &Map<String, Value>) -> String {
+    obj.keys()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `(label, text)` of one line.
+fn row(
+    line: &[u8],
+    terminated: bool,
+    label_key: &str,
+    text_keys: &[String],
+) -> std::result::Result<(String, String), String> {
+    let line = utf8(line)?;
+    let obj: Map<String, Value> = match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(o)) => o,
+        Ok(other) => return Err(format!("expected a JSON object, found {}", kind(&other))),
+        Err(e) if !terminated => {
+            return Err(format!(
+                "invalid JSON ({e}): the last line has no newline, so the file may be truncated"
+            ))
+        }
+        Err(e) => return Err(format!("invalid JSON: {e}")),
+    };
+    let label = match obj.get(label_key) {
+        None => {
+            return Err(format!(
+                "missing label field {label_key:?} (the object has: {})",
+                keys(&obj)
+            ))
+        }
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        Some(other) => {
+            return Err(format!(
+                "label field {label_key:?} must be a string or an integer, found {}",
+                kind(other)
+            ))
+        }
+    };
+    let mut text = String::new();
+    for (j, k) in text_keys.iter().enumerate() {
+        let part = match obj.get(k) {
+            Some(Value::String(s)) => s,
+            None => {
+                return Err(format!(
+                    "missing text field {k:?} (the object has: {})",
+                    keys(&obj)
+                ))
+            }
+            Some(other) => {
+                return Err(format!(
+                    "text field {k:?} must be a string, found {}",
+                    kind(other)
+                ))
+            }
+        };
+        if j > 0 {
+            text.push(' ');
+        }
+        text.push_str(part);
+    }
+    Ok((label, text))
+}
+
+/// Reads JSONL rows from `body` (BOM already removed); blank lines are skipped.
+pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
+    let label_key = match &spec.label_col {
+        Some(c) => key(c, "--label-col")?,
+        None => "label".to_string(),
+    };
+    let text_keys: Vec<String> = if spec.text_cols.is_empty() {
+        vec!["text".to_string()]
+    } else {
+        spec.text_cols
+            .iter()
+            .map(|c| key(c, "--text-cols"))
+            .collect::<Result<_>>()?
+    };
+    if text_keys.contains(&label_key) {
+        return Err(DataError::Invalid(format!(
+            "field {label_key:?} is both the label and a text field"
+        )));
+    }
+    for (number, line, terminated) in non_blank(body) {
+        rows.push(number, row(line, terminated, &label_key, &text_keys))?;
+    }
+    Ok(())
+}
