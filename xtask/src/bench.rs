@@ -1,7 +1,8 @@
 //! `cargo xtask bench [--against-pytorch]`: the lesson's training workloads through the real
 //! `recur train` path (load, tokenize, batch, forward, backward, optimizer), samples/s and
 //! peak memory per workload; with `--against-pytorch`, `seed_train.py` on the same files,
-//! alternating runs, median of `--runs`. Writes `bench/results.json`.
+//! alternating runs, median of `--runs`; then the data row (`bench_data`). Writes
+//! `bench/results.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,9 +32,12 @@ pub struct BenchArgs {
     /// Python with torch installed (default ~/.torchref/bin/python, else python3).
     #[arg(long)]
     pub python: Option<PathBuf>,
-    /// Only workloads whose name contains this.
+    /// Only workloads whose name contains this (`data` for the data row alone).
     #[arg(long)]
     pub only: Option<String>,
+    /// Rows of the generated file the data row reads (AG News rows cycled).
+    #[arg(long, default_value_t = 120_000)]
+    pub data_rows: usize,
 }
 
 /// One workload: recur's `train` arguments and seed_train.py's.
@@ -110,7 +114,8 @@ fn workloads() -> Vec<Workload> {
     out
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v` (NaN when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     if n == 0 {
@@ -297,6 +302,17 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             "ratio": if a.against_pytorch { json!(ratio) } else { Value::Null },
             "recur_peak_rss_kb": our_mem, "pytorch_peak_rss_kb": their_mem,
         }));
+    }
+    if a.only.as_ref().is_none_or(|o| o.starts_with("data")) {
+        let python = a.against_pytorch.then_some(python.as_path());
+        rows.extend(crate::bench_data::run(
+            &data,
+            &a.train_file,
+            a.data_rows,
+            a.runs.max(1),
+            python,
+            &tmp,
+        )?);
     }
     let host = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| {
         c.lines()

@@ -2,6 +2,7 @@
 //! end-to-end run, benchmarks, CUDA kernel builds.
 
 mod bench;
+mod bench_data;
 mod download;
 mod gpu_check;
 mod kernels;

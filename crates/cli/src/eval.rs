@@ -210,21 +210,27 @@ fn eval_on<B: Backend>(backend: &B, a: &EvalArgs) -> Result<Scores> {
         scores.macro_f1(),
         loss
     );
+    let w = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     println!(
-        "{:<12} {:>9} {:>9} {:>9} {:>8}",
+        "{:<w$} {:>9} {:>9} {:>9} {:>8}",
         "class", "precision", "recall", "f1", "support"
     );
     for ((p, r, f, s), n) in scores.per_class().iter().zip(&names) {
-        println!("{n:<12} {p:>9.4} {r:>9.4} {f:>9.4} {s:>8}");
+        println!("{n:<w$} {p:>9.4} {r:>9.4} {f:>9.4} {s:>8}");
     }
     println!("confusion (rows: true class, columns: predicted)");
-    print!("{:<12}", "");
+    print!("{:<w$}", "");
     for n in &names {
         print!(" {:>9}", truncate(n));
     }
     println!();
     for (row, n) in scores.confusion.iter().zip(&names) {
-        print!("{:<12}", truncate(n));
+        print!("{n:<w$}");
         for v in row {
             print!(" {v:>9}");
         }

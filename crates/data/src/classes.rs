@@ -85,9 +85,9 @@ impl Classes {
         labels: impl IntoIterator<Item = &'a str>,
         names: Option<&[String]>,
     ) -> Result<Classes> {
-        let mut distinct: Vec<&str> = labels.into_iter().collect();
+        let seen: rustc_hash::FxHashSet<&str> = labels.into_iter().collect();
+        let mut distinct: Vec<&str> = seen.into_iter().collect();
         distinct.sort_unstable();
-        distinct.dedup();
         if distinct.is_empty() {
             return Err(DataError::Invalid("no label to infer classes from".into()));
         }

@@ -161,7 +161,10 @@ impl LineCounter {
             .position(|&b| b != b'\n' && b != b'\r')
             .map_or(body.len(), |i| start + i);
         if first >= self.byte {
-            self.newlines += body[self.byte..first].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.newlines += body[self.byte..first]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             self.byte = first;
         }
         self.newlines + 1

@@ -1,5 +1,5 @@
 //! JSONL: one JSON object per line; the label (a string or an integer) and the text fields
-//! (strings) are named by the spec, default `label` and `text`.
+//! (strings) are named by the spec, default `label` and `text`. Lines are parsed in parallel.
 
 use serde_json::{Map, Value};
 
@@ -113,8 +113,17 @@ pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> 
             "field {label_key:?} is both the label and a text field"
         )));
     }
-    for (number, line, terminated) in non_blank(body) {
-        rows.push(number, row(line, terminated, &label_key, &text_keys))?;
+    // parse in parallel (lines are independent), then collect in file order so that the
+    // first bad row reported is the first in the file
+    use rayon::prelude::*;
+    let lines: Vec<(u64, &[u8], bool)> = non_blank(body).collect();
+    let parsed: Vec<_> = lines
+        .par_iter()
+        .with_min_len(256)
+        .map(|&(_, line, terminated)| row(line, terminated, &label_key, &text_keys))
+        .collect();
+    for ((number, _, _), r) in lines.iter().zip(parsed) {
+        rows.push(*number, r)?;
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ pub fn encode_dataset(examples: &[Example], vocab: &Vocab, tokenizer: Tokenizer)
     let mut buf = String::new();
     for e in examples {
         let mut ids = Vec::new();
-        tokenizer.tokens_into(&e.text, &mut buf, &mut |t| ids.push(vocab.id_or_unk(t)));
+        tokenizer.tokens_into(&e.text, &mut buf, |t: &str| ids.push(vocab.id_or_unk(t)));
         out.labels.push(e.label);
         out.ids.push(ids);
     }

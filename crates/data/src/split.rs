@@ -31,7 +31,7 @@ pub fn split_stratified(
         by_class[e.label].push(i);
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(0x7661_6c69_64); // "valid": apart from the loader's per-epoch streams
+    rng.set_stream(0x76_616c_6964); // "valid": apart from the loader's per-epoch streams
     let mut in_valid = vec![false; examples.len()];
     for members in &mut by_class {
         let n = members.len();

@@ -33,9 +33,10 @@ pub fn basic_english_into(text: &str, emit: &mut dyn FnMut(&str)) {
 
 /// [`basic_english_into`] lower-casing into the reusable buffer `s`, so a loop over many
 /// texts allocates nothing per text once the buffer has grown.
-pub fn basic_english_buf(text: &str, s: &mut String, emit: &mut dyn FnMut(&str)) {
+pub fn basic_english_buf(text: &str, s: &mut String, mut emit: impl FnMut(&str)) {
     s.clear();
-    if text.is_ascii() {
+    let ascii = text.is_ascii();
+    if ascii {
         s.push_str(text);
         s.make_ascii_lowercase();
     } else {
@@ -44,6 +45,10 @@ pub fn basic_english_buf(text: &str, s: &mut String, emit: &mut dyn FnMut(&str))
     }
     if s.contains('"') {
         s.retain(|c| c != '"');
+    }
+    if ascii {
+        ascii_tokens(s, &mut emit);
+        return;
     }
     let bytes = s.as_bytes();
     let mut start: Option<usize> = None;
@@ -72,6 +77,70 @@ pub fn basic_english_buf(text: &str, s: &mut String, emit: &mut dyn FnMut(&str))
     }
     if let Some(b) = start {
         emit(&s[b..]);
+    }
+}
+
+/// What an ASCII byte does in `basic_english`: part of a token, a separator, a token of its
+/// own, or `<` (a separator when it opens `<br />`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    Token,
+    Space,
+    Single,
+    Lt,
+}
+
+/// [`ByteClass`] of each ASCII byte.
+const BYTE_CLASS: [ByteClass; 128] = {
+    let mut t = [ByteClass::Token; 128];
+    let spaces = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ;:";
+    let mut i = 0;
+    while i < spaces.len() {
+        t[spaces[i] as usize] = ByteClass::Space;
+        i += 1;
+    }
+    let singles = b"'.,()!?";
+    let mut i = 0;
+    while i < singles.len() {
+        t[singles[i] as usize] = ByteClass::Single;
+        i += 1;
+    }
+    t[b'<' as usize] = ByteClass::Lt;
+    t
+};
+
+/// The token loop of [`basic_english_buf`] for lower-cased ASCII text without `"`: a
+/// byte-class table instead of a `char` match.
+fn ascii_tokens(s: &str, emit: &mut impl FnMut(&str)) {
+    let b = s.as_bytes();
+    let class = |i: usize| BYTE_CLASS[(b[i] & 0x7f) as usize];
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = class(i);
+        if c == ByteClass::Token || (c == ByteClass::Lt && !b[i..].starts_with(b"<br />")) {
+            start.get_or_insert(i);
+            i += 1;
+            while i < b.len() && class(i) == ByteClass::Token {
+                i += 1;
+            }
+            continue;
+        }
+        // ASCII: every byte offset is a char boundary
+        if let Some(st) = start.take() {
+            emit(&s[st..i]);
+        }
+        i += match c {
+            ByteClass::Single => {
+                emit(&s[i..i + 1]);
+                1
+            }
+            ByteClass::Lt => 6,
+            ByteClass::Space | ByteClass::Token => 1,
+        };
+    }
+    if let Some(st) = start {
+        emit(&s[st..]);
     }
 }
 
@@ -119,7 +188,7 @@ impl Tokenizer {
     }
 
     /// Calls `emit` for each token of `text`; `buf` is scratch space reused across calls.
-    pub fn tokens_into(self, text: &str, buf: &mut String, emit: &mut dyn FnMut(&str)) {
+    pub fn tokens_into(self, text: &str, buf: &mut String, mut emit: impl FnMut(&str)) {
         match self {
             Tokenizer::BasicEnglish => basic_english_buf(text, buf, emit),
             Tokenizer::Whitespace => text.split_whitespace().for_each(emit),
@@ -141,7 +210,7 @@ impl Tokenizer {
     /// The tokens of `text`.
     pub fn tokenize(self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        self.tokens_into(text, &mut String::new(), &mut |t| out.push(t.to_string()));
+        self.tokens_into(text, &mut String::new(), |t: &str| out.push(t.to_string()));
         out
     }
 

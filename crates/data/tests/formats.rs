@@ -65,12 +65,21 @@ fn csv_with_a_header_and_named_columns() {
         ]
     );
     // a name that is not in the header is an error naming the header's columns
-    let e = error("named2.csv", b"a,b\nx,y\n", &spec(Some("label"), None, false));
+    let e = error(
+        "named2.csv",
+        b"a,b\nx,y\n",
+        &spec(Some("label"), None, false),
+    );
     assert!(
-        e.contains("named2.csv:1") && e.contains("\"label\" is not in the header (its columns: a, b)"),
+        e.contains("named2.csv:1")
+            && e.contains("\"label\" is not in the header (its columns: a, b)"),
         "{e}"
     );
-    let e = error("dup.csv", b"t,t,l\nx,y,z\n", &spec(Some("l"), Some("t"), false));
+    let e = error(
+        "dup.csv",
+        b"t,t,l\nx,y,z\n",
+        &spec(Some("l"), Some("t"), false),
+    );
     assert!(e.contains("appears 2 times"), "{e}");
 }
 
@@ -79,10 +88,7 @@ fn csv_numbered_columns_with_and_without_header() {
     let body = b"text one,extra,pos\ntext two,more,neg\n";
     let p = write("numbered.csv", body);
     let d = read(&p, &spec(Some("3"), Some("1"), false));
-    assert_eq!(
-        rows(&d),
-        [("pos", "text one", 1), ("neg", "text two", 2)]
-    );
+    assert_eq!(rows(&d), [("pos", "text one", 1), ("neg", "text two", 2)]);
     // --header skips the first row
     let d = read(&p, &spec(Some("3"), Some("2,1"), true));
     assert_eq!(rows(&d), [("neg", "more text two", 2)]);
@@ -90,7 +96,10 @@ fn csv_numbered_columns_with_and_without_header() {
     let d = read(&p, &ReadSpec::default());
     assert_eq!(rows(&d)[0], ("text one", "extra pos", 1));
     let e = error("numbered2.csv", body, &spec(Some("4"), None, false));
-    assert!(e.contains("column 4 does not exist: the first row has 3 fields"), "{e}");
+    assert!(
+        e.contains("column 4 does not exist: the first row has 3 fields"),
+        "{e}"
+    );
     let e = error("numbered3.csv", body, &spec(Some("1"), Some("1,2"), false));
     assert!(e.contains("both the label and a text column"), "{e}");
     assert!("0".parse::<Column>().is_err());
@@ -177,7 +186,10 @@ fn fasttext_lines() {
         "{e}"
     );
     let e = error("nolabel.txt", b"__label__a ok\njust text\n", &ft);
-    assert!(e.contains("nolabel.txt:2") && e.contains("no __label__"), "{e}");
+    assert!(
+        e.contains("nolabel.txt:2") && e.contains("no __label__"),
+        "{e}"
+    );
     let e = error("emptylabel.txt", b"__label__ text\n", &ft);
     assert!(e.contains("empty label"), "{e}");
     let e = error(
@@ -234,7 +246,10 @@ fn classes_from_integer_and_string_labels() {
     let c = Classes::infer(["ham", "spam"], Some(&order)).unwrap();
     assert_eq!(c.class_of("spam"), Ok(0));
     let e = c.class_of("eggs").unwrap_err();
-    assert!(e.contains("\"eggs\" is not one of the classes (spam, ham)"), "{e}");
+    assert!(
+        e.contains("\"eggs\" is not one of the classes (spam, ham)"),
+        "{e}"
+    );
     let twice: Vec<String> = ["a", "a"].map(String::from).to_vec();
     assert!(Classes::infer(["a"], Some(&twice)).is_err());
 }
@@ -250,12 +265,16 @@ fn unseen_labels_name_file_and_line_or_are_skipped() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("cls_test.csv:2") && e.contains("\"eggs\" is not one of the classes (ham, spam)"),
+        e.contains("cls_test.csv:2")
+            && e.contains("\"eggs\" is not one of the classes (ham, spam)"),
         "{e}"
     );
     let raw = read_labelled(&test, &ReadSpec::default(), Tokenizer::BasicEnglish, true).unwrap();
     let d = classes.assign(raw, true).unwrap();
-    assert_eq!(d.examples.iter().map(|e| e.label).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        d.examples.iter().map(|e| e.label).collect::<Vec<_>>(),
+        [0, 1]
+    );
     assert_eq!(d.skipped.len(), 1);
 }
 

@@ -55,7 +55,10 @@ fn wrong_field_count_names_file_and_line() {
     let e = err_of(b"1,a,b,c\n2,a,b\n", "fields4");
     assert!(e.contains("bad.csv:2") && e.contains("found 3"), "{e}");
     let e = err_of(b"1\n", "fields1");
-    assert!(e.contains("bad.csv:1") && e.contains("at least 2 fields"), "{e}");
+    assert!(
+        e.contains("bad.csv:1") && e.contains("at least 2 fields"),
+        "{e}"
+    );
 }
 
 #[test]

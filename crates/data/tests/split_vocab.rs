@@ -27,7 +27,10 @@ fn split_is_stratified_seeded_and_in_file_order() {
     let data = examples(&[50, 30, 20]);
     let (train, valid) = split_stratified(data.clone(), 3, 0.2, 7).unwrap();
     let count = |v: &[Example], c| v.iter().filter(|e| e.label == c).count();
-    assert_eq!([count(&valid, 0), count(&valid, 1), count(&valid, 2)], [10, 6, 4]);
+    assert_eq!(
+        [count(&valid, 0), count(&valid, 1), count(&valid, 2)],
+        [10, 6, 4]
+    );
     assert_eq!(train.len() + valid.len(), 100);
     assert!(valid.windows(2).all(|w| w[0].line < w[1].line));
     assert!(train.windows(2).all(|w| w[0].line < w[1].line));
@@ -39,7 +42,10 @@ fn split_is_stratified_seeded_and_in_file_order() {
     let (train, _) = split_stratified(examples(&[1, 2]), 2, 0.9, 0).unwrap();
     assert_eq!(train.iter().filter(|e| e.label == 0).count(), 1);
     let e = split_stratified(examples(&[3, 3]), 2, 0.01, 0).unwrap_err();
-    assert!(e.to_string().contains("leaves no validation example"), "{e}");
+    assert!(
+        e.to_string().contains("leaves no validation example"),
+        "{e}"
+    );
     for bad in [0.0, 1.0, -0.5, f64::NAN] {
         assert!(split_stratified(data.clone(), 3, bad, 0).is_err(), "{bad}");
     }
@@ -64,7 +70,10 @@ fn pad_unk_vocabulary_reserves_padding_and_unknown() {
         text: "a never".into(),
         line: 1,
     }];
-    assert_eq!(encode_dataset(&ex, &v, Tokenizer::BasicEnglish).ids, [vec![4, 1]]);
+    assert_eq!(
+        encode_dataset(&ex, &v, Tokenizer::BasicEnglish).ids,
+        [vec![4, 1]]
+    );
     // saved and loaded with its order; a file without the specials is refused
     let p = std::env::temp_dir().join(format!("recur-padunk-{}.txt", std::process::id()));
     v.save(&p).unwrap();
