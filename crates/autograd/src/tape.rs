@@ -95,6 +95,29 @@ impl<B: Backend> Grads<B> {
         self.rows.remove(&id)
     }
 
+    /// Ids of the parameters that have a gradient (dense, row-sparse or both), ascending.
+    pub fn param_ids(&self) -> Vec<usize> {
+        let mut ids: Vec<usize> = self
+            .params
+            .keys()
+            .chain(self.rows.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Sets the dense gradient of parameter `id` (replacing any).
+    pub fn set_param(&mut self, id: usize, g: Tensor<B>) {
+        self.params.insert(id, g);
+    }
+
+    /// Sets the row-sparse gradient of parameter `id` (replacing any).
+    pub fn set_rows(&mut self, id: usize, g: RowGrad<B>) {
+        self.rows.insert(id, g);
+    }
+
     /// The gradient of parameter `id` as a dense tensor, whichever form it has.
     pub fn dense(&self, id: usize) -> Result<Option<Tensor<B>>> {
         match (self.params.get(&id), self.rows.get(&id)) {

@@ -7,6 +7,8 @@
 //! is the cell-by-cell reference it is tested against.
 
 mod cells;
+mod clip;
+mod dropout;
 mod embedding;
 mod error;
 mod linear;
@@ -16,10 +18,12 @@ mod params;
 mod recurrent;
 
 pub use cells::{gru_step, lstm_step, rnn_step, Cell, CellParams};
+pub use clip::clip_grad_norm;
+pub use dropout::dropout;
 pub use embedding::Embedding;
 pub use error::{LayerError, Result};
 pub use linear::Linear;
 pub use models::{Classifier, ClassifierConfig, EmbedInit, ModelKind, Pooling};
-pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{rng, ParamId, ParamStore, Rng};
 pub use recurrent::{Recurrent, RecurrentConfig, RecurrentOutput};

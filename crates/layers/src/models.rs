@@ -1,12 +1,16 @@
-//! The lesson's text classifiers: embedding → recurrent layer → pooling → linear, with
-//! PyTorch `state_dict` names (`embedding.weight`, `rnn.weight_ih_l0`, `fc.weight`).
+//! Text classifiers: embedding → (dropout) → recurrent layer (packed or padded) → pooling
+//! (last state, mean, max) → (dropout) → linear, with PyTorch `state_dict` names
+//! (`embedding.weight`, `rnn.weight_ih_l0`, `fc.weight`). The lesson's four models are
+//! presets of these options.
 
 use recur_autograd::{Tape, Var};
-use recur_packed::pack_padded_sequence;
-use recur_tensor::{Backend, CellKind};
+use recur_packed::{pack_padded_sequence, pad_packed_sequence};
+use recur_tensor::{Backend, CellKind, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::{Embedding, LayerError, Linear, ParamStore, Recurrent, RecurrentConfig, Result, Rng};
+use crate::{
+    dropout, Embedding, LayerError, Linear, ParamStore, Recurrent, RecurrentConfig, Result, Rng,
+};
 
 /// Which lesson model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,12 +39,38 @@ impl ModelKind {
 }
 
 /// How the recurrent output becomes one feature vector per row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Pooling {
-    /// Mean of the output over the time axis, padded steps included (as the lesson).
-    Mean,
-    /// The last layer's `h_n` (both directions concatenated when bidirectional).
+    /// The last layer's `h_n` (both directions concatenated when bidirectional): each row's
+    /// state at its last token when packed, after the padding steps when padded.
     Last,
+    /// Mean of the output over time: over each row's own steps when packed; over all `T`
+    /// steps, padding included, when padded (the lesson's RNN).
+    Mean,
+    /// Element-wise maximum of the output over time, over the same steps as `Mean`.
+    Max,
+}
+
+impl Pooling {
+    /// Name on the command line and in `config.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Last => "last",
+            Pooling::Mean => "mean",
+            Pooling::Max => "max",
+        }
+    }
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [Pooling::Last, Pooling::Mean, Pooling::Max]
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown pooling {s:?}: expected last, mean or max"))
+    }
 }
 
 /// How the embedding table is drawn.
@@ -81,6 +111,21 @@ pub struct ClassifierConfig {
     /// `padding_idx`); `None` for the lesson's models, which pad with id 0 unreserved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub padding_idx: Option<usize>,
+    /// The cell, instead of the model's (`None`: the model's).
+    #[serde(default, rename = "cell", skip_serializing_if = "Option::is_none")]
+    pub cell_override: Option<CellKind>,
+    /// Packed or padded input, instead of the model's.
+    #[serde(default, rename = "packed", skip_serializing_if = "Option::is_none")]
+    pub packed_override: Option<bool>,
+    /// The pooling, instead of the model's.
+    #[serde(default, rename = "pooling", skip_serializing_if = "Option::is_none")]
+    pub pooling_override: Option<Pooling>,
+    /// Dropout on the embedded tokens (training only).
+    #[serde(default)]
+    pub embed_dropout: f64,
+    /// Dropout on the pooled features before the classifier (training only).
+    #[serde(default)]
+    pub fc_dropout: f64,
 }
 
 fn one() -> usize {
@@ -101,30 +146,58 @@ impl ClassifierConfig {
             dropout: 0.0,
             proj_size: 0,
             padding_idx: None,
+            cell_override: None,
+            packed_override: None,
+            pooling_override: None,
+            embed_dropout: 0.0,
+            fc_dropout: 0.0,
         }
     }
 
-    /// The recurrent cell.
+    /// The recurrent cell (the override, else the model's).
     pub fn cell(&self) -> CellKind {
-        match self.model {
+        self.cell_override.unwrap_or(match self.model {
             ModelKind::Rnn => CellKind::RnnTanh,
             ModelKind::Lstm | ModelKind::LstmPacked => CellKind::Lstm,
             ModelKind::Gru => CellKind::Gru,
-        }
+        })
     }
 
-    /// Whether the batch is packed with its lengths.
+    /// Whether the batch is packed with its lengths (the override, else the model's).
     pub fn packed(&self) -> bool {
-        self.model == ModelKind::LstmPacked
+        self.packed_override
+            .unwrap_or(self.model == ModelKind::LstmPacked)
     }
 
-    /// The pooling.
+    /// The pooling (the override, else the model's).
     pub fn pooling(&self) -> Pooling {
-        if self.model == ModelKind::Rnn {
-            Pooling::Mean
-        } else {
-            Pooling::Last
+        self.pooling_override
+            .unwrap_or(if self.model == ModelKind::Rnn {
+                Pooling::Mean
+            } else {
+                Pooling::Last
+            })
+    }
+
+    /// Checks the options that are not the recurrent layer's.
+    pub fn validate(&self) -> Result<()> {
+        if self.vocab_size == 0 || self.num_class == 0 || self.embed_dim == 0 {
+            return Err(LayerError::Config(format!(
+                "vocab_size ({}), embed_dim ({}) and num_class ({}) must be positive",
+                self.vocab_size, self.embed_dim, self.num_class
+            )));
         }
+        for (name, p) in [
+            ("embed_dropout", self.embed_dropout),
+            ("fc_dropout", self.fc_dropout),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(LayerError::Config(format!(
+                    "{name} must be in [0, 1), found {p}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The embedding init.
@@ -177,12 +250,7 @@ impl Classifier {
         config: ClassifierConfig,
         rng: &mut Rng,
     ) -> Result<Self> {
-        if config.vocab_size == 0 || config.num_class == 0 || config.embed_dim == 0 {
-            return Err(LayerError::Config(format!(
-                "vocab_size ({}), embed_dim ({}) and num_class ({}) must be positive",
-                config.vocab_size, config.embed_dim, config.num_class
-            )));
-        }
+        config.validate()?;
         let shift = match config.embed_init() {
             EmbedInit::Normal => 0.0,
             EmbedInit::NormalMinusHalf => -0.5,
@@ -241,21 +309,55 @@ impl Classifier {
                 ),
             });
         }
-        let emb = self.embedding.forward(tape, store, tokens, &[b, t])?;
-        let out = if self.config.packed() {
+        let mut train_rng = train_rng;
+        let dtype = store.dtype();
+        let mut emb = self.embedding.forward(tape, store, tokens, &[b, t])?;
+        if let Some(rng) = train_rng.as_deref_mut() {
+            emb = dropout(tape, emb, self.config.embed_dropout, dtype, rng)?;
+        }
+        let pooling = self.config.pooling();
+        let (output, h_n) = if self.config.packed() {
             let packed = pack_padded_sequence(tape, emb, lengths, true, false)?;
-            self.rnn
-                .forward_packed(tape, store, &packed, None, None, train_rng)?
-                .1
+            let (packed_out, out) = self.rnn.forward_packed(
+                tape,
+                store,
+                &packed,
+                None,
+                None,
+                train_rng.as_deref_mut(),
+            )?;
+            // pad back for mean/max over each row's own steps (-inf never wins a max)
+            let output = match pooling {
+                Pooling::Last => None,
+                Pooling::Mean => Some(pad_packed_sequence(tape, &packed_out, true, 0.0, None)?.0),
+                Pooling::Max => {
+                    Some(pad_packed_sequence(tape, &packed_out, true, f64::NEG_INFINITY, None)?.0)
+                }
+            };
+            (output, out.h_n)
         } else {
-            self.rnn.forward(tape, store, emb, None, None, train_rng)?
+            let out = self
+                .rnn
+                .forward(tape, store, emb, None, None, train_rng.as_deref_mut())?;
+            (Some(out.output), out.h_n)
         };
-        let features = match self.config.pooling() {
-            Pooling::Mean => tape.mean_axis(out.output, 1)?,
-            Pooling::Last => {
+        let features = match (pooling, output) {
+            (Pooling::Mean, Some(output)) if self.config.packed() => {
+                let sums = tape.sum_axis(output, 1)?;
+                let width = tape.shape(sums)[1];
+                let inv: Vec<f64> = lengths
+                    .iter()
+                    .flat_map(|&l| std::iter::repeat_n(1.0 / l as f64, width))
+                    .collect();
+                let inv = Tensor::from_f64(tape.backend(), &[b, width], &inv, dtype)?;
+                tape.mul(sums, tape.constant(inv))?
+            }
+            (Pooling::Mean, Some(output)) => tape.mean_axis(output, 1)?,
+            (Pooling::Max, Some(output)) => max_over_time(tape, output)?,
+            _ => {
                 let r = self.rnn.config.clone();
                 let (d, p) = (r.directions(), r.out_size());
-                let last = tape.narrow(out.h_n, 0, (r.num_layers - 1) * d, d)?;
+                let last = tape.narrow(h_n, 0, (r.num_layers - 1) * d, d)?;
                 let last = if d == 1 {
                     last
                 } else {
@@ -264,6 +366,35 @@ impl Classifier {
                 tape.reshape(last, &[b, d * p])?
             }
         };
+        let features = match train_rng {
+            Some(rng) => dropout(tape, features, self.config.fc_dropout, dtype, rng)?,
+            None => features,
+        };
         self.fc.forward(tape, store, features)
     }
+}
+
+/// `max_t x[b, t, w]` of `x [B, T, W]` → `[B, W]`; the gradient goes to the first maximal
+/// step of each `(b, w)`, as `torch.max(x, dim=1)`'s.
+fn max_over_time<B: Backend>(tape: &Tape<B>, x: Var) -> Result<Var> {
+    let shape = tape.shape(x);
+    let (b, t, w) = (shape[0], shape[1], shape[2]);
+    let values = tape.value(x).to_f64_vec()?;
+    let mut idx = Vec::with_capacity(b * w);
+    for row in 0..b {
+        for col in 0..w {
+            let at = |step: usize| (row * t + step) * w + col;
+            let best = (1..t).fold(0, |best, step| {
+                if values[at(step)] > values[at(best)] {
+                    step
+                } else {
+                    best
+                }
+            });
+            idx.push(at(best));
+        }
+    }
+    let flat = tape.reshape(x, &[b * t * w, 1])?;
+    let picked = tape.gather_rows(flat, &idx)?;
+    Ok(tape.reshape(picked, &[b, w])?)
 }

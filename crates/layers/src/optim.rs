@@ -1,9 +1,19 @@
-//! Optimizers with PyTorch's exact update rules: [`Adam`] and [`Sgd`].
+//! Optimizers with PyTorch's exact update rules: [`Adam`] (and AdamW, its decoupled weight
+//! decay) and [`Sgd`]; their state can be exported and imported for checkpoints.
 
 use recur_autograd::{Grads, RowGrad};
 use recur_tensor::{AdamHyper, Backend, Tensor};
 
-use crate::{ParamStore, Result};
+use crate::{LayerError, ParamId, ParamStore, Result};
+
+/// One entry of an optimizer's saved state.
+#[derive(Clone, Debug)]
+pub enum StateValue<B: Backend> {
+    /// A tensor (moments, momentum buffers), shaped as its parameter.
+    Tensor(Tensor<B>),
+    /// Step counters (a step count, or per-row last-update steps).
+    Counters(Vec<u64>),
+}
 
 /// Something that updates parameters from gradients.
 pub trait Optimizer<B: Backend> {
@@ -14,6 +24,100 @@ pub trait Optimizer<B: Backend> {
     /// rows do it here). Call before evaluating, saving or reading parameters.
     fn sync(&mut self, _store: &mut ParamStore<B>) -> Result<()> {
         Ok(())
+    }
+
+    /// The learning rate of the next step.
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate of the next steps (schedules call this before each step).
+    /// Deferred work is brought up to date first, so that it is done at the rate in force
+    /// when it was due.
+    fn set_lr(&mut self, store: &mut ParamStore<B>, lr: f64) -> Result<()>;
+
+    /// The state a later run needs to continue bit-identically, keyed
+    /// `{parameter name}.{entry}`.
+    fn export_state(&self, store: &ParamStore<B>) -> Vec<(String, StateValue<B>)>;
+
+    /// Replaces the state with one [`Optimizer::export_state`] wrote for a store with the
+    /// same parameters; a missing, unknown or mis-shaped entry is an error naming it.
+    fn import_state(
+        &mut self,
+        store: &ParamStore<B>,
+        state: Vec<(String, StateValue<B>)>,
+    ) -> Result<()>;
+}
+
+/// Takes the entries of `state` that belong to `name` (`{name}.{key}` → `key`).
+fn entries_of<B: Backend>(
+    state: &mut Vec<(String, StateValue<B>)>,
+    name: &str,
+) -> Vec<(String, StateValue<B>)> {
+    let prefix = format!("{name}.");
+    let mut mine = Vec::new();
+    let mut i = 0;
+    while i < state.len() {
+        if let Some(key) = state[i].0.strip_prefix(&prefix) {
+            let key = key.to_string();
+            mine.push((key, state.remove(i).1));
+        } else {
+            i += 1;
+        }
+    }
+    mine
+}
+
+fn state_err(detail: String) -> LayerError {
+    LayerError::Param(format!("optimizer state: {detail}"))
+}
+
+/// The tensor entry `key` of parameter `name`, shaped as `like`.
+fn take_tensor<B: Backend>(
+    entries: &mut Vec<(String, StateValue<B>)>,
+    name: &str,
+    key: &str,
+    like: &Tensor<B>,
+) -> Result<Tensor<B>> {
+    let at = entries
+        .iter()
+        .position(|(k, _)| k == key)
+        .ok_or_else(|| state_err(format!("{name}.{key} is missing")))?;
+    match entries.remove(at).1 {
+        StateValue::Tensor(t) if t.shape() == like.shape() && t.dtype() == like.dtype() => Ok(t),
+        StateValue::Tensor(t) => Err(state_err(format!(
+            "{name}.{key} is {} {:?}, the parameter is {} {:?}",
+            t.dtype(),
+            t.shape(),
+            like.dtype(),
+            like.shape()
+        ))),
+        StateValue::Counters(_) => Err(state_err(format!("{name}.{key} should be a tensor"))),
+    }
+}
+
+/// The counter entry `key` of parameter `name`, if present.
+fn take_counters<B: Backend>(
+    entries: &mut Vec<(String, StateValue<B>)>,
+    name: &str,
+    key: &str,
+) -> Result<Option<Vec<u64>>> {
+    let Some(at) = entries.iter().position(|(k, _)| k == key) else {
+        return Ok(None);
+    };
+    match entries.remove(at).1 {
+        StateValue::Counters(c) => Ok(Some(c)),
+        StateValue::Tensor(_) => Err(state_err(format!("{name}.{key} should be counters"))),
+    }
+}
+
+/// Refuses entries left over after an import (names that are not parameters, or keys that
+/// are not the optimizer's).
+fn no_leftovers<B: Backend>(state: &[(String, StateValue<B>)]) -> Result<()> {
+    match state.first() {
+        None => Ok(()),
+        Some((k, _)) => Err(state_err(format!(
+            "unexpected entry {k} ({} in all)",
+            state.len()
+        ))),
     }
 }
 
@@ -28,8 +132,12 @@ pub struct AdamConfig {
     pub beta2: f64,
     /// Added to `sqrt(v̂)`.
     pub eps: f64,
-    /// L2 penalty added to the gradient.
+    /// Weight decay: an L2 penalty added to the gradient (Adam), or with `decoupled` a
+    /// shrinking `p ← p·(1 − lr·wd)` before the update (AdamW).
     pub weight_decay: f64,
+    /// `torch.optim.AdamW`'s decoupled weight decay. Every row of an embedding decays every
+    /// step, so with a weight decay its row-sparse gradient is applied densely.
+    pub decoupled: bool,
     /// Row-sparse gradients (embeddings) use PyTorch's `SparseAdam` (lazy: untouched rows
     /// and their moments do not move, eps is added to `√v`). This changes the maths; the
     /// default (false) is exact dense Adam, computed by catch-up.
@@ -44,7 +152,28 @@ impl Default for AdamConfig {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            decoupled: false,
             sparse_rows: false,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// `torch.optim.AdamW`'s defaults: lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.01.
+    pub fn adamw() -> Self {
+        AdamConfig {
+            weight_decay: 0.01,
+            decoupled: true,
+            ..AdamConfig::default()
+        }
+    }
+
+    /// The L2 penalty the fused kernels add to the gradient (none for AdamW).
+    fn l2(&self) -> f64 {
+        if self.decoupled {
+            0.0
+        } else {
+            self.weight_decay
         }
     }
 }
@@ -88,7 +217,7 @@ impl AdamConfig {
             beta1: self.beta1,
             beta2: self.beta2,
             eps: self.eps,
-            weight_decay: self.weight_decay,
+            weight_decay: self.l2(),
             step,
         }
     }
@@ -96,7 +225,8 @@ impl AdamConfig {
 
 /// Adam, PyTorch semantics: per parameter `t += 1`; `m = β1 m + (1−β1) g`;
 /// `v = β2 v + (1−β2) g²`; `p −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + eps)`. Parameters without
-/// a gradient are skipped (their step count does not advance), as in PyTorch.
+/// a gradient are skipped (their step count does not advance), as in PyTorch. With
+/// `decoupled`, AdamW: `p ← p·(1 − lr·wd)` first.
 pub struct Adam<B: Backend> {
     /// Hyper-parameters.
     pub config: AdamConfig,
@@ -125,7 +255,10 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             if dense.is_none() && rows.is_none() {
                 continue;
             }
-            let p = store.get_mut(crate::ParamId(i));
+            let p = store.get_mut(ParamId(i));
+            if config.decoupled && config.weight_decay != 0.0 {
+                *p = p.scale(1.0 - config.lr * config.weight_decay)?;
+            }
             let st = match &mut self.state[i] {
                 Some(st) => st,
                 slot => slot.insert(AdamState {
@@ -146,7 +279,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                         &config.hyper(st.step),
                     )?;
                 }
-                (None, Some(rg)) if p.rank() == 2 => {
+                (None, Some(rg)) if p.rank() == 2 && config.l2() == config.weight_decay => {
                     // Exact "catch-up" Adam: only the touched rows move now; every other row
                     // replays its zero-gradient steps when next touched or at sync().
                     let last = st.last.get_or_insert_with(|| vec![0; p.shape()[0]]);
@@ -175,9 +308,82 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
         for (i, st) in self.state.iter_mut().enumerate() {
             if let Some(st) = st {
                 let step = st.step;
-                st.sync_rows(store.get_mut(crate::ParamId(i)), &config, step)?;
+                st.sync_rows(store.get_mut(ParamId(i)), &config, step)?;
             }
         }
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, store: &mut ParamStore<B>, lr: f64) -> Result<()> {
+        if lr != self.config.lr {
+            // catch-up replays use the rate of the step they replay
+            self.sync(store)?;
+            self.config.lr = lr;
+        }
+        Ok(())
+    }
+
+    fn export_state(&self, store: &ParamStore<B>) -> Vec<(String, StateValue<B>)> {
+        let mut out = Vec::new();
+        for (i, st) in self.state.iter().enumerate() {
+            let Some(st) = st else { continue };
+            let name = store.name(ParamId(i));
+            out.push((format!("{name}.step"), StateValue::Counters(vec![st.step])));
+            out.push((format!("{name}.exp_avg"), StateValue::Tensor(st.m.clone())));
+            out.push((
+                format!("{name}.exp_avg_sq"),
+                StateValue::Tensor(st.v.clone()),
+            ));
+            if let Some(last) = &st.last {
+                out.push((
+                    format!("{name}.row_step"),
+                    StateValue::Counters(last.clone()),
+                ));
+            }
+        }
+        out
+    }
+
+    fn import_state(
+        &mut self,
+        store: &ParamStore<B>,
+        mut state: Vec<(String, StateValue<B>)>,
+    ) -> Result<()> {
+        let mut fresh = Vec::with_capacity(store.len());
+        for (_, name, value) in store.iter() {
+            let mut mine = entries_of(&mut state, name);
+            if mine.is_empty() {
+                fresh.push(None);
+                continue;
+            }
+            let step = match take_counters(&mut mine, name, "step")?.as_deref() {
+                Some([s]) => *s,
+                _ => {
+                    return Err(state_err(format!(
+                        "{name}.step is missing or not one count"
+                    )))
+                }
+            };
+            let m = take_tensor(&mut mine, name, "exp_avg", value)?;
+            let v = take_tensor(&mut mine, name, "exp_avg_sq", value)?;
+            let last = take_counters(&mut mine, name, "row_step")?;
+            if let Some(l) = &last {
+                if value.rank() != 2 || l.len() != value.shape()[0] || l.iter().any(|&s| s > step) {
+                    return Err(state_err(format!(
+                        "{name}.row_step does not fit {:?} at step {step}",
+                        value.shape()
+                    )));
+                }
+            }
+            no_leftovers(&mine)?;
+            fresh.push(Some(AdamState { step, m, v, last }));
+        }
+        no_leftovers(&state)?;
+        self.state = fresh;
         Ok(())
     }
 }
@@ -191,7 +397,7 @@ fn dense_of<B: Backend>(dense: Option<Tensor<B>>, rows: Option<RowGrad<B>>) -> R
         }
         (Some(d), None) => d,
         (None, Some(r)) => r.to_dense()?,
-        (None, None) => return Err(crate::LayerError::Param("has no gradient to apply".into())),
+        (None, None) => return Err(LayerError::Param("has no gradient to apply".into())),
     })
 }
 
@@ -252,7 +458,7 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
                 continue;
             }
             let g = dense_of(dense, rows)?;
-            let p = store.get_mut(crate::ParamId(i));
+            let p = store.get_mut(ParamId(i));
             if c.momentum == 0.0 {
                 p.sgd_step(
                     &g,
@@ -282,6 +488,55 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
                 first,
             )?;
         }
+        Ok(())
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, _store: &mut ParamStore<B>, lr: f64) -> Result<()> {
+        self.config.lr = lr;
+        Ok(())
+    }
+
+    fn export_state(&self, store: &ParamStore<B>) -> Vec<(String, StateValue<B>)> {
+        self.bufs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                b.as_ref().map(|b| {
+                    (
+                        format!("{}.momentum_buffer", store.name(ParamId(i))),
+                        StateValue::Tensor(b.clone()),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn import_state(
+        &mut self,
+        store: &ParamStore<B>,
+        mut state: Vec<(String, StateValue<B>)>,
+    ) -> Result<()> {
+        let mut fresh = Vec::with_capacity(store.len());
+        for (_, name, value) in store.iter() {
+            let mut mine = entries_of(&mut state, name);
+            if mine.is_empty() {
+                fresh.push(None);
+                continue;
+            }
+            fresh.push(Some(take_tensor(
+                &mut mine,
+                name,
+                "momentum_buffer",
+                value,
+            )?));
+            no_leftovers(&mine)?;
+        }
+        no_leftovers(&state)?;
+        self.bufs = fresh;
         Ok(())
     }
 }

@@ -2,7 +2,6 @@
 //! parameter names and state layouts. Each layer and direction is one fused op on the tape;
 //! [`Recurrent::forward_unrolled`] is the cell-by-cell reference.
 
-use rand::Rng as _;
 use recur_autograd::{SeqVars, Tape, Var};
 use recur_packed::PackedSequence;
 use recur_tensor::{Backend, CellKind, Tensor};
@@ -397,35 +396,6 @@ impl Recurrent {
         })
     }
 
-    fn dropout<B: Backend>(
-        &self,
-        tape: &Tape<B>,
-        store: &ParamStore<B>,
-        x: Var,
-        rng: &mut Rng,
-    ) -> Result<Var> {
-        let p = self.config.dropout;
-        let shape = tape.shape(x);
-        let n: usize = shape.iter().product();
-        let keep = 1.0 - p;
-        let mask: Vec<f64> = (0..n)
-            .map(|_| {
-                if keep > 0.0 && rng.gen::<f64>() < keep {
-                    1.0 / keep
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let mask = tape.constant(Tensor::from_f64(
-            store.backend(),
-            &shape,
-            &mask,
-            store.dtype(),
-        )?);
-        Ok(tape.mul(x, mask)?)
-    }
-
     /// Runs every layer and direction over packed rows `data [N, I]`; states in packed order.
     #[allow(clippy::too_many_arguments)]
     fn run_packed<B: Backend>(
@@ -447,7 +417,8 @@ impl Recurrent {
         for layer in 0..cfg.num_layers {
             if layer > 0 && cfg.dropout > 0.0 {
                 if let Some(rng) = train_rng.as_deref_mut() {
-                    layer_input = self.dropout(tape, store, layer_input, rng)?;
+                    layer_input =
+                        crate::dropout(tape, layer_input, cfg.dropout, store.dtype(), rng)?;
                 }
             }
             let mut seqs = Vec::with_capacity(d);
