@@ -9,9 +9,10 @@ use clap::Args;
 use recur_data::{
     read_labelled, Classes, Column, Dataset, Format, RawDataset, ReadSpec, Tokenizer,
 };
+use serde::{Deserialize, Serialize};
 
 /// `--format`: `auto` (`None`) or one format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormatArg(pub Option<Format>);
 
 fn parse_format(s: &str) -> Result<FormatArg, String> {
@@ -23,7 +24,7 @@ fn parse_format(s: &str) -> Result<FormatArg, String> {
 }
 
 /// `--text-cols`: a comma-separated list of columns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnList(pub Vec<Column>);
 
 fn parse_columns(s: &str) -> Result<ColumnList, String> {
@@ -32,7 +33,7 @@ fn parse_columns(s: &str) -> Result<ColumnList, String> {
 
 /// How to read labelled files. Unset flags keep the defaults (`train`: the AG News shape)
 /// or, for `eval`, what the run remembers.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, Serialize, Deserialize)]
 pub struct DataArgs {
     /// auto | csv | tsv | jsonl | fasttext (auto: by extension, else fastText when lines
     /// start with __label__, else CSV).

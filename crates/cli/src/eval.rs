@@ -1,15 +1,14 @@
 //! `recur eval`: loss, accuracy, macro-F1, per-class precision / recall / F1 and the
-//! confusion matrix of a run on a labelled file read as the run remembers; [`evaluate`] is
-//! shared with training's end-of-epoch validation and test passes.
+//! confusion matrix of a run on a labelled file read as the run remembers (the scores are
+//! `recur-train`'s).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use recur_autograd::Tape;
-use recur_data::{collate, encode_dataset, locate, Encoded, Loader};
-use recur_layers::{Classifier, ParamStore};
+use recur_data::{encode_dataset, locate};
 use recur_tensor::Backend;
+use recur_train::{evaluate, Evaluation, Scores};
 
 use crate::data_args::{assign, read_raw, DataArgs};
 use crate::RunDir;
@@ -39,134 +38,6 @@ pub struct EvalArgs {
     /// cpu | cuda.
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     pub device: String,
-}
-
-/// A confusion matrix and the scores derived from it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scores {
-    /// `confusion[true][predicted]`.
-    pub confusion: Vec<Vec<usize>>,
-}
-
-impl Scores {
-    /// Fraction of correct predictions.
-    pub fn accuracy(&self) -> f64 {
-        let total: usize = self.confusion.iter().flatten().sum();
-        let correct: usize = (0..self.confusion.len())
-            .map(|i| self.confusion[i][i])
-            .sum();
-        if total == 0 {
-            0.0
-        } else {
-            correct as f64 / total as f64
-        }
-    }
-
-    /// Mean F1 over the classes that occur among the true or the predicted labels
-    /// (scikit-learn's `f1_score(average="macro")`).
-    pub fn macro_f1(&self) -> f64 {
-        let k = self.confusion.len();
-        let f1: Vec<f64> = self
-            .per_class()
-            .iter()
-            .enumerate()
-            .filter(|(c, (_, _, _, support))| {
-                *support > 0 || (0..k).any(|t| self.confusion[t][*c] > 0)
-            })
-            .map(|(_, (_, _, f, _))| *f)
-            .collect();
-        if f1.is_empty() {
-            0.0
-        } else {
-            f1.iter().sum::<f64>() / f1.len() as f64
-        }
-    }
-
-    /// `(precision, recall, f1, support)` per class (0 where undefined).
-    pub fn per_class(&self) -> Vec<(f64, f64, f64, usize)> {
-        let k = self.confusion.len();
-        (0..k)
-            .map(|c| {
-                let tp = self.confusion[c][c] as f64;
-                let predicted: usize = (0..k).map(|t| self.confusion[t][c]).sum();
-                let support: usize = self.confusion[c].iter().sum();
-                let p = if predicted == 0 {
-                    0.0
-                } else {
-                    tp / predicted as f64
-                };
-                let r = if support == 0 {
-                    0.0
-                } else {
-                    tp / support as f64
-                };
-                let f1 = if p + r == 0.0 {
-                    0.0
-                } else {
-                    2.0 * p * r / (p + r)
-                };
-                (p, r, f1, support)
-            })
-            .collect()
-    }
-}
-
-/// Row-wise argmax of `[B, K]` logits.
-pub fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
-    logits
-        .chunks_exact(k)
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-                    if v > best.1 {
-                        (i, v)
-                    } else {
-                        best
-                    }
-                })
-                .0
-        })
-        .collect()
-}
-
-/// Scores and mean cross-entropy of a model on a dataset.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// The confusion matrix and what derives from it.
-    pub scores: Scores,
-    /// Mean cross-entropy loss per example.
-    pub loss: f64,
-}
-
-/// Runs the model over `data` in file order, `batch_size` rows at a time, without gradients.
-pub fn evaluate<B: Backend>(
-    model: &Classifier,
-    store: &ParamStore<B>,
-    data: &Encoded,
-    batch_size: usize,
-) -> Result<Evaluation> {
-    let k = model.config.num_class;
-    let mut confusion = vec![vec![0; k]; k];
-    let mut loss_sum = 0.0;
-    for idx in Loader::new(data.len(), batch_size, false, false, 0, 0)?.batches() {
-        let batch = collate(data, idx)?;
-        if let Some(&t) = batch.labels.iter().find(|&&t| t >= k) {
-            bail!("label {} is outside the model's {k} classes", t + 1);
-        }
-        let tape = Tape::no_grad(store.backend());
-        let logits = model.forward(&tape, store, &batch.tokens, &batch.lengths, None)?;
-        let loss = tape.cross_entropy(logits, &batch.labels)?;
-        loss_sum += tape.value(loss).scalar()? * batch.len() as f64;
-        let preds = argmax_rows(&tape.value(logits).to_f32_vec()?, k);
-        for (&t, &p) in batch.labels.iter().zip(&preds) {
-            confusion[t][p] += 1;
-        }
-    }
-    Ok(Evaluation {
-        scores: Scores { confusion },
-        loss: loss_sum / data.len().max(1) as f64,
-    })
 }
 
 /// Runs `recur eval`.

@@ -1,7 +1,6 @@
 //! The `recur` command line: `train`, `eval` and `predict` over run folders
 //! (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
 
-mod checkpoint;
 mod data_args;
 mod eval;
 mod predict;
@@ -11,7 +10,7 @@ mod train_data;
 
 use clap::{Parser, Subcommand};
 
-pub use checkpoint::{load_params, save_params};
+pub use recur_train::{load_params, save_params};
 pub use run_dir::{RunConfig, RunDir};
 
 /// Command-line interface.
@@ -38,13 +37,25 @@ pub enum Command {
     Predict(predict::PredictArgs),
 }
 
-/// Runs one parsed command on a worker of rayon's pool, so that the two-way splits inside a
-/// training step (bidirectional layers, large GEMMs) never wait on waking the caller.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new().build()?;
-    pool.install(|| match cli.command {
-        Command::Train(a) => train::train(&a).map(|_| ()),
-        Command::Eval(a) => eval::eval(&a).map(|_| ()),
-        Command::Predict(a) => predict::predict(&a),
-    })
+/// Exit status of a training run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Runs one parsed command and returns the process's exit status. Evaluation and
+/// prediction run on a worker of rayon's pool (the trainer owns a pool of its own), so that
+/// the two-way splits inside the model never wait on waking the caller.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Train(a) => {
+            let s = train::train(&a)?;
+            Ok(if s.interrupted { EXIT_INTERRUPTED } else { 0 })
+        }
+        Command::Eval(a) => {
+            let pool = rayon::ThreadPoolBuilder::new().build()?;
+            pool.install(|| eval::eval(&a)).map(|_| 0)
+        }
+        Command::Predict(a) => {
+            let pool = rayon::ThreadPoolBuilder::new().build()?;
+            pool.install(|| predict::predict(&a)).map(|()| 0)
+        }
+    }
 }

@@ -5,8 +5,11 @@ use clap::Parser;
 fn main() {
     recur_cpu::keep_freed_memory();
     let cli = recur_cli::Cli::parse();
-    if let Err(e) = recur_cli::run(cli) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match recur_cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
     }
 }

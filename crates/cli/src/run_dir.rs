@@ -5,15 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use recur_cpu::Cpu;
-use recur_data::{
-    write_atomic, Classes, LabelMap, ReadSpec, Tokenizer, Vocab, VocabOrder, AG_NEWS_CLASSES,
-};
+use recur_data::{Classes, LabelMap, ReadSpec, Tokenizer, Vocab, VocabOrder, AG_NEWS_CLASSES};
 use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore};
 use recur_tensor::Backend;
 use recur_tensor::DType;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{load_params, save_params};
+use recur_train::{load_params, params_to_bytes, Entry, RunWriter};
 
 /// `config.json`: what rebuilds the model and encodes text for it (documented in
 /// `docs/run-folder.md`). Only the model fields are required.
@@ -122,29 +120,28 @@ impl RunDir {
         self.path.join("metrics.jsonl")
     }
 
-    /// Saves config, vocabulary and parameters.
+    /// Saves config, vocabulary and parameters as one unit (see [`RunWriter`]).
     pub fn save<B: Backend>(
         &self,
         config: &RunConfig,
         vocab: &Vocab,
         store: &ParamStore<B>,
     ) -> Result<()> {
-        std::fs::create_dir_all(&self.path)
-            .with_context(|| format!("creating {}", self.path.display()))?;
-        let json = serde_json::to_string_pretty(config)?;
-        write_atomic(&self.config_path(), json.as_bytes())?;
-        vocab.save(&self.vocab_path())?;
-        save_params(store, &self.model_path())
-    }
-
-    /// Rewrites `metrics.jsonl` with `lines` (one JSON object each).
-    pub fn save_metrics(&self, lines: &[serde_json::Value]) -> Result<()> {
-        let mut text = String::new();
-        for l in lines {
-            text.push_str(&serde_json::to_string(l)?);
-            text.push('\n');
-        }
-        Ok(write_atomic(&self.metrics_path(), text.as_bytes())?)
+        let mut vocab_text = vocab.itos().join("\n");
+        vocab_text.push('\n');
+        let writer = RunWriter::open(&self.path)?;
+        writer.commit(&[
+            (
+                "config.json".into(),
+                Entry::Bytes(serde_json::to_vec_pretty(config)?),
+            ),
+            ("vocab.txt".into(), Entry::Bytes(vocab_text.into_bytes())),
+            (
+                "model.safetensors".into(),
+                Entry::Bytes(params_to_bytes(store)?),
+            ),
+        ])?;
+        Ok(())
     }
 
     /// Loads and cross-checks config, vocabulary and parameters (on the CPU).

@@ -1,30 +1,33 @@
-//! `recur train`: the lesson's training loop (Adam + cross-entropy, running accuracy every
-//! 3,200 samples), end-of-epoch validation loss / accuracy / macro-F1 and test accuracy,
-//! and a run folder saved atomically. Ctrl-C stops after the current batch and saves what
-//! was trained.
+//! `recur train`: flags → data, model, optimizer and [`recur_train::Trainer`]; prints the
+//! lesson's progress lines (running accuracy every 3,200 samples) and one line per epoch
+//! (validation loss / accuracy / macro-F1, test accuracy). The run folder is committed as
+//! one unit at every epoch end (and every `--save-every` steps); Ctrl-C stops after the
+//! current batch with a resumable run; `--resume RUN` continues it.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use recur_autograd::Tape;
-use recur_data::{Encoded, Loader, Prefetch, VocabOrder};
+use recur_data::VocabOrder;
 use recur_layers::{
-    rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore, Sgd,
-    SgdConfig,
+    rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore, Pooling,
+    Sgd, SgdConfig,
 };
-use recur_tensor::Backend;
-use recur_tensor::DType;
+use recur_tensor::{Backend, CellKind, DType};
+use recur_train::{
+    checkpoint_extra, Datasets, EpochSummary, Metric, Observer, RunOutput, ScheduleConfig,
+    ScheduleKind, TrainConfig, Trainer,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data_args::DataArgs;
-use crate::eval::{argmax_rows, evaluate};
-use crate::{RunConfig, RunDir};
+use crate::train_data::TrainData;
+use crate::RunConfig;
 
 fn parse_model(s: &str) -> Result<ModelKind, String> {
     match s {
@@ -38,8 +41,20 @@ fn parse_model(s: &str) -> Result<ModelKind, String> {
     }
 }
 
+fn parse_cell(s: &str) -> Result<CellKind, String> {
+    match s {
+        "rnn" | "rnn-tanh" => Ok(CellKind::RnnTanh),
+        "rnn-relu" => Ok(CellKind::RnnRelu),
+        "lstm" => Ok(CellKind::Lstm),
+        "gru" => Ok(CellKind::Gru),
+        _ => Err(format!(
+            "unknown cell {s:?}: expected rnn, rnn-relu, lstm or gru"
+        )),
+    }
+}
+
 /// `--class-names`: a comma-separated list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassNames(pub Vec<String>);
 
 fn parse_class_names(s: &str) -> Result<ClassNames, String> {
@@ -50,19 +65,32 @@ fn parse_class_names(s: &str) -> Result<ClassNames, String> {
     Ok(ClassNames(names))
 }
 
-/// Arguments of `recur train`.
-#[derive(Debug, Args, Clone)]
+/// Arguments of `recur train` (saved in the checkpoint, so `--resume` needs no other flag).
+#[derive(Debug, Args, Clone, Serialize, Deserialize)]
 pub struct TrainArgs {
-    /// rnn | lstm | lstm-packed | gru (the lesson's classifiers).
+    /// Continue the run in this folder from its checkpoint (every other flag comes from it).
+    #[arg(long)]
+    #[serde(skip)]
+    pub resume: Option<PathBuf>,
+    /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell, --packed, --pooling).
     #[arg(long, value_parser = parse_model, default_value = "lstm-packed")]
     pub model: ModelKind,
+    /// The recurrent cell instead of the model's: rnn | rnn-relu | lstm | gru.
+    #[arg(long, value_parser = parse_cell)]
+    pub cell: Option<CellKind>,
+    /// Packed (true: no work on padding, each row's state at its last token) or padded (false) input, instead of the model's.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub packed: Option<bool>,
+    /// last | mean | max over time, instead of the model's (packed: over each row's own steps).
+    #[arg(long)]
+    pub pooling: Option<Pooling>,
     /// AG News folder with train.csv (or train_sample.csv) and test.csv (default $RECUR_DATA_DIR, else datasets/ag_news); its classes are World, Sports, Business, Sci/Tech.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Your own labelled training file (CSV, TSV, JSONL or fastText; see --format).
     #[arg(long)]
     pub train: Option<PathBuf>,
-    /// Validation file, evaluated after every epoch.
+    /// Validation file, evaluated after every epoch; it selects the best model.
     #[arg(long)]
     pub valid: Option<PathBuf>,
     /// Hold out this fraction of the training file for validation (stratified by class, drawn from --seed).
@@ -86,24 +114,48 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.001)]
     pub lr: f64,
-    /// Seed of every random choice (initialisation, shuffling, dropout).
+    /// Seed of every random choice (initialisation, shuffling, dropout, the validation split).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Run folder to write (default runs/<model>-seed<seed>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Stop after this many training samples.
+    /// Stop after this many training samples, counted across epochs.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// adam | sgd.
-    #[arg(long, default_value = "adam", value_parser = ["adam", "sgd"])]
+    /// adam | adamw (decoupled weight decay) | sgd.
+    #[arg(long, default_value = "adam", value_parser = ["adam", "adamw", "sgd"])]
     pub optimizer: String,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.0)]
     pub momentum: f64,
-    /// L2 weight decay (both optimizers).
-    #[arg(long, default_value_t = 0.0)]
-    pub weight_decay: f64,
+    /// Weight decay: L2 for adam and sgd, decoupled for adamw (default 0; adamw: 0.01).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Clip the gradients' global L2 norm to this (PyTorch's clip_grad_norm_).
+    #[arg(long)]
+    pub clip_grad_norm: Option<f64>,
+    /// constant | linear | cosine (decay to 0 at the last step) | plateau (multiply by --plateau-factor when the validation metric stalls).
+    #[arg(long, default_value = "constant")]
+    pub lr_schedule: ScheduleKind,
+    /// Steps of linear warmup from 0.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_steps: usize,
+    /// Plateau schedule: the factor.
+    #[arg(long, default_value_t = 0.5)]
+    pub plateau_factor: f64,
+    /// Plateau schedule: epochs without improvement tolerated.
+    #[arg(long, default_value_t = 3)]
+    pub plateau_patience: usize,
+    /// Stop when the validation metric has not improved for this many epochs.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// accuracy | macro-f1 | loss: the validation metric for the best model, --patience and the plateau schedule.
+    #[arg(long, default_value = "accuracy")]
+    pub metric: Metric,
+    /// Also checkpoint every this many optimizer steps (always at each epoch end).
+    #[arg(long)]
+    pub save_every: Option<usize>,
     /// frequency (<unk>, <pad>, then by count: the lesson's, default with --data) | first-seen (the current lesson's torchtext) | pad-unk (<pad> = 0 reserved for padding, <unk> = 1, then by count: default with --train).
     #[arg(long)]
     pub vocab_order: Option<VocabOrder>,
@@ -128,13 +180,19 @@ pub struct TrainArgs {
     /// Dropout between recurrent layers.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f64,
+    /// Dropout on the embedded tokens.
+    #[arg(long, default_value_t = 0.0)]
+    pub embed_dropout: f64,
+    /// Dropout on the pooled features, before the classifier.
+    #[arg(long, default_value_t = 0.0)]
+    pub fc_dropout: f64,
     /// LSTM projection size (0 = none).
     #[arg(long, default_value_t = 0)]
     pub proj_size: usize,
     /// Print the running accuracy every this many samples (the lesson: 3,200).
     #[arg(long, default_value_t = 3200)]
     pub report_every: usize,
-    /// Batch size of the test pass (default: --batch-size, as the lesson).
+    /// Batch size of the evaluation passes (default: --batch-size, as the lesson).
     #[arg(long)]
     pub eval_batch_size: Option<usize>,
     /// Pad the vocabulary with unused tokens up to this size (benchmarks the optimizer cost
@@ -164,33 +222,71 @@ pub struct TrainSummary {
     pub samples: usize,
     /// Wall time of the training loop (batches, forward, backward, optimizer), seconds.
     pub train_seconds: f64,
-    /// Running train accuracy at the end.
+    /// Running train accuracy of the last epoch.
     pub train_accuracy: f64,
     /// Test accuracy after the last epoch (None without a test file).
     pub test_accuracy: Option<f64>,
     /// Validation accuracy after the last epoch (None without validation).
     pub valid_accuracy: Option<f64>,
+    /// Stopped by Ctrl-C (resumable).
+    pub interrupted: bool,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
 
-/// Runs `recur train` on the device `--device` names.
+/// Runs `recur train` on the device `--device` names (for `--resume`, the saved one).
 pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
-    match a.device.as_str() {
-        "cuda" => train_on(&recur_cuda::Cuda::new(0)?, a),
-        _ => train_on(&recur_cpu::Cpu, a),
+    let args = match &a.resume {
+        Some(run) => {
+            let extra = checkpoint_extra(run)?;
+            let mut saved: TrainArgs = serde_json::from_value(extra).with_context(|| {
+                format!("{}: the checkpoint's flags cannot be read", run.display())
+            })?;
+            saved.resume = Some(run.clone());
+            saved.out = Some(run.clone());
+            saved
+        }
+        None => a.clone(),
+    };
+    match args.device.as_str() {
+        "cuda" => train_on(&recur_cuda::Cuda::new(0)?, &args),
+        _ => train_on(&recur_cpu::Cpu, &args),
     }
 }
 
-fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
-    if a.batch_size == 0 || a.report_every == 0 {
-        bail!("--batch-size and --report-every must be at least 1");
+/// The optimizer the flags ask for.
+fn optimizer<B: Backend>(a: &TrainArgs) -> Result<Box<dyn Optimizer<B> + Send>> {
+    if !(a.lr > 0.0 && a.lr.is_finite()) {
+        bail!("--lr must be positive and finite, found {}", a.lr);
     }
-    let data = crate::train_data::load(a)?;
-    let train_enc = data.train.clone();
-    let vocab = &data.vocab;
-    let mut config = ClassifierConfig::lesson(a.model, vocab.len());
+    let wd = a
+        .weight_decay
+        .unwrap_or(if a.optimizer == "adamw" { 0.01 } else { 0.0 });
+    let usable = |x: f64| x >= 0.0 && x.is_finite();
+    if !usable(wd) || !usable(a.momentum) {
+        bail!("--weight-decay and --momentum must be finite and not negative");
+    }
+    Ok(match a.optimizer.as_str() {
+        "sgd" => Box::new(Sgd::new(SgdConfig {
+            lr: a.lr,
+            momentum: a.momentum,
+            weight_decay: wd,
+            ..SgdConfig::default()
+        })),
+        name => Box::new(Adam::new(AdamConfig {
+            lr: a.lr,
+            weight_decay: wd,
+            decoupled: name == "adamw",
+            sparse_rows: a.sparse_embedding,
+            ..AdamConfig::default()
+        })),
+    })
+}
+
+/// The classifier the flags ask for, for `data`.
+fn model_config(a: &TrainArgs, data: &TrainData) -> ClassifierConfig {
+    let mut config = ClassifierConfig::lesson(a.model, data.vocab.len());
     config.num_class = data.classes.len();
     config.padding_idx = data.vocab_order.padding_idx();
     config.embed_dim = a.embed;
@@ -199,213 +295,218 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     config.bidirectional = a.bidirectional;
     config.dropout = a.dropout;
     config.proj_size = a.proj_size;
-    let mut store = ParamStore::new(backend, DType::F32);
-    let mut init_rng = rng(a.seed);
-    let model = Classifier::new(&mut store, config.clone(), &mut init_rng)?;
-    let mut dropout_rng = rng(a.seed ^ 0x5eed_d20f);
-    let mut opt: Box<dyn Optimizer<B>> = match a.optimizer.as_str() {
-        "sgd" => Box::new(Sgd::new(SgdConfig {
-            lr: a.lr,
-            momentum: a.momentum,
-            weight_decay: a.weight_decay,
-            ..SgdConfig::default()
-        })),
-        _ => Box::new(Adam::new(AdamConfig {
-            lr: a.lr,
-            weight_decay: a.weight_decay,
-            sparse_rows: a.sparse_embedding,
-            ..AdamConfig::default()
-        })),
-    };
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", a.model.name(), a.seed)));
-    let run = RunDir::new(&out);
-    let path_str = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
-    let run_config = RunConfig {
-        model: config,
-        classes: data.classes.names().to_vec(),
-        labels: data.classes.map(),
-        tokenizer: data.tokenizer,
-        vocab_order: data.vocab_order,
-        data: data.spec.clone(),
-        training: Some(json!({
-            "train_file": data.train_file.display().to_string(), "valid_file": path_str(&data.valid_file),
-            "valid_fraction": a.valid_fraction, "test_file": path_str(&data.test_file),
-            "epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "seed": a.seed, "optimizer": a.optimizer,
-            "momentum": a.momentum, "weight_decay": a.weight_decay,
-            "min_freq": a.min_freq, "max_vocab": a.max_vocab, "limit": a.limit, "sparse_embedding": a.sparse_embedding, "dtype": "f32", "vocab_pad": a.vocab_pad, "device": a.device,
-        })),
-    };
+    config.cell_override = a.cell;
+    config.packed_override = a.packed;
+    config.pooling_override = a.pooling;
+    config.embed_dropout = a.embed_dropout;
+    config.fc_dropout = a.fc_dropout;
+    config
+}
 
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
-    });
-    STOP.store(false, Ordering::SeqCst);
-    let use_dropout = a.dropout > 0.0;
-    let mut metrics = Vec::new();
-    let mut summary = TrainSummary {
-        samples: 0,
-        train_seconds: 0.0,
-        train_accuracy: 0.0,
-        test_accuracy: None,
-        valid_accuracy: None,
-    };
-    let epoch_size = a.limit.map_or(train_enc.len(), |l| l.min(train_enc.len()));
-    for epoch in 0..a.epochs {
-        let loader = Loader::new(
-            train_enc.len(),
-            a.batch_size,
-            true,
-            false,
-            a.seed,
-            epoch as u64,
-        )?;
-        let bar = if std::io::stderr().is_terminal() {
-            ProgressBar::new(epoch_size as u64)
+fn train_config(a: &TrainArgs) -> TrainConfig {
+    TrainConfig {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        eval_batch_size: a.eval_batch_size.unwrap_or(a.batch_size),
+        seed: a.seed,
+        limit: a.limit,
+        report_every: a.report_every,
+        clip_grad_norm: a.clip_grad_norm,
+        schedule: ScheduleConfig {
+            kind: a.lr_schedule,
+            warmup_steps: a.warmup_steps,
+            factor: a.plateau_factor,
+            patience: a.plateau_patience,
+            ..ScheduleConfig::default()
+        },
+        patience: a.patience,
+        metric: a.metric,
+        save_every: a.save_every,
+    }
+}
+
+/// Prints progress as the lesson did, with a progress bar on a terminal; Ctrl-C asks to stop.
+struct Printer {
+    bar: ProgressBar,
+}
+
+impl Observer for Printer {
+    fn epoch_started(&mut self, epoch: usize, samples: usize) {
+        self.bar = if std::io::stderr().is_terminal() {
+            ProgressBar::new(samples as u64)
         } else {
             ProgressBar::hidden()
         };
         if let Ok(style) =
             ProgressStyle::with_template("epoch {msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
         {
-            bar.set_style(style.progress_chars("=> "));
+            self.bar.set_style(style.progress_chars("=> "));
         }
-        bar.set_message(format!("{}", epoch + 1));
-        let (mut total_loss, mut correct, mut count, mut batches) = (0.0, 0usize, 0usize, 0usize);
-        let mut next_report = a.report_every;
-        let mut halt = None;
-        let t0 = Instant::now();
-        for batch in Prefetch::start(train_enc.clone(), loader, 4) {
-            let tape = Tape::new(backend);
-            let logits = model.forward(
-                &tape,
-                &store,
-                &batch.tokens,
-                &batch.lengths,
-                use_dropout.then_some(&mut dropout_rng),
-            )?;
-            let loss = tape.cross_entropy(logits, &batch.labels)?;
-            let mut grads = tape.backward(loss)?;
-            let loss_value = tape.value(loss).scalar()?;
-            let preds = argmax_rows(&tape.value(logits).to_f32_vec()?, model.config.num_class);
-            drop(tape);
-            opt.step(&mut store, &mut grads)?;
-            total_loss += loss_value;
-            correct += preds
-                .iter()
-                .zip(&batch.labels)
-                .filter(|(p, l)| p == l)
-                .count();
-            count += batch.len();
-            batches += 1;
-            bar.inc(batch.len() as u64);
-            if count >= next_report {
-                let acc = correct as f64 / count as f64;
-                bar.suspend(|| println!("{count}: acc={acc}"));
-                metrics.push(json!({"kind": "report", "epoch": epoch + 1, "samples": count, "train_accuracy": acc, "mean_loss": total_loss / batches as f64}));
-                while next_report <= count {
-                    next_report += a.report_every;
-                }
-            }
-            let stop = STOP.load(Ordering::SeqCst);
-            if stop || a.limit.is_some_and(|l| summary.samples + count >= l) {
-                halt = Some(stop);
-                break;
-            }
-        }
-        bar.finish_and_clear();
-        opt.sync(&mut store)?;
-        summary.train_seconds += t0.elapsed().as_secs_f64();
-        summary.samples += count;
-        summary.train_accuracy = if count > 0 {
-            correct as f64 / count as f64
-        } else {
-            0.0
-        };
-        if halt == Some(true) {
-            eprintln!(
-                "interrupted after {count} samples of epoch {}: saving the run",
-                epoch + 1
+        self.bar.set_message(format!("{}", epoch + 1));
+    }
+
+    fn batch_done(&mut self, samples: usize) {
+        self.bar.inc(samples as u64);
+    }
+
+    fn report(&mut self, r: &serde_json::Value) {
+        self.bar
+            .suspend(|| println!("{}: acc={}", r["samples"], r["train_accuracy"]));
+    }
+
+    fn epoch_done(&mut self, e: &EpochSummary) {
+        self.bar.finish_and_clear();
+        let valid = e.valid.as_ref().map_or(String::new(), |v| {
+            format!(
+                "valid loss {:.4} acc {:.4} macro-F1 {:.4}{}, ",
+                v.loss,
+                v.scores.accuracy(),
+                v.scores.macro_f1(),
+                if e.best { " (best)" } else { "" }
+            )
+        });
+        println!(
+            "epoch {}: mean loss {:.4}, running train acc {:.4}, {valid}test acc {}, {:.0} samples/s ({} samples in {:.1}s)",
+            e.epoch,
+            e.mean_loss,
+            e.train_accuracy,
+            e.test_accuracy.map_or("-".to_string(), |t| format!("{t:.4}")),
+            e.samples as f64 / e.seconds.max(1e-9),
+            e.samples,
+            e.seconds
+        );
+    }
+
+    fn stop_requested(&self) -> bool {
+        STOP.load(Ordering::SeqCst)
+    }
+}
+
+fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
+    let config = train_config(a);
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", a.model.name(), a.seed)));
+    let opt = optimizer::<B>(a)?;
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    });
+    STOP.store(false, Ordering::SeqCst);
+    let data = crate::train_data::load(a)?;
+    config.validate(data.valid.is_some())?;
+    let model_cfg = model_config(a, &data);
+    let mut store = ParamStore::new(backend, DType::F32);
+    let model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(a.seed))?;
+    let run_config = RunConfig {
+        model: model_cfg,
+        classes: data.classes.names().to_vec(),
+        labels: data.classes.map(),
+        tokenizer: data.tokenizer,
+        vocab_order: data.vocab_order,
+        data: data.spec.clone(),
+        training: Some(serde_json::to_value(a)?),
+    };
+    let mut vocab_text = data.vocab.itos().join("\n");
+    vocab_text.push('\n');
+    if a.resume.is_some() {
+        let saved = std::fs::read(out.join("vocab.txt")).unwrap_or_default();
+        if saved != vocab_text.as_bytes() {
+            bail!(
+                "{}: the vocabulary built from the training data differs from the run's vocab.txt: the data changed since the run started",
+                out.display()
             );
-            metrics.push(json!({"kind": "interrupted", "epoch": epoch + 1, "samples": count}));
-            break;
-        }
-        end_epoch(
-            a,
-            epoch,
-            &model,
-            &store,
-            (data.valid.as_ref(), data.test.as_ref()),
-            (total_loss, batches, correct, count),
-            t0,
-            &mut metrics,
-            &mut summary,
-        )?;
-        if halt.is_some() {
-            break;
         }
     }
-    opt.sync(&mut store)?;
-    run.save(&run_config, vocab, &store)?;
-    run.save_metrics(&metrics)?;
-    eprintln!("saved run to {}", out.display());
+    let files = vec![
+        (
+            "config.json".to_string(),
+            serde_json::to_vec_pretty(&run_config)?,
+        ),
+        ("vocab.txt".to_string(), vocab_text.into_bytes()),
+    ];
+    let output = RunOutput::open(&out, files, serde_json::to_value(a)?)?;
+    let dropout_rng = rng(a.seed ^ 0x5eed_d20f);
+    let mut trainer = Trainer::new(config, &model, store, opt, dropout_rng).with_output(output);
+    if a.resume.is_some() {
+        trainer.resume()?;
+        let p = trainer.progress();
+        if let Some(done) = &p.finished {
+            eprintln!(
+                "{}: the run is complete ({done}); nothing to resume",
+                out.display()
+            );
+        } else {
+            eprintln!(
+                "resuming {} at epoch {}, batch {} (step {})",
+                out.display(),
+                p.epoch + 1,
+                p.batch,
+                p.step
+            );
+        }
+    }
+    let mut printer = Printer {
+        bar: ProgressBar::hidden(),
+    };
+    let datasets = Datasets {
+        train: data.train.clone(),
+        valid: data.valid.as_ref(),
+        test: data.test.as_ref(),
+    };
+    let fit = trainer.fit(&datasets, &mut printer)?;
+    printer.bar.finish_and_clear();
+    if fit.interrupted {
+        let p = trainer.progress();
+        eprintln!(
+            "interrupted after {} samples of epoch {}: saved a resumable run to {} (continue with: recur train --resume {})",
+            p.stats.count,
+            p.epoch + 1,
+            out.display(),
+            out.display()
+        );
+    } else {
+        if let Some(done) = &fit.finished {
+            if done.starts_with("early stop") {
+                eprintln!("{done}");
+            }
+        }
+        eprintln!("saved run to {}", out.display());
+    }
+    let summary = TrainSummary {
+        samples: fit.samples,
+        train_seconds: fit.train_seconds,
+        train_accuracy: fit.train_accuracy,
+        test_accuracy: fit.test_accuracy,
+        valid_accuracy: fit.valid_accuracy,
+        interrupted: fit.interrupted,
+    };
     if let Some(path) = &a.summary {
-        let s = json!({
-            "model": a.model.name(), "seed": a.seed, "samples": summary.samples, "train_seconds": summary.train_seconds,
-            "samples_per_s": summary.samples as f64 / summary.train_seconds.max(1e-9), "train_accuracy": summary.train_accuracy,
-            "test_accuracy": summary.test_accuracy, "vocab_size": vocab.len(), "peak_rss_kb": peak_rss_kb(), "reports": metrics.iter().filter(|m| m["kind"] == "report").cloned().collect::<Vec<_>>(),
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&s)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_summary(path, a, &summary, data.vocab.len(), trainer.metrics())?;
     }
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn end_epoch<B: Backend>(
+fn write_summary(
+    path: &Path,
     a: &TrainArgs,
-    epoch: usize,
-    model: &Classifier,
-    store: &ParamStore<B>,
-    (valid, test): (Option<&Encoded>, Option<&Encoded>),
-    (total_loss, batches, correct, count): (f64, usize, usize, usize),
-    t0: Instant,
-    metrics: &mut Vec<serde_json::Value>,
-    summary: &mut TrainSummary,
+    s: &TrainSummary,
+    vocab_size: usize,
+    metrics: &[serde_json::Value],
 ) -> Result<()> {
-    let secs = t0.elapsed().as_secs_f64();
-    let mean_loss = total_loss / batches.max(1) as f64;
-    let train_acc = correct as f64 / count.max(1) as f64;
-    let eval_batch = a.eval_batch_size.unwrap_or(a.batch_size);
-    let valid = valid
-        .map(|v| evaluate(model, store, v, eval_batch))
-        .transpose()?;
-    let test_acc = test
-        .map(|t| evaluate(model, store, t, eval_batch).map(|e| e.scores.accuracy()))
-        .transpose()?;
-    summary.test_accuracy = test_acc;
-    summary.valid_accuracy = valid.as_ref().map(|v| v.scores.accuracy());
-    let valid_text = valid.as_ref().map_or(String::new(), |v| {
-        format!(
-            "valid loss {:.4} acc {:.4} macro-F1 {:.4}, ",
-            v.loss,
-            v.scores.accuracy(),
-            v.scores.macro_f1()
-        )
+    let reports: Vec<_> = metrics
+        .iter()
+        .filter(|m| m["kind"] == "report")
+        .cloned()
+        .collect();
+    let j = json!({
+        "model": a.model.name(), "seed": a.seed, "samples": s.samples, "train_seconds": s.train_seconds,
+        "samples_per_s": s.samples as f64 / s.train_seconds.max(1e-9), "train_accuracy": s.train_accuracy,
+        "valid_accuracy": s.valid_accuracy, "test_accuracy": s.test_accuracy, "vocab_size": vocab_size,
+        "peak_rss_kb": peak_rss_kb(), "reports": reports,
     });
-    println!(
-        "epoch {}: mean loss {mean_loss:.4}, running train acc {train_acc:.4}, {valid_text}test acc {}, {:.0} samples/s ({count} samples in {secs:.1}s)",
-        epoch + 1,
-        test_acc.map_or("-".to_string(), |t| format!("{t:.4}")),
-        count as f64 / secs.max(1e-9)
-    );
-    metrics.push(json!({"kind": "epoch", "epoch": epoch + 1, "samples": count, "mean_loss": mean_loss, "train_accuracy": train_acc,
-        "valid_loss": valid.as_ref().map(|v| v.loss), "valid_accuracy": valid.as_ref().map(|v| v.scores.accuracy()),
-        "valid_macro_f1": valid.as_ref().map(|v| v.scores.macro_f1()),
-        "test_accuracy": test_acc, "seconds": secs, "samples_per_s": count as f64 / secs.max(1e-9)}));
-    Ok(())
+    std::fs::write(path, serde_json::to_string_pretty(&j)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Peak resident memory of this process in KiB (Linux `VmHWM`), if known.

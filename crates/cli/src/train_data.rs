@@ -2,7 +2,7 @@
 //! say, classes inferred from the training labels, the validation split, and the
 //! vocabulary, all encoded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,12 +33,6 @@ pub struct TrainData {
     pub tokenizer: Tokenizer,
     /// How the files were read (format resolved from the training file).
     pub spec: ReadSpec,
-    /// The training file.
-    pub train_file: PathBuf,
-    /// The validation file, if one was given.
-    pub valid_file: Option<PathBuf>,
-    /// The test file, if any.
-    pub test_file: Option<PathBuf>,
 }
 
 /// Reads `path`, or nothing when there is no path.
@@ -170,9 +164,6 @@ pub fn load(a: &TrainArgs) -> Result<TrainData> {
         vocab_order,
         tokenizer,
         spec,
-        train_file,
-        valid_file: a.valid.clone(),
-        test_file,
     })
 }
 

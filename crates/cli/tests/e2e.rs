@@ -1,6 +1,7 @@
 //! End to end through the `recur` binary on a small CSV the test writes: train → run folder
 //! → eval → predict; a reloaded model gives identical logits; a PyTorch-style state_dict
-//! export loads; and every bad input fails with its message, never a panic.
+//! export loads; every bad input fails with its message, never a panic; Ctrl-C stops with
+//! exit status 130 and a usable, resumable run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -372,8 +373,11 @@ fn ctrl_c_stops_after_the_batch_and_saves_the_run() {
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("interrupted after"), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted after") && stderr.contains("--resume"),
+        "{stderr}"
+    );
     for f in [
         "model.safetensors",
         "config.json",

@@ -129,6 +129,13 @@ impl Loader {
         })
     }
 
+    /// This loader without its first `batches` batches (resuming inside an epoch).
+    pub fn skip_batches(mut self, batches: usize) -> Loader {
+        let n = (batches * self.batch_size).min(self.order.len());
+        self.order.drain(..n);
+        self
+    }
+
     /// The example indices of each batch, in order.
     pub fn batches(&self) -> impl Iterator<Item = &[usize]> + '_ {
         let keep = if self.drop_last {

@@ -1,0 +1,307 @@
+//! The trainer driven through its public API, no command line: a run folder committed at
+//! every epoch; the best model by validation kept apart from the last parameters; early
+//! stopping; a non-finite loss stopping the run with its epoch and step while the last
+//! checkpoint stays whole; resuming a run folder; and the run folder's one-writer lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use recur_autograd::{Tape, Var};
+use recur_cpu::Cpu;
+use recur_data::{Batch, Encoded};
+use recur_layers::{
+    rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, ParamStore, Rng,
+};
+use recur_tensor::DType;
+use recur_train::{
+    load_params, Datasets, Metric, Model, RunOutput, RunWriter, Silent, TrainConfig, TrainError,
+    Trainer,
+};
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("recur-trainer-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `n` examples of 3 classes: class c uses tokens 3c+1..3c+3 (0 is padding); `flip`
+/// relabels class c as (c + 1) % 3, a task the training data teaches against.
+fn task(n: usize, salt: usize, flip: bool) -> Encoded {
+    let mut e = Encoded::default();
+    for i in 0..n {
+        let c = (i + salt) % 3;
+        let len = 2 + (i * 7 + salt) % 5;
+        e.ids
+            .push((0..len).map(|t| 3 * c + 1 + (i + t) % 3).collect());
+        e.labels.push(if flip { (c + 1) % 3 } else { c });
+    }
+    e
+}
+
+fn classifier(store: &mut ParamStore<Cpu>) -> Classifier {
+    let mut c = ClassifierConfig::lesson(ModelKind::LstmPacked, 10);
+    c.embed_dim = 6;
+    c.hidden_dim = 5;
+    c.num_class = 3;
+    Classifier::new(store, c, &mut rng(4)).unwrap()
+}
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 8,
+        eval_batch_size: 16,
+        report_every: 64,
+        ..TrainConfig::default()
+    }
+}
+
+fn adam(lr: f64) -> Box<Adam<Cpu>> {
+    Box::new(Adam::new(AdamConfig {
+        lr,
+        ..AdamConfig::default()
+    }))
+}
+
+fn output(dir: &Path) -> RunOutput {
+    RunOutput::open(
+        dir,
+        vec![("notes.txt".into(), b"caller file\n".to_vec())],
+        serde_json::json!({"who": "test"}),
+    )
+    .unwrap()
+}
+
+fn params_of(path: &Path) -> Vec<Vec<f64>> {
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    classifier(&mut store);
+    load_params(&mut store, path).unwrap();
+    store
+        .iter()
+        .map(|(_, _, v)| v.to_f64_vec().unwrap())
+        .collect()
+}
+
+#[test]
+fn trains_validates_and_commits_every_epoch() {
+    let dir = tmp("fit").join("run");
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let model = classifier(&mut store);
+    let (train, valid, test) = (task(240, 0, false), task(60, 1, false), task(30, 2, false));
+    let mut t =
+        Trainer::new(config(3), &model, store, adam(0.05), rng(1)).with_output(output(&dir));
+    let data = Datasets {
+        train: Arc::new(train),
+        valid: Some(&valid),
+        test: Some(&test),
+    };
+    let fit = t.fit(&data, &mut Silent).unwrap();
+    assert_eq!(fit.samples, 720);
+    assert!(fit.valid_accuracy.unwrap() > 0.9, "{fit:?}");
+    assert!(fit.test_accuracy.unwrap() > 0.9, "{fit:?}");
+    assert!(fit.finished.as_deref().unwrap().contains("3 epochs"));
+    for f in [
+        "notes.txt",
+        "model.safetensors",
+        "metrics.jsonl",
+        "checkpoint/params.safetensors",
+        "checkpoint/optimizer.safetensors",
+        "checkpoint/state.json",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let epochs: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["kind"] == "epoch")
+        .collect();
+    assert_eq!(epochs.len(), 3);
+    assert!(epochs
+        .iter()
+        .all(|e| e["valid_macro_f1"].is_number() && e["lr"] == 0.05));
+    assert!(metrics.contains("\"kind\":\"report\""));
+    // the committed best model is the trainer's best
+    let best: Vec<Vec<f64>> = t
+        .best_store()
+        .iter()
+        .map(|(_, _, v)| v.to_f64_vec().unwrap())
+        .collect();
+    assert_eq!(params_of(&dir.join("model.safetensors")), best);
+    // no temporaries left beside the folder
+    let parent = dir.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(parent)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-") || n.contains(".old-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn best_model_is_kept_apart_from_the_last_and_early_stopping_ends_the_run() {
+    let dir = tmp("best").join("run");
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let model = classifier(&mut store);
+    // validation labels contradict the training labels: validation accuracy falls as the
+    // model learns, so the best epoch is the first and patience 2 stops after epoch 3
+    let (train, valid) = (task(240, 0, false), task(60, 1, true));
+    let mut cfg = config(10);
+    cfg.patience = Some(2);
+    cfg.metric = Metric::Accuracy;
+    let mut t = Trainer::new(cfg, &model, store, adam(0.05), rng(1)).with_output(output(&dir));
+    let data = Datasets {
+        train: Arc::new(train),
+        valid: Some(&valid),
+        test: None,
+    };
+    let fit = t.fit(&data, &mut Silent).unwrap();
+    let best = fit.best.unwrap();
+    assert_eq!(best.epoch, 1, "{fit:?}");
+    assert!(
+        fit.finished.as_deref().unwrap().starts_with("early stop"),
+        "{fit:?}"
+    );
+    assert_eq!(t.progress().epoch, 3, "stopped after patience epochs");
+    let saved_best = params_of(&dir.join("model.safetensors"));
+    let saved_last = params_of(&dir.join("checkpoint/params.safetensors"));
+    assert_ne!(saved_best, saved_last, "best and last must differ here");
+    let last: Vec<Vec<f64>> = t
+        .store()
+        .iter()
+        .map(|(_, _, v)| v.to_f64_vec().unwrap())
+        .collect();
+    assert_eq!(saved_last, last);
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"kind\":\"early_stop\""), "{metrics}");
+}
+
+/// The lesson classifier, but its logits turn NaN at call `nan_at` (counting from 0).
+struct NanAt {
+    inner: Classifier,
+    calls: std::sync::atomic::AtomicUsize,
+    nan_at: usize,
+}
+
+impl Model<Cpu> for NanAt {
+    fn logits(
+        &self,
+        tape: &Tape<Cpu>,
+        store: &ParamStore<Cpu>,
+        batch: &Batch,
+        rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Var> {
+        let l = self.inner.logits(tape, store, batch, rng)?;
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(if n == self.nan_at {
+            tape.scale(l, f64::NAN)?
+        } else {
+            l
+        })
+    }
+
+    fn num_classes(&self) -> usize {
+        3
+    }
+}
+
+#[test]
+fn a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
+    let dir = tmp("nan").join("run");
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let model = NanAt {
+        inner: classifier(&mut store),
+        calls: Default::default(),
+        nan_at: 36, // epoch 2, step 37 (30 batches an epoch)
+    };
+    let train = task(240, 0, false);
+    let mut cfg = config(3);
+    cfg.save_every = Some(5);
+    let mut t = Trainer::new(cfg, &model, store, adam(0.05), rng(1)).with_output(output(&dir));
+    let data = Datasets {
+        train: Arc::new(train),
+        valid: None,
+        test: None,
+    };
+    let err = t.fit(&data, &mut Silent).unwrap_err();
+    assert!(matches!(err, TrainError::NonFinite(_)), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("epoch 2, step 37 (batch 7 of the epoch)"),
+        "{msg}"
+    );
+    drop(t);
+    // the last checkpoint (step 35) is whole and loads
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoint/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["progress"]["step"], 35);
+    params_of(&dir.join("model.safetensors"));
+    params_of(&dir.join("checkpoint/params.safetensors"));
+}
+
+#[test]
+fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+    let (train, valid) = (task(240, 0, false), task(60, 1, false));
+    let run = |dir: &Path, stop_after: Option<usize>, resume: bool| {
+        let mut store = ParamStore::new(&Cpu, DType::F32);
+        let model = classifier(&mut store);
+        let mut cfg = config(3);
+        cfg.save_every = Some(7);
+        let mut t = Trainer::new(cfg, &model, store, adam(0.05), rng(1)).with_output(output(dir));
+        if resume {
+            t.resume().unwrap();
+        }
+        struct StopAfter(Option<usize>, usize);
+        impl recur_train::Observer for StopAfter {
+            fn batch_done(&mut self, _: usize) {
+                self.1 += 1;
+            }
+            fn stop_requested(&self) -> bool {
+                self.0.is_some_and(|n| self.1 >= n)
+            }
+        }
+        let data = Datasets {
+            train: Arc::new(train.clone()),
+            valid: Some(&valid),
+            test: None,
+        };
+        t.fit(&data, &mut StopAfter(stop_after, 0)).unwrap()
+    };
+    let whole = tmp("whole").join("run");
+    run(&whole, None, false);
+    let parts = tmp("parts").join("run");
+    assert!(run(&parts, Some(40), false).interrupted);
+    assert!(run(&parts, Some(25), true).interrupted);
+    assert!(!run(&parts, None, true).interrupted);
+    for f in [
+        "model.safetensors",
+        "checkpoint/params.safetensors",
+        "checkpoint/optimizer.safetensors",
+    ] {
+        assert_eq!(
+            std::fs::read(whole.join(f)).unwrap(),
+            std::fs::read(parts.join(f)).unwrap(),
+            "{f} differs after resuming"
+        );
+    }
+}
+
+#[test]
+fn one_writer_per_run_folder() {
+    let dir = tmp("lock").join("run");
+    let first = RunWriter::open(&dir).unwrap();
+    let e = RunWriter::open(&dir).unwrap_err();
+    assert!(matches!(e, TrainError::Locked(_)), "{e}");
+    drop(first);
+    RunWriter::open(&dir).unwrap();
+    // a file where the folder should be is refused before anything runs
+    let file = tmp("lockfile").join("run");
+    std::fs::write(&file, "x").unwrap();
+    assert!(RunWriter::open(&file)
+        .unwrap_err()
+        .to_string()
+        .contains("not a folder"));
+}
