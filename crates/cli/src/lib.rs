@@ -1,8 +1,9 @@
-//! The `recur` command line: `train`, `eval` and `predict` over run folders
+//! The `recur` command line: `train`, `eval`, `predict` and `plot` over run folders
 //! (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
 
 mod data_args;
 mod eval;
+mod plot;
 mod predict;
 mod run_dir;
 mod train;
@@ -35,6 +36,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify texts given as arguments, or one per line on stdin.
     Predict(predict::PredictArgs),
+    /// Draw a run's learning curves (curves.png and curves.svg).
+    Plot(plot::PlotArgs),
 }
 
 /// Exit status of a training run stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let pool = rayon::ThreadPoolBuilder::new().build()?;
             pool.install(|| eval::eval(&a)).map(|_| 0)
         }
+        Command::Plot(a) => plot::plot(&a).map(|_| 0),
         Command::Predict(a) => {
             let pool = rayon::ThreadPoolBuilder::new().build()?;
             pool.install(|| predict::predict(&a)).map(|()| 0)

@@ -180,6 +180,18 @@ fn tsv_with_header_and_string_labels() {
         "{pred}"
     );
     assert!(lines[0].contains("spam="), "{pred}");
+    // learning curves
+    let plots = dir.join("plots");
+    ok(&recur(&["plot", s(&run), "--out", s(&plots)]));
+    let png = std::fs::read(plots.join("curves.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n"), "not a PNG");
+    let svg = std::fs::read_to_string(plots.join("curves.svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("validation"),
+        "{}",
+        &svg[..200.min(svg.len())]
+    );
+    fails_with(&recur(&["plot", s(&dir)]), "metrics.jsonl");
 }
 
 #[test]
