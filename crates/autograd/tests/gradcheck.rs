@@ -149,6 +149,11 @@ proptest! {
     }
 
     #[test]
+    fn softmax_rows(x in matrix(3, 4)) {
+        gradcheck(&|t, v| t.softmax_rows(v[0]).unwrap(), &[x])?;
+    }
+
+    #[test]
     fn cross_entropy(logits in matrix(4, 3), labels in prop::collection::vec(0usize..3, 4)) {
         gradcheck(&move |t, v| t.cross_entropy(v[0], &labels).unwrap(), &[logits])?;
     }

@@ -81,7 +81,7 @@ pub struct TrainArgs {
     /// Packed (true: no work on padding, each row's state at its last token) or padded (false) input, instead of the model's.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub packed: Option<bool>,
-    /// last | mean | max over time, instead of the model's (packed: over each row's own steps).
+    /// last | mean | max | attention over time, instead of the model's (packed: over each row's own steps).
     #[arg(long)]
     pub pooling: Option<Pooling>,
     /// AG News folder with train.csv (or train_sample.csv) and test.csv (default $RECUR_DATA_DIR, else datasets/ag_news); its classes are World, Sports, Business, Sci/Tech.

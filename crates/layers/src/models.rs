@@ -50,6 +50,10 @@ pub enum Pooling {
     Mean,
     /// Element-wise maximum of the output over time, over the same steps as `Mean`.
     Max,
+    /// Attention: `α = softmax_t(attn(out_t))` over the same steps as `Mean`, then
+    /// `Σ_t α_t · out_t`; `attn` is a `Linear(D·H_out, 1)` without bias (a softmax is
+    /// blind to a constant shift).
+    Attention,
 }
 
 impl Pooling {
@@ -59,6 +63,7 @@ impl Pooling {
             Pooling::Last => "last",
             Pooling::Mean => "mean",
             Pooling::Max => "max",
+            Pooling::Attention => "attention",
         }
     }
 }
@@ -66,10 +71,15 @@ impl Pooling {
 impl std::str::FromStr for Pooling {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        [Pooling::Last, Pooling::Mean, Pooling::Max]
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown pooling {s:?}: expected last, mean or max"))
+        [
+            Pooling::Last,
+            Pooling::Mean,
+            Pooling::Max,
+            Pooling::Attention,
+        ]
+        .into_iter()
+        .find(|p| p.name() == s)
+        .ok_or_else(|| format!("unknown pooling {s:?}: expected last, mean, max or attention"))
     }
 }
 
@@ -239,12 +249,15 @@ pub struct Classifier {
     pub embedding: Embedding,
     /// `rnn.*`.
     pub rnn: Recurrent,
+    /// `attn.weight [1, D·H_out]` (attention pooling only; no bias: softmax ignores it).
+    pub attn: Option<Linear>,
     /// `fc.weight [K, D·H_out]`, `fc.bias [K]`.
     pub fc: Linear,
 }
 
 impl Classifier {
-    /// Registers the parameters (embedding, rnn, fc — the lesson's order) and draws them.
+    /// Registers the parameters (embedding, rnn, attn (attention pooling only), fc — the
+    /// lesson's order) and draws them.
     pub fn new<B: Backend>(
         store: &mut ParamStore<B>,
         config: ClassifierConfig,
@@ -265,6 +278,17 @@ impl Classifier {
             rng,
         )?;
         let rnn = Recurrent::new(store, "rnn", config.recurrent(), rng)?;
+        let attn = match config.pooling() {
+            Pooling::Attention => Some(Linear::new(
+                store,
+                "attn",
+                config.feature_dim(),
+                1,
+                false,
+                rng,
+            )?),
+            _ => None,
+        };
         let fc = Linear::new(
             store,
             "fc",
@@ -277,6 +301,7 @@ impl Classifier {
             config,
             embedding,
             rnn,
+            attn,
             fc,
         })
     }
@@ -329,7 +354,9 @@ impl Classifier {
             // pad back for mean/max over each row's own steps (-inf never wins a max)
             let output = match pooling {
                 Pooling::Last => None,
-                Pooling::Mean => Some(pad_packed_sequence(tape, &packed_out, true, 0.0, None)?.0),
+                Pooling::Mean | Pooling::Attention => {
+                    Some(pad_packed_sequence(tape, &packed_out, true, 0.0, None)?.0)
+                }
                 Pooling::Max => {
                     Some(pad_packed_sequence(tape, &packed_out, true, f64::NEG_INFINITY, None)?.0)
                 }
@@ -354,6 +381,10 @@ impl Classifier {
             }
             (Pooling::Mean, Some(output)) => tape.mean_axis(output, 1)?,
             (Pooling::Max, Some(output)) => max_over_time(tape, output)?,
+            (Pooling::Attention, Some(output)) => {
+                let lens = self.config.packed().then_some(lengths);
+                self.attend(tape, store, output, lens)?
+            }
             _ => {
                 let r = self.rnn.config.clone();
                 let (d, p) = (r.directions(), r.out_size());
@@ -371,6 +402,47 @@ impl Classifier {
             None => features,
         };
         self.fc.forward(tape, store, features)
+    }
+}
+
+impl Classifier {
+    /// Attention pooling of `x [B, T, W]`: scores `attn(x) [B, T]`, steps at or past
+    /// `lengths[b]` (when given) masked to −∞, `α = softmax_t`, then `Σ_t α[b, t] x[b, t]`
+    /// → `[B, W]`.
+    fn attend<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        x: Var,
+        lengths: Option<&[usize]>,
+    ) -> Result<Var> {
+        let attn = self.attn.as_ref().ok_or_else(|| {
+            LayerError::Config("attention pooling without attn parameters".into())
+        })?;
+        let shape = tape.shape(x);
+        let (b, t, w) = (shape[0], shape[1], shape[2]);
+        let dtype = store.dtype();
+        let flat = tape.reshape(x, &[b * t, w])?;
+        let mut scores = tape.reshape(attn.forward(tape, store, flat)?, &[b, t])?;
+        if let Some(lengths) = lengths {
+            let mask: Vec<f64> = lengths
+                .iter()
+                .flat_map(|&l| (0..t).map(move |s| if s < l { 0.0 } else { f64::NEG_INFINITY }))
+                .collect();
+            let mask = Tensor::from_f64(tape.backend(), &[b, t], &mask, dtype)?;
+            scores = tape.add(scores, tape.constant(mask))?;
+        }
+        let alpha = tape.softmax_rows(scores)?;
+        // α [B·T, 1] · ones [1, W] spreads each weight over its step's features
+        let ones = Tensor::from_f64(tape.backend(), &[1, w], &vec![1.0; w], dtype)?;
+        let spread = tape.matmul(
+            tape.reshape(alpha, &[b * t, 1])?,
+            tape.constant(ones),
+            false,
+            false,
+        )?;
+        let weighted = tape.reshape(tape.mul(spread, flat)?, &[b, t, w])?;
+        Ok(tape.sum_axis(weighted, 1)?)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Gradient clipping, AdamW and packed mean/max pooling against PyTorch
+//! Gradient clipping, AdamW and packed mean/max/attention pooling against PyTorch
 //! (`tests/golden/train`, made by `tests/golden/train/make.py`): for each classifier case,
 //! three steps of `loss.backward(); clip_grad_norm_(params, max_norm); opt.step()` — the loss
 //! and total norm of every step, the clipped gradients of step 1, the parameters after step
@@ -132,5 +132,5 @@ fn clip_adamw_and_pooling_match_pytorch() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(checked, 8, "four cases in two dtypes");
+    assert_eq!(checked, 10, "five cases in two dtypes");
 }

@@ -5,7 +5,8 @@ AdamW, packed mean/max pooling, and the learning-rate schedules.
 
 Cases (every number float64):
 - classifier cases `{name}.json`: a small classifier (Embedding -> packed nn.LSTM/nn.GRU,
-  uni- or bidirectional -> pooling over each row's own steps -> Linear), one fixed batch,
+  uni- or bidirectional -> pooling over each row's own steps (last state, mean, max, or
+  attention: softmax of a bias-free Linear(D*H, 1) score, padding masked) -> Linear), one fixed batch,
   three steps of `zero_grad(); loss.backward(); total = clip_grad_norm_(params, max_norm);
   opt.step()` with `torch.optim.AdamW` (or Adam); records the initial params, the loss and
   total norm of each step, the clipped gradients of step 1 and the params after step 3.
@@ -39,6 +40,8 @@ class Classifier(nn.Module):
         self.rnn = rnn(embed, hidden, batch_first=True, bidirectional=bidirectional)
         self.pooling = pooling
         self.d = 2 if bidirectional else 1
+        if pooling == "attention":
+            self.attn = nn.Linear(self.d * hidden, 1, bias=False)
         self.fc = nn.Linear(self.d * hidden, classes)
 
     def forward(self, tokens, lengths):
@@ -51,9 +54,15 @@ class Classifier(nn.Module):
         elif self.pooling == "mean":
             padded, lens = pad_packed_sequence(out, batch_first=True, padding_value=0.0)
             feats = padded.sum(dim=1) / lens.unsqueeze(1).to(padded.dtype)
-        else:
+        elif self.pooling == "max":
             padded, _ = pad_packed_sequence(out, batch_first=True, padding_value=-math.inf)
             feats = padded.max(dim=1).values
+        else:
+            padded, lens = pad_packed_sequence(out, batch_first=True, padding_value=0.0)
+            scores = self.attn(padded).squeeze(-1)
+            mask = torch.arange(padded.shape[1])[None, :] >= lens[:, None]
+            alpha = torch.softmax(scores.masked_fill(mask, -math.inf), dim=1)
+            feats = (alpha.unsqueeze(-1) * padded).sum(dim=1)
         return self.fc(feats)
 
 
@@ -163,4 +172,5 @@ if __name__ == "__main__":
     classifier_case("bigru_packed_max_clip_adamw", "gru", True, "max", "adamw", 0.3, 2)
     classifier_case("gru_packed_mean_adam", "gru", False, "mean", "adam", 1e9, 3)
     classifier_case("bilstm_packed_mean_clip_adam", "lstm", True, "mean", "adam", 0.2, 4)
+    classifier_case("bigru_packed_attention_clip_adamw", "gru", True, "attention", "adamw", 0.3, 5)
     schedules()

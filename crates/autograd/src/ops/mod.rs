@@ -5,5 +5,6 @@ mod linalg;
 mod loss;
 mod recurrent;
 mod shape;
+mod softmax;
 
 pub use recurrent::SeqVars;
