@@ -12,7 +12,7 @@ use std::sync::Once;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use recur_data::VocabOrder;
+use recur_data::{load_vectors, OovInit, VocabOrder};
 use recur_layers::{
     rng, Adam, AdamConfig, Classifier, ClassifierConfig, ModelKind, Optimizer, ParamStore, Pooling,
     Sgd, SgdConfig,
@@ -168,6 +168,15 @@ pub struct TrainArgs {
     /// Embedding width.
     #[arg(long, default_value_t = 64)]
     pub embed: usize,
+    /// Start the embedding from pretrained word vectors: GloVe text, word2vec text or binary (.bin), fastText .vec, optionally .gz; matched exactly, then lower-cased.
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    /// zeros | random (normal with the vectors' mean and std): the vocabulary words without a vector.
+    #[arg(long, default_value = "random")]
+    pub oov_init: OovInit,
+    /// Keep the pretrained embedding fixed (no gradient, no optimizer state).
+    #[arg(long)]
+    pub freeze_embeddings: bool,
     /// Recurrent hidden size.
     #[arg(long, default_value_t = 32)]
     pub hidden: usize,
@@ -300,6 +309,7 @@ fn model_config(a: &TrainArgs, data: &TrainData) -> ClassifierConfig {
     config.pooling_override = a.pooling;
     config.embed_dropout = a.embed_dropout;
     config.fc_dropout = a.fc_dropout;
+    config.freeze_embedding = a.freeze_embeddings;
     config
 }
 
@@ -398,6 +408,27 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     let model_cfg = model_config(a, &data);
     let mut store = ParamStore::new(backend, DType::F32);
     let model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(a.seed))?;
+    if a.freeze_embeddings && a.embeddings.is_none() {
+        bail!("--freeze-embeddings needs --embeddings FILE (a frozen random table learns nothing)");
+    }
+    if let (Some(path), None) = (&a.embeddings, &a.resume) {
+        let t0 = std::time::Instant::now();
+        let v = &data.vocab;
+        let table = load_vectors(path, v, a.embed, a.oov_init, model_cfg.padding_idx, a.seed)?;
+        eprintln!(
+            "found {} of {} vocabulary words ({:.1}%; {} only lower-cased) among {} vectors of {}, {:.2}s",
+            table.found(),
+            v.len(),
+            100.0 * table.found() as f64 / v.len().max(1) as f64,
+            table.lowercase,
+            table.file_words,
+            path.display(),
+            t0.elapsed().as_secs_f64()
+        );
+        let t =
+            recur_tensor::Tensor::from_f32(backend, &[v.len(), a.embed], &table.table, DType::F32)?;
+        store.set(model.embedding.weight, t)?;
+    }
     let run_config = RunConfig {
         model: model_cfg,
         classes: data.classes.names().to_vec(),

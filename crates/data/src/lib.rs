@@ -6,8 +6,9 @@
 //! `basic_english` rule for rule, or whitespace, or characters; [`Vocab`] numbers tokens as
 //! the lesson's torchtext versions did or with reserved `<pad>`/`<unk>`; [`collate`] pads a
 //! batch with 0 as the lesson's `padify`; [`Loader`] shuffles with a seed and can prepare
-//! batches on a background thread. [`download`] fetches and checks AG News; [`read_csv`] is
-//! its reader.
+//! batches on a background thread; [`load_vectors`] reads pretrained word vectors (GloVe,
+//! word2vec, fastText `.vec`, gzip) for a vocabulary. [`download`] fetches and checks AG
+//! News; [`read_csv`] is its reader.
 
 mod classes;
 mod delimited;
@@ -22,6 +23,7 @@ mod reader;
 mod spec;
 mod split;
 mod tokenizer;
+mod vectors;
 mod vocab;
 
 pub use classes::{Classes, LabelMap};
@@ -33,6 +35,7 @@ pub use reader::{read_csv, read_labelled, Dataset, Example, RawDataset, RawExamp
 pub use spec::{Column, Format, ReadSpec};
 pub use split::split_stratified;
 pub use tokenizer::{basic_english, ngrams, Tokenizer};
+pub use vectors::{load_vectors, OovInit, PretrainedTable};
 pub use vocab::{write_atomic, Vocab, VocabOptions, VocabOrder};
 
 /// AG News class names, index = label − 1.

@@ -16,6 +16,9 @@ pub struct Embedding {
     pub dim: usize,
     /// Row excluded from gradients.
     pub padding_idx: Option<usize>,
+    /// Frozen: the table is looked up as a constant, so it gets no gradient (and an
+    /// optimizer keeps no state for it).
+    pub frozen: bool,
 }
 
 impl Embedding {
@@ -55,6 +58,7 @@ impl Embedding {
             num_embeddings,
             dim,
             padding_idx,
+            frozen: false,
         })
     }
 
@@ -75,8 +79,13 @@ impl Embedding {
                 detail: format!("{} ids for shape {shape:?}", ids.len()),
             });
         }
-        let w = store.var(tape, self.weight);
-        let rows = tape.embedding(w, ids, self.padding_idx)?;
+        let rows = if self.frozen {
+            let w = tape.constant(store.get(self.weight).clone());
+            tape.gather_rows_skip(w, ids, self.padding_idx)?
+        } else {
+            let w = store.var(tape, self.weight);
+            tape.embedding(w, ids, self.padding_idx)?
+        };
         let mut out_shape = shape.to_vec();
         out_shape.push(self.dim);
         Ok(tape.reshape(rows, &out_shape)?)

@@ -136,6 +136,9 @@ pub struct ClassifierConfig {
     /// Dropout on the pooled features before the classifier (training only).
     #[serde(default)]
     pub fc_dropout: f64,
+    /// The embedding table is fixed (pretrained vectors kept as they are).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub freeze_embedding: bool,
 }
 
 fn one() -> usize {
@@ -161,6 +164,7 @@ impl ClassifierConfig {
             pooling_override: None,
             embed_dropout: 0.0,
             fc_dropout: 0.0,
+            freeze_embedding: false,
         }
     }
 
@@ -268,7 +272,7 @@ impl Classifier {
             EmbedInit::Normal => 0.0,
             EmbedInit::NormalMinusHalf => -0.5,
         };
-        let embedding = Embedding::new(
+        let mut embedding = Embedding::new(
             store,
             "embedding",
             config.vocab_size,
@@ -277,6 +281,7 @@ impl Classifier {
             shift,
             rng,
         )?;
+        embedding.frozen = config.freeze_embedding;
         let rnn = Recurrent::new(store, "rnn", config.recurrent(), rng)?;
         let attn = match config.pooling() {
             Pooling::Attention => Some(Linear::new(
