@@ -32,7 +32,7 @@ pub struct BenchArgs {
     /// Python with torch installed (default ~/.torchref/bin/python, else python3).
     #[arg(long)]
     pub python: Option<PathBuf>,
-    /// Only workloads whose name contains this (`data` for the data row alone).
+    /// Only workloads whose name contains this (`data` or `vectors` for those rows alone).
     #[arg(long)]
     pub only: Option<String>,
     /// Rows of the generated file the data row reads (AG News rows cycled).
@@ -312,6 +312,16 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             a.runs.max(1),
             python,
             &tmp,
+        )?);
+    }
+    if a.only.as_ref().is_none_or(|o| o.starts_with("vectors")) {
+        let python = a.against_pytorch.then_some(python.as_path());
+        rows.push(crate::bench_vectors::run(
+            &data,
+            &a.train_file,
+            a.runs.max(1),
+            python,
+            &root.join("bench"),
         )?);
     }
     let host = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| {

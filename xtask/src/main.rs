@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_data;
+mod bench_vectors;
 mod download;
 mod gpu_check;
 mod kernels;
@@ -29,6 +30,16 @@ enum Cmd {
     Kernels(kernels::KernelsArgs),
     /// Prepare .gpu/ (binaries, data, run.sh) for one run on a GPU machine.
     GpuCheck(gpu_check::GpuCheckArgs),
+    /// (used by `bench`) load the generated vectors file in a process of its own.
+    #[command(hide = true)]
+    BenchVectorsChild {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long)]
+        train_file: String,
+    },
 }
 
 fn main() {
@@ -39,6 +50,11 @@ fn main() {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Kernels(a) => kernels::run(&a),
         Cmd::GpuCheck(a) => gpu_check::run(&a),
+        Cmd::BenchVectorsChild {
+            file,
+            data,
+            train_file,
+        } => bench_vectors::child(&file, &data, &train_file),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

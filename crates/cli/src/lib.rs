@@ -5,14 +5,14 @@ mod data_args;
 mod eval;
 mod plot;
 mod predict;
-mod run_dir;
+mod preset;
 mod train;
 mod train_data;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use recur_train::{load_params, save_params};
-pub use run_dir::{RunConfig, RunDir};
+pub use recur_train::{LoadedRun, RunConfig, RunDir};
 
 /// Command-line interface.
 #[derive(Debug, Parser)]
@@ -38,6 +38,20 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Draw a run's learning curves (curves.png and curves.svg).
     Plot(plot::PlotArgs),
+}
+
+/// Parses the process's command line, applying `recur train --preset` to the flags not given
+/// (clap prints usage errors and exits on its own).
+pub fn parse_args() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Train(a), Some(sub)) = (&mut cli.command, matches.subcommand_matches("train"))
+    {
+        if let Some(p) = a.preset {
+            preset::apply(p, a, sub);
+        }
+    }
+    cli
 }
 
 /// Exit status of a training run stopped by Ctrl-C (128 + SIGINT, as shells report it).

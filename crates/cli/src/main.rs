@@ -1,10 +1,8 @@
 //! The `recur` binary: parses the command line and runs one command.
 
-use clap::Parser;
-
 fn main() {
     recur_cpu::keep_freed_memory();
-    let cli = recur_cli::Cli::parse();
+    let cli = recur_cli::parse_args();
     match recur_cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

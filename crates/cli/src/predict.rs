@@ -5,11 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use recur_autograd::Tape;
 use recur_cpu::Cpu;
 
-use crate::run_dir::LoadedRun;
-use crate::RunDir;
+use crate::{LoadedRun, RunDir};
 
 /// Arguments of `recur predict`.
 #[derive(Debug, Args)]
@@ -26,23 +24,16 @@ pub struct PredictArgs {
 
 /// Class probabilities of one text, tokenized as the run was trained (a batch of one, so no
 /// padding is involved); `None` when the text has no token.
-pub fn probabilities(run: &LoadedRun, text: &str) -> Result<Option<Vec<f64>>> {
-    let tokens = run.config.tokenizer.tokenize(text);
-    if tokens.is_empty() {
-        return Ok(None);
+pub fn probabilities(run: &LoadedRun<Cpu>, text: &str) -> Result<Option<Vec<f64>>> {
+    match run.encode(text) {
+        None => Ok(None),
+        Some(ids) => Ok(run.probabilities(&[ids])?.pop()),
     }
-    let ids = run.vocab.encode(tokens.iter().map(String::as_str));
-    let tape = Tape::no_grad(&Cpu);
-    let logits = run
-        .model
-        .forward(&tape, &run.store, &ids, &[ids.len()], None)?;
-    let probs = tape.value(logits).log_softmax()?.to_f64_vec()?;
-    Ok(Some(probs.iter().map(|lp| lp.exp()).collect()))
 }
 
 /// Runs `recur predict`.
 pub fn predict(a: &PredictArgs) -> Result<()> {
-    let run = RunDir::new(&a.run).load()?;
+    let run = RunDir::new(&a.run).load_on(&Cpu)?;
     let names = run.config.class_names();
     let emit = |text: &str| -> Result<()> {
         match probabilities(&run, text)? {

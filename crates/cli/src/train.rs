@@ -72,6 +72,9 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
+    /// A recipe for the flags not given: strong (a packed BiGRU with mean pooling, dropout, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
+    #[arg(long, value_enum)]
+    pub preset: Option<crate::preset::Preset>,
     /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell, --packed, --pooling).
     #[arg(long, value_parser = parse_model, default_value = "lstm-packed")]
     pub model: ModelKind,

@@ -176,7 +176,7 @@ fn reloaded_model_gives_identical_logits() {
     let run = RunDir::new(&dir.join("run"));
     run.save(&RunConfig::for_model(cfg), &vocab, &store)
         .unwrap();
-    let loaded = run.load().unwrap();
+    let loaded = run.load_on(&Cpu).unwrap();
     let tokens = [3, 4, 5, 0, 1, 11, 7, 0];
     let lengths = [3, 4];
     let logits = |m: &Classifier, s: &ParamStore<Cpu>| {

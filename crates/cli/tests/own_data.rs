@@ -372,6 +372,45 @@ fn integer_labels_named_by_class_names() {
 }
 
 #[test]
+fn preset_strong_fills_the_flags_not_given() {
+    let dir = tmp("preset");
+    let tr = dir.join("train.tsv");
+    write_tsv(&tr, 120, 0);
+    let run = dir.join("run");
+    let out = recur(&[
+        "train",
+        "--preset",
+        "strong",
+        "--train",
+        s(&tr),
+        "--label-col",
+        "kind",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--out",
+        s(&run),
+    ]);
+    ok(&out);
+    let c = config(&run);
+    let t = &c["training"];
+    // given on the command line: kept
+    assert_eq!(
+        (t["epochs"].as_u64(), t["hidden"].as_u64()),
+        (Some(1), Some(8))
+    );
+    // not given: the preset's
+    assert_eq!(c["cell"], "gru");
+    assert_eq!(c["pooling"], "mean");
+    assert_eq!(c["bidirectional"], true);
+    assert_eq!(t["min_freq"], 3);
+    assert_eq!(t["lr_schedule"], "cosine");
+    assert_eq!(t["valid_fraction"], 0.1);
+    assert_eq!(t["clip_grad_norm"], 1.0);
+}
+
+#[test]
 fn bad_flags_fail_clearly() {
     let dir = tmp("flags");
     let tr = dir.join("train.tsv");

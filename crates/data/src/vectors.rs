@@ -140,38 +140,48 @@ fn bad_line(path: &Path, line: u64, detail: impl Into<String>) -> DataError {
 }
 
 /// Parses one text line `word v1 … vD` (the word may hold spaces: the last `dim` fields are
-/// the vector) into `out`; returns the word.
+/// the vector) into `out`, with `fields` as scratch space; returns the word's bytes.
 fn parse_text_line<'l>(
-    line: &'l str,
+    line: &'l [u8],
     dim: usize,
     out: &mut Vec<f32>,
-) -> std::result::Result<&'l str, String> {
-    out.clear();
-    let mut rest = line.trim_end();
-    for _ in 0..dim {
-        let cut = rest
-            .rfind([' ', '\t'])
-            .ok_or_else(|| format!("expected a word and {dim} numbers, found {}", out.len()))?;
-        let field = &rest[cut + 1..];
-        let v: f32 = field
-            .parse()
-            .map_err(|_| format!("{field:?} is not a number"))?;
-        out.push(v);
-        rest = rest[..cut].trim_end();
+    fields: &mut Vec<(usize, usize)>,
+) -> std::result::Result<&'l [u8], String> {
+    fields.clear();
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+            i += 1;
+        }
+        let start = i;
+        while i < line.len() && line[i] != b' ' && line[i] != b'\t' {
+            i += 1;
+        }
+        if i > start {
+            fields.push((start, i));
+        }
     }
-    if rest.is_empty() {
+    if fields.len() < dim + 1 {
         return Err(format!(
-            "expected a word and {dim} numbers, found only numbers"
+            "expected a word and {dim} numbers, found {} fields",
+            fields.len()
         ));
     }
-    if rest
-        .rfind([' ', '\t'])
-        .is_some_and(|c| rest[c + 1..].parse::<f32>().is_ok())
+    let first_num = fields.len() - dim;
+    if first_num > 1
+        && fast_float2::parse::<f32, _>(&line[fields[first_num - 1].0..fields[first_num - 1].1])
+            .is_ok()
     {
         return Err(format!("more than {dim} numbers after the word"));
     }
-    out.reverse();
-    Ok(rest)
+    out.clear();
+    for &(a, b) in &fields[first_num..] {
+        let field = &line[a..b];
+        let v: f32 = fast_float2::parse(field)
+            .map_err(|_| format!("{:?} is not a number", String::from_utf8_lossy(field)))?;
+        out.push(v);
+    }
+    Ok(&line[fields[0].0..fields[first_num - 1].1])
 }
 
 /// Text vectors in `block` (whole lines; the first has 1-based number `first_line`).
@@ -215,16 +225,18 @@ fn parse_text_block(
         .map(|(&(a, b), start)| {
             let mut part = Part::default();
             let mut values = Vec::with_capacity(dim);
+            let mut fields = Vec::with_capacity(dim + 1);
             for (i, raw) in block[a..b].split(|&c| c == b'\n').enumerate() {
                 let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
                 if raw.iter().all(|c| c.is_ascii_whitespace()) {
                     continue;
                 }
                 let line = start + i as u64;
-                let text = std::str::from_utf8(raw)
-                    .map_err(|e| bad_line(path, line, format!("not valid UTF-8: {e}")))?;
-                let word =
-                    parse_text_line(text, dim, &mut values).map_err(|d| bad_line(path, line, d))?;
+                let word = parse_text_line(raw, dim, &mut values, &mut fields)
+                    .map_err(|d| bad_line(path, line, d))?;
+                let word = std::str::from_utf8(word).map_err(|e| {
+                    bad_line(path, line, format!("the word is not valid UTF-8: {e}"))
+                })?;
                 part.add(vocab, word, line, &values);
             }
             Ok(part)

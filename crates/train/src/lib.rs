@@ -16,6 +16,7 @@ mod metrics;
 mod model;
 mod params_io;
 mod progress;
+mod run_dir;
 mod schedule;
 mod trainer;
 
@@ -27,6 +28,7 @@ pub use params_io::{
     load_params, load_params_bytes, params_to_bytes, save_params, state_from_bytes, state_to_bytes,
 };
 pub use progress::{Best, EpochStats, Progress, RngState};
+pub use run_dir::{LoadedRun, RunConfig, RunDir};
 pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
 pub use trainer::{
     checkpoint_extra, Datasets, EpochSummary, FitSummary, Observer, RunOutput, Silent, TrainConfig,

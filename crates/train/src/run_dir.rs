@@ -1,17 +1,16 @@
-//! A run folder: `config.json` (model, classes, tokenizer, how the data was read),
-//! `vocab.txt`, `model.safetensors`, `metrics.jsonl`, each written atomically.
+//! A run folder as a model to use: `config.json` (model, classes, tokenizer, how the data
+//! was read), `vocab.txt` and `model.safetensors`, saved as one unit and loaded with every
+//! part cross-checked.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use recur_cpu::Cpu;
 use recur_data::{Classes, LabelMap, ReadSpec, Tokenizer, Vocab, VocabOrder, AG_NEWS_CLASSES};
 use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore};
 use recur_tensor::Backend;
 use recur_tensor::DType;
 use serde::{Deserialize, Serialize};
 
-use recur_train::{load_params, params_to_bytes, Entry, RunWriter};
+use crate::{load_params, params_to_bytes, Entry, Result, RunWriter, TrainError};
 
 /// `config.json`: what rebuilds the model and encodes text for it (documented in
 /// `docs/run-folder.md`). Only the model fields are required.
@@ -73,6 +72,57 @@ impl RunConfig {
     }
 }
 
+impl<B: Backend> LoadedRun<B> {
+    /// Token ids of `text` as the run was trained (its tokenizer and vocabulary); `None`
+    /// when the text has no token.
+    pub fn encode(&self, text: &str) -> Option<Vec<usize>> {
+        let mut ids = Vec::new();
+        self.config
+            .tokenizer
+            .tokens_into(text, &mut String::new(), |t: &str| {
+                ids.push(self.vocab.id_or_unk(t))
+            });
+        (!ids.is_empty()).then_some(ids)
+    }
+
+    /// Class probabilities `[len(texts), K]` of encoded texts (each non-empty). A packed
+    /// model runs them as one packed batch (no work on padding, results as one by one); a
+    /// padded model runs texts of equal length together, so that padding never changes a
+    /// result.
+    pub fn probabilities(&self, texts: &[Vec<usize>]) -> Result<Vec<Vec<f64>>> {
+        let mut out = vec![Vec::new(); texts.len()];
+        let groups: Vec<Vec<usize>> = if self.config.model.packed() {
+            vec![(0..texts.len()).collect()]
+        } else {
+            let mut by_len: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+            for (i, t) in texts.iter().enumerate() {
+                by_len.entry(t.len()).or_default().push(i);
+            }
+            by_len.into_values().collect()
+        };
+        for group in groups.into_iter().filter(|g| !g.is_empty()) {
+            let enc = recur_data::Encoded {
+                labels: vec![0; group.len()],
+                ids: group.iter().map(|&i| texts[i].clone()).collect(),
+            };
+            let batch = recur_data::collate(&enc, &(0..group.len()).collect::<Vec<_>>())?;
+            let tape = recur_autograd::Tape::no_grad(self.store.backend());
+            let logits =
+                self.model
+                    .forward(&tape, &self.store, &batch.tokens, &batch.lengths, None)?;
+            let probs = tape.value(logits).log_softmax()?.to_f64_vec()?;
+            let k = self.config.model.num_class;
+            for (row, &i) in group.iter().enumerate() {
+                out[i] = probs[row * k..(row + 1) * k]
+                    .iter()
+                    .map(|lp| lp.exp())
+                    .collect();
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The files of one run.
 #[derive(Clone, Debug)]
 pub struct RunDir {
@@ -81,7 +131,7 @@ pub struct RunDir {
 }
 
 /// A model loaded from a run folder.
-pub struct LoadedRun<B: Backend = Cpu> {
+pub struct LoadedRun<B: Backend> {
     /// Its config.
     pub config: RunConfig,
     /// Its vocabulary.
@@ -133,7 +183,9 @@ impl RunDir {
         writer.commit(&[
             (
                 "config.json".into(),
-                Entry::Bytes(serde_json::to_vec_pretty(config)?),
+                Entry::Bytes(serde_json::to_vec_pretty(config).map_err(|e| {
+                    TrainError::Checkpoint(format!("serializing config.json: {e}"))
+                })?),
             ),
             ("vocab.txt".into(), Entry::Bytes(vocab_text.into_bytes())),
             (
@@ -144,34 +196,29 @@ impl RunDir {
         Ok(())
     }
 
-    /// Loads and cross-checks config, vocabulary and parameters (on the CPU).
-    pub fn load(&self) -> Result<LoadedRun> {
-        self.load_on(&Cpu)
-    }
-
     /// Loads and cross-checks config, vocabulary and parameters onto `backend`.
     pub fn load_on<B: Backend>(&self, backend: &B) -> Result<LoadedRun<B>> {
         let cp = self.config_path();
-        let text =
-            std::fs::read_to_string(&cp).with_context(|| format!("reading {}", cp.display()))?;
-        let config: RunConfig = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a valid run config", cp.display()))?;
+        let text = std::fs::read_to_string(&cp).map_err(|e| TrainError::io(&cp, e))?;
+        let config: RunConfig = serde_json::from_str(&text).map_err(|e| {
+            TrainError::Checkpoint(format!("{}: not a valid run config: {e}", cp.display()))
+        })?;
         let vocab = Vocab::load_as(&self.vocab_path(), config.vocab_order)?;
         if vocab.len() != config.model.vocab_size {
-            bail!(
+            return Err(TrainError::Checkpoint(format!(
                 "{} has {} tokens but config.json says vocab_size {} (embedding.weight rows)",
                 self.vocab_path().display(),
                 vocab.len(),
                 config.model.vocab_size
-            );
+            )));
         }
         if config.class_names().len() != config.model.num_class {
-            bail!(
+            return Err(TrainError::Checkpoint(format!(
                 "{}: {} class names for num_class {}",
                 cp.display(),
                 config.class_names().len(),
                 config.model.num_class
-            );
+            )));
         }
         let mut store = ParamStore::new(backend, DType::F32);
         let model = Classifier::new(&mut store, config.model.clone(), &mut rng(0))?;
