@@ -1,4 +1,4 @@
-//! The `recur` command line: `train`, `eval`, `predict` and `plot` over run folders
+//! The `recur` command line: `train`, `eval`, `predict`, `plot` and `serve` over run folders
 //! (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
 
 mod data_args;
@@ -6,6 +6,7 @@ mod eval;
 mod plot;
 mod predict;
 mod preset;
+mod serve;
 mod train;
 mod train_data;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Draw a run's learning curves (curves.png and curves.svg).
     Plot(plot::PlotArgs),
+    /// Serve a run over HTTP: POST /predict, GET /health, /info, /metrics.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the process's command line, applying `recur train --preset` to the flags not given
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             pool.install(|| eval::eval(&a)).map(|_| 0)
         }
         Command::Plot(a) => plot::plot(&a).map(|_| 0),
+        Command::Serve(a) => serve::serve(&a).map(|()| 0),
         Command::Predict(a) => {
             let pool = rayon::ThreadPoolBuilder::new().build()?;
             pool.install(|| predict::predict(&a)).map(|()| 0)

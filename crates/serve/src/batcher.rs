@@ -1,0 +1,132 @@
+//! Dynamic batching on a dedicated inference thread: requests queue their encoded texts;
+//! the thread takes the first, gathers more until `max_batch` texts or `max_delay` has
+//! passed, runs them as one batch (packed: no work on padding) on its own rayon pool, and
+//! answers each request on its oneshot channel. The async runtime never runs the model.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use recur_cpu::Cpu;
+use recur_train::LoadedRun;
+use tokio::sync::oneshot;
+
+use crate::metrics::Metrics;
+
+/// Class probabilities of each text of a job, or why they could not be computed.
+pub type Reply = Result<Vec<Vec<f64>>, String>;
+
+/// One request's texts, encoded, and where to send their probabilities.
+pub struct Job {
+    /// Token ids per text (each non-empty).
+    pub ids: Vec<Vec<usize>>,
+    /// The answer goes here (a client that went away dropped its receiver).
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// The queue into the inference thread.
+#[derive(Clone)]
+pub struct Queue {
+    tx: Sender<Job>,
+    depth: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    /// Queues a job; `Err` when the inference thread has stopped.
+    pub fn send(&self, job: Job) -> Result<(), String> {
+        self.depth.fetch_add(1, Ordering::SeqCst);
+        self.tx.send(job).map_err(|_| {
+            self.depth.fetch_sub(1, Ordering::SeqCst);
+            "the inference thread has stopped".to_string()
+        })
+    }
+
+    /// Jobs waiting for the inference thread.
+    pub fn depth(&self) -> usize {
+        self.depth.load(Ordering::SeqCst)
+    }
+}
+
+/// Batching limits.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchConfig {
+    /// Most texts in one batch.
+    pub max_batch: usize,
+    /// Longest wait for more requests after the first of a batch arrived.
+    pub max_delay: Duration,
+    /// Threads of the inference pool.
+    pub threads: usize,
+}
+
+/// Starts the inference thread over `run`; it stops when every [`Queue`] clone is dropped.
+pub fn start(
+    run: LoadedRun<Cpu>,
+    config: BatchConfig,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<(Queue, JoinHandle<()>)> {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let depth = Arc::new(AtomicUsize::new(0));
+    let queue = Queue {
+        tx,
+        depth: depth.clone(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(std::io::Error::other)?;
+    let handle = std::thread::Builder::new()
+        .name("recur-inference".into())
+        .spawn(move || run_loop(&run, &rx, config, &depth, &metrics, &pool))?;
+    Ok((queue, handle))
+}
+
+fn run_loop(
+    run: &LoadedRun<Cpu>,
+    rx: &Receiver<Job>,
+    config: BatchConfig,
+    depth: &AtomicUsize,
+    metrics: &Metrics,
+    pool: &rayon::ThreadPool,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        let mut texts = jobs[0].ids.len();
+        let deadline = Instant::now() + config.max_delay;
+        while texts < config.max_batch {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(job) => {
+                    texts += job.ids.len();
+                    jobs.push(job);
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        depth.fetch_sub(jobs.len(), Ordering::SeqCst);
+        // jobs whose client has gone are not computed
+        jobs.retain(|j| !j.reply.is_closed());
+        let all: Vec<Vec<usize>> = jobs.iter().flat_map(|j| j.ids.iter().cloned()).collect();
+        let mut results: Vec<Vec<f64>> = Vec::with_capacity(all.len());
+        let mut failure = None;
+        for chunk in all.chunks(config.max_batch.max(1)) {
+            metrics.observe_batch(chunk.len());
+            match pool.install(|| run.probabilities(chunk)) {
+                Ok(p) => results.extend(p),
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let mut rows = results.into_iter();
+        for job in jobs {
+            let reply = match &failure {
+                Some(e) => Err(e.clone()),
+                None => Ok(rows.by_ref().take(job.ids.len()).collect()),
+            };
+            let _ = job.reply.send(reply);
+        }
+    }
+}
