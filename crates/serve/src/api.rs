@@ -20,6 +20,9 @@ use crate::batcher::{Job, Queue};
 use crate::metrics::Metrics;
 use crate::Limits;
 
+/// Token ids of a text as the model was trained (`None`: no token).
+pub type Encoder = Box<dyn Fn(&str) -> Option<Vec<usize>> + Send + Sync>;
+
 /// What every handler shares.
 pub struct AppState {
     /// Into the inference thread.
@@ -32,8 +35,8 @@ pub struct AppState {
     pub info: Value,
     /// Class names, index = class.
     pub classes: Vec<String>,
-    /// Token ids of a text as the model was trained (`None`: no token).
-    pub encode: Box<dyn Fn(&str) -> Option<Vec<usize>> + Send + Sync>,
+    /// Encodes a text for the model.
+    pub encode: Encoder,
 }
 
 /// A JSON error response.
@@ -114,17 +117,24 @@ struct Parsed {
     top_k: Option<usize>,
 }
 
+/// A refused request: its status and message.
+type Refusal = (StatusCode, String);
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    (status, message.into())
+}
+
 /// Checks a request body against the API and the limits.
-fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Response> {
-    let unprocessable = |m: String| error(StatusCode::UNPROCESSABLE_ENTITY, m);
+fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Refusal> {
+    let unprocessable = |m: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, m);
     let text = std::str::from_utf8(body).map_err(|e| {
-        error(
+        refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid UTF-8 (byte {})", e.valid_up_to()),
         )
     })?;
     let v: Value = serde_json::from_str(text).map_err(|e| {
-        error(
+        refuse(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON: {e}"),
         )
@@ -147,7 +157,7 @@ fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Response> {
                 return Err(unprocessable("\"inputs\" is an empty list".into()));
             }
             if items.len() > limits.max_inputs {
-                return Err(error(
+                return Err(refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
                         "{} inputs, over the limit of {} (--max-inputs)",
@@ -179,7 +189,7 @@ fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Response> {
     };
     for (i, t) in texts.iter().enumerate() {
         if t.len() > limits.max_text_bytes {
-            return Err(error(
+            return Err(refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "inputs[{i}] is {} bytes, over the limit of {} (--max-text-bytes)",
@@ -250,7 +260,7 @@ async fn predict(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesReject
     };
     let parsed = match parse(&body, &s.limits) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err((status, message)) => return error(status, message),
     };
     let mut ids = Vec::with_capacity(parsed.texts.len());
     for (i, t) in parsed.texts.iter().enumerate() {
