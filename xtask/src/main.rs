@@ -1,5 +1,5 @@
 //! `cargo xtask`: everything that is not `cargo build` — fetching data, the lesson's
-//! end-to-end run, benchmarks, CUDA kernel builds.
+//! end-to-end run, benchmarks, the server's load test, CUDA kernel builds.
 
 mod bench;
 mod bench_data;
@@ -7,6 +7,7 @@ mod bench_vectors;
 mod download;
 mod gpu_check;
 mod kernels;
+mod loadtest;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Cmd {
     Train(train::TrainArgs),
     /// Time the lesson's training workloads (optionally against PyTorch).
     Bench(bench::BenchArgs),
+    /// Load-test `recur serve` on a run (optionally against the PyTorch + FastAPI server).
+    Loadtest(loadtest::LoadtestArgs),
     /// Compile the CUDA kernels with the pinned nvcc; print registers and spills.
     Kernels(kernels::KernelsArgs),
     /// Prepare .gpu/ (binaries, data, run.sh) for one run on a GPU machine.
@@ -49,6 +52,7 @@ fn main() {
         Cmd::Train(a) => train::run(&a),
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Kernels(a) => kernels::run(&a),
+        Cmd::Loadtest(a) => loadtest::run(&a),
         Cmd::GpuCheck(a) => gpu_check::run(&a),
         Cmd::BenchVectorsChild {
             file,

@@ -245,6 +245,7 @@ fn labelled(probs: &[f64], classes: &[String], top_k: Option<usize>) -> Value {
 }
 
 async fn predict(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let _in_flight = s.queue.enter();
     let body = match body {
         Ok(b) => b,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {

@@ -1,6 +1,6 @@
 //! Dynamic batching on a dedicated inference thread: requests queue their encoded texts;
-//! the thread takes the first, gathers more until `max_batch` texts or `max_delay` has
-//! passed, runs them as one batch (packed: no work on padding) on its own rayon pool, and
+//! the thread takes the first, gathers more — while other requests are in flight — until
+//! `max_batch` texts or `max_delay` has passed, runs them as one batch (packed: no work on padding) on its own rayon pool, and
 //! answers each request on its oneshot channel. The async runtime never runs the model.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +31,16 @@ pub struct Job {
 pub struct Queue {
     tx: Sender<Job>,
     depth: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a request from when its handler starts until it answers (see [`Queue::enter`]).
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Queue {
@@ -46,6 +56,13 @@ impl Queue {
     /// Jobs waiting for the inference thread.
     pub fn depth(&self) -> usize {
         self.depth.load(Ordering::SeqCst)
+    }
+
+    /// Marks a request as in flight until the guard drops: the batcher waits for more
+    /// requests only while others are in flight, so a lone client never waits.
+    pub fn enter(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.in_flight.clone())
     }
 }
 
@@ -68,9 +85,11 @@ pub fn start(
 ) -> std::io::Result<(Queue, JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     let depth = Arc::new(AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let queue = Queue {
         tx,
         depth: depth.clone(),
+        in_flight: in_flight.clone(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
@@ -78,15 +97,27 @@ pub fn start(
         .map_err(std::io::Error::other)?;
     let handle = std::thread::Builder::new()
         .name("recur-inference".into())
-        .spawn(move || run_loop(&run, &rx, config, &depth, &metrics, &pool))?;
+        .spawn(move || {
+            let counters = Counters {
+                depth: &depth,
+                in_flight: &in_flight,
+            };
+            run_loop(&run, &rx, config, counters, &metrics, &pool)
+        })?;
     Ok((queue, handle))
+}
+
+/// The queue's counters, as the inference thread reads them.
+struct Counters<'a> {
+    depth: &'a AtomicUsize,
+    in_flight: &'a AtomicUsize,
 }
 
 fn run_loop(
     run: &LoadedRun<Cpu>,
     rx: &Receiver<Job>,
     config: BatchConfig,
-    depth: &AtomicUsize,
+    counters: Counters<'_>,
     metrics: &Metrics,
     pool: &rayon::ThreadPool,
 ) {
@@ -94,17 +125,22 @@ fn run_loop(
         let mut jobs = vec![first];
         let mut texts = jobs[0].ids.len();
         let deadline = Instant::now() + config.max_delay;
-        while texts < config.max_batch {
+        // wait for more only while other requests are in flight (being read or queued)
+        while texts < config.max_batch && counters.in_flight.load(Ordering::SeqCst) > jobs.len() {
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
+            if left.is_zero() {
+                break;
+            }
+            match rx.recv_timeout(left.min(Duration::from_micros(200))) {
                 Ok(job) => {
                     texts += job.ids.len();
                     jobs.push(job);
                 }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        depth.fetch_sub(jobs.len(), Ordering::SeqCst);
+        counters.depth.fetch_sub(jobs.len(), Ordering::SeqCst);
         // jobs whose client has gone are not computed
         jobs.retain(|j| !j.reply.is_closed());
         let all: Vec<Vec<usize>> = jobs.iter().flat_map(|j| j.ids.iter().cloned()).collect();
