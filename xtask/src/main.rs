@@ -5,6 +5,7 @@ mod bench;
 mod bench_data;
 mod bench_vectors;
 mod download;
+mod fuzz;
 mod gpu_check;
 mod kernels;
 mod loadtest;
@@ -27,6 +28,8 @@ enum Cmd {
     Train(train::TrainArgs),
     /// Time the lesson's training workloads (optionally against PyTorch).
     Bench(bench::BenchArgs),
+    /// Run the fuzz targets (readers and loaders) with many cases.
+    Fuzz(fuzz::FuzzArgs),
     /// Load-test `recur serve` on a run (optionally against the PyTorch + FastAPI server).
     Loadtest(loadtest::LoadtestArgs),
     /// Compile the CUDA kernels with the pinned nvcc; print registers and spills.
@@ -53,6 +56,7 @@ fn main() {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Kernels(a) => kernels::run(&a),
         Cmd::Loadtest(a) => loadtest::run(&a),
+        Cmd::Fuzz(a) => fuzz::run(&a),
         Cmd::GpuCheck(a) => gpu_check::run(&a),
         Cmd::BenchVectorsChild {
             file,

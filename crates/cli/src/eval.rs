@@ -62,7 +62,10 @@ fn eval_on<B: Backend>(backend: &B, a: &EvalArgs) -> Result<Scores> {
     let skip = a.data_args.skip_bad_rows;
     let raw = read_raw(&test, &spec, tokenizer, skip)?;
     let data = assign(&run.config.classes()?, raw, skip)?;
-    let enc = encode_dataset(&data.examples, &run.vocab, tokenizer);
+    let mut enc = encode_dataset(&data.examples, &run.vocab, tokenizer);
+    if let Some(max) = run.config.max_tokens {
+        enc.truncate(max);
+    }
     let Evaluation { scores, loss } = evaluate(&run.model, &run.store, &enc, a.batch_size)?;
     let names = run.config.class_names();
     if a.json {

@@ -75,8 +75,8 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
         Ok(())
     };
     if a.texts.is_empty() {
-        for line in std::io::stdin().lock().lines() {
-            emit(&line.context("reading stdin")?)?;
+        for (i, line) in std::io::stdin().lock().lines().enumerate() {
+            emit(&line.with_context(|| format!("stdin line {}", i + 1))?)?;
         }
     } else {
         for t in &a.texts {

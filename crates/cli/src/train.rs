@@ -19,8 +19,8 @@ use recur_layers::{
 };
 use recur_tensor::{Backend, CellKind, DType};
 use recur_train::{
-    checkpoint_extra, Datasets, EpochSummary, Metric, Observer, RunOutput, ScheduleConfig,
-    ScheduleKind, TrainConfig, Trainer,
+    checkpoint_extra, Datasets, EpochSummary, Metric, Observer, RunOutput, RunWriter,
+    ScheduleConfig, ScheduleKind, TrainConfig, Trainer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,7 +72,7 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
-    /// A recipe for the flags not given: strong (a packed BiGRU with mean pooling, dropout, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
+    /// A recipe for the flags not given: strong (a packed BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
     #[arg(long, value_enum)]
     pub preset: Option<crate::preset::Preset>,
     /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell, --packed, --pooling).
@@ -168,6 +168,9 @@ pub struct TrainArgs {
     /// Keep at most this many tokens (the most frequent) besides <pad>/<unk>.
     #[arg(long)]
     pub max_vocab: Option<usize>,
+    /// Tokens kept per text, the first ones (bounds a batch's memory; AG News texts have fewer than 300, so the lesson is untouched); 0 keeps all.
+    #[arg(long, default_value_t = 2000)]
+    pub max_tokens: usize,
     /// Embedding width.
     #[arg(long, default_value_t = 64)]
     pub embed: usize,
@@ -402,12 +405,25 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", a.model.name(), a.seed)));
     let opt = optimizer::<B>(a)?;
+    config.validate(a.valid.is_some() || a.valid_fraction.is_some())?;
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
     });
     STOP.store(false, Ordering::SeqCst);
+    // --out is checked (and locked) before anything is read or trained
+    let writer = RunWriter::open(&out)?;
     let data = crate::train_data::load(a)?;
-    config.validate(data.valid.is_some())?;
+    if STOP.load(Ordering::SeqCst) {
+        eprintln!("interrupted while loading the data: nothing was trained or saved");
+        return Ok(TrainSummary {
+            samples: 0,
+            train_seconds: 0.0,
+            train_accuracy: 0.0,
+            test_accuracy: None,
+            valid_accuracy: None,
+            interrupted: true,
+        });
+    }
     let model_cfg = model_config(a, &data);
     let mut store = ParamStore::new(backend, DType::F32);
     let model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(a.seed))?;
@@ -437,6 +453,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         classes: data.classes.names().to_vec(),
         labels: data.classes.map(),
         tokenizer: data.tokenizer,
+        max_tokens: (a.max_tokens > 0).then_some(a.max_tokens),
         vocab_order: data.vocab_order,
         data: data.spec.clone(),
         training: Some(serde_json::to_value(a)?),
@@ -459,7 +476,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         ),
         ("vocab.txt".to_string(), vocab_text.into_bytes()),
     ];
-    let output = RunOutput::open(&out, files, serde_json::to_value(a)?)?;
+    let output = RunOutput::with_writer(writer, files, serde_json::to_value(a)?);
     let dropout_rng = rng(a.seed ^ 0x5eed_d20f);
     let mut trainer = Trainer::new(config, &model, store, opt, dropout_rng).with_output(output);
     if a.resume.is_some() {
@@ -490,7 +507,12 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     };
     let fit = trainer.fit(&datasets, &mut printer)?;
     printer.bar.finish_and_clear();
-    if fit.interrupted {
+    if fit.interrupted && !fit.saved {
+        eprintln!(
+            "interrupted before the first checkpoint: nothing was saved, and the run already in {} is left as it was",
+            out.display()
+        );
+    } else if fit.interrupted {
         let p = trainer.progress();
         eprintln!(
             "interrupted after {} samples of epoch {}: saved a resumable run to {} (continue with: recur train --resume {})",

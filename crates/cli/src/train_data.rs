@@ -137,13 +137,22 @@ pub fn load(a: &TrainArgs) -> Result<TrainData> {
     if let Some(pad) = a.vocab_pad {
         vocab = vocab.with_dummies(pad);
     }
-    let train = Arc::new(encode_dataset(&train_examples, &vocab, tokenizer));
-    let valid = valid_examples
-        .as_deref()
-        .map(|v| encode_dataset(v, &vocab, tokenizer));
-    let test = test_set
-        .as_ref()
-        .map(|t| encode_dataset(&t.examples, &vocab, tokenizer));
+    let encode = |examples: &[recur_data::Example], what: &str| {
+        let mut e = encode_dataset(examples, &vocab, tokenizer);
+        if a.max_tokens > 0 {
+            let cut = e.truncate(a.max_tokens);
+            if cut > 0 {
+                eprintln!(
+                    "{cut} {what} texts cut to their first {} tokens (--max-tokens)",
+                    a.max_tokens
+                );
+            }
+        }
+        e
+    };
+    let train = Arc::new(encode(&train_examples, "training"));
+    let valid = valid_examples.as_deref().map(|v| encode(v, "validation"));
+    let test = test_set.as_ref().map(|t| encode(&t.examples, "test"));
     report(
         &train_file,
         &train,

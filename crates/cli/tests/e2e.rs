@@ -395,3 +395,86 @@ fn ctrl_c_stops_after_the_batch_and_saves_the_run() {
         "stocks and shares",
     ]));
 }
+
+#[test]
+fn an_interrupted_first_epoch_leaves_the_previous_run_as_it_was() {
+    use std::io::{BufRead, BufReader};
+    let dir = tmp("keep");
+    let run = train_run(&dir, "lstm-packed");
+    let before = std::fs::read(run.join("model.safetensors")).unwrap();
+    write_csv(&dir.join("big.csv"), 6000, 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
+        .args([
+            "train",
+            "--train",
+            dir.join("big.csv").to_str().unwrap(),
+            "--report-every",
+            "320",
+        ])
+        .args(["--out", run.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains(": acc="), "{first}");
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("left as it was"), "{stderr}");
+    assert_eq!(
+        std::fs::read(run.join("model.safetensors")).unwrap(),
+        before
+    );
+    ok(&recur(&[
+        "predict",
+        "--run",
+        run.to_str().unwrap(),
+        "stocks and shares",
+    ]));
+}
+
+#[test]
+fn a_closed_pipe_ends_predict_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tmp("pipe");
+    let run = train_run(&dir, "lstm-packed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
+        .args(["predict", "--run", run.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        for _ in 0..200_000 {
+            if writeln!(stdin, "stocks and shares at the bank").is_err() {
+                break;
+            }
+        }
+    });
+    // `| head -1`: read one line, then close the pipe
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("Business"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let quiet = out.status.success() || out.status.signal() == Some(13);
+    assert!(
+        quiet,
+        "expected exit 0 or SIGPIPE, got {:?}: {stderr}",
+        out.status
+    );
+}

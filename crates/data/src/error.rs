@@ -9,12 +9,13 @@ pub type Result<T> = std::result::Result<T, DataError>;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file could not be opened, read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, so not also a `source()` that an error
+        /// chain would print a second time).
+        error: std::io::Error,
     },
     /// A malformed CSV row.
     #[error("{path}:{line}: {detail}")]
@@ -47,10 +48,10 @@ pub enum DataError {
 
 impl DataError {
     /// Wraps an I/O error with its path.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> DataError {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> DataError {
         DataError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

@@ -31,7 +31,9 @@ pub use error::{DataError, Result};
 pub use fasttext::LABEL_PREFIX;
 pub use loader::{collate, encode_dataset, Batch, Encoded, Loader, Prefetch};
 pub use locate::{locate, DataFiles};
-pub use reader::{read_csv, read_labelled, Dataset, Example, RawDataset, RawExample, ReadOptions};
+pub use reader::{
+    read_csv, read_labelled, Dataset, Example, RawDataset, RawExample, ReadOptions, MAX_TEXT_BYTES,
+};
 pub use spec::{Column, Format, ReadSpec};
 pub use split::split_stratified;
 pub use tokenizer::{basic_english, ngrams, Tokenizer};

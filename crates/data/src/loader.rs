@@ -29,6 +29,18 @@ impl Encoded {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+
+    /// Keeps at most the first `max_tokens` ids of every example; returns how many were cut.
+    pub fn truncate(&mut self, max_tokens: usize) -> usize {
+        let mut cut = 0;
+        for ids in &mut self.ids {
+            if ids.len() > max_tokens {
+                ids.truncate(max_tokens.max(1));
+                cut += 1;
+            }
+        }
+        cut
+    }
 }
 
 /// Tokenizes examples with `tokenizer` and encodes them (unknown → [`Vocab::unk_id`]).
@@ -157,9 +169,11 @@ impl Loader {
     }
 }
 
-/// Batches collated on a background thread, `depth` ahead of the consumer.
+/// Batches collated on a background thread, `depth` ahead of the consumer. A collation
+/// error, or a panic of the thread, comes out of the iterator as an error: the epoch never
+/// just ends early.
 pub struct Prefetch {
-    rx: Receiver<Batch>,
+    rx: Receiver<Result<Batch>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -169,10 +183,9 @@ impl Prefetch {
         let (tx, rx) = sync_channel(depth.max(1));
         let handle = std::thread::spawn(move || {
             for idx in loader.batches() {
-                let Ok(batch) = collate(&data, idx) else {
-                    return;
-                };
-                if tx.send(batch).is_err() {
+                let batch = collate(&data, idx);
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
                     return;
                 }
             }
@@ -185,9 +198,25 @@ impl Prefetch {
 }
 
 impl Iterator for Prefetch {
-    type Item = Batch;
-    fn next(&mut self) -> Option<Batch> {
-        self.rx.recv().ok()
+    type Item = Result<Batch>;
+    fn next(&mut self) -> Option<Result<Batch>> {
+        match self.rx.recv() {
+            Ok(item) => Some(item),
+            // the thread ended: normally, or by a panic that must not pass for the end
+            Err(_) => match self.handle.take().map(JoinHandle::join) {
+                Some(Err(panic)) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown cause".into());
+                    Some(Err(DataError::Invalid(format!(
+                        "the batching thread panicked: {what}"
+                    ))))
+                }
+                _ => None,
+            },
+        }
     }
 }
 

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 
 use crate::{Classes, DataError, Format, ReadSpec, Result, Tokenizer};
 
+/// The longest text a row may hold (8 MiB); a longer one is a malformed row. Tokens past
+/// `--max-tokens` are cut later; this bounds what is read at all.
+pub const MAX_TEXT_BYTES: usize = 8 << 20;
+
 /// One labelled text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Example {
@@ -113,6 +117,11 @@ impl<'a> Rows<'a> {
         let checked = row.and_then(|(label, text)| {
             if label.is_empty() {
                 Err("empty label".to_string())
+            } else if text.len() > MAX_TEXT_BYTES {
+                Err(format!(
+                    "the text is {} bytes, over the limit of {MAX_TEXT_BYTES} bytes for one row",
+                    text.len()
+                ))
             } else if self.tokenizer.is_empty_text(&text) {
                 Err(format!(
                     "empty text: no token after tokenization ({})",

@@ -364,11 +364,18 @@ mod fuzz {
         prop::sample::select(Format::ALL.to_vec())
     }
 
+    fn cases() -> u32 {
+        std::env::var("RECUR_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
         /// No byte sequence makes a reader panic, with or without skipping.
         #[test]
-        fn random_bytes_never_panic(
+        fn fuzz_readers(
             bytes in prop::collection::vec(
                 prop::sample::select(b"ab,\t\"\n\r{}:[]_label 1\xff\xc3\xa9".to_vec()), 0..200),
             format in any_format(),

@@ -147,7 +147,7 @@ fn test_csv() -> Option<PathBuf> {
 #[test]
 fn golden_agnews_rows() {
     let Some(path) = test_csv() else {
-        println!("SKIPPED golden_agnews_rows: AG News test.csv not found (set RECUR_DATA_DIR)");
+        recur_testkit::skip_without_data("golden_agnews_rows");
         return;
     };
     let data = read_csv(&path, ReadOptions::default()).unwrap();

@@ -148,7 +148,7 @@ fn real_ag_news_files() {
             assert_eq!(d.len(), 7_600);
             assert_eq!(d.class_counts(4), vec![1_900; 4]);
         }
-        None => println!("SKIPPED real test.csv check: file not found (set RECUR_DATA_DIR)"),
+        None => recur_testkit::skip_without_data("real test.csv check"),
     }
     match shared_file("train_sample.csv") {
         Some(p) => {
@@ -156,8 +156,6 @@ fn real_ag_news_files() {
             assert_eq!(d.len(), 10_429);
             assert_eq!(d.class_counts(4), vec![2_630, 2_452, 2_594, 2_753]);
         }
-        None => {
-            println!("SKIPPED real train_sample.csv check: file not found (set RECUR_DATA_DIR)")
-        }
+        None => recur_testkit::skip_without_data("real train_sample.csv check"),
     }
 }

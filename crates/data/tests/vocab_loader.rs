@@ -78,8 +78,16 @@ fn prefetch_matches_direct_collation() {
         .batches()
         .map(|idx| collate(&data, idx).unwrap())
         .collect();
-    let pre: Vec<_> = Prefetch::start(data.clone(), loader, 2).collect();
+    let pre: Vec<_> = Prefetch::start(data.clone(), loader, 2)
+        .map(|b| b.unwrap())
+        .collect();
     assert_eq!(direct, pre);
+    // a collation error comes out of the iterator instead of ending the epoch early
+    let too_many = Loader::new(30, 8, false, false, 0, 0).unwrap();
+    let items: Vec<_> = Prefetch::start(data.clone(), too_many, 2).collect();
+    assert_eq!(items.len(), 3, "two good batches, then the error");
+    let e = items[2].as_ref().unwrap_err().to_string();
+    assert!(e.contains("out of range"), "{e}");
     // dropping early must not hang
     let mut p = Prefetch::start(data, Loader::new(20, 1, false, false, 0, 0).unwrap(), 1);
     p.next();

@@ -146,3 +146,16 @@ pub fn check_tensor<B: Backend>(what: &str, got: &Tensor<B>, want: &Golden) -> R
     let values = got.to_f64_vec().map_err(|e| format!("{what}: {e}"))?;
     check_close(what, &values, want, got.dtype())
 }
+
+/// Reports a test part skipped for want of the AG News files: prints it, or, with
+/// `REQUIRE_DATA=1` (CI, where the shared files are), fails — a test that needs the data
+/// must not pass silently without it.
+///
+/// # Panics
+/// With `REQUIRE_DATA=1`.
+pub fn skip_without_data(what: &str) {
+    if std::env::var("REQUIRE_DATA").is_ok_and(|v| v == "1") {
+        panic!("{what}: the AG News files are required (REQUIRE_DATA=1) but were not found; set RECUR_DATA_DIR");
+    }
+    println!("SKIPPED {what}: AG News files not found (set RECUR_DATA_DIR)");
+}

@@ -18,12 +18,13 @@ pub enum TrainError {
     #[error(transparent)]
     Data(#[from] recur_data::DataError),
     /// A file or folder could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, so not also a `source()` that an error
+        /// chain would print a second time).
+        error: std::io::Error,
     },
     /// A checkpoint or parameter file that cannot be used.
     #[error("{0}")]
@@ -41,10 +42,10 @@ pub enum TrainError {
 
 impl TrainError {
     /// Wraps an I/O error with its path.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> TrainError {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> TrainError {
         TrainError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct RunConfig {
     /// How texts become tokens.
     #[serde(default)]
     pub tokenizer: Tokenizer,
+    /// Tokens kept per text (the first ones); `None`: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<usize>,
     /// How `vocab.txt` is numbered (which id unknown tokens get).
     #[serde(default)]
     pub vocab_order: VocabOrder,
@@ -47,6 +50,7 @@ impl RunConfig {
             classes: Vec::new(),
             labels: LabelMap::default(),
             tokenizer: Tokenizer::default(),
+            max_tokens: None,
             vocab_order: VocabOrder::default(),
             data: ReadSpec::default(),
             training: None,
@@ -73,8 +77,8 @@ impl RunConfig {
 }
 
 impl<B: Backend> LoadedRun<B> {
-    /// Token ids of `text` as the run was trained (its tokenizer and vocabulary); `None`
-    /// when the text has no token.
+    /// Token ids of `text` as the run was trained (its tokenizer, vocabulary and token
+    /// limit); `None` when the text has no token.
     pub fn encode(&self, text: &str) -> Option<Vec<usize>> {
         let mut ids = Vec::new();
         self.config

@@ -181,8 +181,11 @@ pub struct FitSummary {
     pub test_accuracy: Option<f64>,
     /// The best validation epoch and value.
     pub best: Option<Best>,
-    /// Stopped by the observer (the run can be resumed).
+    /// Stopped by the observer (resumable when `saved`).
     pub interrupted: bool,
+    /// The run folder holds a commit of this run (false: nothing was written, e.g. an
+    /// interrupt before the first checkpoint left a previous run in the folder as it was).
+    pub saved: bool,
     /// Why the run finished (`None` when interrupted).
     pub finished: Option<String>,
 }
@@ -194,6 +197,8 @@ pub struct RunOutput {
     writer: Arc<RunWriter>,
     files: Vec<(String, Vec<u8>)>,
     extra: Value,
+    /// The folder held another run when this one started.
+    replaces: bool,
     written: bool,
     best_written: bool,
     /// The commit being written to disk while training goes on.
@@ -204,14 +209,26 @@ impl RunOutput {
     /// Opens the run folder `dir` for writing (taking its lock, checking it can be
     /// written) with the caller's `files` and `extra`.
     pub fn open(dir: &Path, files: Vec<(String, Vec<u8>)>, extra: Value) -> Result<RunOutput> {
-        Ok(RunOutput {
-            writer: Arc::new(RunWriter::open(dir)?),
+        Ok(Self::with_writer(RunWriter::open(dir)?, files, extra))
+    }
+
+    /// [`RunOutput::open`] with a writer opened earlier (to check `--out` before loading
+    /// data).
+    pub fn with_writer(
+        writer: RunWriter,
+        files: Vec<(String, Vec<u8>)>,
+        extra: Value,
+    ) -> RunOutput {
+        let replaces = writer.dir().exists();
+        RunOutput {
+            writer: Arc::new(writer),
             files,
             extra,
+            replaces,
             written: false,
             best_written: false,
             pending: None,
-        })
+        }
     }
 
     /// The run folder.
@@ -434,6 +451,7 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             let t0 = Instant::now();
             let mut since = 0.0;
             for batch in Prefetch::start(data.train.clone(), loader, 4) {
+                let batch = batch?;
                 self.train_batch(&batch, epoch)?;
                 observer.batch_done(batch.len());
                 let st = &mut self.progress.stats;
@@ -475,11 +493,14 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             self.progress.stats.seconds += secs;
             self.progress.train_seconds += secs;
             if interrupted {
-                self.opt.sync(&mut self.store)?;
-                self.metrics
-                    .push(json!({"kind": "interrupted", "epoch": epoch + 1,
-                    "samples": self.progress.stats.count, "step": self.progress.step}));
-                self.commit(false, observer)?;
+                // an interrupted first epoch never replaces another run's folder
+                if self.out.as_ref().is_some_and(|o| o.written || !o.replaces) {
+                    self.opt.sync(&mut self.store)?;
+                    self.metrics
+                        .push(json!({"kind": "interrupted", "epoch": epoch + 1,
+                        "samples": self.progress.stats.count, "step": self.progress.step}));
+                    self.commit(false, observer)?;
+                }
                 break;
             }
             let summary = self.end_epoch(data, epoch)?;
@@ -506,6 +527,7 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             test_accuracy: last_epoch.and_then(|e| e.test_accuracy),
             best: self.progress.best,
             interrupted,
+            saved: self.out.as_ref().is_some_and(|o| o.written),
             finished: self.progress.finished.clone(),
         })
     }
