@@ -15,9 +15,11 @@ use crate::train::TrainArgs;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// Packed bidirectional GRU (E 64, H 64) with mean pooling over each text's own steps,
+    /// Skip-gram vectors of the training texts (10 passes; unless --embeddings is given)
+    /// under a packed
+    /// bidirectional GRU (E 64, H 64) with mean pooling over each text's own steps,
     /// embedding dropout 0.2 and output dropout 0.5, words seen at least 3 times, Adam at
-    /// 8e-3 with a cosine schedule and clipping at 1.0, 7 epochs of batches of 128, the best
+    /// 8e-3 with a cosine schedule and clipping at 1.0, 3 epochs of batches of 128, the best
     /// epoch by a 10% validation split (unless --valid is given).
     Strong,
 }
@@ -51,7 +53,10 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, matches: &ArgMatches) {
             set!(lr, 0.008);
             set!(lr_schedule, ScheduleKind::Cosine);
             set!(clip_grad_norm, Some(1.0));
-            set!(epochs, 7);
+            set!(epochs, 3);
+            if !given("embeddings") {
+                set!(pretrain_embeddings, true);
+            }
             set!(batch_size, 128);
             if !given("valid") && !given("valid_fraction") {
                 a.valid_fraction = Some(0.1);

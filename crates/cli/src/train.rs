@@ -19,8 +19,8 @@ use recur_layers::{
 };
 use recur_tensor::{Backend, CellKind, DType};
 use recur_train::{
-    checkpoint_extra, Datasets, EpochSummary, Metric, Observer, RunOutput, RunWriter,
-    ScheduleConfig, ScheduleKind, TrainConfig, Trainer,
+    checkpoint_extra, train_skipgram, Datasets, EpochSummary, Metric, Observer, RunOutput,
+    RunWriter, ScheduleConfig, ScheduleKind, SkipGramConfig, TrainConfig, Trainer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,7 +72,7 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
-    /// A recipe for the flags not given: strong (a packed BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
+    /// A recipe for the flags not given: strong (skip-gram vectors of the training texts, a packed BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
     #[arg(long, value_enum)]
     pub preset: Option<crate::preset::Preset>,
     /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell, --packed, --pooling).
@@ -183,6 +183,12 @@ pub struct TrainArgs {
     /// Keep the pretrained embedding fixed (no gradient, no optimizer state).
     #[arg(long)]
     pub freeze_embeddings: bool,
+    /// Start the embedding from skip-gram vectors trained first on the training texts alone (word2vec's SGNS, seeded).
+    #[arg(long)]
+    pub pretrain_embeddings: bool,
+    /// Passes of that skip-gram training.
+    #[arg(long, default_value_t = 10)]
+    pub pretrain_epochs: usize,
     /// Recurrent hidden size.
     #[arg(long, default_value_t = 32)]
     pub hidden: usize,
@@ -299,6 +305,32 @@ fn optimizer<B: Backend>(a: &TrainArgs) -> Result<Box<dyn Optimizer<B> + Send>> 
     })
 }
 
+/// Refuses model and embedding flags that cannot work, before anything is read or trained.
+fn check_model_flags(a: &TrainArgs) -> Result<()> {
+    for (name, p) in [
+        ("--dropout", a.dropout),
+        ("--embed-dropout", a.embed_dropout),
+        ("--fc-dropout", a.fc_dropout),
+    ] {
+        if !(0.0..1.0).contains(&p) {
+            bail!("{name} must be a probability in [0, 1), found {p}");
+        }
+    }
+    if a.embed == 0 || a.hidden == 0 || a.layers == 0 {
+        bail!("--embed, --hidden and --layers must be at least 1");
+    }
+    if a.freeze_embeddings && a.embeddings.is_none() && !a.pretrain_embeddings {
+        bail!("--freeze-embeddings needs --embeddings FILE or --pretrain-embeddings (a frozen random table learns nothing)");
+    }
+    if a.pretrain_embeddings && a.embeddings.is_some() {
+        bail!("--pretrain-embeddings and --embeddings exclude each other: give one");
+    }
+    if a.pretrain_embeddings && a.pretrain_epochs == 0 {
+        bail!("--pretrain-epochs must be at least 1");
+    }
+    Ok(())
+}
+
 /// The classifier the flags ask for, for `data`.
 fn model_config(a: &TrainArgs, data: &TrainData) -> ClassifierConfig {
     let mut config = ClassifierConfig::lesson(a.model, data.vocab.len());
@@ -406,6 +438,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", a.model.name(), a.seed)));
     let opt = optimizer::<B>(a)?;
     config.validate(a.valid.is_some() || a.valid_fraction.is_some())?;
+    check_model_flags(a)?;
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
     });
@@ -427,8 +460,41 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     let model_cfg = model_config(a, &data);
     let mut store = ParamStore::new(backend, DType::F32);
     let model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(a.seed))?;
-    if a.freeze_embeddings && a.embeddings.is_none() {
-        bail!("--freeze-embeddings needs --embeddings FILE (a frozen random table learns nothing)");
+    if a.pretrain_embeddings && a.resume.is_none() {
+        let t0 = std::time::Instant::now();
+        let skip: Vec<usize> = data
+            .vocab_order
+            .padding_idx()
+            .into_iter()
+            .chain([data.vocab.unk_id()])
+            .collect();
+        let mut table = train_skipgram(
+            &data.train.ids,
+            data.vocab.len(),
+            &skip,
+            SkipGramConfig {
+                dim: a.embed,
+                epochs: a.pretrain_epochs,
+                seed: a.seed,
+                ..SkipGramConfig::default()
+            },
+        );
+        if let Some(p) = model_cfg.padding_idx {
+            table[p * a.embed..(p + 1) * a.embed].fill(0.0);
+        }
+        eprintln!(
+            "skip-gram vectors of the training texts: {} words, {} epochs, {:.1}s",
+            data.vocab.len(),
+            a.pretrain_epochs,
+            t0.elapsed().as_secs_f64()
+        );
+        let t = recur_tensor::Tensor::from_f32(
+            backend,
+            &[data.vocab.len(), a.embed],
+            &table,
+            DType::F32,
+        )?;
+        store.set(model.embedding.weight, t)?;
     }
     if let (Some(path), None) = (&a.embeddings, &a.resume) {
         let t0 = std::time::Instant::now();

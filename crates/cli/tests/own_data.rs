@@ -408,6 +408,23 @@ fn preset_strong_fills_the_flags_not_given() {
     assert_eq!(t["lr_schedule"], "cosine");
     assert_eq!(t["valid_fraction"], 0.1);
     assert_eq!(t["clip_grad_norm"], 1.0);
+    assert_eq!(t["pretrain_embeddings"], true);
+    assert_eq!(t["pretrain_epochs"], 10);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skip-gram vectors of the training texts"),
+        "{stderr}"
+    );
+    // the same seed gives the same model, skip-gram included
+    let again = dir.join("again");
+    let mut args: Vec<&str> = vec!["train", "--preset", "strong", "--train", s(&tr)];
+    args.extend(["--label-col", "kind", "--epochs", "1", "--hidden", "8"]);
+    args.extend(["--out", s(&again)]);
+    ok(&recur(&args));
+    assert_eq!(
+        std::fs::read(run.join("model.safetensors")).unwrap(),
+        std::fs::read(again.join("model.safetensors")).unwrap()
+    );
 }
 
 #[test]
@@ -478,4 +495,42 @@ fn bad_flags_fail_clearly() {
         ]),
         "between 0 and 1",
     );
+    // model and embedding flags are refused before any data is read
+    let vec_file = dir.join("v.vec");
+    std::fs::write(&vec_file, "1 64\nthe 0.1\n").unwrap();
+    for (flags, needle) in [
+        (
+            vec!["--dropout", "1.5"],
+            "--dropout must be a probability in [0, 1)",
+        ),
+        (
+            vec!["--fc-dropout=-0.1"],
+            "--fc-dropout must be a probability",
+        ),
+        (vec!["--hidden", "0"], "must be at least 1"),
+        (vec!["--freeze-embeddings"], "--freeze-embeddings needs"),
+        (
+            vec!["--pretrain-embeddings", "--embeddings", s(&vec_file)],
+            "exclude each other",
+        ),
+        (
+            vec!["--pretrain-embeddings", "--pretrain-epochs", "0"],
+            "--pretrain-epochs must be at least 1",
+        ),
+    ] {
+        let mut args = vec![
+            "train",
+            "--train",
+            "/nonexistent/file.tsv",
+            "--out",
+            s(&out),
+        ];
+        args.extend(flags);
+        let o = recur(&args);
+        fails_with(&o, needle);
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("nonexistent"),
+            "read the data before checking the flags"
+        );
+    }
 }

@@ -18,6 +18,7 @@ mod params_io;
 mod progress;
 mod run_dir;
 mod schedule;
+mod skipgram;
 mod trainer;
 
 pub use commit::{Entry, RunWriter};
@@ -30,6 +31,7 @@ pub use params_io::{
 pub use progress::{Best, EpochStats, Progress, RngState};
 pub use run_dir::{LoadedRun, RunConfig, RunDir};
 pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
+pub use skipgram::{train_skipgram, SkipGramConfig};
 pub use trainer::{
     checkpoint_extra, Datasets, EpochSummary, FitSummary, Observer, RunOutput, Silent, TrainConfig,
     Trainer,
