@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
 use recur_layers::{rng, ParamStore, Recurrent, RecurrentConfig};
-use recur_packed::pack_padded_sequence;
+use recur_packed::{pack_padded_sequence, Layout, Order};
 use recur_tensor::{DType, Tensor};
 
 /// A layer, its parameters and a fixed input `[B, T, I]` (f32, batch_first).
@@ -52,7 +52,8 @@ impl LayerBench {
                     .output
             }
             Some(l) => {
-                let p = pack_padded_sequence(&tape, x, l, true, false).expect("pack");
+                let p = pack_padded_sequence(&tape, x, l, Layout::BatchFirst, Order::Any)
+                    .expect("pack");
                 self.layer
                     .forward_packed(&tape, &self.store, &p, None, None, None)
                     .expect("forward")

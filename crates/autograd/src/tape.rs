@@ -1,16 +1,23 @@
 //! The tape: nodes, variables, leaves and the backward walk.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use recur_tensor::{Backend, Error, Result, Tensor};
 
-/// A handle to one output of one recorded node (cheap to copy).
+/// A handle to one output of one recorded node (cheap to copy). It remembers the tape that
+/// made it: handing it to another tape is an error, never a wrong value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Var {
+    tape: u32,
     node: u32,
     out: u32,
 }
+
+/// Ids of tapes, so that a [`Var`] can tell which tape made it.
+static NEXT_TAPE: AtomicU32 = AtomicU32::new(1);
 
 /// Computes the parents' gradients from the outputs' gradients (`None` = zero).
 pub(crate) type BackwardFn<B> =
@@ -55,13 +62,17 @@ struct Node<B: Backend> {
 
 /// One forward pass's record of ops.
 pub struct Tape<B: Backend> {
+    id: u32,
     backend: B,
     grad_enabled: bool,
+    backward_done: Cell<bool>,
     nodes: RefCell<Vec<Node<B>>>,
     params: RefCell<HashMap<usize, Var>>,
+    held: RefCell<Vec<Arc<()>>>,
 }
 
 /// Gradients of the leaves after [`Tape::backward`].
+#[derive(Debug)]
 pub struct Grads<B: Backend> {
     leaves: HashMap<Var, Tensor<B>>,
     params: HashMap<usize, Tensor<B>>,
@@ -146,10 +157,13 @@ impl<B: Backend> Tape<B> {
 
     fn with_grad(backend: &B, grad_enabled: bool) -> Self {
         Tape {
+            id: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
             backend: backend.clone(),
             grad_enabled,
+            backward_done: Cell::new(false),
             nodes: RefCell::new(Vec::new()),
             params: RefCell::new(HashMap::new()),
+            held: RefCell::new(Vec::new()),
         }
     }
 
@@ -163,21 +177,39 @@ impl<B: Backend> Tape<B> {
         self.grad_enabled
     }
 
-    /// The value of a variable (shares storage).
-    pub fn value(&self, v: Var) -> Tensor<B> {
-        self.nodes.borrow()[v.node as usize].outputs[v.out as usize].clone()
+    /// Checks that `v` was made by this tape; `what` names the op for the error.
+    fn check(&self, what: &'static str, v: Var) -> Result<()> {
+        if v.tape != self.id {
+            return Err(Error::invalid(
+                what,
+                format!(
+                    "the variable belongs to another tape (tape #{}, this is tape #{}): \
+                     variables cannot move between forward passes",
+                    v.tape, self.id
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    /// The shape of a variable.
-    pub fn shape(&self, v: Var) -> Vec<usize> {
-        self.nodes.borrow()[v.node as usize].outputs[v.out as usize]
+    /// The value of a variable (shares storage); an error for a variable of another tape.
+    pub fn value(&self, v: Var) -> Result<Tensor<B>> {
+        self.check("value", v)?;
+        Ok(self.nodes.borrow()[v.node as usize].outputs[v.out as usize].clone())
+    }
+
+    /// The shape of a variable; an error for a variable of another tape.
+    pub fn shape(&self, v: Var) -> Result<Vec<usize>> {
+        self.check("shape", v)?;
+        Ok(self.nodes.borrow()[v.node as usize].outputs[v.out as usize]
             .shape()
-            .to_vec()
+            .to_vec())
     }
 
-    /// Whether gradients flow to `v`.
-    pub fn requires_grad(&self, v: Var) -> bool {
-        self.nodes.borrow()[v.node as usize].requires_grad
+    /// Whether gradients flow to `v`; an error for a variable of another tape.
+    pub fn requires_grad(&self, v: Var) -> Result<bool> {
+        self.check("requires_grad", v)?;
+        Ok(self.nodes.borrow()[v.node as usize].requires_grad)
     }
 
     fn push_node(&self, node: Node<B>) -> Vec<Var> {
@@ -185,7 +217,14 @@ impl<B: Backend> Tape<B> {
         let id = nodes.len() as u32;
         let n = node.outputs.len() as u32;
         nodes.push(node);
-        (0..n).map(|out| Var { node: id, out }).collect()
+        let tape = self.id;
+        (0..n)
+            .map(|out| Var {
+                tape,
+                node: id,
+                out,
+            })
+            .collect()
     }
 
     /// A leaf; with `requires_grad` its gradient is reported by [`Grads::get`].
@@ -203,6 +242,15 @@ impl<B: Backend> Tape<B> {
     /// A constant input (no gradient).
     pub fn constant(&self, value: Tensor<B>) -> Var {
         self.leaf(value, false)
+    }
+
+    /// Keeps a clone of `lease` until the tape is dropped, so that its owner (a parameter
+    /// store) can tell that a tape reading it is alive ([`Arc::strong_count`] above one).
+    pub fn hold(&self, lease: &Arc<()>) {
+        let mut held = self.held.borrow_mut();
+        if !held.iter().any(|h| Arc::ptr_eq(h, lease)) {
+            held.push(lease.clone());
+        }
     }
 
     /// The leaf for parameter `id`; the same `id` always gives the same variable on one tape.
@@ -229,16 +277,22 @@ impl<B: Backend> Tape<B> {
         outputs: Vec<Tensor<B>>,
         parents: &[Var],
         backward: impl FnOnce(&[Option<Tensor<B>>]) -> Result<Vec<Option<Tensor<B>>>> + 'static,
-    ) -> Vec<Var> {
-        let requires_grad = self.grad_enabled && parents.iter().any(|&p| self.requires_grad(p));
-        self.push_node(Node {
+    ) -> Result<Vec<Var>> {
+        for &p in parents {
+            self.check("record", p)?;
+        }
+        let requires_grad = {
+            let nodes = self.nodes.borrow();
+            self.grad_enabled && parents.iter().any(|p| nodes[p.node as usize].requires_grad)
+        };
+        Ok(self.push_node(Node {
             outputs,
             parents: parents.to_vec(),
             requires_grad,
             backward: requires_grad.then(|| Box::new(backward) as BackwardFn<B>),
             param: None,
             sparse: None,
-        })
+        }))
     }
 
     /// Rows `ids` of the table `table` → `[len(ids), C]`. When `table` is a parameter leaf
@@ -246,11 +300,12 @@ impl<B: Backend> Tape<B> {
     /// repeated ids summed in order (bitwise what a dense scatter-add gives), and none for
     /// `skip` (an embedding's `padding_idx`). Otherwise this is [`Tape::gather_rows_skip`].
     pub fn embedding(&self, table: Var, ids: &[usize], skip: Option<usize>) -> Result<Var> {
+        self.check("embedding", table)?;
         let param = self.nodes.borrow()[table.node as usize].param;
         let Some(param) = param.filter(|_| self.grad_enabled) else {
             return self.gather_rows_skip(table, ids, skip);
         };
-        let value = self.value(table);
+        let value = self.value(table)?;
         let total_rows = value.shape().first().copied().unwrap_or(0);
         let out = value.gather_rows(ids)?;
         Ok(self.push_node(Node {
@@ -275,19 +330,35 @@ impl<B: Backend> Tape<B> {
         output: Tensor<B>,
         parents: &[Var],
         backward: impl FnOnce(&Tensor<B>) -> Result<Vec<Option<Tensor<B>>>> + 'static,
-    ) -> Var {
-        self.record(vec![output], parents, move |g| match &g[0] {
+    ) -> Result<Var> {
+        let vars = self.record(vec![output], parents, move |g| match &g[0] {
             Some(g) => backward(g),
             None => Err(Error::invalid(
                 "backward",
                 "single-output node without gradient",
             )),
-        })[0]
+        })?;
+        Ok(vars[0])
     }
 
     /// Back-propagates from the scalar `loss` (any one-element tensor) and returns the leaf
-    /// gradients. The tape's saved state is released as the walk proceeds.
+    /// gradients. The tape's saved state is released as the walk proceeds, so a second call
+    /// is an error (record a new forward pass on a new tape instead).
     pub fn backward(&self, loss: Var) -> Result<Grads<B>> {
+        self.check("backward", loss)?;
+        if !self.grad_enabled {
+            return Err(Error::invalid(
+                "backward",
+                "this tape was made with Tape::no_grad and recorded no gradients",
+            ));
+        }
+        if self.backward_done.replace(true) {
+            return Err(Error::invalid(
+                "backward",
+                "backward was already called on this tape and released its saved state; \
+                 run the forward pass again on a new tape",
+            ));
+        }
         let mut nodes = self.nodes.borrow_mut();
         let seed = {
             let l = &nodes[loss.node as usize].outputs[loss.out as usize];
@@ -341,6 +412,7 @@ impl<B: Backend> Tape<B> {
                     let g = node_grads.into_iter().next().flatten();
                     if let Some(g) = g {
                         let v = Var {
+                            tape: self.id,
                             node: id as u32,
                             out: 0,
                         };

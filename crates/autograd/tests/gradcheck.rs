@@ -12,7 +12,7 @@ type Build = dyn Fn(&Tape<Cpu>, &[Var]) -> Var;
 
 /// `Σ out · w` with fixed pseudo-random weights, so every output element matters.
 fn weighted_loss(tape: &Tape<Cpu>, out: Var) -> Var {
-    let shape = tape.shape(out);
+    let shape = tape.shape(out).unwrap();
     let n: usize = shape.iter().product();
     let w: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.731 + 0.3).sin()).collect();
     let w = tape.constant(Tensor::from_f64(&Cpu, &shape, &w, DType::F64).unwrap());
@@ -26,7 +26,10 @@ fn loss_at(build: &Build, inputs: &[(Vec<usize>, Vec<f64>)]) -> f64 {
         .map(|(s, v)| tape.constant(Tensor::from_f64(&Cpu, s, v, DType::F64).unwrap()))
         .collect();
     let out = build(&tape, &vars);
-    tape.value(weighted_loss(&tape, out)).scalar().unwrap()
+    tape.value(weighted_loss(&tape, out))
+        .unwrap()
+        .scalar()
+        .unwrap()
 }
 
 fn gradcheck(build: &Build, inputs: &[(Vec<usize>, Vec<f64>)]) -> Result<(), TestCaseError> {
@@ -127,6 +130,8 @@ proptest! {
         let x = (vec![b, tt, h], seed[..b * tt * h].to_vec());
         gradcheck(&|t, v| t.mean_axis(v[0], 1).unwrap(), std::slice::from_ref(&x))?;
         gradcheck(&|t, v| t.sum_axis(v[0], 2).unwrap(), std::slice::from_ref(&x))?;
+        gradcheck(&|t, v| t.max_axis(v[0], 1).unwrap(), std::slice::from_ref(&x))?;
+        gradcheck(&|t, v| t.max_axis(v[0], 2).unwrap(), std::slice::from_ref(&x))?;
         gradcheck(&|t, v| t.transpose01(v[0]).unwrap(), std::slice::from_ref(&x))?;
         gradcheck(&move |t, v| t.reshape(v[0], &[tt * b, h]).unwrap(), &[x])?;
     }

@@ -300,6 +300,7 @@ fn optimizer<B: Backend>(a: &TrainArgs) -> Result<Box<dyn Optimizer<B> + Send>> 
             weight_decay: wd,
             decoupled: name == "adamw",
             sparse_rows: a.sparse_embedding,
+            lazy_rows: true,
             ..AdamConfig::default()
         })),
     })

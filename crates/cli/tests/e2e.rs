@@ -182,7 +182,7 @@ fn reloaded_model_gives_identical_logits() {
     let logits = |m: &Classifier, s: &ParamStore<Cpu>| {
         let tape = Tape::no_grad(&Cpu);
         let l = m.forward(&tape, s, &tokens, &lengths, None).unwrap();
-        tape.value(l).to_f32_vec().unwrap()
+        tape.value(l).unwrap().to_f32_vec().unwrap()
     };
     assert_eq!(logits(&model, &store), logits(&loaded.model, &loaded.store));
 }

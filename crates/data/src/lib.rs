@@ -7,11 +7,12 @@
 //! the lesson's torchtext versions did or with reserved `<pad>`/`<unk>`; [`collate`] pads a
 //! batch with 0 as the lesson's `padify`; [`Loader`] shuffles with a seed and can prepare
 //! batches on a background thread; [`load_vectors`] reads pretrained word vectors (GloVe,
-//! word2vec, fastText `.vec`, gzip) for a vocabulary. [`download`] fetches and checks AG
-//! News; [`read_csv`] is its reader.
+//! word2vec, fastText `.vec`, gzip) for a vocabulary. `download` (the default-on `download`
+//! feature) fetches and checks AG News; [`read_csv`] is its reader.
 
 mod classes;
 mod delimited;
+#[cfg(feature = "download")]
 pub mod download;
 mod error;
 mod fasttext;
@@ -29,7 +30,7 @@ mod vocab;
 pub use classes::{Classes, LabelMap};
 pub use error::{DataError, Result};
 pub use fasttext::LABEL_PREFIX;
-pub use loader::{collate, encode_dataset, Batch, Encoded, Loader, Prefetch};
+pub use loader::{collate, encode_dataset, Batch, Encoded, Loader, LoaderConfig, Prefetch};
 pub use locate::{locate, DataFiles};
 pub use reader::{
     read_csv, read_labelled, Dataset, Example, RawDataset, RawExample, ReadOptions, MAX_TEXT_BYTES,

@@ -106,6 +106,41 @@ pub fn collate(data: &Encoded, idx: &[usize]) -> Result<Batch> {
     })
 }
 
+/// How a [`Loader`] cuts examples into batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoaderConfig {
+    /// Examples per batch (at least 1).
+    pub batch_size: usize,
+    /// A seeded permutation per epoch (`true`) or file order.
+    pub shuffle: bool,
+    /// Drop a final batch shorter than `batch_size`.
+    pub drop_last: bool,
+    /// Seed of the permutations (each epoch draws its own stream).
+    pub seed: u64,
+}
+
+impl LoaderConfig {
+    /// Shuffled batches of `batch_size` with seed `seed`, the last one kept even if short.
+    pub fn shuffled(batch_size: usize, seed: u64) -> Self {
+        LoaderConfig {
+            batch_size,
+            shuffle: true,
+            drop_last: false,
+            seed,
+        }
+    }
+
+    /// Batches of `batch_size` in file order (evaluation).
+    pub fn in_order(batch_size: usize) -> Self {
+        LoaderConfig {
+            batch_size,
+            shuffle: false,
+            drop_last: false,
+            seed: 0,
+        }
+    }
+}
+
 /// The order of one epoch's batches: a seeded permutation (or file order) cut into batches.
 #[derive(Clone, Debug)]
 pub struct Loader {
@@ -115,16 +150,15 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Batches over `n` examples; with `shuffle`, epoch `epoch` of seed `seed` is a fixed
-    /// permutation (ChaCha8). `drop_last` drops a final short batch.
-    pub fn new(
-        n: usize,
-        batch_size: usize,
-        shuffle: bool,
-        drop_last: bool,
-        seed: u64,
-        epoch: u64,
-    ) -> Result<Loader> {
+    /// Batches over `n` examples for epoch `epoch`; when shuffled, the epoch's order is a
+    /// fixed permutation of `config.seed` (ChaCha8, stream `epoch`).
+    pub fn new(n: usize, config: LoaderConfig, epoch: u64) -> Result<Loader> {
+        let LoaderConfig {
+            batch_size,
+            shuffle,
+            drop_last,
+            seed,
+        } = config;
         if batch_size == 0 {
             return Err(DataError::Invalid("batch size must be at least 1".into()));
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use recur_data::{collate, Encoded, Loader, Prefetch, Vocab, VocabOrder};
+use recur_data::{collate, Encoded, Loader, LoaderConfig, Prefetch, Vocab, VocabOrder};
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("recur-vocab-{}", std::process::id()));
@@ -42,29 +42,80 @@ fn collate_pads_with_zero() {
 
 #[test]
 fn loader_is_seeded_and_complete() {
-    let a: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0)
-        .unwrap()
-        .batches()
-        .map(<[usize]>::to_vec)
-        .collect();
-    let b: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 0)
-        .unwrap()
-        .batches()
-        .map(<[usize]>::to_vec)
-        .collect();
-    let c: Vec<Vec<usize>> = Loader::new(10, 3, true, false, 7, 1)
-        .unwrap()
-        .batches()
-        .map(<[usize]>::to_vec)
-        .collect();
+    let a: Vec<Vec<usize>> = Loader::new(
+        10,
+        LoaderConfig {
+            batch_size: 3,
+            shuffle: true,
+            drop_last: false,
+            seed: 7,
+        },
+        0,
+    )
+    .unwrap()
+    .batches()
+    .map(<[usize]>::to_vec)
+    .collect();
+    let b: Vec<Vec<usize>> = Loader::new(
+        10,
+        LoaderConfig {
+            batch_size: 3,
+            shuffle: true,
+            drop_last: false,
+            seed: 7,
+        },
+        0,
+    )
+    .unwrap()
+    .batches()
+    .map(<[usize]>::to_vec)
+    .collect();
+    let c: Vec<Vec<usize>> = Loader::new(
+        10,
+        LoaderConfig {
+            batch_size: 3,
+            shuffle: true,
+            drop_last: false,
+            seed: 7,
+        },
+        1,
+    )
+    .unwrap()
+    .batches()
+    .map(<[usize]>::to_vec)
+    .collect();
     assert_eq!(a, b);
     assert_ne!(a, c);
     let mut all: Vec<usize> = a.concat();
     all.sort();
     assert_eq!(all, (0..10).collect::<Vec<_>>());
     assert_eq!(a.last().unwrap().len(), 1);
-    assert_eq!(Loader::new(10, 3, false, true, 0, 0).unwrap().len(), 3);
-    assert!(Loader::new(10, 0, false, false, 0, 0).is_err());
+    assert_eq!(
+        Loader::new(
+            10,
+            LoaderConfig {
+                batch_size: 3,
+                shuffle: false,
+                drop_last: true,
+                seed: 0
+            },
+            0
+        )
+        .unwrap()
+        .len(),
+        3
+    );
+    assert!(Loader::new(
+        10,
+        LoaderConfig {
+            batch_size: 0,
+            shuffle: false,
+            drop_last: false,
+            seed: 0
+        },
+        0
+    )
+    .is_err());
 }
 
 #[test]
@@ -73,7 +124,17 @@ fn prefetch_matches_direct_collation() {
         labels: (0..20).map(|i| i % 4).collect(),
         ids: (0..20).map(|i| vec![i; 1 + i % 5]).collect(),
     });
-    let loader = Loader::new(20, 4, true, false, 3, 0).unwrap();
+    let loader = Loader::new(
+        20,
+        LoaderConfig {
+            batch_size: 4,
+            shuffle: true,
+            drop_last: false,
+            seed: 3,
+        },
+        0,
+    )
+    .unwrap();
     let direct: Vec<_> = loader
         .batches()
         .map(|idx| collate(&data, idx).unwrap())
@@ -83,13 +144,37 @@ fn prefetch_matches_direct_collation() {
         .collect();
     assert_eq!(direct, pre);
     // a collation error comes out of the iterator instead of ending the epoch early
-    let too_many = Loader::new(30, 8, false, false, 0, 0).unwrap();
+    let too_many = Loader::new(
+        30,
+        LoaderConfig {
+            batch_size: 8,
+            shuffle: false,
+            drop_last: false,
+            seed: 0,
+        },
+        0,
+    )
+    .unwrap();
     let items: Vec<_> = Prefetch::start(data.clone(), too_many, 2).collect();
     assert_eq!(items.len(), 3, "two good batches, then the error");
     let e = items[2].as_ref().unwrap_err().to_string();
     assert!(e.contains("out of range"), "{e}");
     // dropping early must not hang
-    let mut p = Prefetch::start(data, Loader::new(20, 1, false, false, 0, 0).unwrap(), 1);
+    let mut p = Prefetch::start(
+        data,
+        Loader::new(
+            20,
+            LoaderConfig {
+                batch_size: 1,
+                shuffle: false,
+                drop_last: false,
+                seed: 0,
+            },
+            0,
+        )
+        .unwrap(),
+        1,
+    );
     p.next();
     drop(p);
 }

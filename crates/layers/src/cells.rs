@@ -4,7 +4,7 @@
 use recur_autograd::{Tape, Var};
 use recur_tensor::{Backend, CellKind, Tensor};
 
-use crate::{LayerError, ParamId, ParamStore, Result, Rng};
+use crate::{Bias, LayerError, ParamId, ParamStore, Result, Rng};
 
 /// The tape variables of one cell's parameters.
 #[derive(Clone, Copy, Debug)]
@@ -89,6 +89,8 @@ pub fn gru_step<B: Backend>(
 /// `weight_hh`, `bias_ih`, `bias_hh`.
 #[derive(Clone, Debug)]
 pub struct Cell {
+    /// The prefix of its parameters, naming it in errors.
+    pub name: String,
     /// Which cell.
     pub kind: CellKind,
     /// Input size `I`.
@@ -113,7 +115,7 @@ impl Cell {
         kind: CellKind,
         input_size: usize,
         hidden_size: usize,
-        bias: bool,
+        bias: Bias,
         rng: &mut Rng,
     ) -> Result<Self> {
         if hidden_size == 0 || input_size == 0 {
@@ -132,7 +134,7 @@ impl Cell {
         };
         let weight_ih = store.add_uniform(&name("weight_ih"), &[gh, input_size], k, rng)?;
         let weight_hh = store.add_uniform(&name("weight_hh"), &[gh, hidden_size], k, rng)?;
-        let (bias_ih, bias_hh) = if bias {
+        let (bias_ih, bias_hh) = if bias == Bias::With {
             (
                 Some(store.add_uniform(&name("bias_ih"), &[gh], k, rng)?),
                 Some(store.add_uniform(&name("bias_hh"), &[gh], k, rng)?),
@@ -141,6 +143,7 @@ impl Cell {
             (None, None)
         };
         Ok(Cell {
+            name: prefix.to_string(),
             kind,
             input_size,
             hidden_size,
@@ -161,7 +164,7 @@ impl Cell {
         h: Option<Var>,
         c: Option<Var>,
     ) -> Result<(Var, Option<Var>)> {
-        let xs = tape.shape(x);
+        let xs = tape.shape(x)?;
         if xs.len() != 2 || xs[1] != self.input_size {
             return Err(LayerError::Shape {
                 layer: format!("{}cell", self.kind.name()),
@@ -171,13 +174,13 @@ impl Cell {
         let b = xs[0];
         let state = |v: Option<Var>, what: &str| -> Result<Var> {
             match v {
-                Some(v) if tape.shape(v) == [b, self.hidden_size] => Ok(v),
+                Some(v) if tape.shape(v)? == [b, self.hidden_size] => Ok(v),
                 Some(v) => Err(LayerError::Shape {
                     layer: format!("{}cell", self.kind.name()),
                     detail: format!(
                         "{what}: expected [{b}, {}], found {:?}",
                         self.hidden_size,
-                        tape.shape(v)
+                        tape.shape(v)?
                     ),
                 }),
                 None => Ok(tape.constant(Tensor::zeros(
@@ -189,10 +192,16 @@ impl Cell {
         };
         let h = state(h, "hx")?;
         let p = CellParams {
-            w_ih: store.var(tape, self.weight_ih),
-            w_hh: store.var(tape, self.weight_hh),
-            b_ih: self.bias_ih.map(|id| store.var(tape, id)),
-            b_hh: self.bias_hh.map(|id| store.var(tape, id)),
+            w_ih: store.var_of(tape, self.weight_ih, &self.name)?,
+            w_hh: store.var_of(tape, self.weight_hh, &self.name)?,
+            b_ih: self
+                .bias_ih
+                .map(|id| store.var_of(tape, id, &self.name))
+                .transpose()?,
+            b_hh: self
+                .bias_hh
+                .map(|id| store.var_of(tape, id, &self.name))
+                .transpose()?,
             w_hr: None,
         };
         Ok(match self.kind {

@@ -19,7 +19,7 @@ pub fn dropout<B: Backend>(
     if p <= 0.0 {
         return Ok(x);
     }
-    let shape = tape.shape(x);
+    let shape = tape.shape(x)?;
     let n: usize = shape.iter().product();
     let keep = 1.0 - p;
     let mask: Vec<f64> = (0..n)

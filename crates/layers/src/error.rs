@@ -17,6 +17,15 @@ pub enum LayerError {
         /// Expected and found.
         detail: String,
     },
+    /// A layer run with a parameter store that does not hold its parameters, or reading
+    /// rows an optimizer left behind.
+    #[error("{layer}: {detail}")]
+    Store {
+        /// The layer.
+        layer: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
     /// A parameter lookup by name failed or clashed.
     #[error("parameter {0}")]
     Param(String),

@@ -3,11 +3,34 @@
 use recur_autograd::{Tape, Var};
 use recur_tensor::Backend;
 
-use crate::{ParamId, ParamStore, Result, Rng};
+use crate::{LayerError, ParamId, ParamStore, Result, Rng};
+
+/// Whether a layer has bias terms (PyTorch's `bias=True` / `bias=False`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Bias {
+    /// With bias terms (PyTorch's default).
+    #[default]
+    With,
+    /// Without.
+    Without,
+}
+
+impl Bias {
+    /// `With` when `bias`, as PyTorch's flag reads.
+    pub fn from_flag(bias: bool) -> Bias {
+        if bias {
+            Bias::With
+        } else {
+            Bias::Without
+        }
+    }
+}
 
 /// A fully connected layer with `weight [out, in]` and optional `bias [out]`.
 #[derive(Clone, Debug)]
 pub struct Linear {
+    /// The prefix of its parameters (`fc`), naming it in errors.
+    pub name: String,
     /// `[out, in]`.
     pub weight: ParamId,
     /// `[out]`.
@@ -25,7 +48,7 @@ impl Linear {
         prefix: &str,
         in_features: usize,
         out_features: usize,
-        bias: bool,
+        bias: Bias,
         rng: &mut Rng,
     ) -> Result<Self> {
         let bound = 1.0 / (in_features.max(1) as f64).sqrt();
@@ -35,12 +58,13 @@ impl Linear {
             bound,
             rng,
         )?;
-        let bias = if bias {
+        let bias = if bias == Bias::With {
             Some(store.add_uniform(&format!("{prefix}.bias"), &[out_features], bound, rng)?)
         } else {
             None
         };
         Ok(Linear {
+            name: prefix.to_string(),
             weight,
             bias,
             in_features,
@@ -48,15 +72,25 @@ impl Linear {
         })
     }
 
-    /// `x [.., in] → [.., out]`.
+    /// `x [.., in] → [.., out]`; another last dimension is an error naming the layer.
     pub fn forward<B: Backend>(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
         x: Var,
     ) -> Result<Var> {
-        let w = store.var(tape, self.weight);
-        let b = self.bias.map(|b| store.var(tape, b));
+        let shape = tape.shape(x)?;
+        if shape.last() != Some(&self.in_features) {
+            return Err(LayerError::Shape {
+                layer: self.name.clone(),
+                detail: format!("expected input [*, {}], got {shape:?}", self.in_features),
+            });
+        }
+        let w = store.var_of(tape, self.weight, &self.name)?;
+        let b = self
+            .bias
+            .map(|b| store.var_of(tape, b, &self.name))
+            .transpose()?;
         Ok(tape.linear(x, w, b)?)
     }
 }

@@ -4,12 +4,13 @@
 //! presets of these options.
 
 use recur_autograd::{Tape, Var};
-use recur_packed::{pack_padded_sequence, pad_packed_sequence};
+use recur_packed::{pack_padded_sequence, pad_packed_sequence, Layout, Order};
 use recur_tensor::{Backend, CellKind, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    dropout, Embedding, LayerError, Linear, ParamStore, Recurrent, RecurrentConfig, Result, Rng,
+    dropout, Bias, Embedding, EmbeddingConfig, LayerError, Linear, ParamStore, Recurrent,
+    RecurrentConfig, Result, Rng,
 };
 
 /// Which lesson model.
@@ -84,7 +85,8 @@ impl std::str::FromStr for Pooling {
 }
 
 /// How the embedding table is drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EmbedInit {
     /// `N(0, 1)` (PyTorch's default).
     Normal,
@@ -139,6 +141,9 @@ pub struct ClassifierConfig {
     /// The embedding table is fixed (pretrained vectors kept as they are).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub freeze_embedding: bool,
+    /// The embedding's initialisation, instead of the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_init_override: Option<EmbedInit>,
 }
 
 fn one() -> usize {
@@ -165,6 +170,80 @@ impl ClassifierConfig {
             embed_dropout: 0.0,
             fc_dropout: 0.0,
             freeze_embedding: false,
+            embed_init_override: None,
+        }
+    }
+
+    /// A classifier of `num_class` classes over a vocabulary of `vocab_size` with PyTorch's
+    /// defaults rather than the lesson's: a packed one-layer LSTM (E 64, H 32) whose last
+    /// state feeds the output layer, `N(0, 1)` embeddings. Change it with the `with_*`
+    /// methods (`ClassifierConfig::new(v, 2).with_cell(CellKind::Gru).with_bidirectional()`).
+    pub fn new(vocab_size: usize, num_class: usize) -> Self {
+        ClassifierConfig {
+            num_class,
+            cell_override: Some(CellKind::Lstm),
+            packed_override: Some(true),
+            pooling_override: Some(Pooling::Last),
+            embed_init_override: Some(EmbedInit::Normal),
+            ..ClassifierConfig::lesson(ModelKind::LstmPacked, vocab_size)
+        }
+    }
+
+    /// The same with recurrent cell `cell`.
+    pub fn with_cell(self, cell: CellKind) -> Self {
+        ClassifierConfig {
+            cell_override: Some(cell),
+            ..self
+        }
+    }
+
+    /// The same with packed (`true`: no work on padding) or padded input.
+    pub fn with_packed(self, packed: bool) -> Self {
+        ClassifierConfig {
+            packed_override: Some(packed),
+            ..self
+        }
+    }
+
+    /// The same with pooling `pooling`.
+    pub fn with_pooling(self, pooling: Pooling) -> Self {
+        ClassifierConfig {
+            pooling_override: Some(pooling),
+            ..self
+        }
+    }
+
+    /// The same with embedding width `embed_dim` and hidden size `hidden_dim`.
+    pub fn with_sizes(self, embed_dim: usize, hidden_dim: usize) -> Self {
+        ClassifierConfig {
+            embed_dim,
+            hidden_dim,
+            ..self
+        }
+    }
+
+    /// The same with `num_layers` stacked recurrent layers and `dropout` between them.
+    pub fn with_layers(self, num_layers: usize, dropout: f64) -> Self {
+        ClassifierConfig {
+            num_layers,
+            dropout,
+            ..self
+        }
+    }
+
+    /// The same, bidirectional.
+    pub fn with_bidirectional(self) -> Self {
+        ClassifierConfig {
+            bidirectional: true,
+            ..self
+        }
+    }
+
+    /// The same with padding row `padding_idx` (zero, never updated).
+    pub fn with_padding_idx(self, padding_idx: usize) -> Self {
+        ClassifierConfig {
+            padding_idx: Some(padding_idx),
+            ..self
         }
     }
 
@@ -214,8 +293,11 @@ impl ClassifierConfig {
         Ok(())
     }
 
-    /// The embedding init.
+    /// The embedding init (the override, else the model's).
     pub fn embed_init(&self) -> EmbedInit {
+        if let Some(init) = self.embed_init_override {
+            return init;
+        }
         match self.model {
             ModelKind::Lstm | ModelKind::LstmPacked => EmbedInit::NormalMinusHalf,
             ModelKind::Rnn | ModelKind::Gru => EmbedInit::Normal,
@@ -272,15 +354,13 @@ impl Classifier {
             EmbedInit::Normal => 0.0,
             EmbedInit::NormalMinusHalf => -0.5,
         };
-        let mut embedding = Embedding::new(
-            store,
-            "embedding",
-            config.vocab_size,
-            config.embed_dim,
-            config.padding_idx,
-            shift,
-            rng,
-        )?;
+        let embedding_config = EmbeddingConfig {
+            num_embeddings: config.vocab_size,
+            dim: config.embed_dim,
+            padding_idx: config.padding_idx,
+            init_shift: shift,
+        };
+        let mut embedding = Embedding::new(store, "embedding", embedding_config, rng)?;
         embedding.frozen = config.freeze_embedding;
         let rnn = Recurrent::new(store, "rnn", config.recurrent(), rng)?;
         let attn = match config.pooling() {
@@ -289,7 +369,7 @@ impl Classifier {
                 "attn",
                 config.feature_dim(),
                 1,
-                false,
+                Bias::Without,
                 rng,
             )?),
             _ => None,
@@ -299,7 +379,7 @@ impl Classifier {
             "fc",
             config.feature_dim(),
             config.num_class,
-            true,
+            Bias::With,
             rng,
         )?;
         Ok(Classifier {
@@ -347,7 +427,7 @@ impl Classifier {
         }
         let pooling = self.config.pooling();
         let (output, h_n) = if self.config.packed() {
-            let packed = pack_padded_sequence(tape, emb, lengths, true, false)?;
+            let packed = pack_padded_sequence(tape, emb, lengths, Layout::BatchFirst, Order::Any)?;
             let (packed_out, out) = self.rnn.forward_packed(
                 tape,
                 store,
@@ -360,11 +440,18 @@ impl Classifier {
             let output = match pooling {
                 Pooling::Last => None,
                 Pooling::Mean | Pooling::Attention => {
-                    Some(pad_packed_sequence(tape, &packed_out, true, 0.0, None)?.0)
+                    Some(pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, 0.0, None)?.0)
                 }
-                Pooling::Max => {
-                    Some(pad_packed_sequence(tape, &packed_out, true, f64::NEG_INFINITY, None)?.0)
-                }
+                Pooling::Max => Some(
+                    pad_packed_sequence(
+                        tape,
+                        &packed_out,
+                        Layout::BatchFirst,
+                        f64::NEG_INFINITY,
+                        None,
+                    )?
+                    .0,
+                ),
             };
             (output, out.h_n)
         } else {
@@ -376,7 +463,7 @@ impl Classifier {
         let features = match (pooling, output) {
             (Pooling::Mean, Some(output)) if self.config.packed() => {
                 let sums = tape.sum_axis(output, 1)?;
-                let width = tape.shape(sums)[1];
+                let width = tape.shape(sums)?[1];
                 let inv: Vec<f64> = lengths
                     .iter()
                     .flat_map(|&l| std::iter::repeat_n(1.0 / l as f64, width))
@@ -385,7 +472,7 @@ impl Classifier {
                 tape.mul(sums, tape.constant(inv))?
             }
             (Pooling::Mean, Some(output)) => tape.mean_axis(output, 1)?,
-            (Pooling::Max, Some(output)) => max_over_time(tape, output)?,
+            (Pooling::Max, Some(output)) => tape.max_axis(output, 1)?,
             (Pooling::Attention, Some(output)) => {
                 let lens = self.config.packed().then_some(lengths);
                 self.attend(tape, store, output, lens)?
@@ -424,7 +511,7 @@ impl Classifier {
         let attn = self.attn.as_ref().ok_or_else(|| {
             LayerError::Config("attention pooling without attn parameters".into())
         })?;
-        let shape = tape.shape(x);
+        let shape = tape.shape(x)?;
         let (b, t, w) = (shape[0], shape[1], shape[2]);
         let dtype = store.dtype();
         let flat = tape.reshape(x, &[b * t, w])?;
@@ -449,29 +536,4 @@ impl Classifier {
         let weighted = tape.reshape(tape.mul(spread, flat)?, &[b, t, w])?;
         Ok(tape.sum_axis(weighted, 1)?)
     }
-}
-
-/// `max_t x[b, t, w]` of `x [B, T, W]` → `[B, W]`; the gradient goes to the first maximal
-/// step of each `(b, w)`, as `torch.max(x, dim=1)`'s.
-fn max_over_time<B: Backend>(tape: &Tape<B>, x: Var) -> Result<Var> {
-    let shape = tape.shape(x);
-    let (b, t, w) = (shape[0], shape[1], shape[2]);
-    let values = tape.value(x).to_f64_vec()?;
-    let mut idx = Vec::with_capacity(b * w);
-    for row in 0..b {
-        for col in 0..w {
-            let at = |step: usize| (row * t + step) * w + col;
-            let best = (1..t).fold(0, |best, step| {
-                if values[at(step)] > values[at(best)] {
-                    step
-                } else {
-                    best
-                }
-            });
-            idx.push(at(best));
-        }
-    }
-    let flat = tape.reshape(x, &[b * t * w, 1])?;
-    let picked = tape.gather_rows(flat, &idx)?;
-    Ok(tape.reshape(picked, &[b, w])?)
 }

@@ -4,7 +4,7 @@
 use recur_autograd::{Grads, RowGrad};
 use recur_tensor::{AdamHyper, Backend, Tensor};
 
-use crate::{LayerError, ParamId, ParamStore, Result};
+use crate::{LayerError, ParamId, ParamStore, Result, RowClock};
 
 /// One entry of an optimizer's saved state.
 #[derive(Clone, Debug)]
@@ -26,6 +26,13 @@ pub trait Optimizer<B: Backend> {
         Ok(())
     }
 
+    /// Brings rows `rows` of every parameter with deferred rows up to date: call it with a
+    /// batch's token ids before its forward pass when the optimizer defers rows
+    /// ([`AdamConfig::lazy_rows`]); an embedding refuses to read rows left behind.
+    fn prepare_rows(&mut self, _store: &mut ParamStore<B>, _rows: &[usize]) -> Result<()> {
+        Ok(())
+    }
+
     /// The learning rate of the next step.
     fn lr(&self) -> f64;
 
@@ -42,9 +49,28 @@ pub trait Optimizer<B: Backend> {
     /// same parameters; a missing, unknown or mis-shaped entry is an error naming it.
     fn import_state(
         &mut self,
-        store: &ParamStore<B>,
+        store: &mut ParamStore<B>,
         state: Vec<(String, StateValue<B>)>,
     ) -> Result<()>;
+}
+
+/// Refuses an update while a tape that read `store` is alive: the tape shares the
+/// parameters' storage, so updating them would silently copy every one.
+fn refuse_live_tape<B: Backend>(store: &ParamStore<B>) -> Result<()> {
+    if store.read_by_live_tape() {
+        return Err(LayerError::Param(
+            "cannot be updated while a Tape that read them is alive (it shares their storage, \
+             so the step would copy every parameter): drop the tape after backward, before \
+             the optimizer step"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The ids of `store`'s parameters in registration order.
+fn ids_of<B: Backend>(store: &ParamStore<B>) -> Vec<ParamId> {
+    store.iter().map(|(id, _, _)| id).collect()
 }
 
 /// Takes the entries of `state` that belong to `name` (`{name}.{key}` → `key`).
@@ -140,8 +166,16 @@ pub struct AdamConfig {
     pub decoupled: bool,
     /// Row-sparse gradients (embeddings) use PyTorch's `SparseAdam` (lazy: untouched rows
     /// and their moments do not move, eps is added to `√v`). This changes the maths; the
-    /// default (false) is exact dense Adam, computed by catch-up.
+    /// default (false) is exact dense Adam.
     pub sparse_rows: bool,
+    /// Exact dense Adam on row-sparse gradients, computed lazily ("catch-up"): only the
+    /// touched rows move at a step; every other row replays its missed zero-gradient steps
+    /// when next touched, at [`Optimizer::prepare_rows`] or at [`Optimizer::sync`], which
+    /// makes each step cost the batch's rows, not the vocabulary's. The store records which
+    /// rows are behind, and reading or saving them is refused, so call `prepare_rows` with a
+    /// batch's ids before its forward pass (the trainer does). Off by default: every row is
+    /// updated every step.
+    pub lazy_rows: bool,
 }
 
 impl Default for AdamConfig {
@@ -154,6 +188,7 @@ impl Default for AdamConfig {
             weight_decay: 0.0,
             decoupled: false,
             sparse_rows: false,
+            lazy_rows: false,
         }
     }
 }
@@ -182,32 +217,51 @@ struct AdamState<B: Backend> {
     step: u64,
     m: Tensor<B>,
     v: Tensor<B>,
-    /// For row-sparse gradients: the step each row was last brought up to.
-    last: Option<Vec<u64>>,
 }
 
-impl<B: Backend> AdamState<B> {
-    /// Replays the pending zero-gradient steps of every stale row up to `upto` (inclusive).
-    fn sync_rows(&mut self, p: &mut Tensor<B>, config: &AdamConfig, upto: u64) -> Result<()> {
-        let Some(last) = self.last.as_mut() else {
-            return Ok(());
-        };
-        let stale: Vec<usize> = (0..last.len()).filter(|&r| last[r] < upto).collect();
-        if stale.is_empty() || upto == 0 {
-            return Ok(());
+/// Brings the rows of `p` left behind by lazy Adam up to step `upto` (inclusive) — only
+/// those among `only` when given — replaying their zero-gradient steps; once every row is
+/// current the clock is dropped.
+fn catch_up<B: Backend>(
+    p: &mut Tensor<B>,
+    clock: &mut Option<RowClock>,
+    st: &mut AdamState<B>,
+    config: &AdamConfig,
+    upto: u64,
+    only: Option<&[usize]>,
+) -> Result<()> {
+    let Some(c) = clock.as_mut() else {
+        return Ok(());
+    };
+    let stale: Vec<usize> = match only {
+        Some(rows) => {
+            let mut s: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|&r| c.last.get(r).is_some_and(|&l| l < upto))
+                .collect();
+            s.sort_unstable();
+            s.dedup();
+            s
         }
+        None => (0..c.last.len()).filter(|&r| c.last[r] < upto).collect(),
+    };
+    if !stale.is_empty() && upto > 0 {
         let cols = p.shape()[1];
         let zeros = Tensor::zeros(p.backend(), &[stale.len(), cols], p.dtype())?;
         p.adam_rows_catch_up(
             &zeros,
-            &mut self.m,
-            &mut self.v,
+            &mut st.m,
+            &mut st.v,
             &stale,
-            last,
+            &mut c.last,
             &config.hyper(upto),
         )?;
-        Ok(())
     }
+    if only.is_none() && c.last.iter().all(|&l| l >= c.now) {
+        *clock = None;
+    }
+    Ok(())
 }
 
 impl AdamConfig {
@@ -241,21 +295,31 @@ impl<B: Backend> Adam<B> {
             state: Vec::new(),
         }
     }
+
+    /// `torch.optim.Adam(params, lr=lr)`: PyTorch's defaults otherwise.
+    pub fn with_lr(lr: f64) -> Self {
+        Adam::new(AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        })
+    }
 }
 
 impl<B: Backend> Optimizer<B> for Adam<B> {
     fn step(&mut self, store: &mut ParamStore<B>, grads: &mut Grads<B>) -> Result<()> {
+        refuse_live_tape(store)?;
         if self.state.len() < store.len() {
             self.state.resize_with(store.len(), || None);
         }
         let config = self.config;
-        for i in 0..store.len() {
+        for id in ids_of(store) {
+            let i = id.index();
             let dense = grads.take_param(i);
             let rows = grads.take_rows(i);
             if dense.is_none() && rows.is_none() {
                 continue;
             }
-            let p = store.get_mut(ParamId(i));
+            let (p, clock) = store.get_with_clock_mut(id)?;
             if config.decoupled && config.weight_decay != 0.0 {
                 *p = p.scale(1.0 - config.lr * config.weight_decay)?;
             }
@@ -265,7 +329,6 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                     step: 0,
                     m: p.zeros_like()?,
                     v: p.zeros_like()?,
-                    last: None,
                 }),
             };
             st.step += 1;
@@ -279,23 +342,28 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                         &config.hyper(st.step),
                     )?;
                 }
-                (None, Some(rg)) if p.rank() == 2 && config.l2() == config.weight_decay => {
-                    // Exact "catch-up" Adam: only the touched rows move now; every other row
-                    // replays its zero-gradient steps when next touched or at sync().
-                    let last = st.last.get_or_insert_with(|| vec![0; p.shape()[0]]);
+                (None, Some(rg))
+                    if p.rank() == 2 && config.lazy_rows && config.l2() == config.weight_decay =>
+                {
+                    // only the touched rows move now; every row was current at step - 1
+                    // unless the clock says otherwise
+                    let c = clock.get_or_insert_with(|| RowClock {
+                        last: vec![st.step - 1; p.shape()[0]],
+                        now: st.step - 1,
+                    });
                     p.adam_rows_catch_up(
                         &rg.values,
                         &mut st.m,
                         &mut st.v,
                         &rg.rows,
-                        last,
+                        &mut c.last,
                         &config.hyper(st.step),
                     )?;
+                    c.now = st.step;
                 }
                 (dense, rows) => {
                     let g = dense_of(dense, rows)?;
-                    st.sync_rows(p, &config, st.step - 1)?;
-                    st.last = None;
+                    catch_up(p, clock, st, &config, st.step - 1, None)?;
                     p.adam_step(&g, &mut st.m, &mut st.v, &config.hyper(st.step))?;
                 }
             }
@@ -305,10 +373,26 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn sync(&mut self, store: &mut ParamStore<B>) -> Result<()> {
         let config = self.config;
-        for (i, st) in self.state.iter_mut().enumerate() {
-            if let Some(st) = st {
+        for id in ids_of(store) {
+            if let Some(st) = self.state.get_mut(id.index()).and_then(Option::as_mut) {
+                let (p, clock) = store.get_with_clock_mut(id)?;
                 let step = st.step;
-                st.sync_rows(store.get_mut(ParamId(i)), &config, step)?;
+                catch_up(p, clock, st, &config, step, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare_rows(&mut self, store: &mut ParamStore<B>, rows: &[usize]) -> Result<()> {
+        let config = self.config;
+        for id in ids_of(store) {
+            let Some(st) = self.state.get_mut(id.index()).and_then(Option::as_mut) else {
+                continue;
+            };
+            let (p, clock) = store.get_with_clock_mut(id)?;
+            if clock.is_some() {
+                let step = st.step;
+                catch_up(p, clock, st, &config, step, Some(rows))?;
             }
         }
         Ok(())
@@ -329,19 +413,20 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn export_state(&self, store: &ParamStore<B>) -> Vec<(String, StateValue<B>)> {
         let mut out = Vec::new();
-        for (i, st) in self.state.iter().enumerate() {
-            let Some(st) = st else { continue };
-            let name = store.name(ParamId(i));
+        for (id, name, _) in store.iter() {
+            let Some(Some(st)) = self.state.get(id.index()) else {
+                continue;
+            };
             out.push((format!("{name}.step"), StateValue::Counters(vec![st.step])));
             out.push((format!("{name}.exp_avg"), StateValue::Tensor(st.m.clone())));
             out.push((
                 format!("{name}.exp_avg_sq"),
                 StateValue::Tensor(st.v.clone()),
             ));
-            if let Some(last) = &st.last {
+            if let Ok(Some(clock)) = store.clock(id) {
                 out.push((
                     format!("{name}.row_step"),
-                    StateValue::Counters(last.clone()),
+                    StateValue::Counters(clock.last.clone()),
                 ));
             }
         }
@@ -350,11 +435,12 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn import_state(
         &mut self,
-        store: &ParamStore<B>,
+        store: &mut ParamStore<B>,
         mut state: Vec<(String, StateValue<B>)>,
     ) -> Result<()> {
         let mut fresh = Vec::with_capacity(store.len());
-        for (_, name, value) in store.iter() {
+        let mut clocks = Vec::new();
+        for (id, name, value) in store.iter() {
             let mut mine = entries_of(&mut state, name);
             if mine.is_empty() {
                 fresh.push(None);
@@ -380,9 +466,15 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 }
             }
             no_leftovers(&mine)?;
-            fresh.push(Some(AdamState { step, m, v, last }));
+            if let Some(last) = last {
+                clocks.push((id, RowClock { last, now: step }));
+            }
+            fresh.push(Some(AdamState { step, m, v }));
         }
         no_leftovers(&state)?;
+        for (id, clock) in clocks {
+            *store.get_with_clock_mut(id)?.1 = Some(clock);
+        }
         self.state = fresh;
         Ok(())
     }
@@ -451,14 +543,16 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
         if self.bufs.len() < store.len() {
             self.bufs.resize_with(store.len(), || None);
         }
+        refuse_live_tape(store)?;
         let c = self.config;
-        for i in 0..store.len() {
+        for id in ids_of(store) {
+            let i = id.index();
             let (dense, rows) = (grads.take_param(i), grads.take_rows(i));
             if dense.is_none() && rows.is_none() {
                 continue;
             }
             let g = dense_of(dense, rows)?;
-            let p = store.get_mut(ParamId(i));
+            let p = store.get_mut(id)?;
             if c.momentum == 0.0 {
                 p.sgd_step(
                     &g,
@@ -501,23 +595,21 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
     }
 
     fn export_state(&self, store: &ParamStore<B>) -> Vec<(String, StateValue<B>)> {
-        self.bufs
+        store
             .iter()
-            .enumerate()
-            .filter_map(|(i, b)| {
-                b.as_ref().map(|b| {
-                    (
-                        format!("{}.momentum_buffer", store.name(ParamId(i))),
-                        StateValue::Tensor(b.clone()),
-                    )
-                })
+            .filter_map(|(id, name, _)| {
+                let b = self.bufs.get(id.index())?.as_ref()?;
+                Some((
+                    format!("{name}.momentum_buffer"),
+                    StateValue::Tensor(b.clone()),
+                ))
             })
             .collect()
     }
 
     fn import_state(
         &mut self,
-        store: &ParamStore<B>,
+        store: &mut ParamStore<B>,
         mut state: Vec<(String, StateValue<B>)>,
     ) -> Result<()> {
         let mut fresh = Vec::with_capacity(store.len());

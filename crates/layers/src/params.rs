@@ -1,6 +1,9 @@
 //! The parameter registry (PyTorch `state_dict` names, in registration order), the seeded
 //! RNG and PyTorch's initialisers.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
 use rand::{Rng as _, SeedableRng};
 use rand_distr::StandardNormal;
 use recur_autograd::{Tape, Var};
@@ -17,28 +20,125 @@ pub fn rng(seed: u64) -> Rng {
     Rng::seed_from_u64(seed)
 }
 
-/// Index of a parameter in its [`ParamStore`].
+/// A parameter of one [`ParamStore`] (and of its clones): handing it to another store is an
+/// error naming the parameter, never another parameter's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ParamId(pub usize);
+pub struct ParamId {
+    store: u32,
+    index: usize,
+}
+
+impl ParamId {
+    /// Position of the parameter in registration order (its key in [`recur_autograd::Grads`]).
+    pub fn index(self) -> usize {
+        self.index
+    }
+}
+
+/// A store error as the error of layer `layer`.
+fn in_layer(e: LayerError, layer: &str) -> LayerError {
+    match e {
+        LayerError::Param(detail) => LayerError::Store {
+            layer: layer.to_string(),
+            detail: format!("parameter {detail}"),
+        },
+        other => other,
+    }
+}
+
+/// Ids of stores, so that a [`ParamId`] can tell which store made it.
+static NEXT_STORE: AtomicU32 = AtomicU32::new(1);
+
+/// Which rows of a `[R, C]` parameter an optimizer has left behind: row `r` has had every
+/// update up to step `last[r]`, and is current when that is `now` (Adam's lazy "catch-up"
+/// rows; see [`crate::AdamConfig::lazy_rows`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowClock {
+    /// Last step applied to each row.
+    pub last: Vec<u64>,
+    /// The step every row is at once brought up to date.
+    pub now: u64,
+}
+
+impl RowClock {
+    /// The rows among `rows` that are behind `now`, each once, ascending.
+    pub fn behind(&self, rows: &[usize]) -> Vec<usize> {
+        let mut out: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&r| self.last.get(r).is_some_and(|&l| l < self.now))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
 
 /// Named parameters in registration order, as a PyTorch `state_dict`.
-#[derive(Clone, Debug)]
+///
+/// The store knows which tapes read it (so an optimizer step while one is alive is refused:
+/// it would copy every parameter) and which rows an optimizer has left behind (so reading
+/// or saving them is refused instead of silently using stale values).
+#[derive(Debug)]
 pub struct ParamStore<B: Backend> {
+    id: u32,
     backend: B,
     dtype: DType,
     names: Vec<String>,
     values: Vec<Tensor<B>>,
+    clocks: Vec<Option<RowClock>>,
+    /// Held by every tape that read a parameter: more than one holder = a live tape.
+    lease: Arc<()>,
+}
+
+impl<B: Backend> Clone for ParamStore<B> {
+    /// The same parameters (sharing storage until written); the clone's [`ParamId`]s are the
+    /// original's, and tapes reading the original do not count as reading the clone.
+    fn clone(&self) -> Self {
+        ParamStore {
+            id: self.id,
+            backend: self.backend.clone(),
+            dtype: self.dtype,
+            names: self.names.clone(),
+            values: self.values.clone(),
+            clocks: self.clocks.clone(),
+            lease: Arc::new(()),
+        }
+    }
 }
 
 impl<B: Backend> ParamStore<B> {
     /// An empty store whose parameters will have `dtype`.
     pub fn new(backend: &B, dtype: DType) -> Self {
         ParamStore {
+            id: NEXT_STORE.fetch_add(1, Ordering::Relaxed),
             backend: backend.clone(),
             dtype,
             names: Vec::new(),
             values: Vec::new(),
+            clocks: Vec::new(),
+            lease: Arc::new(()),
         }
+    }
+
+    /// Checks that `id` is one of this store's parameters.
+    fn check(&self, id: ParamId) -> Result<usize> {
+        if id.store != self.id || id.index >= self.values.len() {
+            return Err(LayerError::Param(format!(
+                "#{} belongs to another ParamStore (store #{}, this is store #{}): run a layer \
+                 with the store it was built with",
+                id.index, id.store, self.id
+            )));
+        }
+        Ok(id.index)
+    }
+
+    /// The id of the parameter at `index` (registration order).
+    pub fn id_at(&self, index: usize) -> Option<ParamId> {
+        (index < self.values.len()).then_some(ParamId {
+            store: self.id,
+            index,
+        })
     }
 
     /// The backend.
@@ -58,7 +158,11 @@ impl<B: Backend> ParamStore<B> {
         }
         self.names.push(name.to_string());
         self.values.push(value);
-        Ok(ParamId(self.values.len() - 1))
+        self.clocks.push(None);
+        Ok(ParamId {
+            store: self.id,
+            index: self.values.len() - 1,
+        })
     }
 
     /// Registers a parameter of `shape` from f64 values.
@@ -98,40 +202,80 @@ impl<B: Backend> ParamStore<B> {
     }
 
     /// The value of a parameter.
-    pub fn get(&self, id: ParamId) -> &Tensor<B> {
-        &self.values[id.0]
+    pub fn get(&self, id: ParamId) -> Result<&Tensor<B>> {
+        let i = self.check(id)?;
+        Ok(&self.values[i])
     }
 
     /// Mutable value of a parameter (optimizers).
-    pub fn get_mut(&mut self, id: ParamId) -> &mut Tensor<B> {
-        &mut self.values[id.0]
+    pub fn get_mut(&mut self, id: ParamId) -> Result<&mut Tensor<B>> {
+        let i = self.check(id)?;
+        Ok(&mut self.values[i])
     }
 
-    /// Replaces a parameter's value; the shape and dtype must not change.
+    /// A parameter's value and its row clock, both mutable (optimizers with lazy rows).
+    pub fn get_with_clock_mut(
+        &mut self,
+        id: ParamId,
+    ) -> Result<(&mut Tensor<B>, &mut Option<RowClock>)> {
+        let i = self.check(id)?;
+        Ok((&mut self.values[i], &mut self.clocks[i]))
+    }
+
+    /// Which rows of a parameter an optimizer has left behind (`None`: all are current).
+    pub fn clock(&self, id: ParamId) -> Result<Option<&RowClock>> {
+        let i = self.check(id)?;
+        Ok(self.clocks[i].as_ref())
+    }
+
+    /// Names of the parameters that have rows an optimizer has not brought up to date.
+    pub fn behind(&self) -> Vec<&str> {
+        self.names
+            .iter()
+            .zip(&self.clocks)
+            .filter(|(_, c)| {
+                c.as_ref()
+                    .is_some_and(|c| c.last.iter().any(|&l| l < c.now))
+            })
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
+    /// True while a [`Tape`] that read a parameter of this store is alive.
+    pub fn read_by_live_tape(&self) -> bool {
+        Arc::strong_count(&self.lease) > 1
+    }
+
+    /// Replaces a parameter's value; the shape and dtype must not change. The new value
+    /// counts as up to date (any rows an optimizer had left behind are forgotten).
     pub fn set(&mut self, id: ParamId, value: Tensor<B>) -> Result<()> {
-        let old = &self.values[id.0];
+        let i = self.check(id)?;
+        let old = &self.values[i];
         if old.shape() != value.shape() || old.dtype() != value.dtype() {
             return Err(LayerError::Param(format!(
                 "{}: expected {} {:?}, found {} {:?}",
-                self.names[id.0],
+                self.names[i],
                 old.dtype(),
                 old.shape(),
                 value.dtype(),
                 value.shape()
             )));
         }
-        self.values[id.0] = value;
+        self.values[i] = value;
+        self.clocks[i] = None;
         Ok(())
     }
 
     /// The name of a parameter.
-    pub fn name(&self, id: ParamId) -> &str {
-        &self.names[id.0]
+    pub fn name(&self, id: ParamId) -> Result<&str> {
+        let i = self.check(id)?;
+        Ok(&self.names[i])
     }
 
     /// Looks a parameter up by name.
     pub fn id(&self, name: &str) -> Option<ParamId> {
-        self.names.iter().position(|n| n == name).map(ParamId)
+        let index = self.names.iter().position(|n| n == name)?;
+        self.id_at(index)
     }
 
     /// Number of parameters.
@@ -146,15 +290,28 @@ impl<B: Backend> ParamStore<B> {
 
     /// `(id, name, value)` in registration order.
     pub fn iter(&self) -> impl Iterator<Item = (ParamId, &str, &Tensor<B>)> {
+        let store = self.id;
         self.names
             .iter()
             .zip(&self.values)
             .enumerate()
-            .map(|(i, (n, v))| (ParamId(i), n.as_str(), v))
+            .map(move |(index, (n, v))| (ParamId { store, index }, n.as_str(), v))
     }
 
-    /// The tape leaf of parameter `id`.
-    pub fn var(&self, tape: &Tape<B>, id: ParamId) -> Var {
-        tape.param(id.0, &self.values[id.0])
+    /// The tape leaf of parameter `id`; the tape holds this store's lease until dropped.
+    pub fn var(&self, tape: &Tape<B>, id: ParamId) -> Result<Var> {
+        let i = self.check(id)?;
+        tape.hold(&self.lease);
+        Ok(tape.param(i, &self.values[i]))
+    }
+
+    /// [`ParamStore::var`] for layer `layer`, whose name the error carries.
+    pub(crate) fn var_of(&self, tape: &Tape<B>, id: ParamId, layer: &str) -> Result<Var> {
+        self.var(tape, id).map_err(|e| in_layer(e, layer))
+    }
+
+    /// [`ParamStore::get`] for layer `layer`, whose name the error carries.
+    pub(crate) fn get_of(&self, id: ParamId, layer: &str) -> Result<&Tensor<B>> {
+        self.get(id).map_err(|e| in_layer(e, layer))
     }
 }

@@ -151,6 +151,8 @@ pub struct RecurrentOutput {
 /// A multi-layer recurrent layer (PyTorch `nn.RNN` / `nn.LSTM` / `nn.GRU`).
 #[derive(Clone, Debug)]
 pub struct Recurrent {
+    /// The prefix of its parameters (`rnn`), naming it in errors.
+    pub name: String,
     /// The options it was built with.
     pub config: RecurrentConfig,
     params: Vec<DirParams>,
@@ -212,12 +214,20 @@ impl Recurrent {
                 });
             }
         }
-        Ok(Recurrent { config, params })
+        Ok(Recurrent {
+            name: if prefix.is_empty() {
+                "rnn".to_string()
+            } else {
+                prefix.to_string()
+            },
+            config,
+            params,
+        })
     }
 
     fn shape_err(&self, detail: String) -> LayerError {
         LayerError::Shape {
-            layer: self.config.kind.name().to_string(),
+            layer: format!("{} ({})", self.name, self.config.kind.name()),
             detail,
         }
     }
@@ -227,15 +237,16 @@ impl Recurrent {
         tape: &Tape<B>,
         store: &ParamStore<B>,
         idx: usize,
-    ) -> CellParams {
+    ) -> Result<CellParams> {
         let p = &self.params[idx];
-        CellParams {
-            w_ih: store.var(tape, p.w_ih),
-            w_hh: store.var(tape, p.w_hh),
-            b_ih: p.b_ih.map(|id| store.var(tape, id)),
-            b_hh: p.b_hh.map(|id| store.var(tape, id)),
-            w_hr: p.w_hr.map(|id| store.var(tape, id)),
-        }
+        let var = |id: ParamId| store.var_of(tape, id, &self.name);
+        Ok(CellParams {
+            w_ih: var(p.w_ih)?,
+            w_hh: var(p.w_hh)?,
+            b_ih: p.b_ih.map(var).transpose()?,
+            b_hh: p.b_hh.map(var).transpose()?,
+            w_hr: p.w_hr.map(var).transpose()?,
+        })
     }
 
     /// Checks `h0 [L·D, B, H_out]` / `c0 [L·D, B, H]` against batch size `b`.
@@ -249,20 +260,20 @@ impl Recurrent {
         let ld = self.config.num_layers * self.config.directions();
         if let Some(h0) = h0 {
             let want = [ld, b, self.config.out_size()];
-            if tape.shape(h0) != want {
+            if tape.shape(h0)? != want {
                 return Err(self.shape_err(format!(
                     "expected hidden size {want:?}, got {:?}",
-                    tape.shape(h0)
+                    tape.shape(h0)?
                 )));
             }
         }
         match (self.config.kind, c0) {
             (CellKind::Lstm, Some(c0)) => {
                 let want = [ld, b, self.config.hidden_size];
-                if tape.shape(c0) != want {
+                if tape.shape(c0)? != want {
                     return Err(self.shape_err(format!(
                         "expected cell size {want:?}, got {:?}",
-                        tape.shape(c0)
+                        tape.shape(c0)?
                     )));
                 }
             }
@@ -284,7 +295,7 @@ impl Recurrent {
         c0: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> Result<RecurrentOutput> {
-        let shape = tape.shape(input);
+        let shape = tape.shape(input)?;
         if shape.len() != 3 {
             return Err(self.shape_err(format!(
                 "expected a 3-D input ([B, T, I] with batch_first, else [T, B, I]), got {shape:?}"
@@ -335,7 +346,7 @@ impl Recurrent {
         c0: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> Result<(PackedSequence, RecurrentOutput)> {
-        let shape = tape.shape(input.data);
+        let shape = tape.shape(input.data())?;
         if shape.len() != 2 || shape[1] != self.config.input_size || shape[0] != input.rows() {
             return Err(self.shape_err(format!(
                 "packed data: expected [{}, {}], got {shape:?}",
@@ -345,7 +356,7 @@ impl Recurrent {
         }
         let b = input.batch();
         self.check_states(tape, b, h0, c0)?;
-        let permute = |v: Option<Var>, idx: &Option<Vec<usize>>| -> Result<Option<Var>> {
+        let permute = |v: Option<Var>, idx: Option<&[usize]>| -> Result<Option<Var>> {
             match (v, idx) {
                 (Some(v), Some(idx)) => {
                     let bt = tape.transpose01(v)?;
@@ -354,20 +365,20 @@ impl Recurrent {
                 (v, _) => Ok(v),
             }
         };
-        let h0 = permute(h0, &input.sorted_indices)?;
-        let c0 = permute(c0, &input.sorted_indices)?;
+        let h0 = permute(h0, input.sorted_indices())?;
+        let c0 = permute(c0, input.sorted_indices())?;
         let (out, h_n, c_n) = self.run_packed(
             tape,
             store,
-            input.data,
-            &input.batch_sizes,
+            input.data(),
+            input.batch_sizes(),
             h0,
             c0,
             train_rng,
         )?;
-        let h_n = permute(Some(h_n), &input.unsorted_indices)?.unwrap_or(h_n);
+        let h_n = permute(Some(h_n), input.unsorted_indices())?.unwrap_or(h_n);
         let c_n = match c_n {
-            Some(c) => permute(Some(c), &input.unsorted_indices)?,
+            Some(c) => permute(Some(c), input.unsorted_indices())?,
             None => None,
         };
         Ok((
@@ -424,7 +435,7 @@ impl Recurrent {
             let mut seqs = Vec::with_capacity(d);
             for dir in 0..d {
                 let idx = layer * d + dir;
-                let cp = self.cell_params(tape, store, idx);
+                let cp = self.cell_params(tape, store, idx)?;
                 let x_proj = tape.linear(layer_input, cp.w_ih, cp.b_ih)?;
                 let h_init = self.initial(tape, store, h0, idx, b, p)?;
                 let c_init = if lstm {
@@ -480,7 +491,7 @@ impl Recurrent {
         c0: Option<Var>,
     ) -> Result<RecurrentOutput> {
         let cfg = &self.config;
-        let shape = tape.shape(input);
+        let shape = tape.shape(input)?;
         if shape.len() != 3 || shape[2] != cfg.input_size {
             return Err(self.shape_err(format!("unexpected input shape {shape:?}")));
         }
@@ -490,14 +501,14 @@ impl Recurrent {
         } else {
             input
         };
-        let (t, b) = (tape.shape(x)[0], tape.shape(x)[1]);
+        let (t, b) = (tape.shape(x)?[0], tape.shape(x)?[1]);
         self.check_states(tape, b, h0, c0)?;
         let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
         for layer in 0..cfg.num_layers {
             let mut dir_outs = Vec::new();
             for dir in 0..d {
                 let idx = layer * d + dir;
-                let cp = self.cell_params(tape, store, idx);
+                let cp = self.cell_params(tape, store, idx)?;
                 let mut hs = self.initial(tape, store, h0, idx, b, p)?;
                 let mut cs = self.initial(tape, store, c0, idx, b, h)?;
                 let mut outs = vec![None; t];
@@ -507,7 +518,7 @@ impl Recurrent {
                     (0..t).collect()
                 };
                 for step in order {
-                    let in_w = tape.shape(x)[2];
+                    let in_w = tape.shape(x)?[2];
                     let xt = tape.reshape(tape.narrow(x, 0, step, 1)?, &[b, in_w])?;
                     match cfg.kind {
                         CellKind::Lstm => {

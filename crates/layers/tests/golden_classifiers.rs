@@ -70,19 +70,19 @@ fn run_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         check_tensor(
             &format!("{name} loss before step {}", step + 1),
-            &tape.value(loss),
+            &tape.value(loss).unwrap(),
             &scalar(want_loss.as_f64().unwrap()),
         )?;
         let mut grads = tape.backward(loss).map_err(|e| e.to_string())?;
         if step == 0 {
             check_tensor(
                 &format!("{name} logits"),
-                &tape.value(logits),
+                &tape.value(logits).unwrap(),
                 &golden(&json["logits"]).unwrap(),
             )?;
             for (id, pname, _) in store.iter() {
                 let got = grads
-                    .dense(id.0)
+                    .dense(id.index())
                     .map_err(|e| e.to_string())?
                     .ok_or(format!("{name}: no grad for {pname}"))?;
                 check_tensor(
@@ -110,7 +110,7 @@ fn run_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     check_tensor(
         &format!("{name} logits after"),
-        &tape.value(logits),
+        &tape.value(logits).unwrap(),
         &golden(&adam["logits_after"]).unwrap(),
     )?;
     let loss = tape
@@ -118,7 +118,7 @@ fn run_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     check_tensor(
         &format!("{name} loss after"),
-        &tape.value(loss),
+        &tape.value(loss).unwrap(),
         &scalar(adam["loss_after"].as_f64().unwrap()),
     )?;
     Ok(())

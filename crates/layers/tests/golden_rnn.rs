@@ -8,8 +8,8 @@
 
 use recur_autograd::{Tape, Var};
 use recur_cpu::Cpu;
-use recur_layers::{rng, Cell, ParamStore, Recurrent, RecurrentConfig};
-use recur_packed::{pack_padded_sequence, pad_packed_sequence};
+use recur_layers::{rng, Bias, Cell, ParamStore, Recurrent, RecurrentConfig};
+use recur_packed::{pack_padded_sequence, pad_packed_sequence, Layout, Order};
 use recur_tensor::{CellKind, DType};
 use recur_testkit::{cases, check_tensor, golden, ints, Golden};
 use serde_json::Value;
@@ -70,7 +70,7 @@ fn check_grads(
     for (id, name, _) in store.iter() {
         let want = golden(&grads[name]).ok_or(format!("{case}: golden lacks grad {name}"))?;
         let got = tape_grads
-            .param(id.0)
+            .param(id.index())
             .ok_or(format!("{case}: no gradient for {name}"))?;
         check_tensor(&format!("{case} grad {name}"), got, &want)?;
         checked += 1;
@@ -108,12 +108,13 @@ fn run_rnn_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
             .forward(&tape, &store, input, h0, c0, None)
             .map_err(e)?,
         Some(lengths) => {
-            let packed = pack_padded_sequence(&tape, input, lengths, true, false)
-                .map_err(|x| x.to_string())?;
+            let packed =
+                pack_padded_sequence(&tape, input, lengths, Layout::BatchFirst, Order::Any)
+                    .map_err(|x| x.to_string())?;
             let (packed_out, mut out) = layer
                 .forward_packed(&tape, &store, &packed, h0, c0, None)
                 .map_err(e)?;
-            out.output = pad_packed_sequence(&tape, &packed_out, true, 0.0, Some(t))
+            out.output = pad_packed_sequence(&tape, &packed_out, Layout::BatchFirst, 0.0, Some(t))
                 .map_err(|x| x.to_string())?
                 .0;
             out
@@ -121,12 +122,12 @@ fn run_rnn_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     };
     check_tensor(
         &format!("{name} output"),
-        &tape.value(out.output),
+        &tape.value(out.output).unwrap(),
         &golden(&json["output"]).unwrap(),
     )?;
     check_tensor(
         &format!("{name} h_n"),
-        &tape.value(out.h_n),
+        &tape.value(out.h_n).unwrap(),
         &golden(&json["h_n"]).unwrap(),
     )?;
     let lw = &json["loss_weights"];
@@ -139,7 +140,7 @@ fn run_rnn_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     if let Some(c_n) = out.c_n {
         check_tensor(
             &format!("{name} c_n"),
-            &tape.value(c_n),
+            &tape.value(c_n).unwrap(),
             &golden(&json["c_n"]).unwrap(),
         )?;
         loss = tape
@@ -153,7 +154,11 @@ fn run_rnn_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         shape: vec![],
         data: vec![json["loss"].as_f64().unwrap()],
     };
-    check_tensor(&format!("{name} loss"), &tape.value(loss), &want_loss)?;
+    check_tensor(
+        &format!("{name} loss"),
+        &tape.value(loss).unwrap(),
+        &want_loss,
+    )?;
     let grads = tape.backward(loss).map_err(|x| x.to_string())?;
     check_grads(
         name,
@@ -179,7 +184,7 @@ fn run_cell_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         kind,
         json["input_size"].as_u64().unwrap() as usize,
         json["hidden_size"].as_u64().unwrap() as usize,
-        json["bias"].as_bool().unwrap(),
+        Bias::from_flag(json["bias"].as_bool().unwrap()),
         &mut rng(0),
     )
     .map_err(|e| e.to_string())?;
@@ -193,7 +198,7 @@ fn run_cell_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     check_tensor(
         &format!("{name} h_out"),
-        &tape.value(h),
+        &tape.value(h).unwrap(),
         &golden(&json["h_out"]).unwrap(),
     )?;
     let lw = &json["loss_weights"];
@@ -201,7 +206,7 @@ fn run_cell_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     if let Some(c_out) = c_out {
         check_tensor(
             &format!("{name} c_out"),
-            &tape.value(c_out),
+            &tape.value(c_out).unwrap(),
             &golden(&json["c_out"]).unwrap(),
         )?;
         loss = tape
@@ -215,7 +220,11 @@ fn run_cell_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         shape: vec![],
         data: vec![json["loss"].as_f64().unwrap()],
     };
-    check_tensor(&format!("{name} loss"), &tape.value(loss), &want_loss)?;
+    check_tensor(
+        &format!("{name} loss"),
+        &tape.value(loss).unwrap(),
+        &want_loss,
+    )?;
     let grads = tape.backward(loss).map_err(|x| x.to_string())?;
     check_grads(
         name,

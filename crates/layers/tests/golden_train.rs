@@ -78,7 +78,7 @@ fn run_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         };
         check_tensor(
             &format!("{name} loss {step}"),
-            &tape.value(loss),
+            &tape.value(loss).unwrap(),
             &scalar(&losses[step]),
         )?;
         let mut grads = tape.backward(loss).map_err(|x| e(&x))?;
@@ -93,7 +93,7 @@ fn run_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
         if step == 0 {
             for (id, pname, _) in store.iter() {
                 let got = grads
-                    .dense(id.0)
+                    .dense(id.index())
                     .map_err(|x| e(&x))?
                     .ok_or(format!("{name}: no grad for {pname}"))?;
                 check_tensor(

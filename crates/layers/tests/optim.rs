@@ -18,13 +18,13 @@ fn run(opt: &mut dyn Optimizer<Cpu>) -> Vec<Vec<f64>> {
     let mut out = Vec::new();
     for g in GRADS {
         let tape = Tape::new(&Cpu);
-        let p = store.var(&tape, id);
+        let p = store.var(&tape, id).unwrap();
         let w = tape.constant(Tensor::from_f64(&Cpu, &[2], &g, DType::F64).unwrap());
         let loss = tape.sum_all(tape.mul(p, w).unwrap()).unwrap();
         let mut grads = tape.backward(loss).unwrap();
         drop(tape);
         opt.step(&mut store, &mut grads).unwrap();
-        out.push(store.get(id).to_f64_vec().unwrap());
+        out.push(store.get(id).unwrap().to_f64_vec().unwrap());
     }
     out
 }
@@ -160,18 +160,18 @@ fn sparse_adam_matches_pytorch() {
     ];
     for (ids, w, want) in steps {
         let tape = Tape::new(&Cpu);
-        let table = store.var(&tape, id);
+        let table = store.var(&tape, id).unwrap();
         let rows = tape.embedding(table, ids, None).unwrap();
         let w = tape.constant(Tensor::from_f64(&Cpu, &[2, 2], &w, DType::F64).unwrap());
         let loss = tape.sum_all(tape.mul(rows, w).unwrap()).unwrap();
         let mut grads = tape.backward(loss).unwrap();
         assert!(
-            grads.rows(id.0).is_some(),
+            grads.rows(id.index()).is_some(),
             "the embedding gradient is row-sparse"
         );
         drop(tape);
         opt.step(&mut store, &mut grads).unwrap();
-        let got = store.get(id).to_f64_vec().unwrap();
+        let got = store.get(id).unwrap().to_f64_vec().unwrap();
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
         }

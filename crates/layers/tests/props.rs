@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use recur_autograd::{Grads, Tape, Var};
 use recur_cpu::Cpu;
 use recur_layers::{rng, ParamStore, Recurrent, RecurrentConfig, RecurrentOutput};
-use recur_packed::{pack_padded_sequence, pad_packed_sequence};
+use recur_packed::{pack_padded_sequence, pad_packed_sequence, Layout, Order};
 use recur_tensor::{CellKind, DType, Tensor};
 
 #[derive(Clone, Debug)]
@@ -124,7 +124,7 @@ fn leaf(tape: &Tape<Cpu>, x: &(Vec<usize>, Vec<f64>)) -> Var {
 }
 
 fn weighted(tape: &Tape<Cpu>, v: Var, salt: f64) -> Var {
-    let shape = tape.shape(v);
+    let shape = tape.shape(v).unwrap();
     let w = noise(shape.iter().product(), salt);
     let w = tape.constant(Tensor::from_f64(&Cpu, &shape, &w, DType::F64).unwrap());
     tape.sum_all(tape.mul(v, w).unwrap()).unwrap()
@@ -157,13 +157,13 @@ fn run(bt: &Built, unrolled: bool) -> (Vec<Vec<f64>>, f64) {
         bt.layer.forward(&tape, &bt.store, x, h0, c0, None).unwrap()
     };
     let loss = loss_of(&tape, &out);
-    let lv = tape.value(loss).scalar().unwrap();
+    let lv = tape.value(loss).unwrap().scalar().unwrap();
     let mut vals = vec![
-        tape.value(out.output).to_f64_vec().unwrap(),
-        tape.value(out.h_n).to_f64_vec().unwrap(),
+        tape.value(out.output).unwrap().to_f64_vec().unwrap(),
+        tape.value(out.h_n).unwrap().to_f64_vec().unwrap(),
     ];
     if let Some(c) = out.c_n {
-        vals.push(tape.value(c).to_f64_vec().unwrap());
+        vals.push(tape.value(c).unwrap().to_f64_vec().unwrap());
     }
     let grads: Grads<Cpu> = tape.backward(loss).unwrap();
     for v in [Some(x), h0, c0].into_iter().flatten() {
@@ -177,7 +177,7 @@ fn run(bt: &Built, unrolled: bool) -> (Vec<Vec<f64>>, f64) {
     for (id, _, _) in bt.store.iter() {
         vals.push(
             grads
-                .param(id.0)
+                .param(id.index())
                 .map(|g| g.to_f64_vec().unwrap())
                 .unwrap_or_default(),
         );
@@ -204,7 +204,7 @@ fn loss_value(bt: &Built) -> f64 {
         .as_ref()
         .map(|h| tape.constant(Tensor::from_f64(&Cpu, &h.0, &h.1, DType::F64).unwrap()));
     let out = bt.layer.forward(&tape, &bt.store, x, h0, c0, None).unwrap();
-    tape.value(loss_of(&tape, &out)).scalar().unwrap()
+    tape.value(loss_of(&tape, &out)).unwrap().scalar().unwrap()
 }
 
 proptest! {
@@ -247,8 +247,8 @@ proptest! {
         // every parameter
         let ids: Vec<_> = bt.store.iter().map(|(id, n, _)| (id, n.to_string())).collect();
         for (k, (id, name)) in ids.into_iter().enumerate() {
-            let base = bt.store.get(id).to_f64_vec().unwrap();
-            let shape = bt.store.get(id).shape().to_vec();
+            let base = bt.store.get(id).unwrap().to_f64_vec().unwrap();
+            let shape = bt.store.get(id).unwrap().shape().to_vec();
             for j in 0..base.len() {
                 let mut v = base.clone();
                 v[j] += h;
@@ -283,16 +283,16 @@ proptest! {
         let x = leaf(&tape, &bt.input);
         let h0 = bt.h0.as_ref().map(|h| leaf(&tape, h));
         let c0 = bt.c0.as_ref().map(|h| leaf(&tape, h));
-        let packed = pack_padded_sequence(&tape, x, &lens, true, false).unwrap();
+        let packed = pack_padded_sequence(&tape, x, &lens, Layout::BatchFirst, Order::Any).unwrap();
         let (pout, out) = bt.layer.forward_packed(&tape, &bt.store, &packed, h0, c0, None).unwrap();
-        let (padded, _) = pad_packed_sequence(&tape, &pout, true, 0.0, Some(t)).unwrap();
+        let (padded, _) = pad_packed_sequence(&tape, &pout, Layout::BatchFirst, 0.0, Some(t)).unwrap();
         let loss = tape.add(weighted(&tape, padded, 1.1), weighted(&tape, out.h_n, 2.2)).unwrap();
         let loss = match out.c_n { Some(cn) => tape.add(loss, weighted(&tape, cn, 3.3)).unwrap(), None => loss };
-        let out_v = tape.value(padded).to_f64_vec().unwrap();
-        let hn_v = tape.value(out.h_n).to_f64_vec().unwrap();
+        let out_v = tape.value(padded).unwrap().to_f64_vec().unwrap();
+        let hn_v = tape.value(out.h_n).unwrap().to_f64_vec().unwrap();
         let grads = tape.backward(loss).unwrap();
         let gx = grads.get(x).unwrap().to_f64_vec().unwrap();
-        let mut gparams: Vec<Vec<f64>> = bt.store.iter().map(|(id, _, v)| grads.param(id.0).map(|g| g.to_f64_vec().unwrap()).unwrap_or(vec![0.0; v.numel()])).collect();
+        let mut gparams: Vec<Vec<f64>> = bt.store.iter().map(|(id, _, v)| grads.param(id.index()).map(|g| g.to_f64_vec().unwrap()).unwrap_or(vec![0.0; v.numel()])).collect();
 
         // each sequence alone, accumulating parameter gradients
         let ld = c.cfg.num_layers * c.cfg.directions();
@@ -311,13 +311,13 @@ proptest! {
             let h0r = bt.h0.as_ref().map(pick);
             let c0r = bt.c0.as_ref().map(pick);
             let o = bt.layer.forward(&tape, &bt.store, xr, h0r, c0r, None).unwrap();
-            let ov = tape.value(o.output).to_f64_vec().unwrap();
+            let ov = tape.value(o.output).unwrap().to_f64_vec().unwrap();
             for s in 0..len {
                 let got = &out_v[(row * t + s) * width..(row * t + s + 1) * width];
                 prop_assert!(close(got, &ov[s * width..(s + 1) * width], 1e-10), "row {row} step {s}");
             }
             prop_assert!(out_v[(row * t + len) * width..(row + 1) * t * width].iter().all(|&v| v == 0.0), "padding must be 0");
-            let hv = tape.value(o.h_n).to_f64_vec().unwrap();
+            let hv = tape.value(o.h_n).unwrap().to_f64_vec().unwrap();
             for k in 0..ld {
                 prop_assert!(close(&hn_v[(k * b + row) * p..(k * b + row + 1) * p], &hv[k * p..(k + 1) * p], 1e-10), "h_n row {row}");
             }
@@ -338,7 +338,7 @@ proptest! {
             let gxr = g.get(xr).unwrap().to_f64_vec().unwrap();
             prop_assert!(close(&gx[row * t * i..row * t * i + len * i], &gxr, 1e-9), "input grad row {row}");
             for (k, (id, _, _)) in bt.store.iter().enumerate() {
-                if let Some(gp) = g.param(id.0) {
+                if let Some(gp) = g.param(id.index()) {
                     for (acc, v) in gparams[k].iter_mut().zip(gp.to_f64_vec().unwrap()) {
                         *acc -= v;
                     }

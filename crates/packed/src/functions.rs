@@ -5,7 +5,7 @@ use recur_autograd::{Tape, Var};
 use recur_tensor::Backend;
 
 use crate::sequence::{batch_sizes_for, sort_by_length};
-use crate::{PackError, PackedSequence, Result};
+use crate::{Layout, Order, PackError, PackedSequence, Result};
 
 fn mismatch(expected: impl Into<String>, found: impl Into<String>) -> PackError {
     PackError::Mismatch {
@@ -14,17 +14,20 @@ fn mismatch(expected: impl Into<String>, found: impl Into<String>) -> PackError 
     }
 }
 
-/// Packs a padded batch `[B, T, *F]` (`batch_first`) or `[T, B, *F]` of sequences with the
-/// given `lengths` (original batch order). With `enforce_sorted` the lengths must be
-/// non-increasing and no permutation is recorded.
+/// Packs a padded batch `[B, T, *F]` ([`Layout::BatchFirst`]) or `[T, B, *F]` of sequences
+/// with the given `lengths` (original batch order). With [`Order::Sorted`] (PyTorch's
+/// `enforce_sorted=True`) the lengths must be non-increasing and no permutation is recorded;
+/// [`Order::Any`] sorts them.
 pub fn pack_padded_sequence<B: Backend>(
     tape: &Tape<B>,
     input: Var,
     lengths: &[usize],
-    batch_first: bool,
-    enforce_sorted: bool,
+    layout: Layout,
+    order: Order,
 ) -> Result<PackedSequence> {
-    let shape = tape.shape(input);
+    let batch_first = layout == Layout::BatchFirst;
+    let enforce_sorted = order == Order::Sorted;
+    let shape = tape.shape(input)?;
     if shape.len() < 2 {
         return Err(mismatch(
             "an input of rank >= 2 ([B, T, *] or [T, B, *])",
@@ -82,10 +85,11 @@ pub fn pack_padded_sequence<B: Backend>(
 pub fn pad_packed_sequence<B: Backend>(
     tape: &Tape<B>,
     packed: &PackedSequence,
-    batch_first: bool,
+    layout: Layout,
     padding_value: f64,
     total_length: Option<usize>,
 ) -> Result<(Var, Vec<usize>)> {
+    let batch_first = layout == Layout::BatchFirst;
     let max_len = packed.batch_sizes.len();
     let t_out = match total_length {
         Some(tl) if tl < max_len => {
@@ -97,7 +101,7 @@ pub fn pad_packed_sequence<B: Backend>(
         Some(tl) => tl,
         None => max_len,
     };
-    let shape = tape.shape(packed.data);
+    let shape = tape.shape(packed.data)?;
     let n = packed.rows();
     if shape.first() != Some(&n) {
         return Err(mismatch(
@@ -131,14 +135,22 @@ pub fn pad_packed_sequence<B: Backend>(
 pub fn pad_sequence<B: Backend>(
     tape: &Tape<B>,
     sequences: &[Var],
-    batch_first: bool,
+    layout: Layout,
     padding_value: f64,
 ) -> Result<Var> {
+    let batch_first = layout == Layout::BatchFirst;
     let first = sequences.first().ok_or(PackError::Empty)?;
-    let feat = tape.shape(*first)[1..].to_vec();
+    let first_shape = tape.shape(*first)?;
+    if first_shape.is_empty() {
+        return Err(mismatch(
+            "sequences of shape [L, *]",
+            "a scalar (shape [])".to_string(),
+        ));
+    }
+    let feat = first_shape[1..].to_vec();
     let mut lens = Vec::with_capacity(sequences.len());
     for &s in sequences {
-        let shape = tape.shape(s);
+        let shape = tape.shape(s)?;
         if shape.is_empty() || shape[1..] != feat[..] {
             return Err(mismatch(
                 format!("sequences of shape [L, {feat:?}]"),
@@ -174,12 +186,23 @@ pub fn pad_sequence<B: Backend>(
 pub fn pack_sequence<B: Backend>(
     tape: &Tape<B>,
     sequences: &[Var],
-    enforce_sorted: bool,
+    order: Order,
 ) -> Result<PackedSequence> {
-    let lengths: Vec<usize> = sequences.iter().map(|&s| tape.shape(s)[0]).collect();
+    let enforce_sorted = order == Order::Sorted;
+    let mut lengths = Vec::with_capacity(sequences.len());
+    for &s in sequences {
+        let shape = tape.shape(s)?;
+        let Some(&len) = shape.first() else {
+            return Err(mismatch(
+                "sequences of shape [L, *]",
+                "a scalar (shape [])".to_string(),
+            ));
+        };
+        lengths.push(len);
+    }
     sort_by_length(&lengths, enforce_sorted)?;
-    let padded = pad_sequence(tape, sequences, false, 0.0)?;
-    pack_padded_sequence(tape, padded, &lengths, false, enforce_sorted)
+    let padded = pad_sequence(tape, sequences, Layout::TimeFirst, 0.0)?;
+    pack_padded_sequence(tape, padded, &lengths, Layout::TimeFirst, order)
 }
 
 /// Splits a padded batch into its sequences `[len_i, *F]` (PyTorch's `unpad_sequence`).
@@ -187,14 +210,15 @@ pub fn unpad_sequence<B: Backend>(
     tape: &Tape<B>,
     padded: Var,
     lengths: &[usize],
-    batch_first: bool,
+    layout: Layout,
 ) -> Result<Vec<Var>> {
+    let batch_first = layout == Layout::BatchFirst;
     let padded = if batch_first {
         padded
     } else {
         tape.transpose01(padded)?
     };
-    let shape = tape.shape(padded);
+    let shape = tape.shape(padded)?;
     if shape.len() < 2 || shape[0] != lengths.len() {
         return Err(mismatch(
             format!("a padded batch of {} sequences", lengths.len()),
@@ -224,6 +248,6 @@ pub fn unpad_sequence<B: Backend>(
 
 /// Splits a packed batch into its sequences, in original batch order.
 pub fn unpack_sequence<B: Backend>(tape: &Tape<B>, packed: &PackedSequence) -> Result<Vec<Var>> {
-    let (padded, lengths) = pad_packed_sequence(tape, packed, true, 0.0, None)?;
-    unpad_sequence(tape, padded, &lengths, true)
+    let (padded, lengths) = pad_packed_sequence(tape, packed, Layout::BatchFirst, 0.0, None)?;
+    unpad_sequence(tape, padded, &lengths, Layout::BatchFirst)
 }

@@ -14,4 +14,4 @@ pub use functions::{
     pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence, unpack_sequence,
     unpad_sequence,
 };
-pub use sequence::{batch_sizes_for, sort_by_length, PackedSequence};
+pub use sequence::{batch_sizes_for, sort_by_length, Layout, Order, PackedSequence};

@@ -6,7 +6,7 @@
 
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
-use recur_packed::{pack_padded_sequence, pad_packed_sequence, pad_sequence};
+use recur_packed::{pack_padded_sequence, pad_packed_sequence, pad_sequence, Layout, Order};
 use recur_tensor::DType;
 use recur_testkit::{cases, check_tensor, golden, ints};
 use serde_json::Value;
@@ -21,37 +21,50 @@ fn run_pack_case(name: &str, json: &Value, dtype: DType) -> Result<(), String> {
     let enforce = json["enforce_sorted"].as_bool().unwrap();
     let lengths = ints(&json["lengths"]).unwrap();
     let padded = tape.constant(golden(&json["padded"]).unwrap().tensor(&Cpu, dtype));
-    let packed = pack_padded_sequence(&tape, padded, &lengths, batch_first, enforce)
-        .map_err(|e| format!("{name}: {e}"))?;
+    let packed = pack_padded_sequence(
+        &tape,
+        padded,
+        &lengths,
+        Layout::from_batch_first(batch_first),
+        Order::from_enforce_sorted(enforce),
+    )
+    .map_err(|e| format!("{name}: {e}"))?;
     let want = &json["packed"];
     check_tensor(
         &format!("{name} data"),
-        &tape.value(packed.data),
+        &tape.value(packed.data()).unwrap(),
         &golden(&want["data"]).unwrap(),
     )?;
     let bs = golden(&want["batch_sizes"]).unwrap().ints();
-    if packed.batch_sizes != bs {
+    if packed.batch_sizes() != bs {
         return Err(format!(
             "{name}: batch_sizes {:?}, expected {bs:?}",
-            packed.batch_sizes
+            packed.batch_sizes()
         ));
     }
-    if packed.sorted_indices != idx(&want["sorted_indices"])
-        || packed.unsorted_indices != idx(&want["unsorted_indices"])
+    if packed.sorted_indices() != idx(&want["sorted_indices"]).as_deref()
+        || packed.unsorted_indices() != idx(&want["unsorted_indices"]).as_deref()
     {
         return Err(format!(
             "{name}: indices {:?}/{:?} differ from PyTorch's",
-            packed.sorted_indices, packed.unsorted_indices
+            packed.sorted_indices(),
+            packed.unsorted_indices()
         ));
     }
     for u in json["unpacked"].as_array().unwrap() {
         let pv = u["padding_value"].as_f64().unwrap();
         let tl = u["total_length"].as_u64().map(|x| x as usize);
-        let (out, lens) = pad_packed_sequence(&tape, &packed, batch_first, pv, tl)
-            .map_err(|e| format!("{name}: {e}"))?;
+        let (out, lens) = pad_packed_sequence(
+            &tape,
+            &packed,
+            Layout::from_batch_first(batch_first),
+            pv,
+            tl,
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
         check_tensor(
             &format!("{name} unpacked pv={pv} tl={tl:?}"),
-            &tape.value(out),
+            &tape.value(out).unwrap(),
             &golden(&u["padded"]).unwrap(),
         )?;
         let want_lens = golden(&u["lengths"])
@@ -76,10 +89,11 @@ fn run_pad_sequence_case(name: &str, json: &Value, dtype: DType) -> Result<(), S
     for r in json["results"].as_array().unwrap() {
         let bf = r["batch_first"].as_bool().unwrap();
         let pv = r["padding_value"].as_f64().unwrap();
-        let out = pad_sequence(&tape, &seqs, bf, pv).map_err(|e| format!("{name}: {e}"))?;
+        let out = pad_sequence(&tape, &seqs, Layout::from_batch_first(bf), pv)
+            .map_err(|e| format!("{name}: {e}"))?;
         check_tensor(
             &format!("{name} batch_first={bf} pv={pv}"),
-            &tape.value(out),
+            &tape.value(out).unwrap(),
             &golden(&r["output"]).unwrap(),
         )?;
     }

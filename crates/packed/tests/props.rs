@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
 use recur_packed::{
-    pack_padded_sequence, pack_sequence, pad_packed_sequence, unpack_sequence, PackError,
+    pack_padded_sequence, pack_sequence, pad_packed_sequence, unpack_sequence, Layout, Order,
+    PackError,
 };
 use recur_tensor::{DType, Tensor};
 
@@ -30,12 +31,12 @@ proptest! {
         let vals: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
         let tape = Tape::new(&Cpu);
         let x = tape.leaf(Tensor::from_f64(&Cpu, &shape, &vals, DType::F64).unwrap(), true);
-        let packed = pack_padded_sequence(&tape, x, &lens, batch_first, sorted).unwrap();
+        let packed = pack_padded_sequence(&tape, x, &lens, Layout::from_batch_first(batch_first), Order::from_enforce_sorted(sorted)).unwrap();
         prop_assert_eq!(packed.lengths(), lens.clone());
-        prop_assert_eq!(packed.sorted_indices.is_none(), sorted);
-        let (out, out_lens) = pad_packed_sequence(&tape, &packed, batch_first, -7.0, Some(t)).unwrap();
+        prop_assert_eq!(packed.sorted_indices().is_none(), sorted);
+        let (out, out_lens) = pad_packed_sequence(&tape, &packed, Layout::from_batch_first(batch_first), -7.0, Some(t)).unwrap();
         prop_assert_eq!(&out_lens, &lens);
-        let got = tape.value(out).to_f64_vec().unwrap();
+        let got = tape.value(out).unwrap().to_f64_vec().unwrap();
         for row in 0..b {
             for s in 0..t {
                 for f in 0..feat {
@@ -63,12 +64,12 @@ proptest! {
             let v: Vec<f64> = (0..l * feat).map(|i| (k * 100 + i) as f64).collect();
             tape.constant(Tensor::from_f64(&Cpu, &[l, feat], &v, DType::F64).unwrap())
         }).collect();
-        let packed = pack_sequence(&tape, &seqs, sorted).unwrap();
+        let packed = pack_sequence(&tape, &seqs, Order::from_enforce_sorted(sorted)).unwrap();
         let back = unpack_sequence(&tape, &packed).unwrap();
         prop_assert_eq!(back.len(), seqs.len());
         for (a, b) in seqs.iter().zip(&back) {
-            prop_assert_eq!(tape.shape(*a), tape.shape(*b));
-            prop_assert_eq!(tape.value(*a).to_f64_vec().unwrap(), tape.value(*b).to_f64_vec().unwrap());
+            prop_assert_eq!(tape.shape(*a).unwrap(), tape.shape(*b).unwrap());
+            prop_assert_eq!(tape.value(*a).unwrap().to_f64_vec().unwrap(), tape.value(*b).unwrap().to_f64_vec().unwrap());
         }
     }
 }
@@ -82,13 +83,40 @@ fn pytorch_errors() {
             .unwrap_err()
             .to_string()
     };
-    assert!(e(pack_padded_sequence(&tape, x, &[2, 0, 1], true, false)).contains("greater than 0"));
-    assert!(e(pack_padded_sequence(&tape, x, &[1, 2, 1], true, true))
-        .contains("sorted in decreasing order"));
-    assert!(e(pack_padded_sequence(&tape, x, &[5, 2, 1], true, false)).contains("exceeds"));
-    assert!(e(pack_padded_sequence(&tape, x, &[2, 1], true, false)).contains("3 lengths"));
-    let p = pack_padded_sequence(&tape, x, &[4, 2, 1], true, true).unwrap();
-    let err = pad_packed_sequence(&tape, &p, true, 0.0, Some(3))
+    assert!(e(pack_padded_sequence(
+        &tape,
+        x,
+        &[2, 0, 1],
+        Layout::BatchFirst,
+        Order::Any
+    ))
+    .contains("greater than 0"));
+    assert!(e(pack_padded_sequence(
+        &tape,
+        x,
+        &[1, 2, 1],
+        Layout::BatchFirst,
+        Order::Sorted
+    ))
+    .contains("sorted in decreasing order"));
+    assert!(e(pack_padded_sequence(
+        &tape,
+        x,
+        &[5, 2, 1],
+        Layout::BatchFirst,
+        Order::Any
+    ))
+    .contains("exceeds"));
+    assert!(e(pack_padded_sequence(
+        &tape,
+        x,
+        &[2, 1],
+        Layout::BatchFirst,
+        Order::Any
+    ))
+    .contains("3 lengths"));
+    let p = pack_padded_sequence(&tape, x, &[4, 2, 1], Layout::BatchFirst, Order::Sorted).unwrap();
+    let err = pad_packed_sequence(&tape, &p, Layout::BatchFirst, 0.0, Some(3))
         .unwrap_err()
         .to_string();
     assert!(

@@ -23,10 +23,11 @@ mod trainer;
 
 pub use commit::{Entry, RunWriter};
 pub use error::{Result, TrainError};
-pub use metrics::{argmax_rows, evaluate, Evaluation, Metric, Scores};
+pub use metrics::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
 pub use model::Model;
 pub use params_io::{
-    load_params, load_params_bytes, params_to_bytes, save_params, state_from_bytes, state_to_bytes,
+    load_params, load_params_bytes, load_params_bytes_with, params_to_bytes, save_params,
+    state_from_bytes, state_to_bytes, LoadReport, ParamsFile,
 };
 pub use progress::{Best, EpochStats, Progress, RngState};
 pub use run_dir::{LoadedRun, RunConfig, RunDir};

@@ -2,7 +2,7 @@
 //! scores derived from the matrix (accuracy, macro-F1, per-class precision/recall/F1).
 
 use recur_autograd::Tape;
-use recur_data::{collate, Encoded, Loader};
+use recur_data::{collate, Encoded, Loader, LoaderConfig};
 use recur_layers::ParamStore;
 use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
@@ -159,6 +159,24 @@ impl std::str::FromStr for Metric {
     }
 }
 
+/// The logits of every example of `data`, in order, run in batches of `batch_size` (no
+/// gradients, no dropout): `[N, K]` row-major.
+pub fn predict_logits<B: Backend, M: Model<B>>(
+    model: &M,
+    store: &ParamStore<B>,
+    data: &Encoded,
+    batch_size: usize,
+) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(data.len() * model.num_classes());
+    for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
+        let batch = collate(data, idx)?;
+        let tape = Tape::no_grad(store.backend());
+        let logits = model.logits(&tape, store, &batch, None)?;
+        out.extend(tape.value(logits)?.to_f32_vec()?);
+    }
+    Ok(out)
+}
+
 /// Runs `model` over `data` in file order, `batch_size` rows at a time, without gradients.
 /// A label outside the model's classes, or a non-finite loss, is an error.
 pub fn evaluate<B: Backend, M: Model<B>>(
@@ -170,7 +188,7 @@ pub fn evaluate<B: Backend, M: Model<B>>(
     let k = model.num_classes();
     let mut confusion = vec![vec![0; k]; k];
     let mut loss_sum = 0.0;
-    for idx in Loader::new(data.len(), batch_size, false, false, 0, 0)?.batches() {
+    for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
         let batch = collate(data, idx)?;
         if let Some(&t) = batch.labels.iter().find(|&&t| t >= k) {
             return Err(TrainError::Invalid(format!(
@@ -181,8 +199,8 @@ pub fn evaluate<B: Backend, M: Model<B>>(
         let tape = Tape::no_grad(store.backend());
         let logits = model.logits(&tape, store, &batch, None)?;
         let loss = tape.cross_entropy(logits, &batch.labels)?;
-        loss_sum += tape.value(loss).scalar()? * batch.len() as f64;
-        let preds = argmax_rows(&tape.value(logits).to_f32_vec()?, k);
+        loss_sum += tape.value(loss)?.scalar()? * batch.len() as f64;
+        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, k);
         for (&t, &p) in batch.labels.iter().zip(&preds) {
             confusion[t][p] += 1;
         }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use recur_layers::{ParamStore, StateValue};
+use recur_layers::{Optimizer, ParamStore, StateValue};
 use recur_tensor::{Backend, DType, HostData, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
@@ -80,8 +80,18 @@ fn tensor_values<B: Backend>(t: &Tensor<B>) -> Result<Values> {
 }
 
 /// Every parameter of `store`, in its own dtype, as a safetensors image (what
-/// `safetensors.torch.save_file(model.state_dict())` writes).
+/// `safetensors.torch.save_file(model.state_dict())` writes). Refused while an optimizer
+/// has left rows behind (they would be saved stale): sync it first.
 pub fn params_to_bytes<B: Backend>(store: &ParamStore<B>) -> Result<Vec<u8>> {
+    let behind = store.behind();
+    if !behind.is_empty() {
+        return Err(TrainError::Invalid(format!(
+            "{} {} rows the optimizer has not brought up to date (lazy Adam): call \
+             opt.sync(&mut store) before saving, or save with save_synced",
+            behind.join(", "),
+            if behind.len() == 1 { "has" } else { "have" }
+        )));
+    }
     let mut entries = Vec::with_capacity(store.len());
     for (_, name, value) in store.iter() {
         entries.push((
@@ -144,6 +154,35 @@ fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
     })
 }
 
+/// What a non-strict load left out, as PyTorch's `load_state_dict(strict=False)` reports:
+/// parameters the file did not have (they keep their values) and keys of the file the
+/// model does not have (ignored). Both are empty after a strict load.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Parameters of the store absent from the file, in registration order.
+    pub missing: Vec<String>,
+    /// Keys of the file that are not parameters of the store, sorted.
+    pub unexpected: Vec<String>,
+}
+
+impl LoadReport {
+    /// True when every parameter was loaded and no key was left over.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty()
+    }
+}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "missing keys: [{}], unexpected keys: [{}]",
+            self.missing.join(", "),
+            self.unexpected.join(", ")
+        )
+    }
+}
+
 /// Loads a safetensors image (read from `path`, named in messages) into `store`: every
 /// parameter must be present with its exact shape and finite values, and no other key may
 /// be there. F32 and F64 files are accepted and converted to the store's dtype.
@@ -152,6 +191,17 @@ pub fn load_params_bytes<B: Backend>(
     bytes: &[u8],
     path: &Path,
 ) -> Result<()> {
+    load_params_bytes_with(store, bytes, path, true).map(|_| ())
+}
+
+/// [`load_params_bytes`], or with `strict = false` only the parameters the file has
+/// (shapes and values still checked; nothing is changed on an error), reporting the rest.
+pub fn load_params_bytes_with<B: Backend>(
+    store: &mut ParamStore<B>,
+    bytes: &[u8],
+    path: &Path,
+    strict: bool,
+) -> Result<LoadReport> {
     let st = parse(path, bytes)?;
     let mut unknown: Vec<String> = st
         .names()
@@ -159,8 +209,8 @@ pub fn load_params_bytes<B: Backend>(
         .filter(|n| store.id(n).is_none())
         .cloned()
         .collect();
-    if !unknown.is_empty() {
-        unknown.sort();
+    unknown.sort();
+    if strict && !unknown.is_empty() {
         let expected: Vec<&str> = store.iter().map(|(_, n, _)| n).collect();
         return Err(bad(
             path,
@@ -175,13 +225,22 @@ pub fn load_params_bytes<B: Backend>(
         .iter()
         .map(|(id, name, v)| (id, name.to_string(), v.shape().to_vec()))
         .collect();
+    let mut report = LoadReport {
+        missing: Vec::new(),
+        unexpected: unknown,
+    };
+    let mut loaded = Vec::with_capacity(ids.len());
     for (id, name, shape) in ids {
-        let view = st.tensor(&name).map_err(|_| {
-            bad(
-                path,
-                format!("missing key {name} (expected shape {shape:?})"),
-            )
-        })?;
+        let Ok(view) = st.tensor(&name) else {
+            if strict {
+                return Err(bad(
+                    path,
+                    format!("missing key {name} (expected shape {shape:?})"),
+                ));
+            }
+            report.missing.push(name);
+            continue;
+        };
         if view.shape() != shape.as_slice() {
             return Err(bad(
                 path,
@@ -196,10 +255,13 @@ pub fn load_params_bytes<B: Backend>(
             DType::F32 => HostData::F32(data.to_f32()),
             DType::F64 => HostData::F64(data.to_f64()),
         };
-        let t = Tensor::from_host(store.backend(), &shape, data)?;
+        loaded.push((id, Tensor::from_host(store.backend(), &shape, data)?));
+    }
+    // every tensor was read and checked: only now is the store changed
+    for (id, t) in loaded {
         store.set(id, t)?;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// [`load_params_bytes`] on the file at `path`.
@@ -253,4 +315,45 @@ pub fn state_from_bytes<B: Backend>(
         out.push((name.clone(), value));
     }
     Ok(out)
+}
+
+/// Saving and loading a [`ParamStore`] as a safetensors file keyed by PyTorch `state_dict`
+/// names (`use recur_train::ParamsFile` to call these as methods).
+pub trait ParamsFile<B: Backend> {
+    /// Writes every parameter to `path` (safetensors; not atomic: run folders are committed
+    /// whole by [`crate::RunWriter`]). Refused while an optimizer has left rows behind: see
+    /// [`ParamsFile::save_synced`].
+    fn save(&self, path: impl AsRef<Path>) -> Result<()>;
+
+    /// Brings every parameter up to date with `opt` ([`Optimizer::sync`]), then saves.
+    fn save_synced(&mut self, opt: &mut dyn Optimizer<B>, path: impl AsRef<Path>) -> Result<()>;
+
+    /// Loads `path` strictly: every parameter present with its shape and finite values, no
+    /// other key (`load_state_dict(strict=True)`). On an error nothing is changed.
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()>;
+
+    /// Loads the parameters `path` has and reports the missing and unexpected keys
+    /// (`load_state_dict(strict=False)`); shapes and values are still checked.
+    fn load_non_strict(&mut self, path: impl AsRef<Path>) -> Result<LoadReport>;
+}
+
+impl<B: Backend> ParamsFile<B> for ParamStore<B> {
+    fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        save_params(self, path.as_ref())
+    }
+
+    fn save_synced(&mut self, opt: &mut dyn Optimizer<B>, path: impl AsRef<Path>) -> Result<()> {
+        opt.sync(self)?;
+        save_params(self, path.as_ref())
+    }
+
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        load_params(self, path.as_ref())
+    }
+
+    fn load_non_strict(&mut self, path: impl AsRef<Path>) -> Result<LoadReport> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+        load_params_bytes_with(self, &bytes, path, false)
+    }
 }

@@ -114,7 +114,7 @@ impl<B: Backend> LoadedRun<B> {
             let logits =
                 self.model
                     .forward(&tape, &self.store, &batch.tokens, &batch.lengths, None)?;
-            let probs = tape.value(logits).log_softmax()?.to_f64_vec()?;
+            let probs = tape.value(logits)?.log_softmax()?.to_f64_vec()?;
             let k = self.config.model.num_class;
             for (row, &i) in group.iter().enumerate() {
                 out[i] = probs[row * k..(row + 1) * k]

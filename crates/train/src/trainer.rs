@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use recur_autograd::Tape;
-use recur_data::{Encoded, Loader, Prefetch};
+use recur_data::{Encoded, Loader, LoaderConfig, Prefetch};
 use recur_layers::{clip_grad_norm, Optimizer, ParamStore, Rng};
 use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
@@ -68,6 +68,17 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// `epochs` epochs of shuffled batches of `batch_size` (evaluated in batches of the
+    /// same size), the defaults otherwise.
+    pub fn new(epochs: usize, batch_size: usize) -> Self {
+        TrainConfig {
+            epochs,
+            batch_size,
+            eval_batch_size: batch_size,
+            ..TrainConfig::default()
+        }
+    }
+
     /// Refuses settings that cannot work, before anything runs.
     pub fn validate(&self, has_valid: bool) -> Result<()> {
         let bad = |m: String| Err(TrainError::Invalid(m));
@@ -117,6 +128,33 @@ pub struct Datasets<'a> {
     pub valid: Option<&'a Encoded>,
     /// Test examples: evaluated after every epoch for reporting only.
     pub test: Option<&'a Encoded>,
+}
+
+impl<'a> Datasets<'a> {
+    /// Training examples alone.
+    pub fn new(train: Encoded) -> Self {
+        Datasets {
+            train: Arc::new(train),
+            valid: None,
+            test: None,
+        }
+    }
+
+    /// The same with validation examples (they choose the best model).
+    pub fn with_valid(self, valid: &'a Encoded) -> Self {
+        Datasets {
+            valid: Some(valid),
+            ..self
+        }
+    }
+
+    /// The same with test examples (evaluated for reporting only).
+    pub fn with_test(self, test: &'a Encoded) -> Self {
+        Datasets {
+            test: Some(test),
+            ..self
+        }
+    }
 }
 
 /// One epoch's results, as recorded in `metrics.jsonl`.
@@ -342,7 +380,7 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
         load_params_bytes(&mut self.store, &bytes, &path)?;
         let (bytes, path) = read("checkpoint/optimizer.safetensors")?;
         let state = state_from_bytes(self.store.backend(), &bytes, &path)?;
-        self.opt.import_state(&self.store, state)?;
+        self.opt.import_state(&mut self.store, state)?;
         if progress.best.is_some() {
             let (bytes, path) = read("model.safetensors")?;
             let mut best = self.store.clone();
@@ -431,15 +469,8 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
         let mut interrupted = false;
         while self.progress.finished.is_none() && self.progress.epoch < self.config.epochs {
             let epoch = self.progress.epoch;
-            let loader = Loader::new(
-                n,
-                self.config.batch_size,
-                true,
-                false,
-                self.config.seed,
-                epoch as u64,
-            )?
-            .skip_batches(self.progress.batch);
+            let order = LoaderConfig::shuffled(self.config.batch_size, self.config.seed);
+            let loader = Loader::new(n, order, epoch as u64)?.skip_batches(self.progress.batch);
             let epoch_size = match self.config.limit {
                 Some(l) => {
                     (l.saturating_sub(self.progress.samples) + self.progress.stats.count).min(n)
@@ -549,12 +580,14 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
                 self.progress.batch + 1
             )
         };
+        // rows an optimizer updates lazily are brought up to date before they are read
+        self.opt.prepare_rows(&mut self.store, &batch.tokens)?;
         let tape = Tape::new(self.store.backend());
         let logits = self
             .model
             .logits(&tape, &self.store, batch, Some(&mut self.rng))?;
         let loss = tape.cross_entropy(logits, &batch.labels)?;
-        let loss_value = tape.value(loss).scalar()?;
+        let loss_value = tape.value(loss)?.scalar()?;
         if !loss_value.is_finite() {
             return Err(TrainError::NonFinite(format!(
                 "the training loss is {loss_value} at {}: stopping; the last checkpoint is left as it was (a lower --lr or --clip-grad-norm may help)",
@@ -562,7 +595,7 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             )));
         }
         let mut grads = tape.backward(loss)?;
-        let preds = argmax_rows(&tape.value(logits).to_f32_vec()?, self.model.num_classes());
+        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
         drop(tape);
         if let Some(max) = self.config.clip_grad_norm {
             let total = clip_grad_norm(&mut grads, max)?;

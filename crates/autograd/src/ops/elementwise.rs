@@ -7,45 +7,45 @@ use crate::{Tape, Var};
 impl<B: Backend> Tape<B> {
     /// `a + b` (same shape).
     pub fn add(&self, a: Var, b: Var) -> Result<Var> {
-        let out = self.value(a).add(&self.value(b))?;
+        let out = self.value(a)?.add(&self.value(b)?)?;
         // d(a+b) = (g, g)
-        Ok(self.record1(out, &[a, b], |g| Ok(vec![Some(g.clone()), Some(g.clone())])))
+        self.record1(out, &[a, b], |g| Ok(vec![Some(g.clone()), Some(g.clone())]))
     }
 
     /// `a - b` (same shape).
     pub fn sub(&self, a: Var, b: Var) -> Result<Var> {
-        let out = self.value(a).sub(&self.value(b))?;
+        let out = self.value(a)?.sub(&self.value(b)?)?;
         // d(a−b) = (g, −g)
-        Ok(self.record1(out, &[a, b], |g| {
+        self.record1(out, &[a, b], |g| {
             Ok(vec![Some(g.clone()), Some(g.scale(-1.0)?)])
-        }))
+        })
     }
 
     /// `a · b` elementwise (same shape).
     pub fn mul(&self, a: Var, b: Var) -> Result<Var> {
-        let (va, vb) = (self.value(a), self.value(b));
+        let (va, vb) = (self.value(a)?, self.value(b)?);
         let out = va.mul(&vb)?;
         // d(a·b) = (g·b, g·a)
-        Ok(self.record1(out, &[a, b], move |g| {
+        self.record1(out, &[a, b], move |g| {
             Ok(vec![Some(g.mul(&vb)?), Some(g.mul(&va)?)])
-        }))
+        })
     }
 
     /// `alpha · a`.
     pub fn scale(&self, a: Var, alpha: f64) -> Result<Var> {
-        let out = self.value(a).scale(alpha)?;
+        let out = self.value(a)?.scale(alpha)?;
         // d(αa) = α·g
-        Ok(self.record1(out, &[a], move |g| Ok(vec![Some(g.scale(alpha)?)])))
+        self.record1(out, &[a], move |g| Ok(vec![Some(g.scale(alpha)?)]))
     }
 
     /// An activation applied elementwise.
     pub fn unary(&self, a: Var, op: UnaryOp) -> Result<Var> {
-        let y = self.value(a).unary(op)?;
+        let y = self.value(a)?.unary(op)?;
         let saved = y.clone();
         // sigmoid: g·y(1−y);  tanh: g·(1−y²);  relu: g·[y>0]
-        Ok(self.record1(y, &[a], move |g| {
+        self.record1(y, &[a], move |g| {
             Ok(vec![Some(saved.unary_backward(op, g)?)])
-        }))
+        })
     }
 
     /// `1 / (1 + e^{-a})`.

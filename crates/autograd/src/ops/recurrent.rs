@@ -113,15 +113,15 @@ fn backward_one<B: Backend>(
 }
 
 impl<B: Backend> Tape<B> {
-    fn seq_values(&self, s: &SeqVars<'_>) -> SeqValues<B> {
-        SeqValues {
-            x_proj: self.value(s.x_proj),
-            w_hh: self.value(s.w_hh),
-            b_hh: s.b_hh.map(|v| self.value(v)),
-            w_hr: s.w_hr.map(|v| self.value(v)),
-            h0: self.value(s.h0),
-            c0: s.c0.map(|v| self.value(v)),
-        }
+    fn seq_values(&self, s: &SeqVars<'_>) -> Result<SeqValues<B>> {
+        Ok(SeqValues {
+            x_proj: self.value(s.x_proj)?,
+            w_hh: self.value(s.w_hh)?,
+            b_hh: s.b_hh.map(|v| self.value(v)).transpose()?,
+            w_hr: s.w_hr.map(|v| self.value(v)).transpose()?,
+            h0: self.value(s.h0)?,
+            c0: s.c0.map(|v| self.value(v)).transpose()?,
+        })
     }
 
     /// Both directions of a bidirectional layer as one node: the two recurrences are
@@ -133,7 +133,7 @@ impl<B: Backend> Tape<B> {
         fwd: &SeqVars<'_>,
         rev: &SeqVars<'_>,
     ) -> Result<[(Var, Var, Option<Var>); 2]> {
-        let (vf, vr) = (self.seq_values(fwd), self.seq_values(rev));
+        let (vf, vr) = (self.seq_values(fwd)?, self.seq_values(rev)?);
         let backend = self.backend().clone();
         let (of, or) = rayon::join(
             || vf.run(&backend, fwd, true),
@@ -166,14 +166,14 @@ impl<B: Backend> Tape<B> {
             debug_assert_eq!(out.len(), n_pf);
             out.extend(b?);
             Ok(out)
-        });
+        })?;
         let pick = |o: usize| (vars[o], vars[o + 1], (n_out == 3).then(|| vars[o + 2]));
         Ok([pick(0), pick(n_out)])
     }
 
     /// Runs the fused recurrence; returns `(output [N, H_out], h_n [B, H_out], c_n [B, H])`.
     pub fn recurrent(&self, s: &SeqVars<'_>) -> Result<(Var, Var, Option<Var>)> {
-        let out = self.seq_values(s).run(self.backend(), s, false)?;
+        let out = self.seq_values(s)?.run(self.backend(), s, false)?;
         let mut outputs = vec![out.output, out.h_n];
         outputs.extend(out.c_n);
         let saved = self.grad_enabled().then_some(out.saved);
@@ -184,7 +184,7 @@ impl<B: Backend> Tape<B> {
                 recur_tensor::Error::invalid("recurrent", "backward on a tape without gradients")
             })?;
             backward_one(&backend, &saved, g)
-        });
+        })?;
         Ok((vars[0], vars[1], vars.get(2).copied()))
     }
 }

@@ -9,7 +9,7 @@ impl<B: Backend> Tape<B> {
     /// maximum, for `x [R, C]` → `[R, C]`. `−∞` entries get weight 0 (masking); a row must
     /// have a finite entry. Computed in f64 on the host (attention scores are small).
     pub fn softmax_rows(&self, x: Var) -> Result<Var> {
-        let vx = self.value(x);
+        let vx = self.value(x)?;
         let shape = vx.shape().to_vec();
         if shape.len() != 2 || shape[1] == 0 {
             return Err(recur_tensor::Error::shape(
@@ -32,9 +32,9 @@ impl<B: Backend> Tape<B> {
         let y = Tensor::from_f64(vx.backend(), &shape, &y, vx.dtype())?;
         let saved = y.clone();
         // dx = y ⊙ (g − Σ_c g·y)   (the Jacobian of softmax applied to g)
-        Ok(self.record1(y, &[x], move |g| {
+        self.record1(y, &[x], move |g| {
             let dot = g.mul(&saved)?.sum_axis(1)?.broadcast_axis(1, shape[1])?;
             Ok(vec![Some(g.sub(&dot)?.mul(&saved)?)])
-        }))
+        })
     }
 }

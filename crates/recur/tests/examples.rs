@@ -1,0 +1,63 @@
+//! The four examples run as tests at the sizes they ship with: `own_sequences` (trains a
+//! packed BiLSTM to ≥ 0.97 test accuracy, then checks the reloaded model's logits are
+//! identical), `custom_model` (a model of building blocks trained through the `Model`
+//! trait), `load_pytorch` (PyTorch's logits from its safetensors export) and `predict_run`
+//! (a run folder classifies strings).
+
+#[path = "../examples/custom_model.rs"]
+mod custom_model;
+#[allow(dead_code)] // its `main` reads the command line; the test calls `run`
+#[path = "../examples/load_pytorch.rs"]
+mod load_pytorch;
+#[path = "../examples/own_sequences.rs"]
+mod own_sequences;
+#[allow(dead_code)] // its `main` reads the command line; the test calls `classify`
+#[path = "../examples/predict_run.rs"]
+mod predict_run;
+
+use recur::prelude::*;
+use recur::train::{RunConfig, RunDir};
+
+#[test]
+fn own_sequences_learns_and_reloads_identically() {
+    own_sequences::main().unwrap();
+}
+
+#[test]
+fn custom_model_learns_through_the_model_trait() {
+    custom_model::main().unwrap();
+}
+
+#[test]
+fn load_pytorch_gives_pytorchs_logits() {
+    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/pytorch/gru_classifier.safetensors");
+    load_pytorch::run(&weights).unwrap();
+    // a file that is not the model's is refused with its name
+    let err = load_pytorch::run(std::path::Path::new("/nonexistent.safetensors")).unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent.safetensors"),
+        "{err}"
+    );
+}
+
+#[test]
+fn predict_run_classifies_with_a_saved_run() {
+    let texts = ["the team won the match", "the bank raised its rates"];
+    let vocab = Vocab::from_texts(&texts, VocabOrder::Frequency, 1);
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let config = ClassifierConfig::new(vocab.len(), 2);
+    Classifier::new(&mut store, config.clone(), &mut rng(3)).unwrap();
+    let mut run_config = RunConfig::for_model(config);
+    run_config.classes = vec!["sports".into(), "finance".into()];
+    let dir = std::env::temp_dir().join(format!("recur-predict-run-{}", std::process::id()));
+    RunDir::new(&dir).save(&run_config, &vocab, &store).unwrap();
+    let asked: Vec<String> = ["the match", "", "the rates"].map(String::from).to_vec();
+    let got = predict_run::classify(&dir, &asked).unwrap();
+    assert!(got[1].is_none(), "an empty text has no class");
+    for best in [&got[0], &got[2]] {
+        let (class, p) = best.as_ref().unwrap();
+        assert!(["sports", "finance"].contains(&class.as_str()), "{class}");
+        assert!(*p >= 0.5 && *p <= 1.0, "{p}");
+    }
+}
