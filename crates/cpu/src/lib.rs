@@ -2,6 +2,16 @@
 //! otherwise), fused recurrent kernels that run large batches as two halves of rows on two
 //! threads, and `rayon` only for maps large enough to pay for the fork (see
 //! [`kernels::basic::PAR_MIN`]).
+//!
+//! ```
+//! use recur_cpu::Cpu;
+//! use recur_tensor::{DType, Tensor, UnaryOp};
+//!
+//! let x = Tensor::from_f64(&Cpu, &[4], &[-2., -0.5, 0.5, 2.], DType::F32)?;
+//! let y = x.unary(UnaryOp::Tanh)?; // one fused pass over the storage
+//! assert!((y.to_f64_vec()?[3] - 2f64.tanh()).abs() < 1e-6);
+//! # Ok::<(), recur_tensor::Error>(())
+//! ```
 
 mod alloc;
 mod elem;

@@ -2,6 +2,17 @@
 //! machines without CUDA; [`Cuda::new`] then returns a clear error), cuBLAS for GEMMs, and
 //! the kernels of `kernels/recur.cu` compiled with NVRTC at first use. Every kernel has a CPU
 //! twin of the same op name in `recur-cpu`; `tests/parity.rs` compares them.
+//!
+//! ```no_run
+//! use recur_cuda::Cuda;
+//! use recur_tensor::{DType, Tensor};
+//!
+//! // without a GPU (or its driver) `Cuda::new` is an error that says so
+//! let gpu = Cuda::new(0)?;
+//! let x = Tensor::from_f64(&gpu, &[2], &[1.0, 2.0], DType::F32)?;
+//! assert_eq!(x.scale(2.0)?.to_f64_vec()?, vec![2.0, 4.0]);
+//! # Ok::<(), recur_tensor::Error>(())
+//! ```
 
 mod device;
 mod recurrent;

@@ -9,6 +9,22 @@
 //! batches on a background thread; [`load_vectors`] reads pretrained word vectors (GloVe,
 //! word2vec, fastText `.vec`, gzip) for a vocabulary. `download` (the default-on `download`
 //! feature) fetches and checks AG News; [`read_csv`] is its reader.
+//!
+//! ```
+//! use recur_data::{collate, Encoded, Tokenizer, Vocab, VocabOrder};
+//!
+//! let texts = ["Stocks fell sharply.", "The striker scored twice!"];
+//! let vocab = Vocab::from_texts(&texts, VocabOrder::Frequency, 1);
+//! let tokens = Tokenizer::BasicEnglish.tokenize(texts[0]);
+//! assert_eq!(tokens, ["stocks", "fell", "sharply", "."]);
+//! let data = Encoded {
+//!     labels: vec![1, 0],
+//!     ids: texts.iter().map(|t| vocab.encode(Tokenizer::BasicEnglish.tokenize(t).iter().map(String::as_str))).collect(),
+//! };
+//! let batch = collate(&data, &[0, 1])?; // padded with 0 to [B=2, T=5]
+//! assert_eq!((batch.len(), batch.max_len, batch.lengths.clone()), (2, 5, vec![4, 5]));
+//! # Ok::<(), recur_data::DataError>(())
+//! ```
 
 mod classes;
 mod delimited;

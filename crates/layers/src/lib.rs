@@ -5,6 +5,31 @@
 //! build their forward pass on a [`recur_autograd::Tape`]. The fused recurrent layer
 //! ([`Recurrent`]) runs one backend op per layer and direction; [`Recurrent::forward_unrolled`]
 //! is the cell-by-cell reference it is tested against.
+//!
+//! ```
+//! use recur_autograd::Tape;
+//! use recur_cpu::Cpu;
+//! use recur_layers::{rng, Adam, Bias, Linear, Optimizer, ParamStore};
+//! use recur_tensor::{DType, Tensor};
+//!
+//! let mut store = ParamStore::new(&Cpu, DType::F32);
+//! let fc = Linear::new(&mut store, "fc", 3, 2, Bias::With, &mut rng(0))?;
+//! let mut adam = Adam::with_lr(0.1);
+//! let x = Tensor::from_f64(&Cpu, &[1, 3], &[1.0, 2.0, 3.0], DType::F32)?;
+//! let mut last = f64::INFINITY;
+//! for _ in 0..20 {
+//!     let tape = Tape::new(&Cpu);
+//!     let y = fc.forward(&tape, &store, tape.constant(x.clone()))?;
+//!     let loss = tape.sum_all(tape.mul(y, y)?)?; // drive the output to 0
+//!     last = tape.value(loss)?.scalar()?;
+//!     let mut grads = tape.backward(loss)?;
+//!     drop(tape); // the tape shares the parameters: drop it before the step
+//!     adam.step(&mut store, &mut grads)?;
+//! }
+//! assert!(last < 0.5, "{last}");
+//! assert_eq!(store.name(fc.weight)?, "fc.weight"); // PyTorch's state_dict names
+//! # Ok::<(), recur_layers::LayerError>(())
+//! ```
 
 mod cells;
 mod clip;

@@ -6,6 +6,19 @@
 //! `GET /metrics` (Prometheus). Concurrent requests are gathered into batches on a
 //! dedicated inference thread ([`batcher`]); bad input is a JSON error that never touches
 //! another request; SIGTERM or Ctrl-C drains the requests in flight, then the server exits.
+//!
+//! ```no_run
+//! use recur_cpu::Cpu;
+//! use recur_serve::{default_batch, Limits, Server};
+//! use recur_train::RunDir;
+//!
+//! let path = std::path::Path::new("runs/lstm");
+//! let run = RunDir::new(path).load_on(&Cpu)?;
+//! let server = Server::bind(run, path, "127.0.0.1:8080".parse()?, default_batch(), Limits::default())?;
+//! println!("listening on http://{}", server.local_addr()?);
+//! server.run()?; // until SIGTERM or Ctrl-C, then drains
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod api;
 pub mod batcher;

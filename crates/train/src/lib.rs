@@ -9,6 +9,28 @@
 //! unit ([`RunWriter`]) at every epoch end and every `save_every` steps, and
 //! [`Trainer::resume`] continues a run bit-identically. It owns the rayon pool the steps run
 //! on and brings the optimizer up to date before anything reads the parameters.
+//!
+//! ```
+//! use recur_cpu::Cpu;
+//! use recur_data::Encoded;
+//! use recur_layers::{rng, Adam, Classifier, ClassifierConfig, ParamStore};
+//! use recur_tensor::DType;
+//! use recur_train::{evaluate, Datasets, Silent, TrainConfig, Trainer};
+//!
+//! // class = whether token 1 or token 2 is in the sequence
+//! let mut data = Encoded::default();
+//! for i in 0..200 {
+//!     data.ids.push(vec![3 + i % 5, 1 + i % 2, 3 + i % 7]);
+//!     data.labels.push(i % 2);
+//! }
+//! let mut store = ParamStore::new(&Cpu, DType::F32);
+//! let model = Classifier::new(&mut store, ClassifierConfig::new(10, 2), &mut rng(0))?;
+//! let mut trainer = Trainer::new(TrainConfig::new(5, 16), &model, store, Box::new(Adam::with_lr(0.02)), rng(1));
+//! trainer.fit(&Datasets::new(data.clone()), &mut Silent)?;
+//! let accuracy = evaluate(&model, trainer.store(), &data, 64)?.scores.accuracy();
+//! assert!(accuracy > 0.9, "{accuracy}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod commit;
 mod error;
