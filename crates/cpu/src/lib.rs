@@ -19,8 +19,8 @@ mod fastmath;
 pub mod kernels;
 
 use recur_tensor::{
-    AdamHyper, Backend, BinaryOp, CellKind, DType, Error, GemmSpec, HostData, Result, SeqGrads,
-    SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, CellKind, DType, Error, GemmSpec, HostData, Result,
+    SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
 };
 
 pub use alloc::keep_freed_memory;
@@ -135,6 +135,7 @@ impl Backend for Cpu {
         b: &CpuStorage,
         c: &mut CpuStorage,
     ) -> Result<()> {
+        check::gemm(spec, a.len(), b.len(), c.len())?;
         dispatch!(c.dtype(), T => {
             let (a, b) = (sl::<T>("gemm", a)?, sl::<T>("gemm", b)?);
             gemm::gemm(spec.m, spec.n, spec.k, T::of(spec.alpha), a, spec.a, b, spec.b,
@@ -153,6 +154,7 @@ impl Backend for Cpu {
     }
 
     fn unary_backward(&self, op: UnaryOp, y: &CpuStorage, g: &CpuStorage) -> Result<CpuStorage> {
+        check::same_len(op.name(), y.len(), g.len())?;
         Ok(dispatch!(y.dtype(), T => {
             let (y, g) = (sl::<T>(op.name(), y)?, sl::<T>(op.name(), g)?);
             let mut out = new_like::<T>(y.len());
@@ -162,6 +164,7 @@ impl Backend for Cpu {
     }
 
     fn binary(&self, op: BinaryOp, a: &CpuStorage, b: &CpuStorage) -> Result<CpuStorage> {
+        check::same_len(op.name(), a.len(), b.len())?;
         Ok(dispatch!(a.dtype(), T => {
             let (a, b) = (sl::<T>(op.name(), a)?, sl::<T>(op.name(), b)?);
             let mut out = new_like::<T>(a.len());
@@ -171,6 +174,7 @@ impl Backend for Cpu {
     }
 
     fn axpy(&self, alpha: f64, x: &CpuStorage, y: &mut CpuStorage) -> Result<()> {
+        check::same_len("axpy", x.len(), y.len())?;
         dispatch!(y.dtype(), T => basic::axpy(T::of(alpha), sl::<T>("axpy", x)?, sl_mut::<T>("axpy", y)?));
         Ok(())
     }
@@ -182,12 +186,15 @@ impl Backend for Cpu {
         }))
     }
 
-    fn add_bias_rows(&self, x: &mut CpuStorage, _cols: usize, bias: &CpuStorage) -> Result<()> {
+    fn add_bias_rows(&self, x: &mut CpuStorage, cols: usize, bias: &CpuStorage) -> Result<()> {
+        check::rows("add_bias_rows", x.len(), cols)?;
+        check::len_is("add_bias_rows", "bias", bias.len(), cols)?;
         dispatch!(x.dtype(), T => basic::add_bias_rows(sl_mut::<T>("add_bias_rows", x)?, sl::<T>("add_bias_rows", bias)?));
         Ok(())
     }
 
     fn sum_axis(&self, x: &CpuStorage, outer: usize, n: usize, inner: usize) -> Result<CpuStorage> {
+        check::len_is("sum_axis", "x", x.len(), outer * n * inner)?;
         Ok(dispatch!(x.dtype(), T => {
             let mut out = new_like::<T>(outer * inner);
             basic::sum_axis(sl::<T>("sum_axis", x)?, n, inner, &mut out);
@@ -202,6 +209,7 @@ impl Backend for Cpu {
         n: usize,
         inner: usize,
     ) -> Result<CpuStorage> {
+        check::len_is("broadcast_axis", "x", x.len(), outer * inner)?;
         Ok(dispatch!(x.dtype(), T => {
             let mut out = new_like::<T>(outer * n * inner);
             basic::broadcast_axis(sl::<T>("broadcast_axis", x)?, outer, n, inner, &mut out);
@@ -210,6 +218,7 @@ impl Backend for Cpu {
     }
 
     fn log_softmax(&self, x: &CpuStorage, cols: usize) -> Result<CpuStorage> {
+        check::rows("log_softmax", x.len(), cols)?;
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>("log_softmax", x)?;
             let mut out = new_like::<T>(x.len());
@@ -219,6 +228,7 @@ impl Backend for Cpu {
     }
 
     fn nll_mean(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize]) -> Result<f64> {
+        check::labelled_rows("nll_loss", log_probs.len(), cols, labels)?;
         Ok(
             dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?, cols, labels)),
         )
@@ -231,6 +241,7 @@ impl Backend for Cpu {
         labels: &[usize],
         scale: f64,
     ) -> Result<CpuStorage> {
+        check::labelled_rows("cross_entropy_backward", log_probs.len(), cols, labels)?;
         Ok(dispatch!(log_probs.dtype(), T => {
             let lp = sl::<T>("cross_entropy_backward", log_probs)?;
             let mut out = new_like::<T>(lp.len());
@@ -251,6 +262,24 @@ impl Backend for Cpu {
         dst_start: usize,
         len: usize,
     ) -> Result<()> {
+        check::block(
+            "copy_block",
+            src.len(),
+            outer,
+            src_dim,
+            inner,
+            src_start,
+            len,
+        )?;
+        check::block(
+            "copy_block",
+            dst.len(),
+            outer,
+            dst_dim,
+            inner,
+            dst_start,
+            len,
+        )?;
         dispatch!(dst.dtype(), T => basic::copy_block(sl::<T>("copy_block", src)?, outer, inner, src_dim, src_start,
             sl_mut::<T>("copy_block", dst)?, dst_dim, dst_start, len));
         Ok(())
@@ -263,6 +292,7 @@ impl Backend for Cpu {
         d1: usize,
         inner: usize,
     ) -> Result<CpuStorage> {
+        check::len_is("transpose01", "x", x.len(), d0 * d1 * inner)?;
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>("transpose01", x)?;
             let mut out = new_like::<T>(x.len());
@@ -272,6 +302,8 @@ impl Backend for Cpu {
     }
 
     fn gather_rows(&self, src: &CpuStorage, cols: usize, idx: &[usize]) -> Result<CpuStorage> {
+        let rows = check::rows("gather_rows", src.len(), cols)?;
+        check::indices("gather_rows", idx, rows)?;
         Ok(dispatch!(src.dtype(), T => {
             let mut out = new_like::<T>(idx.len() * cols);
             basic::gather_rows(sl::<T>("gather_rows", src)?, cols, idx, &mut out);
@@ -286,6 +318,7 @@ impl Backend for Cpu {
         idx: &[usize],
         src: &CpuStorage,
     ) -> Result<()> {
+        check::row_update("scatter_add_rows", dst.len(), cols, idx, src.len())?;
         dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_add_rows", dst)?, cols, idx,
             sl::<T>("scatter_add_rows", src)?, true));
         Ok(())
@@ -298,6 +331,7 @@ impl Backend for Cpu {
         idx: &[usize],
         src: &CpuStorage,
     ) -> Result<()> {
+        check::row_update("scatter_rows", dst.len(), cols, idx, src.len())?;
         dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_rows", dst)?, cols, idx,
             sl::<T>("scatter_rows", src)?, false));
         Ok(())
@@ -312,6 +346,9 @@ impl Backend for Cpu {
         hyper: &AdamHyper,
     ) -> Result<()> {
         let op = "adam_step";
+        for len in [g.len(), m.len(), v.len()] {
+            check::same_len(op, p.len(), len)?;
+        }
         dispatch!(p.dtype(), T => optim::adam_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, hyper));
         Ok(())
     }
@@ -328,6 +365,11 @@ impl Backend for Cpu {
         hyper: &AdamHyper,
     ) -> Result<()> {
         let op = "adam_rows_catch_up";
+        let r = check::row_update(op, p.len(), cols, rows, g.len())?;
+        for len in [m.len(), v.len()] {
+            check::same_len(op, p.len(), len)?;
+        }
+        check::len_is(op, "last", last.len(), r)?;
         dispatch!(p.dtype(), T => optim::adam_rows_catch_up(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
             sl_mut::<T>(op, v)?, cols, rows, last, hyper));
         Ok(())
@@ -344,6 +386,10 @@ impl Backend for Cpu {
         hyper: &AdamHyper,
     ) -> Result<()> {
         let op = "sparse_adam_rows";
+        check::row_update(op, p.len(), cols, rows, g.len())?;
+        for len in [m.len(), v.len()] {
+            check::same_len(op, p.len(), len)?;
+        }
         dispatch!(p.dtype(), T => optim::sparse_adam_rows(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
             sl_mut::<T>(op, v)?, cols, rows, hyper));
         Ok(())
@@ -362,6 +408,10 @@ impl Backend for Cpu {
         first: bool,
     ) -> Result<()> {
         let op = "sgd_step";
+        check::same_len(op, p.len(), g.len())?;
+        if let Some(b) = &buf {
+            check::same_len(op, p.len(), b.len())?;
+        }
         dispatch!(p.dtype(), T => {
             let buf = match buf { Some(b) => Some(sl_mut::<T>(op, b)?), None => None };
             optim::sgd_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, buf, lr, momentum, dampening, weight_decay, nesterov, first)
@@ -421,6 +471,7 @@ impl Backend for Cpu {
         grad_c_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "lstm_seq_backward";
+        s.check_grads(grad_output, grad_h_n, grad_c_n)?;
         let missing = |what: &str| Error::invalid(op, format!("saved state lacks {what}"));
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
@@ -498,6 +549,7 @@ impl Backend for Cpu {
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "gru_seq_backward";
+        s.check_grads(grad_output, grad_h_n, None)?;
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let gh_n = s
@@ -561,6 +613,7 @@ impl Backend for Cpu {
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "rnn_seq_backward";
+        s.check_grads(grad_output, grad_h_n, None)?;
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let relu = s.kind == CellKind::RnnRelu;

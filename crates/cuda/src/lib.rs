@@ -22,8 +22,8 @@ use std::sync::Arc;
 use cudarc::cublas::{sys::cublasOperation_t, Gemm, GemmConfig};
 use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg, ValidAsZeroBits};
 use recur_tensor::{
-    AdamHyper, Backend, BinaryOp, DType, Error, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
-    SeqOutputs, SeqSaved, Tensor, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, DType, Error, GemmSpec, HostData, Result, SeqGrads,
+    SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
 };
 
 pub use device::{compile_kernels, KERNELS};
@@ -167,8 +167,8 @@ macro_rules! dispatch {
 pub(crate) use dispatch;
 
 /// Launches kernel `$name` (for element type `$T`) over `$n` elements with `args`.
-/// SAFETY of every use: the tensor front end validated each buffer against `$n` and the
-/// shapes, so the kernel's grid-stride loop stays in bounds.
+/// SAFETY of every use: the method calling it first checked each buffer against `$n` and
+/// the shapes (`recur_tensor::check`), so the kernel's grid-stride loop stays in bounds.
 macro_rules! launch {
     ($self:ident, $T:ty, $name:expr, $n:expr, [$($arg:expr),* $(,)?]) => {{
         let f = $self.kernel::<$T>($name)?;
@@ -345,6 +345,7 @@ impl Backend for Cuda {
         b: &CudaStorage,
         c: &mut CudaStorage,
     ) -> Result<()> {
+        check::gemm(spec, self.len_of(a), self.len_of(b), self.len_of(c))?;
         dispatch!(c.dtype(), T => self.gemm_t::<T>(spec, sl("gemm", a)?, sl("gemm", b)?, sl_mut("gemm", c)?))
     }
 
@@ -365,6 +366,7 @@ impl Backend for Cuda {
     }
 
     fn unary_backward(&self, op: UnaryOp, y: &CudaStorage, g: &CudaStorage) -> Result<CudaStorage> {
+        check::same_len(op.name(), self.len_of(y), self.len_of(g))?;
         let code = op as i32;
         dispatch!(y.dtype(), T => {
             let (y, g) = (sl::<T>(op.name(), y)?, sl::<T>(op.name(), g)?);
@@ -381,6 +383,7 @@ impl Backend for Cuda {
     }
 
     fn binary(&self, op: BinaryOp, a: &CudaStorage, b: &CudaStorage) -> Result<CudaStorage> {
+        check::same_len(op.name(), self.len_of(a), self.len_of(b))?;
         let code = op as i32;
         dispatch!(a.dtype(), T => {
             let (a, bb) = (sl::<T>(op.name(), a)?, sl::<T>(op.name(), b)?);
@@ -397,6 +400,7 @@ impl Backend for Cuda {
     }
 
     fn axpy(&self, alpha: f64, x: &CudaStorage, y: &mut CudaStorage) -> Result<()> {
+        check::same_len("axpy", self.len_of(x), self.len_of(y))?;
         dispatch!(y.dtype(), T => {
             let x = sl::<T>("axpy", x)?;
             let y = sl_mut::<T>("axpy", y)?;
@@ -417,6 +421,8 @@ impl Backend for Cuda {
     }
 
     fn add_bias_rows(&self, x: &mut CudaStorage, cols: usize, bias: &CudaStorage) -> Result<()> {
+        check::rows("add_bias_rows", self.len_of(x), cols)?;
+        check::len_is("add_bias_rows", "bias", self.len_of(bias), cols)?;
         dispatch!(x.dtype(), T => {
             let bias = sl::<T>("add_bias_rows", bias)?;
             let x = sl_mut::<T>("add_bias_rows", x)?;
@@ -433,6 +439,7 @@ impl Backend for Cuda {
         n: usize,
         inner: usize,
     ) -> Result<CudaStorage> {
+        check::len_is("sum_axis", "x", self.len_of(x), outer * n * inner)?;
         dispatch!(x.dtype(), T => {
             let x = sl::<T>("sum_axis", x)?;
             let mut out = self.zeros::<T>(outer * inner)?;
@@ -449,6 +456,7 @@ impl Backend for Cuda {
         n: usize,
         inner: usize,
     ) -> Result<CudaStorage> {
+        check::len_is("broadcast_axis", "x", self.len_of(x), outer * inner)?;
         dispatch!(x.dtype(), T => {
             let x = sl::<T>("broadcast_axis", x)?;
             let mut out = self.zeros::<T>(outer * n * inner)?;
@@ -459,6 +467,7 @@ impl Backend for Cuda {
     }
 
     fn log_softmax(&self, x: &CudaStorage, cols: usize) -> Result<CudaStorage> {
+        check::rows("log_softmax", self.len_of(x), cols)?;
         dispatch!(x.dtype(), T => {
             let x = sl::<T>("log_softmax", x)?;
             let rows = x.len() / cols.max(1);
@@ -470,6 +479,7 @@ impl Backend for Cuda {
     }
 
     fn nll_mean(&self, log_probs: &CudaStorage, cols: usize, labels: &[usize]) -> Result<f64> {
+        check::labelled_rows("nll_loss", self.len_of(log_probs), cols, labels)?;
         dispatch!(log_probs.dtype(), T => {
             let lp = sl::<T>("nll_loss", log_probs)?;
             let d_labels = self.upload_idx(labels)?;
@@ -489,6 +499,12 @@ impl Backend for Cuda {
         labels: &[usize],
         scale: f64,
     ) -> Result<CudaStorage> {
+        check::labelled_rows(
+            "cross_entropy_backward",
+            self.len_of(log_probs),
+            cols,
+            labels,
+        )?;
         dispatch!(log_probs.dtype(), T => {
             let lp = sl::<T>("cross_entropy_backward", log_probs)?;
             let d_labels = self.upload_idx(labels)?;
@@ -511,6 +527,24 @@ impl Backend for Cuda {
         dst_start: usize,
         len: usize,
     ) -> Result<()> {
+        check::block(
+            "copy_block",
+            self.len_of(src),
+            outer,
+            src_dim,
+            inner,
+            src_start,
+            len,
+        )?;
+        check::block(
+            "copy_block",
+            self.len_of(dst),
+            outer,
+            dst_dim,
+            inner,
+            dst_start,
+            len,
+        )?;
         dispatch!(dst.dtype(), T => {
             let s = sl::<T>("copy_block", src)?;
             let d = sl_mut::<T>("copy_block", dst)?;
@@ -527,6 +561,7 @@ impl Backend for Cuda {
         d1: usize,
         inner: usize,
     ) -> Result<CudaStorage> {
+        check::len_is("transpose01", "x", self.len_of(x), d0 * d1 * inner)?;
         dispatch!(x.dtype(), T => {
             let x = sl::<T>("transpose01", x)?;
             let mut out = self.zeros::<T>(x.len())?;
@@ -537,6 +572,8 @@ impl Backend for Cuda {
     }
 
     fn gather_rows(&self, src: &CudaStorage, cols: usize, idx: &[usize]) -> Result<CudaStorage> {
+        let rows = check::rows("gather_rows", self.len_of(src), cols)?;
+        check::indices("gather_rows", idx, rows)?;
         dispatch!(src.dtype(), T => {
             let s = sl::<T>("gather_rows", src)?;
             let d_idx = self.upload_idx(idx)?;
@@ -557,6 +594,13 @@ impl Backend for Cuda {
         idx: &[usize],
         src: &CudaStorage,
     ) -> Result<()> {
+        check::row_update(
+            "scatter_add_rows",
+            self.len_of(dst),
+            cols,
+            idx,
+            self.len_of(src),
+        )?;
         self.scatter(dst, cols, idx, src, "scatter_add_rows")
     }
 
@@ -567,6 +611,13 @@ impl Backend for Cuda {
         idx: &[usize],
         src: &CudaStorage,
     ) -> Result<()> {
+        check::row_update(
+            "scatter_rows",
+            self.len_of(dst),
+            cols,
+            idx,
+            self.len_of(src),
+        )?;
         self.scatter(dst, cols, idx, src, "scatter_rows")
     }
 
@@ -578,6 +629,9 @@ impl Backend for Cuda {
         v: &mut CudaStorage,
         h: &AdamHyper,
     ) -> Result<()> {
+        for len in [self.len_of(g), self.len_of(m), self.len_of(v)] {
+            check::same_len("adam_step", self.len_of(p), len)?;
+        }
         let (bc1, bc2) = (
             1.0 - h.beta1.powi(h.step as i32),
             1.0 - h.beta2.powi(h.step as i32),
@@ -603,6 +657,17 @@ impl Backend for Cuda {
         last: &mut [u64],
         h: &AdamHyper,
     ) -> Result<()> {
+        let r = check::row_update(
+            "adam_rows_catch_up",
+            self.len_of(p),
+            cols,
+            rows,
+            self.len_of(g),
+        )?;
+        for len in [self.len_of(m), self.len_of(v)] {
+            check::same_len("adam_rows_catch_up", self.len_of(p), len)?;
+        }
+        check::len_is("adam_rows_catch_up", "last", last.len(), r)?;
         if rows.is_empty() {
             return Ok(());
         }
@@ -639,6 +704,16 @@ impl Backend for Cuda {
         rows: &[usize],
         h: &AdamHyper,
     ) -> Result<()> {
+        check::row_update(
+            "sparse_adam_rows",
+            self.len_of(p),
+            cols,
+            rows,
+            self.len_of(g),
+        )?;
+        for len in [self.len_of(m), self.len_of(v)] {
+            check::same_len("sparse_adam_rows", self.len_of(p), len)?;
+        }
         if rows.is_empty() {
             return Ok(());
         }
@@ -668,6 +743,10 @@ impl Backend for Cuda {
         nesterov: bool,
         first: bool,
     ) -> Result<()> {
+        check::same_len("sgd_step", self.len_of(p), self.len_of(g))?;
+        if let Some(b) = &buf {
+            check::same_len("sgd_step", self.len_of(p), self.len_of(b))?;
+        }
         dispatch!(p.dtype(), T => {
             let op = "sgd_step";
             let g = sl::<T>(op, g)?;
@@ -682,6 +761,7 @@ impl Backend for Cuda {
     }
 
     fn lstm_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        inputs.validate()?;
         recurrent::forward(self, inputs)
     }
 
@@ -692,10 +772,12 @@ impl Backend for Cuda {
         gh: Option<&CudaTensor>,
         gc: Option<&CudaTensor>,
     ) -> Result<SeqGrads<Self>> {
+        saved.check_grads(go, gh, gc)?;
         recurrent::backward(self, saved, go, gh, gc)
     }
 
     fn gru_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        inputs.validate()?;
         recurrent::forward(self, inputs)
     }
 
@@ -705,10 +787,12 @@ impl Backend for Cuda {
         go: Option<&CudaTensor>,
         gh: Option<&CudaTensor>,
     ) -> Result<SeqGrads<Self>> {
+        saved.check_grads(go, gh, None)?;
         recurrent::backward(self, saved, go, gh, None)
     }
 
     fn rnn_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        inputs.validate()?;
         recurrent::forward(self, inputs)
     }
 
@@ -718,6 +802,7 @@ impl Backend for Cuda {
         go: Option<&CudaTensor>,
         gh: Option<&CudaTensor>,
     ) -> Result<SeqGrads<Self>> {
+        saved.check_grads(go, gh, None)?;
         recurrent::backward(self, saved, go, gh, None)
     }
 }

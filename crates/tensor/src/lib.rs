@@ -19,6 +19,7 @@
 //! ```
 
 mod backend;
+pub mod check;
 mod dtype;
 mod error;
 mod ops;

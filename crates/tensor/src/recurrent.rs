@@ -248,6 +248,50 @@ impl<B: Backend> SeqInputs<'_, B> {
     }
 }
 
+impl<B: Backend> SeqSaved<B> {
+    /// Checks output gradients against what the forward pass saved (each may be absent:
+    /// zero), and the saved tensors against each other.
+    pub fn check_grads(
+        &self,
+        grad_output: Option<&Tensor<B>>,
+        grad_h_n: Option<&Tensor<B>>,
+        grad_c_n: Option<&Tensor<B>>,
+    ) -> Result<()> {
+        let op = "seq_backward";
+        let n: usize = self.batch_sizes.iter().sum();
+        if self.batch_sizes.is_empty() || self.output.shape().first() != Some(&n) {
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "saved output {:?} does not hold the {n} rows of batch_sizes {:?}",
+                    self.output.shape(),
+                    self.batch_sizes
+                ),
+            ));
+        }
+        expect_shape(
+            op,
+            "gates",
+            &self.gates,
+            &[n, self.kind.gates() * self.hidden],
+        )?;
+        if let Some(g) = grad_output {
+            expect_shape(op, "grad_output", g, self.output.shape())?;
+        }
+        if let Some(g) = grad_h_n {
+            expect_shape(op, "grad_h_n", g, self.h0.shape())?;
+        }
+        match (grad_c_n, &self.c0) {
+            (Some(g), Some(c0)) => expect_shape(op, "grad_c_n", g, c0.shape())?,
+            (Some(_), None) => {
+                return Err(Error::invalid(op, "grad_c_n given for a cell without c"))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// Validates `inputs` and runs the backend's fused forward for its cell kind.
 pub fn seq_forward<B: Backend>(backend: &B, inputs: &SeqInputs<'_, B>) -> Result<SeqOutputs<B>> {
     inputs.validate()?;
@@ -267,18 +311,7 @@ pub fn seq_backward<B: Backend>(
     grad_h_n: Option<&Tensor<B>>,
     grad_c_n: Option<&Tensor<B>>,
 ) -> Result<SeqGrads<B>> {
-    let op = "seq_backward";
-    if let Some(g) = grad_output {
-        expect_shape(op, "grad_output", g, saved.output.shape())?;
-    }
-    if let Some(g) = grad_h_n {
-        expect_shape(op, "grad_h_n", g, saved.h0.shape())?;
-    }
-    match (grad_c_n, &saved.c0) {
-        (Some(g), Some(c0)) => expect_shape(op, "grad_c_n", g, c0.shape())?,
-        (Some(_), None) => return Err(Error::invalid(op, "grad_c_n given for a cell without c")),
-        _ => {}
-    }
+    saved.check_grads(grad_output, grad_h_n, grad_c_n)?;
     match saved.kind {
         CellKind::Lstm => backend.lstm_seq_backward(saved, grad_output, grad_h_n, grad_c_n),
         CellKind::Gru => backend.gru_seq_backward(saved, grad_output, grad_h_n),

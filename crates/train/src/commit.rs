@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::{Result, TrainError};
 
@@ -22,30 +23,35 @@ pub enum Entry {
     SameAs(String),
 }
 
+/// One file-system operation of a commit, as a fault injector sees it
+/// ([`RunWriter::inject_faults`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FaultPoint<'a> {
+    /// `mkdir`, `create`, `write`, `fsync`, `link`, `rename` or `exchange`.
+    pub op: &'static str,
+    /// The path it acts on.
+    pub path: &'a Path,
+}
+
+type Injector = Arc<dyn Fn(&FaultPoint<'_>) -> std::io::Result<()> + Send + Sync>;
+
 /// The one writer of a run folder (holds its lock while alive).
-#[derive(Debug)]
 pub struct RunWriter {
     dir: PathBuf,
     parent: PathBuf,
     name: String,
     _lock: File,
     commits: AtomicU64,
+    inject: Option<Injector>,
 }
 
-fn fsync_dir(path: &Path) -> Result<()> {
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| TrainError::io(path, e))
-}
-
-/// Hard-links `from` as `to`, or copies it (flushed) where links are not possible.
-fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
-    if std::fs::hard_link(from, to).is_err() {
-        std::fs::copy(from, to)
-            .and_then(|_| File::open(to)?.sync_all())
-            .map_err(|e| TrainError::io(from, e))?;
+impl std::fmt::Debug for RunWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunWriter")
+            .field("dir", &self.dir)
+            .field("commits", &self.commits)
+            .finish_non_exhaustive()
     }
-    Ok(())
 }
 
 /// Atomically swaps two existing paths; `Ok(false)` when the file system cannot.
@@ -162,6 +168,7 @@ impl RunWriter {
             name,
             _lock: lock,
             commits: AtomicU64::new(0),
+            inject: None,
         };
         let probe = writer.temp_path();
         std::fs::create_dir(&probe).map_err(|e| TrainError::io(&probe, e))?;
@@ -172,6 +179,45 @@ impl RunWriter {
     /// The run folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Calls `injector` before every file-system operation of a commit, for fault tests: an
+    /// error it returns fails that operation as the OS would (the commit then fails and
+    /// leaves the previous folder as it was); a panic stops the commit right there, with no
+    /// cleanup, as a crash or `kill -9` would.
+    pub fn inject_faults(
+        &mut self,
+        injector: impl Fn(&FaultPoint<'_>) -> std::io::Result<()> + Send + Sync + 'static,
+    ) {
+        self.inject = Some(Arc::new(injector));
+    }
+
+    /// Runs the file-system operation `f` on `path`, after the fault injector.
+    fn io<T>(
+        &self,
+        op: &'static str,
+        path: &Path,
+        f: impl FnOnce() -> std::io::Result<T>,
+    ) -> Result<T> {
+        if let Some(inject) = &self.inject {
+            inject(&FaultPoint { op, path }).map_err(|e| TrainError::io(path, e))?;
+        }
+        f().map_err(|e| TrainError::io(path, e))
+    }
+
+    fn fsync_dir(&self, path: &Path) -> Result<()> {
+        self.io("fsync", path, || File::open(path)?.sync_all())
+    }
+
+    /// Hard-links `from` as `to`, or copies it (flushed) where links are not possible.
+    fn link_or_copy(&self, from: &Path, to: &Path) -> Result<()> {
+        self.io("link", to, || {
+            if std::fs::hard_link(from, to).is_err() {
+                std::fs::copy(from, to)?;
+                File::open(to)?.sync_all()?;
+            }
+            Ok(())
+        })
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -199,47 +245,50 @@ impl RunWriter {
     }
 
     fn write_all(&self, tmp: &Path, files: &[(String, Entry)]) -> Result<()> {
-        std::fs::create_dir(tmp).map_err(|e| TrainError::io(tmp, e))?;
+        self.io("mkdir", tmp, || std::fs::create_dir(tmp))?;
         let mut dirs = vec![tmp.to_path_buf()];
         for (rel, entry) in files {
             let path = tmp.join(rel);
             if let Some(sub) = path.parent().filter(|p| *p != tmp) {
                 if !sub.exists() {
-                    std::fs::create_dir_all(sub).map_err(|e| TrainError::io(sub, e))?;
+                    self.io("mkdir", sub, || std::fs::create_dir_all(sub))?;
                     dirs.push(sub.to_path_buf());
                 }
             }
             match entry {
                 Entry::Bytes(bytes) => {
-                    let mut f = File::create(&path).map_err(|e| TrainError::io(&path, e))?;
-                    std::io::Write::write_all(&mut f, bytes)
-                        .and_then(|()| f.sync_all())
-                        .map_err(|e| TrainError::io(&path, e))?;
+                    let mut f = self.io("create", &path, || File::create(&path))?;
+                    self.io("write", &path, || std::io::Write::write_all(&mut f, bytes))?;
+                    self.io("fsync", &path, || f.sync_all())?;
                 }
-                Entry::Keep => link_or_copy(&self.dir.join(rel), &path)?,
-                Entry::SameAs(other) => link_or_copy(&tmp.join(other), &path)?,
+                Entry::Keep => self.link_or_copy(&self.dir.join(rel), &path)?,
+                Entry::SameAs(other) => self.link_or_copy(&tmp.join(other), &path)?,
             }
         }
         for d in dirs.iter().rev() {
-            fsync_dir(d)?;
+            self.fsync_dir(d)?;
         }
         Ok(())
     }
 
     fn swap_in(&self, tmp: &Path) -> Result<()> {
         if !self.dir.exists() {
-            std::fs::rename(tmp, &self.dir).map_err(|e| TrainError::io(&self.dir, e))?;
-        } else if exchange(tmp, &self.dir)? {
-            // tmp now holds the previous folder
-            std::fs::remove_dir_all(tmp).map_err(|e| TrainError::io(tmp, e))?;
+            self.io("rename", &self.dir, || std::fs::rename(tmp, &self.dir))?;
+        } else if self
+            .io("exchange", &self.dir, || Ok(()))
+            .and_then(|()| exchange(tmp, &self.dir))?
+        {
+            // tmp now holds the previous folder; a failure to remove it leaves a stale
+            // temporary that the next writer removes, never a wrong folder
+            let _ = std::fs::remove_dir_all(tmp);
         } else {
             // no atomic exchange here: move the old folder aside first, so that a crash
             // in between leaves it complete under the temporary name
             let old = self.sibling("old");
-            std::fs::rename(&self.dir, &old).map_err(|e| TrainError::io(&self.dir, e))?;
-            std::fs::rename(tmp, &self.dir).map_err(|e| TrainError::io(&self.dir, e))?;
+            self.io("rename", &self.dir, || std::fs::rename(&self.dir, &old))?;
+            self.io("rename", &self.dir, || std::fs::rename(tmp, &self.dir))?;
             let _ = std::fs::remove_dir_all(&old);
         }
-        fsync_dir(&self.parent)
+        self.fsync_dir(&self.parent)
     }
 }

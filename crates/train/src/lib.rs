@@ -43,7 +43,7 @@ mod schedule;
 mod skipgram;
 mod trainer;
 
-pub use commit::{Entry, RunWriter};
+pub use commit::{Entry, FaultPoint, RunWriter};
 pub use error::{Result, TrainError};
 pub use metrics::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
 pub use model::Model;

@@ -140,7 +140,7 @@ pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
     (gates, cells, hidden_pre, output, h_n, c_n)
 }
 
-with_avx512! {
+with_simd! {
     /// The step loop over one part's rows (AVX-512 code when the CPU has it).
     fn forward_part<T>(
         x: &LstmIn<'_, T>,
@@ -336,7 +336,7 @@ pub fn backward<T: Elem>(
     (dgates, dw_hh, db, dw_hr, dh, dc)
 }
 
-with_avx512! {
+with_simd! {
     /// The step loop over one part's rows, last step first (AVX-512 code when the CPU has it).
     fn backward_part<T>(
         s: &LstmSavedRef<'_, T>,

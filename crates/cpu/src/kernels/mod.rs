@@ -1,8 +1,12 @@
 //! Generic CPU kernels over [`crate::Elem`]; the backend impl dispatches on dtype.
 
 /// Defines `fn $name<T: Elem>(args)` that runs `$imp(args)` (an `#[inline(always)]` body)
-/// compiled for AVX-512F when the CPU has it, and as compiled otherwise.
-macro_rules! with_avx512 {
+/// compiled for the best instruction set the CPU has, chosen at run time: AVX-512F, else
+/// AVX2 + FMA, else the build's baseline (x86-64: SSE2). No global `target-cpu` is needed,
+/// so the binary and crates that depend on recur run on any x86-64 and are fast where the
+/// CPU allows. Results are the same on every tier: Rust never contracts `a·b + c` into an
+/// FMA on its own, and the loops have no reassociated reductions.
+macro_rules! with_simd {
     ($(#[$doc:meta])* fn $name:ident<$T:ident>($($arg:ident: $ty:ty),* $(,)?) => $imp:ident) => {
         $(#[$doc])*
         fn $name<$T: crate::Elem>($($arg: $ty),*) {
@@ -12,9 +16,19 @@ macro_rules! with_avx512 {
                 unsafe fn avx512<$T: crate::Elem>($($arg: $ty),*) {
                     $imp($($arg),*)
                 }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2<$T: crate::Elem>($($arg: $ty),*) {
+                    $imp($($arg),*)
+                }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU supports AVX-512F, checked just above.
                     return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                    return unsafe { avx2($($arg),*) };
                 }
             }
             $imp($($arg),*)
