@@ -1,8 +1,9 @@
-//! The `recur` command line: `train`, `eval`, `predict`, `plot` and `serve` over run folders
-//! (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
+//! The `recur` command line: `train`, `eval`, `predict`, `plot`, `serve` and `generate` over
+//! run folders (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
 
 mod data_args;
 mod eval;
+mod lm;
 mod plot;
 mod predict;
 mod preset;
@@ -41,6 +42,8 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Serve a run over HTTP: POST /predict, GET /health, /info, /metrics.
     Serve(serve::ServeArgs),
+    /// Sample text from a language-model run (`recur train --task lm`).
+    Generate(lm::GenerateArgs),
 }
 
 /// Parses the process's command line, applying `recur train --preset` to the flags not given
@@ -52,6 +55,9 @@ pub fn parse_args() -> Cli {
     {
         if let Some(p) = a.preset {
             preset::apply(p, a, sub);
+        }
+        if a.task == train::Task::Lm {
+            preset::apply_lm_defaults(a, sub);
         }
     }
     cli
@@ -69,10 +75,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let s = train::train(&a)?;
             Ok(if s.interrupted { EXIT_INTERRUPTED } else { 0 })
         }
+        Command::Eval(a) if lm::is_lm_run(&a.run) => {
+            let Some(test) = &a.test else {
+                anyhow::bail!("a language-model run is evaluated on --test FILE");
+            };
+            let pool = rayon::ThreadPoolBuilder::new().build()?;
+            pool.install(|| lm::eval_lm(&a.run, test, &a.data_args, a.json))
+                .map(|_| 0)
+        }
         Command::Eval(a) => {
             let pool = rayon::ThreadPoolBuilder::new().build()?;
             pool.install(|| eval::eval(&a)).map(|_| 0)
         }
+        Command::Generate(a) => lm::generate_text(&a).map(|()| 0),
         Command::Plot(a) => plot::plot(&a).map(|_| 0),
         Command::Serve(a) => serve::serve(&a).map(|()| 0),
         Command::Predict(a) => {

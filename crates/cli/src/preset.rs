@@ -64,3 +64,32 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, matches: &ArgMatches) {
         }
     }
 }
+
+/// `recur train --task lm`: PyTorch's word_language_model defaults for the flags not given —
+/// an LSTM of 2 layers of 200 (embedding 200), dropout 0.2, plain SGD at 20 with clipping at
+/// 0.25, 20 streams, evaluation in 10, a record every 200 windows, 3 epochs.
+pub fn apply_lm_defaults(a: &mut TrainArgs, matches: &ArgMatches) {
+    let given = |id: &str| {
+        matches.try_get_raw(id).is_ok()
+            && matches.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    macro_rules! set {
+        ($field:ident, $value:expr) => {
+            if !given(stringify!($field)) {
+                a.$field = $value;
+            }
+        };
+    }
+    set!(cell, Some(CellKind::Lstm));
+    set!(layers, 2);
+    set!(hidden, 200);
+    set!(embed, 200);
+    set!(dropout, 0.2);
+    set!(optimizer, "sgd".to_string());
+    set!(lr, 20.0);
+    set!(clip_grad_norm, Some(0.25));
+    set!(batch_size, 20);
+    set!(eval_batch_size, Some(10));
+    set!(report_every, 200);
+    set!(epochs, 3);
+}

@@ -19,8 +19,8 @@ use recur_layers::{
 };
 use recur_tensor::{Backend, CellKind, DType};
 use recur_train::{
-    checkpoint_extra, train_skipgram, Datasets, EpochSummary, Metric, Observer, RunOutput,
-    RunWriter, ScheduleConfig, ScheduleKind, SkipGramConfig, TrainConfig, Trainer,
+    train_skipgram, Datasets, EpochSummary, Metric, Observer, RunOutput, RunWriter, ScheduleConfig,
+    ScheduleKind, SkipGramConfig, TrainConfig, Trainer,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -65,6 +65,21 @@ fn parse_class_names(s: &str) -> Result<ClassNames, String> {
     Ok(ClassNames(names))
 }
 
+/// What `recur train` trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// A text classifier.
+    #[default]
+    Classify,
+    /// A language model.
+    Lm,
+}
+
+fn default_bptt() -> usize {
+    35
+}
+
 /// Arguments of `recur train` (saved in the checkpoint, so `--resume` needs no other flag).
 #[derive(Debug, Args, Clone, Serialize, Deserialize)]
 pub struct TrainArgs {
@@ -72,6 +87,26 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
+    /// classify (a text classifier, the default) | lm (a language model of the texts: PyTorch's word_language_model, sampled by `recur generate`; defaults: LSTM, 2 layers of 200, dropout 0.2, SGD at 20, clipping at 0.25, 20 streams, windows of 35, 3 epochs).
+    #[arg(long, value_enum, default_value = "classify")]
+    #[serde(default)]
+    pub task: Task,
+    /// Language models: steps per window of backpropagation through time.
+    #[arg(long, default_value_t = 35)]
+    #[serde(default = "default_bptt")]
+    pub bptt: usize,
+    /// Language models: the decoder's weight is the embedding table (needs --embed = --hidden).
+    #[arg(long)]
+    #[serde(default)]
+    pub tied: bool,
+    /// Classifiers: start the embedding and recurrent layers from this language-model run (its vocabulary and tokenizer too; the shapes must agree).
+    #[arg(long)]
+    #[serde(default)]
+    pub init_encoder: Option<PathBuf>,
+    /// With --init-encoder: keep those layers fixed for the first N epochs.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub freeze_epochs: usize,
     /// A recipe for the flags not given: strong (skip-gram vectors of the training texts, a packed BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
     #[arg(long, value_enum)]
     pub preset: Option<crate::preset::Preset>,
@@ -260,7 +295,7 @@ static HANDLER: Once = Once::new();
 pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
     let args = match &a.resume {
         Some(run) => {
-            let extra = checkpoint_extra(run)?;
+            let extra = saved_flags(run)?;
             let mut saved: TrainArgs = serde_json::from_value(extra).with_context(|| {
                 format!("{}: the checkpoint's flags cannot be read", run.display())
             })?;
@@ -270,14 +305,35 @@ pub fn train(a: &TrainArgs) -> Result<TrainSummary> {
         }
         None => a.clone(),
     };
-    match args.device.as_str() {
-        "cuda" => train_on(&recur_cuda::Cuda::new(0)?, &args),
-        _ => train_on(&recur_cpu::Cpu, &args),
+    match (args.task, args.device.as_str()) {
+        (Task::Lm, "cuda") => crate::lm::train_lm(&recur_cuda::Cuda::new(0)?, &args),
+        (Task::Lm, _) => crate::lm::train_lm(&recur_cpu::Cpu, &args),
+        (Task::Classify, "cuda") => train_on(&recur_cuda::Cuda::new(0)?, &args),
+        (Task::Classify, _) => train_on(&recur_cpu::Cpu, &args),
     }
 }
 
+/// The flags a run's checkpoint was saved with (`checkpoint/state.json`'s `extra`), for
+/// either task.
+fn saved_flags(run: &Path) -> Result<serde_json::Value> {
+    let path = run.join("checkpoint/state.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: no checkpoint to resume from", path.display()))?;
+    let state: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a readable checkpoint state", path.display()))?;
+    Ok(state["extra"].clone())
+}
+
+/// Stops training after the current batch when Ctrl-C or SIGTERM arrives (installed once).
+pub(crate) fn stop_flag() -> &'static AtomicBool {
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    });
+    &STOP
+}
+
 /// The optimizer the flags ask for.
-fn optimizer<B: Backend>(a: &TrainArgs) -> Result<Box<dyn Optimizer<B> + Send>> {
+pub(crate) fn optimizer<B: Backend>(a: &TrainArgs) -> Result<Box<dyn Optimizer<B> + Send>> {
     if !(a.lr > 0.0 && a.lr.is_finite()) {
         bail!("--lr must be positive and finite, found {}", a.lr);
     }
@@ -371,6 +427,7 @@ fn train_config(a: &TrainArgs) -> TrainConfig {
         patience: a.patience,
         metric: a.metric,
         save_every: a.save_every,
+        ..TrainConfig::default()
     }
 }
 
@@ -440,10 +497,7 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     let opt = optimizer::<B>(a)?;
     config.validate(a.valid.is_some() || a.valid_fraction.is_some())?;
     check_model_flags(a)?;
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
-    });
-    STOP.store(false, Ordering::SeqCst);
+    stop_flag().store(false, Ordering::SeqCst);
     // --out is checked (and locked) before anything is read or trained
     let writer = RunWriter::open(&out)?;
     let data = crate::train_data::load(a)?;
@@ -458,9 +512,37 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
             interrupted: true,
         });
     }
-    let model_cfg = model_config(a, &data);
+    // a classifier started from a language model takes its architecture
+    let mut shaped = a.clone();
+    if let Some(run) = &a.init_encoder {
+        if a.bidirectional || a.proj_size > 0 {
+            bail!("--init-encoder: the language model is unidirectional without projection; drop --bidirectional / --proj-size");
+        }
+        let lm = crate::lm::load_lm(backend, run)?.config.model;
+        (shaped.cell, shaped.layers) = (Some(lm.cell), lm.num_layers);
+        (shaped.hidden, shaped.embed) = (lm.hidden_dim, lm.embed_dim);
+    }
+    let model_cfg = model_config(&shaped, &data);
     let mut store = ParamStore::new(backend, DType::F32);
     let model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(a.seed))?;
+    let mut config = config;
+    if let Some(run) = &a.init_encoder {
+        let copied = crate::lm::init_from_lm(run, &mut store)?;
+        if a.resume.is_none() {
+            eprintln!(
+                "embedding and {} recurrent parameters from the language model in {}{}",
+                copied.len() - 1,
+                run.display(),
+                if a.freeze_epochs > 0 {
+                    format!(", fixed for the first {} epochs", a.freeze_epochs)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        config.frozen = copied.iter().map(|id| id.index()).collect();
+        config.freeze_epochs = a.freeze_epochs;
+    }
     if a.pretrain_embeddings && a.resume.is_none() {
         let t0 = std::time::Instant::now();
         let skip: Vec<usize> = data

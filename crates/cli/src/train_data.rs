@@ -75,7 +75,21 @@ pub fn load(a: &TrainArgs) -> Result<TrainData> {
         bail!("--valid and --valid-fraction exclude each other: give one");
     }
     let spec = a.data_args.spec_over(&ReadSpec::default());
-    let tokenizer = a.data_args.tokenizer.unwrap_or_default();
+    // a classifier started from a language model reads texts as the model did
+    let encoder = a
+        .init_encoder
+        .as_deref()
+        .map(crate::lm::encoder_vocab)
+        .transpose()?;
+    let tokenizer = match &encoder {
+        Some((t, _)) => {
+            if let Some(given) = a.data_args.tokenizer.filter(|g| g != t) {
+                bail!("--init-encoder's language model reads texts with the {t} tokenizer, not {given}");
+            }
+            *t
+        }
+        None => a.data_args.tokenizer.unwrap_or_default(),
+    };
     let skip = a.data_args.skip_bad_rows;
     let (train_raw, (valid_raw, test_raw)) = rayon::join(
         || read_raw(&train_file, &spec, tokenizer, skip),
@@ -117,22 +131,29 @@ pub fn load(a: &TrainArgs) -> Result<TrainData> {
     };
     let test_set = test_raw.map(|t| assign(&classes, t, skip)).transpose()?;
 
-    let vocab_order = a.vocab_order.unwrap_or(if ag_news {
-        VocabOrder::Frequency
-    } else {
-        VocabOrder::PadUnk
-    });
-    let texts: Vec<&str> = train_examples.iter().map(|e| e.text.as_str()).collect();
-    let mut vocab = Vocab::from_texts_with(
-        &texts,
-        VocabOptions {
-            order: vocab_order,
-            min_freq: a.min_freq,
-            max_size: a.max_vocab,
-            tokenizer,
-        },
-    );
-    drop(texts);
+    let vocab_order = match &encoder {
+        Some(_) => VocabOrder::Lm,
+        None => a.vocab_order.unwrap_or(if ag_news {
+            VocabOrder::Frequency
+        } else {
+            VocabOrder::PadUnk
+        }),
+    };
+    let mut vocab = match encoder {
+        Some((_, vocab)) => vocab,
+        None => {
+            let texts: Vec<&str> = train_examples.iter().map(|e| e.text.as_str()).collect();
+            Vocab::from_texts_with(
+                &texts,
+                VocabOptions {
+                    order: vocab_order,
+                    min_freq: a.min_freq,
+                    max_size: a.max_vocab,
+                    tokenizer,
+                },
+            )
+        }
+    };
     let natural = vocab.len();
     if let Some(pad) = a.vocab_pad {
         vocab = vocab.with_dummies(pad);

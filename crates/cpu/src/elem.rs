@@ -25,8 +25,12 @@ pub trait Elem:
     fn sigmoid(x: Self) -> Self;
     /// `tanh(x)` (f32: branch-free polynomial form, within 2 ulp; f64: libm).
     fn tanh_act(x: Self) -> Self;
+    /// `e^x` (f32: the branch-free polynomial that vectorizes, within 3 ulp; f64: libm).
+    fn exp_act(x: Self) -> Self;
     /// Converts from f64 (rounding for f32).
     fn of(x: f64) -> Self;
+    /// A buffer of `len` elements, all `value` (a recycled one when large: [`crate::pool`]).
+    fn filled(len: usize, value: Self) -> Vec<Self>;
     /// Borrows the elements of a storage of this type.
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     /// Mutably borrows the elements of a storage of this type.
@@ -67,11 +71,18 @@ impl Elem for f32 {
         1.0 / (1.0 + crate::fastmath::exp_f32(-x))
     }
     #[inline(always)]
+    fn exp_act(x: f32) -> f32 {
+        crate::fastmath::exp_f32(x)
+    }
+    #[inline(always)]
     fn tanh_act(x: f32) -> f32 {
         crate::fastmath::tanh_f32(x)
     }
     fn of(x: f64) -> f32 {
         x as f32
+    }
+    fn filled(len: usize, value: f32) -> Vec<f32> {
+        crate::pool::F32.filled(len, value)
     }
     fn slice(s: &CpuStorage) -> Option<&[f32]> {
         match s {
@@ -124,11 +135,18 @@ impl Elem for f64 {
         1.0 / (1.0 + (-x).exp())
     }
     #[inline(always)]
+    fn exp_act(x: f64) -> f64 {
+        x.exp()
+    }
+    #[inline(always)]
     fn tanh_act(x: f64) -> f64 {
         x.tanh()
     }
     fn of(x: f64) -> f64 {
         x
+    }
+    fn filled(len: usize, value: f64) -> Vec<f64> {
+        crate::pool::F64.filled(len, value)
     }
     fn slice(s: &CpuStorage) -> Option<&[f64]> {
         match s {

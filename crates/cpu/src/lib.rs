@@ -17,6 +17,7 @@ mod alloc;
 mod elem;
 mod fastmath;
 pub mod kernels;
+mod pool;
 
 use recur_tensor::{
     check, AdamHyper, Backend, BinaryOp, CellKind, DType, Error, GemmSpec, HostData, Result,
@@ -60,6 +61,16 @@ impl CpuStorage {
     }
 }
 
+impl Drop for CpuStorage {
+    /// Large buffers go back to the recycler ([`pool`]) for the next step's tensors.
+    fn drop(&mut self) {
+        match self {
+            CpuStorage::F32(v) => pool::F32.give_back(std::mem::take(v)),
+            CpuStorage::F64(v) => pool::F64.give_back(std::mem::take(v)),
+        }
+    }
+}
+
 /// The CPU backend (stateless; rayon's global pool does the threading).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cpu;
@@ -84,7 +95,7 @@ macro_rules! dispatch {
 }
 
 fn new_like<T: Elem>(len: usize) -> Vec<T> {
-    vec![T::zero(); len]
+    T::filled(len, T::zero())
 }
 
 fn tensor(shape: Vec<usize>, storage: CpuStorage) -> Result<CpuTensor> {
@@ -125,7 +136,7 @@ impl Backend for Cpu {
     }
 
     fn full(&self, dtype: DType, len: usize, value: f64) -> Result<CpuStorage> {
-        Ok(dispatch!(dtype, T => T::wrap(vec![T::of(value); len])))
+        Ok(dispatch!(dtype, T => T::wrap(T::filled(len, T::of(value)))))
     }
 
     fn gemm(
@@ -247,6 +258,22 @@ impl Backend for Cpu {
             let mut out = new_like::<T>(lp.len());
             basic::cross_entropy_backward(lp, cols, labels, T::of(scale), &mut out);
             T::wrap(out)
+        }))
+    }
+
+    fn cross_entropy_with_grad(
+        &self,
+        x: &CpuStorage,
+        cols: usize,
+        labels: &[usize],
+        scale: f64,
+    ) -> Result<(f64, CpuStorage)> {
+        check::labelled_rows("cross_entropy", x.len(), cols, labels)?;
+        Ok(dispatch!(x.dtype(), T => {
+            let x = sl::<T>("cross_entropy", x)?;
+            let mut out = new_like::<T>(x.len());
+            let loss = basic::cross_entropy(x, cols, labels, T::of(scale), &mut out);
+            (loss, T::wrap(out))
         }))
     }
 

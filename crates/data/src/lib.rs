@@ -34,6 +34,7 @@ mod error;
 mod fasttext;
 mod jsonl;
 mod lines;
+mod lm;
 mod loader;
 mod locate;
 mod reader;
@@ -46,6 +47,7 @@ mod vocab;
 pub use classes::{Classes, LabelMap};
 pub use error::{DataError, Result};
 pub use fasttext::LABEL_PREFIX;
+pub use lm::{lm_ids, lm_vocab, read_documents, Streams, EOS};
 pub use loader::{collate, encode_dataset, Batch, Encoded, Loader, LoaderConfig, Prefetch};
 pub use locate::{locate, DataFiles};
 pub use reader::{

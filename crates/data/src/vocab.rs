@@ -24,6 +24,9 @@ pub enum VocabOrder {
     /// `<pad>` = 0 (the embedding's `padding_idx`, so padding never collides with a token),
     /// `<unk>` = 1, then tokens by descending count, ties by ascending token.
     PadUnk,
+    /// Language models: `<unk>` = 0, `<eos>` = 1 (the end of each document), then tokens in
+    /// first-occurrence order (PyTorch's word_language_model `Dictionary`, with `<unk>`).
+    Lm,
 }
 
 impl VocabOrder {
@@ -33,13 +36,14 @@ impl VocabOrder {
             VocabOrder::Frequency => "frequency",
             VocabOrder::FirstSeen => "first-seen",
             VocabOrder::PadUnk => "pad-unk",
+            VocabOrder::Lm => "lm",
         }
     }
 
     /// The id unknown tokens encode to.
     pub fn unk_id(self) -> usize {
         match self {
-            VocabOrder::Frequency | VocabOrder::FirstSeen => 0,
+            VocabOrder::Frequency | VocabOrder::FirstSeen | VocabOrder::Lm => 0,
             VocabOrder::PadUnk => 1,
         }
     }
@@ -48,7 +52,7 @@ impl VocabOrder {
     /// orders pad with 0 without reserving it.
     pub fn padding_idx(self) -> Option<usize> {
         match self {
-            VocabOrder::Frequency | VocabOrder::FirstSeen => None,
+            VocabOrder::Frequency | VocabOrder::FirstSeen | VocabOrder::Lm => None,
             VocabOrder::PadUnk => Some(0),
         }
     }
@@ -59,6 +63,7 @@ impl VocabOrder {
             VocabOrder::Frequency => &["<unk>", "<pad>"],
             VocabOrder::FirstSeen => &[],
             VocabOrder::PadUnk => &["<pad>", "<unk>"],
+            VocabOrder::Lm => &["<unk>", "<eos>"],
         }
     }
 }
@@ -70,11 +75,12 @@ impl std::str::FromStr for VocabOrder {
             VocabOrder::Frequency,
             VocabOrder::FirstSeen,
             VocabOrder::PadUnk,
+            VocabOrder::Lm,
         ]
         .into_iter()
         .find(|o| o.name() == s)
         .ok_or_else(|| {
-            format!("unknown vocab order {s:?}: expected frequency, first-seen or pad-unk")
+            format!("unknown vocab order {s:?}: expected frequency, first-seen, pad-unk or lm")
         })
     }
 }
@@ -260,7 +266,7 @@ impl Vocab {
             kept.truncate(max);
             kept.sort_by_key(|e| e.0);
         }
-        if order != VocabOrder::FirstSeen {
+        if !matches!(order, VocabOrder::FirstSeen | VocabOrder::Lm) {
             kept.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
         }
         let itos = specials
@@ -341,7 +347,7 @@ impl Vocab {
     /// that its special tokens open it, and encodes unknown tokens as `order` says.
     pub fn load_as(path: &Path, order: VocabOrder) -> Result<Vocab> {
         let vocab = Self::load_lines(path, order.unk_id())?;
-        if order == VocabOrder::PadUnk {
+        if matches!(order, VocabOrder::PadUnk | VocabOrder::Lm) {
             let specials = order.specials();
             if vocab.itos.len() < specials.len() || vocab.itos[..specials.len()] != *specials {
                 return Err(DataError::Vocab {

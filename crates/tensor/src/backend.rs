@@ -213,6 +213,24 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         scale: f64,
     ) -> Result<Self::Storage>;
 
+    /// Cross-entropy of logits `x [rows, cols]` in one pass: returns the mean over rows of
+    /// `−log_softmax(x)[r, labels[r]]` and the gradient of `scale · Σ_r` of it,
+    /// `scale · (softmax(x) − onehot(labels))` — what [`Backend::log_softmax`],
+    /// [`Backend::nll_mean`] and [`Backend::cross_entropy_backward`] give together (the
+    /// default), without keeping the log-probabilities.
+    fn cross_entropy_with_grad(
+        &self,
+        x: &Self::Storage,
+        cols: usize,
+        labels: &[usize],
+        scale: f64,
+    ) -> Result<(f64, Self::Storage)> {
+        let log_probs = self.log_softmax(x, cols)?;
+        let loss = self.nll_mean(&log_probs, cols, labels)?;
+        let grad = self.cross_entropy_backward(&log_probs, cols, labels, scale)?;
+        Ok((loss, grad))
+    }
+
     // ---------------------------------------------------------------- layout
     /// Copies the block `[outer, len, inner]` of `src` (viewed `[outer, src_dim, inner]`,
     /// starting at `src_start` on the middle axis) into `dst` (viewed `[outer, dst_dim, inner]`)

@@ -284,6 +284,16 @@ impl<B: Backend> Tensor<B> {
         self.backend().nll_mean(self.storage(), cols, labels)
     }
 
+    /// Cross-entropy of logits `self [R, K]`: the mean loss over rows and its gradient scaled
+    /// by `scale` (`scale · (softmax − onehot(labels))`), in one pass.
+    pub fn cross_entropy_with_grad(&self, labels: &[usize], scale: f64) -> Result<(f64, Self)> {
+        let cols = self.check_labels("cross_entropy", labels)?;
+        let (loss, g) =
+            self.backend()
+                .cross_entropy_with_grad(self.storage(), cols, labels, scale)?;
+        Ok((loss, self.with_storage(self.shape().to_vec(), g)))
+    }
+
     /// `scale · (softmax − onehot(labels))` from log-probabilities `self [R, K]`.
     pub fn cross_entropy_backward(&self, labels: &[usize], scale: f64) -> Result<Self> {
         let cols = self.check_labels("cross_entropy_backward", labels)?;

@@ -34,6 +34,8 @@
 
 mod commit;
 mod error;
+mod generate;
+mod lm;
 mod metrics;
 mod model;
 mod params_io;
@@ -45,6 +47,10 @@ mod trainer;
 
 pub use commit::{Entry, FaultPoint, RunWriter};
 pub use error::{Result, TrainError};
+pub use generate::{generate, Sampling};
+pub use lm::{
+    lm_loss, read_lm_state, LmFit, LmObserver, LmProgress, LmTrainConfig, LmTrainer, Quiet,
+};
 pub use metrics::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
 pub use model::Model;
 pub use params_io::{

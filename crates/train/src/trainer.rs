@@ -46,6 +46,13 @@ pub struct TrainConfig {
     pub metric: Metric,
     /// Also checkpoint every this many optimizer steps.
     pub save_every: Option<usize>,
+    /// Parameters (by index) kept fixed for the first `freeze_epochs` epochs (their
+    /// gradients are dropped before clipping and the step, so the optimizer skips them).
+    #[serde(default)]
+    pub frozen: Vec<usize>,
+    /// Epochs during which `frozen` stays fixed.
+    #[serde(default)]
+    pub freeze_epochs: usize,
 }
 
 impl Default for TrainConfig {
@@ -63,6 +70,8 @@ impl Default for TrainConfig {
             patience: None,
             metric: Metric::Accuracy,
             save_every: None,
+            frozen: Vec::new(),
+            freeze_epochs: 0,
         }
     }
 }
@@ -597,6 +606,12 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
         let mut grads = tape.backward(loss)?;
         let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
         drop(tape);
+        if epoch < self.config.freeze_epochs {
+            for &id in &self.config.frozen {
+                grads.take_param(id);
+                grads.take_rows(id);
+            }
+        }
         if let Some(max) = self.config.clip_grad_norm {
             let total = clip_grad_norm(&mut grads, max)?;
             if !total.is_finite() {

@@ -187,6 +187,8 @@ mod avx512 {
     const MC: usize = 128;
     /// Rows of the register block.
     const MR: usize = 8;
+    /// Bytes of packed B per N-block (half of a 2 MiB L2).
+    const L2_SLAB: usize = 1 << 20;
 
     /// One packed f32 GEMM as raw pointers, so that two threads can take disjoint panels.
     pub(super) struct Job {
@@ -218,46 +220,72 @@ mod avx512 {
             while k0 < self.k {
                 let kc = KC.min(self.k - k0);
                 let add = self.accumulate || k0 > 0;
-                let mut m0 = 0;
-                while m0 < self.m {
-                    let mc = MC.min(self.m - m0);
-                    for p in p0..p1 {
-                        let cols = NR.min(self.n - p * NR);
-                        // SAFETY (pointer offsets): rows < m, depth < k, panel p < panels.
-                        let b = unsafe { self.b.add(p * self.k * NR + k0 * NR) };
-                        let mut i = 0;
-                        while i < mc {
-                            let rows = MR.min(mc - i);
-                            let t = Tile {
-                                kc,
-                                a: unsafe { self.a.add((m0 + i) * self.rsa + k0 * self.csa) },
-                                rsa: self.rsa,
-                                csa: self.csa,
-                                b,
-                                c: unsafe { self.c.add((m0 + i) * self.ldc + p * NR) },
-                                ldc: self.ldc,
-                                cols,
-                                add,
-                            };
-                            // SAFETY: the tile lies inside the matrices; AVX-512F as above.
-                            unsafe {
-                                match rows {
-                                    8 => t.run::<8>(),
-                                    7 => t.run::<7>(),
-                                    6 => t.run::<6>(),
-                                    5 => t.run::<5>(),
-                                    4 => t.run::<4>(),
-                                    3 => t.run::<3>(),
-                                    2 => t.run::<2>(),
-                                    _ => t.run::<1>(),
-                                }
-                            }
-                            i += rows;
+                // panels per N-block: a `kc × NB·NR` slab of B stays in L2 while every
+                // M-block of A passes over it (wide products re-read B from memory once)
+                let nb = (L2_SLAB / (kc * NR * 4)).max(1);
+                let mut n0 = p0;
+                while n0 < p1 {
+                    let n1 = (n0 + nb).min(p1);
+                    let mut m0 = 0;
+                    while m0 < self.m {
+                        let mc = MC.min(self.m - m0);
+                        for p in n0..n1 {
+                            // SAFETY: as below (rows < m, depth < k, panel p < panels).
+                            unsafe { self.panel_block(p, k0, kc, m0, mc, add) };
                         }
+                        m0 += mc;
                     }
-                    m0 += mc;
+                    n0 = n1;
                 }
                 k0 += kc;
+            }
+        }
+
+        /// Rows `m0..m0+mc` of panel `p` over the k-block at `k0`.
+        ///
+        /// # Safety
+        /// As [`Job::run`].
+        #[target_feature(enable = "avx512f")]
+        unsafe fn panel_block(
+            &self,
+            p: usize,
+            k0: usize,
+            kc: usize,
+            m0: usize,
+            mc: usize,
+            add: bool,
+        ) {
+            let cols = NR.min(self.n - p * NR);
+            // SAFETY (pointer offsets): rows < m, depth < k, panel p < panels.
+            let b = unsafe { self.b.add(p * self.k * NR + k0 * NR) };
+            let mut i = 0;
+            while i < mc {
+                let rows = MR.min(mc - i);
+                let t = Tile {
+                    kc,
+                    a: unsafe { self.a.add((m0 + i) * self.rsa + k0 * self.csa) },
+                    rsa: self.rsa,
+                    csa: self.csa,
+                    b,
+                    c: unsafe { self.c.add((m0 + i) * self.ldc + p * NR) },
+                    ldc: self.ldc,
+                    cols,
+                    add,
+                };
+                // SAFETY: the tile lies inside the matrices; AVX-512F as above.
+                unsafe {
+                    match rows {
+                        8 => t.run::<8>(),
+                        7 => t.run::<7>(),
+                        6 => t.run::<6>(),
+                        5 => t.run::<5>(),
+                        4 => t.run::<4>(),
+                        3 => t.run::<3>(),
+                        2 => t.run::<2>(),
+                        _ => t.run::<1>(),
+                    }
+                }
+                i += rows;
             }
         }
     }
