@@ -10,7 +10,10 @@ use recur_data::{read_csv, ReadOptions, Vocab, VocabOrder};
 fn data(c: &mut Criterion) {
     let (Some(test), Some(train)) = (ag_news_file("test.csv"), ag_news_file("train_sample.csv"))
     else {
-        eprintln!("data bench skipped: AG News test.csv / train_sample.csv not found (set RECUR_DATA_DIR)");
+        eprintln!(
+            "data bench skipped: AG News test.csv / train_sample.csv not found (set \
+            RECUR_DATA_DIR)"
+        );
         return;
     };
     c.bench_function("read+tokenize+vocab test.csv+train_sample.csv", |b| {

@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Only workloads whose name contains this (`data` or `vectors` for those rows alone).
     #[arg(long)]
     pub only: Option<String>,
+    /// The language-model row alone: PyTorch's word_language_model configuration on the
+    /// texts of the training file (validated on test.csv's), 3 epochs.
+    #[arg(long)]
+    pub lm: bool,
     /// Rows of the generated file the data row reads (AG News rows cycled).
     #[arg(long, default_value_t = 120_000)]
     pub data_rows: usize,
@@ -175,7 +179,9 @@ fn run_torch(
     w: &Workload,
     seed: usize,
 ) -> Result<Value> {
-    let wrapper = "import resource, runpy, sys\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\nprint('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n";
+    let wrapper = "import resource, runpy, sys\nsys.argv = \
+        sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\nprint('PEAK_RSS_KB', \
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n";
     let out = Command::new(python)
         .arg("-c")
         .arg(wrapper)
@@ -248,6 +254,20 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let recur = crate::build_recur()?;
     let tmp = std::env::temp_dir().join(format!("recur-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
+    if a.lm {
+        let row = crate::bench_lm::run(
+            &recur,
+            &python,
+            &data,
+            &a.train_file,
+            a.against_pytorch,
+            &tmp,
+        )?;
+        let dir = root.join("bench");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("lm.json"), serde_json::to_string_pretty(&row)?)?;
+        return Ok(());
+    }
     let mut rows = Vec::new();
     println!(
         "{:<38} {:>12} {:>12} {:>8} {:>10} {:>10}",
@@ -298,7 +318,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         rows.push(json!({
             "workload": w.name, "recur_args": w.recur, "pytorch_args": w.torch,
             "recur_samples_per_s": ours, "pytorch_samples_per_s": theirs,
-            "recur_median": m_ours, "pytorch_median": if a.against_pytorch { json!(m_theirs) } else { Value::Null },
+            "recur_median": m_ours,
+                "pytorch_median": if a.against_pytorch { json!(m_theirs) } else { Value::Null },
             "ratio": if a.against_pytorch { json!(ratio) } else { Value::Null },
             "recur_peak_rss_kb": our_mem, "pytorch_peak_rss_kb": their_mem,
         }));
@@ -331,7 +352,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     });
     let out_dir = root.join("bench");
     std::fs::create_dir_all(&out_dir)?;
-    let result = json!({"cpu": host, "threads": std::thread::available_parallelism().map(|n| n.get()).ok(), "runs": a.runs, "train_file": a.train_file, "workloads": rows});
+    let result = json!({"cpu": host,
+        "threads": std::thread::available_parallelism().map(|n| n.get()).ok(), "runs": a.runs,
+        "train_file": a.train_file, "workloads": rows});
     std::fs::write(
         out_dir.join("results.json"),
         serde_json::to_string_pretty(&result)?,

@@ -61,7 +61,8 @@ pub fn child(path: &Path, data: &Path, train_file: &str) -> Result<()> {
         .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok());
     println!(
         "{}",
-        json!({"seconds": seconds, "words": t.file_words, "found": t.found(), "vocab": v.len(), "peak_rss_kb": peak})
+        json!({"seconds": seconds, "words": t.file_words, "found": t.found(), "vocab": v.len(),
+            "peak_rss_kb": peak})
     );
     Ok(())
 }

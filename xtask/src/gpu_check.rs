@@ -31,8 +31,10 @@ cd "$(dirname "$0")"
 OUT="${OUT:-$PWD/out}"; mkdir -p "$OUT"
 # The toolkit's libraries first: its NVRTC matches the driver (CUDA 13.0), while a pip NVRTC
 # bundled with PyTorch may be newer and emit PTX the driver cannot load. Pip ones as fallback.
-export LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
-for d in /usr/local/lib/python3*/dist-packages/nvidia/cu13/lib /usr/local/lib/python3*/site-packages/nvidia/cu13/lib; do
+TOOLKIT=/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib
+export LD_LIBRARY_PATH="$TOOLKIT:${LD_LIBRARY_PATH:-}"
+for d in /usr/local/lib/python3*/dist-packages/nvidia/cu13/lib \
+         /usr/local/lib/python3*/site-packages/nvidia/cu13/lib; do
   [ -d "$d" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
 done
 ls /usr/local/cuda/lib64/libnvrtc* 2>/dev/null | head -3
@@ -41,11 +43,14 @@ echo "== CUDA parity tests (REQUIRE_GPU=1)"
 REQUIRE_GPU=1 ./parity --test-threads=1 2>&1 | tee "$OUT/parity.log"
 parity=${PIPESTATUS[0]}
 echo "== recur, lesson packed LSTM, train_sample.csv, --device cuda"
-./recur train --device cuda --model lstm-packed --data data --vocab-order first-seen --seed 0 --out /tmp/recur-cuda --summary "$OUT/recur_cuda.json" 2>&1 | tee "$OUT/recur_cuda.log"
+./recur train --device cuda --model lstm-packed --data data --vocab-order first-seen --seed 0 \
+  --out /tmp/recur-cuda --summary "$OUT/recur_cuda.json" 2>&1 | tee "$OUT/recur_cuda.log"
 echo "== recur, same, --device cpu"
-./recur train --device cpu --model lstm-packed --data data --vocab-order first-seen --seed 0 --out /tmp/recur-cpu --summary "$OUT/recur_cpu.json" 2>&1 | tee "$OUT/recur_cpu.log"
+./recur train --device cpu --model lstm-packed --data data --vocab-order first-seen --seed 0 \
+  --out /tmp/recur-cpu --summary "$OUT/recur_cpu.json" 2>&1 | tee "$OUT/recur_cpu.log"
 echo "== PyTorch + cuDNN, same workload"
-python3 reference/seed_train.py --data data --train-file train_sample.csv --model lstm-pack --device cuda --seed 0 --json-out "$OUT/torch_cuda.json" 2>&1 | tee "$OUT/torch_cuda.log"
+python3 reference/seed_train.py --data data --train-file train_sample.csv --model lstm-pack \
+  --device cuda --seed 0 --json-out "$OUT/torch_cuda.json" 2>&1 | tee "$OUT/torch_cuda.log"
 python3 - "$OUT" <<'PY'
 import json, sys, os
 o = sys.argv[1]
@@ -53,13 +58,15 @@ def sps(f):
     p = os.path.join(o, f)
     return json.load(open(p)).get("samples_per_s") if os.path.exists(p) else None
 r, c, t = sps("recur_cuda.json"), sps("recur_cpu.json"), sps("torch_cuda.json")
-print(f"samples/s: recur cuda {r}, recur cpu {c}, pytorch cuda {t}" + (f", ratio {r/t:.2f}x" if r and t else ""))
+print(f"samples/s: recur cuda {r}, recur cpu {c}, pytorch cuda \
+    {t}" + (f", ratio {r/t:.2f}x" if r and t else ""))
 # The learning curves of the two devices (same seed, same batches) should agree within f32 noise.
 def reports(f):
     p = os.path.join(o, f)
     return json.load(open(p)).get("reports", []) if os.path.exists(p) else []
 for a, b in zip(reports("recur_cuda.json"), reports("recur_cpu.json")):
-    print(f"samples {a['samples']}: cuda acc {a['train_accuracy']:.4f} loss {a['mean_loss']:.5f} | cpu acc {b['train_accuracy']:.4f} loss {b['mean_loss']:.5f}")
+    print(f"samples {a['samples']}: cuda acc {a['train_accuracy']:.4f} loss {a['mean_loss']:.5f} | \
+        cpu acc {b['train_accuracy']:.4f} loss {b['mean_loss']:.5f}")
 PY
 exit $parity
 "#;
@@ -122,6 +129,10 @@ pub fn run(a: &GpuCheckArgs) -> Result<()> {
         copy(&reference.join(f), &gpu.join("reference").join(f))?;
     }
     std::fs::write(gpu.join("run.sh"), RUN_SH)?;
-    println!("prepared {}; on a GPU machine run `bash .gpu/run.sh` (with the device tool: command \"bash .gpu/run.sh\", carry [\".gpu\"])", gpu.display());
+    println!(
+        "prepared {}; on a GPU machine run `bash .gpu/run.sh` (with the device tool: command \
+        \"bash .gpu/run.sh\", carry [\".gpu\"])",
+        gpu.display()
+    );
     Ok(())
 }

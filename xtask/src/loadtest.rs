@@ -97,7 +97,9 @@ fn wrk(url: &str, connections: usize, secs: u64, dir: &Path) -> Result<Measure> 
     std::fs::write(
         &script,
         format!(
-            "local bodies = {{{}}}\nlocal i = 0\nwrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, '/predict', nil, bodies[i])\nend\n",
+            "local bodies = {{{}}}\nlocal i = 0\nwrk.method = 'POST'\nwrk.headers['Content-Type'] \
+                = 'application/json'\nrequest = function()\n  i = i % #bodies + 1\n  return \
+                wrk.format(nil, '/predict', nil, bodies[i])\nend\n",
             bodies.join(", ")
         ),
     )?;
@@ -251,9 +253,12 @@ fn measure(
                     after.map_or("-".into(), |k| format!("{:.0}", k as f64 / 1024.0))
                 ),
             );
-            rows.push(json!({"server": name, "connections": c, "requests_per_s": m.rps, "p50_ms": m.p50_ms,
+            rows.push(
+                json!({"server": name, "connections": c, "requests_per_s": m.rps,
+                "p50_ms": m.p50_ms,
                 "p99_ms": m.p99_ms, "errors": m.errors, "requests": m.requests,
-                "rss_kb_before": before, "rss_kb_after": after}));
+                "rss_kb_before": before, "rss_kb_after": after}),
+            );
         }
         Ok(rows)
     })();
@@ -333,7 +338,8 @@ pub fn run(a: &LoadtestArgs) -> Result<()> {
         f,
         "{}",
         serde_json::to_string_pretty(
-            &json!({"client": if use_wrk {"wrk"} else {"builtin"}, "duration_s": a.duration, "rows": rows})
+            &json!({"client": if use_wrk {"wrk"} else {"builtin"}, "duration_s": a.duration,
+                "rows": rows})
         )?
     )?;
     println!("wrote {}", out.join("loadtest.json").display());

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_data;
+mod bench_lm;
 mod bench_vectors;
 mod download;
 mod fuzz;

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use recur_autograd::{Tape, Var};
 use recur_cpu::Cpu;
-use recur_tensor::{DType, Tensor};
+use recur_tensor::{DType, Tensor, UnaryOp};
 
 type Build = dyn Fn(&Tape<Cpu>, &[Var]) -> Var;
 
@@ -82,7 +82,8 @@ proptest! {
 
     #[test]
     fn matmul_all_transposes(
-        (a, b, ta, tb) in (dims(), dims(), dims(), any::<bool>(), any::<bool>()).prop_flat_map(|(m, k, n, ta, tb)| {
+        (a, b, ta, tb) in (dims(), dims(), dims(), any::<bool>(), any::<bool>()).prop_flat_map(|(m,
+            k, n, ta, tb)| {
             let (ar, ac) = if ta { (k, m) } else { (m, k) };
             let (br, bc) = if tb { (n, k) } else { (k, n) };
             (matrix(ar, ac), matrix(br, bc), Just(ta), Just(tb))
@@ -92,7 +93,8 @@ proptest! {
     }
 
     #[test]
-    fn linear_with_and_without_bias(x in matrix(3, 4), w in matrix(2, 4), b in values(2), bias in any::<bool>()) {
+    fn linear_with_and_without_bias(x in matrix(3, 4), w in matrix(2, 4), b in values(2),
+        bias in any::<bool>()) {
         if bias {
             gradcheck(&|t, v| t.linear(v[0], v[1], Some(v[2])).unwrap(), &[x, w, (vec![2], b)])?;
         } else {
@@ -106,9 +108,10 @@ proptest! {
         gradcheck(&|t, v| t.sub(v[0], v[1]).unwrap(), &[a.clone(), b.clone()])?;
         gradcheck(&|t, v| t.mul(v[0], v[1]).unwrap(), &[a.clone(), b])?;
         gradcheck(&move |t, v| t.scale(v[0], alpha).unwrap(), std::slice::from_ref(&a))?;
-        gradcheck(&|t, v| t.sigmoid(v[0]).unwrap(), std::slice::from_ref(&a))?;
-        gradcheck(&|t, v| t.tanh(v[0]).unwrap(), std::slice::from_ref(&a))?;
-        gradcheck(&|t, v| t.relu(v[0]).unwrap(), &[a])?;
+        // every activation recur-tensor defines
+        for &op in UnaryOp::ALL {
+            gradcheck(&move |t, v| t.unary(v[0], op).unwrap(), std::slice::from_ref(&a))?;
+        }
     }
 
     #[test]
@@ -117,11 +120,13 @@ proptest! {
     }
 
     #[test]
-    fn padding_idx_gets_no_gradient(table in matrix(4, 2), ids in prop::collection::vec(0usize..4, 1..6)) {
+    fn padding_idx_gets_no_gradient(table in matrix(4, 2), ids in prop::collection::vec(0usize..4,
+        1..6)) {
         let tape = Tape::new(&Cpu);
         let w = tape.leaf(Tensor::from_f64(&Cpu, &table.0, &table.1, DType::F64).unwrap(), true);
         let out = tape.gather_rows_skip(w, &ids, Some(1)).unwrap();
-        let g = tape.backward(weighted_loss(&tape, out)).unwrap().get(w).unwrap().to_f64_vec().unwrap();
+        let g = tape.backward(weighted_loss(&tape,
+            out)).unwrap().get(w).unwrap().to_f64_vec().unwrap();
         prop_assert_eq!(&g[2..4], &[0.0, 0.0]);
     }
 

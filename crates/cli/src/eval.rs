@@ -57,7 +57,10 @@ fn eval_on<B: Backend>(backend: &B, a: &EvalArgs) -> Result<Scores> {
     let spec = a.data_args.spec_over(&run.config.data);
     let tokenizer = run.config.tokenizer;
     if let Some(t) = a.data_args.tokenizer.filter(|&t| t != tokenizer) {
-        bail!("the run was trained with the {tokenizer} tokenizer; --tokenizer {t} would feed it different tokens");
+        bail!(
+            "the run was trained with the {tokenizer} tokenizer; --tokenizer {t} would feed it \
+            different tokens"
+        );
     }
     let skip = a.data_args.skip_bad_rows;
     let raw = read_raw(&test, &spec, tokenizer, skip)?;
@@ -69,10 +72,20 @@ fn eval_on<B: Backend>(backend: &B, a: &EvalArgs) -> Result<Scores> {
     let Evaluation { scores, loss } = evaluate(&run.model, &run.store, &enc, a.batch_size)?;
     let names = run.config.class_names();
     if a.json {
-        let per: Vec<_> = scores.per_class().iter().zip(&names).map(|((p, r, f, s), n)| serde_json::json!({"class": n, "precision": p, "recall": r, "f1": f, "support": s})).collect();
+        let per: Vec<_> = scores
+            .per_class()
+            .iter()
+            .zip(&names)
+            .map(|((p, r, f, s), n)| {
+                serde_json::json!({"class": n, "precision": p, "recall": r, "f1": f,
+            "support": s})
+            })
+            .collect();
         println!(
             "{}",
-            serde_json::json!({"file": test.display().to_string(), "examples": data.len(), "loss": loss, "accuracy": scores.accuracy(), "macro_f1": scores.macro_f1(), "per_class": per, "confusion": scores.confusion})
+            serde_json::json!({"file": test.display().to_string(), "examples": data.len(),
+                "loss": loss, "accuracy": scores.accuracy(), "macro_f1": scores.macro_f1(),
+                "per_class": per, "confusion": scores.confusion})
         );
         return Ok(scores);
     }

@@ -34,7 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Train a classifier and save a run folder.
     Train(Box<train::TrainArgs>),
-    /// Evaluate a run on a labelled file: loss, accuracy, macro-F1, per-class precision/recall/F1, confusion.
+    /// Evaluate a run on a labelled file: loss, accuracy, macro-F1, per-class precision/recall/F1,
+    /// confusion.
     Eval(eval::EvalArgs),
     /// Classify texts given as arguments, or one per line on stdin.
     Predict(predict::PredictArgs),

@@ -160,7 +160,10 @@ pub fn train_lm<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> 
     stop.store(false, Ordering::SeqCst);
     let writer = RunWriter::open(&out)?;
     let Some(train_path) = &a.train else {
-        bail!("--task lm needs --train FILE: a text file (one document per line) or a labelled file whose texts are read");
+        bail!(
+            "--task lm needs --train FILE: a text file (one document per line) or a labelled \
+            file whose texts are read"
+        );
     };
     let tokenizer = a.data_args.tokenizer.unwrap_or_default();
     let spec = a.data_args.spec_over(&ReadSpec::default());
@@ -246,7 +249,8 @@ pub fn train_lm<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> 
             );
         } else {
             eprintln!(
-                "interrupted in epoch {}: the checkpoint after epoch {done} in {} stands (continue with: recur train --resume {})",
+                "interrupted in epoch {}: the checkpoint after epoch {done} in {} stands (continue \
+                    with: recur train --resume {})",
                 done + 1,
                 out.display(),
                 out.display()
@@ -260,12 +264,17 @@ pub fn train_lm<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> 
         );
     }
     if let Some(path) = &a.summary {
+        let epochs: Vec<&Value> = trainer
+            .metrics()
+            .iter()
+            .filter(|m| m["kind"] == "epoch")
+            .collect();
         let j = json!({
             "task": "lm", "seed": a.seed, "epochs": fit.epochs, "train_loss": fit.train_loss,
             "valid_loss": fit.valid_loss, "valid_ppl": fit.valid_loss.map(f64::exp),
             "tokens_per_s": fit.tokens_per_s, "train_seconds": trainer.progress().train_seconds,
             "vocab_size": vocab.len(), "train_tokens": train_ids.len(),
-            "epochs_detail": trainer.metrics().iter().filter(|m| m["kind"] == "epoch").collect::<Vec<_>>(),
+            "epochs_detail": epochs,
         });
         std::fs::write(path, serde_json::to_string_pretty(&j)?)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -380,7 +389,10 @@ pub fn eval_lm(run: &Path, test: &Path, data_args: &DataArgs, json: bool) -> Res
     let lm = load_lm(&Cpu, run)?;
     let tokenizer = lm.config.tokenizer;
     if let Some(t) = data_args.tokenizer.filter(|&t| t != tokenizer) {
-        bail!("the run was trained with the {tokenizer} tokenizer; --tokenizer {t} would feed it different tokens");
+        bail!(
+            "the run was trained with the {tokenizer} tokenizer; --tokenizer {t} would feed it \
+            different tokens"
+        );
     }
     let spec = data_args.spec_over(&lm.config.data);
     let docs = documents(test, &spec, tokenizer)?;
@@ -398,7 +410,8 @@ pub fn eval_lm(run: &Path, test: &Path, data_args: &DataArgs, json: bool) -> Res
     if json {
         println!(
             "{}",
-            json!({"file": test.display().to_string(), "tokens": ids.len(), "unknown": unknown, "loss": loss, "perplexity": loss.exp()})
+            json!({"file": test.display().to_string(), "tokens": ids.len(), "unknown": unknown,
+                "loss": loss, "perplexity": loss.exp()})
         );
     } else {
         println!(
@@ -441,7 +454,11 @@ pub fn init_from_lm<B: Backend>(
             _ => continue,
         };
         let Some(id) = store.id(target) else {
-            bail!("--init-encoder: the classifier has no {target} for the language model's {name}: give it the model's --cell, --layers, --embed and --hidden (no --bidirectional, no --proj-size)");
+            bail!(
+                "--init-encoder: the classifier has no {target} for the language model's {name}: \
+                give it the model's --cell, --layers, --embed and --hidden (no --bidirectional, no \
+                --proj-size)"
+            );
         };
         store.set(id, value.clone()).with_context(|| {
             format!(
@@ -458,7 +475,8 @@ pub fn init_from_lm<B: Backend>(
         .collect();
     if !missing.is_empty() {
         bail!(
-            "--init-encoder: the language model of {} has no {}: give the classifier its --layers and --cell",
+            "--init-encoder: the language model of {} has no {}: give the classifier its --layers \
+                and --cell",
             run.display(),
             missing.join(", ")
         );

@@ -60,7 +60,8 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
                         .collect();
                     println!(
                         "{}",
-                        serde_json::json!({"text": text, "class": names[best], "probabilities": probs})
+                        serde_json::json!({"text": text, "class": names[best],
+                            "probabilities": probs})
                     );
                 } else {
                     let probs: Vec<String> = names

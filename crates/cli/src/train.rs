@@ -87,7 +87,9 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(skip)]
     pub resume: Option<PathBuf>,
-    /// classify (a text classifier, the default) | lm (a language model of the texts: PyTorch's word_language_model, sampled by `recur generate`; defaults: LSTM, 2 layers of 200, dropout 0.2, SGD at 20, clipping at 0.25, 20 streams, windows of 35, 3 epochs).
+    /// classify (a text classifier, the default) | lm (a language model of the texts: PyTorch's
+    /// word_language_model, sampled by `recur generate`; defaults: LSTM, 2 layers of 200, dropout
+    /// 0.2, SGD at 20, clipping at 0.25, 20 streams, windows of 35, 3 epochs).
     #[arg(long, value_enum, default_value = "classify")]
     #[serde(default)]
     pub task: Task,
@@ -99,7 +101,8 @@ pub struct TrainArgs {
     #[arg(long)]
     #[serde(default)]
     pub tied: bool,
-    /// Classifiers: start the embedding and recurrent layers from this language-model run (its vocabulary and tokenizer too; the shapes must agree).
+    /// Classifiers: start the embedding and recurrent layers from this language-model run (its
+    /// vocabulary and tokenizer too; the shapes must agree).
     #[arg(long)]
     #[serde(default)]
     pub init_encoder: Option<PathBuf>,
@@ -107,22 +110,28 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub freeze_epochs: usize,
-    /// A recipe for the flags not given: strong (skip-gram vectors of the training texts, a packed BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule and the best epoch by validation; see docs/results.md).
+    /// A recipe for the flags not given: strong (skip-gram vectors of the training texts, a packed
+    /// BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule and the best
+    /// epoch by validation; see docs/results.md).
     #[arg(long, value_enum)]
     pub preset: Option<crate::preset::Preset>,
-    /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell, --packed, --pooling).
+    /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell, --packed,
+    /// --pooling).
     #[arg(long, value_parser = parse_model, default_value = "lstm-packed")]
     pub model: ModelKind,
     /// The recurrent cell instead of the model's: rnn | rnn-relu | lstm | gru.
     #[arg(long, value_parser = parse_cell)]
     pub cell: Option<CellKind>,
-    /// Packed (true: no work on padding, each row's state at its last token) or padded (false) input, instead of the model's.
+    /// Packed (true: no work on padding, each row's state at its last token) or padded (false)
+    /// input, instead of the model's.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub packed: Option<bool>,
-    /// last | mean | max | attention over time, instead of the model's (packed: over each row's own steps).
+    /// last | mean | max | attention over time, instead of the model's (packed: over each row's own
+    /// steps).
     #[arg(long)]
     pub pooling: Option<Pooling>,
-    /// AG News folder with train.csv (or train_sample.csv) and test.csv (default $RECUR_DATA_DIR, else datasets/ag_news); its classes are World, Sports, Business, Sci/Tech.
+    /// AG News folder with train.csv (or train_sample.csv) and test.csv (default $RECUR_DATA_DIR,
+    /// else datasets/ag_news); its classes are World, Sports, Business, Sci/Tech.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Your own labelled training file (CSV, TSV, JSONL or fastText; see --format).
@@ -131,16 +140,19 @@ pub struct TrainArgs {
     /// Validation file, evaluated after every epoch; it selects the best model.
     #[arg(long)]
     pub valid: Option<PathBuf>,
-    /// Hold out this fraction of the training file for validation (stratified by class, drawn from --seed).
+    /// Hold out this fraction of the training file for validation (stratified by class, drawn from
+    /// --seed).
     #[arg(long)]
     pub valid_fraction: Option<f64>,
-    /// Test file, evaluated after every epoch for reporting only (default with --data: its test.csv).
+    /// Test file, evaluated after every epoch for reporting only (default with --data: its
+    /// test.csv).
     #[arg(long)]
     pub test: Option<PathBuf>,
     /// How the files are read.
     #[command(flatten)]
     pub data_args: DataArgs,
-    /// Class names in class order, comma-separated: the order of string labels, or the names of integer classes 1..K (0..K-1 when the labels include 0).
+    /// Class names in class order, comma-separated: the order of string labels, or the names of
+    /// integer classes 1..K (0..K-1 when the labels include 0).
     #[arg(long, value_parser = parse_class_names)]
     pub class_names: Option<ClassNames>,
     /// Passes over the training set.
@@ -173,7 +185,8 @@ pub struct TrainArgs {
     /// Clip the gradients' global L2 norm to this (PyTorch's clip_grad_norm_).
     #[arg(long)]
     pub clip_grad_norm: Option<f64>,
-    /// constant | linear | cosine (decay to 0 at the last step) | plateau (multiply by --plateau-factor when the validation metric stalls).
+    /// constant | linear | cosine (decay to 0 at the last step) | plateau (multiply by
+    /// --plateau-factor when the validation metric stalls).
     #[arg(long, default_value = "constant")]
     pub lr_schedule: ScheduleKind,
     /// Steps of linear warmup from 0.
@@ -188,13 +201,16 @@ pub struct TrainArgs {
     /// Stop when the validation metric has not improved for this many epochs.
     #[arg(long)]
     pub patience: Option<usize>,
-    /// accuracy | macro-f1 | loss: the validation metric for the best model, --patience and the plateau schedule.
+    /// accuracy | macro-f1 | loss: the validation metric for the best model, --patience and the
+    /// plateau schedule.
     #[arg(long, default_value = "accuracy")]
     pub metric: Metric,
     /// Also checkpoint every this many optimizer steps (always at each epoch end).
     #[arg(long)]
     pub save_every: Option<usize>,
-    /// frequency (<unk>, <pad>, then by count: the lesson's, default with --data) | first-seen (the current lesson's torchtext) | pad-unk (<pad> = 0 reserved for padding, <unk> = 1, then by count: default with --train).
+    /// frequency (<unk>, <pad>, then by count: the lesson's, default with --data) | first-seen (the
+    /// current lesson's torchtext) | pad-unk (<pad> = 0 reserved for padding, <unk> = 1, then by
+    /// count: default with --train).
     #[arg(long)]
     pub vocab_order: Option<VocabOrder>,
     /// Drop tokens seen fewer times.
@@ -203,22 +219,26 @@ pub struct TrainArgs {
     /// Keep at most this many tokens (the most frequent) besides <pad>/<unk>.
     #[arg(long)]
     pub max_vocab: Option<usize>,
-    /// Tokens kept per text, the first ones (bounds a batch's memory; AG News texts have fewer than 300, so the lesson is untouched); 0 keeps all.
+    /// Tokens kept per text, the first ones (bounds a batch's memory; AG News texts have fewer than
+    /// 300, so the lesson is untouched); 0 keeps all.
     #[arg(long, default_value_t = 2000)]
     pub max_tokens: usize,
     /// Embedding width.
     #[arg(long, default_value_t = 64)]
     pub embed: usize,
-    /// Start the embedding from pretrained word vectors: GloVe text, word2vec text or binary (.bin), fastText .vec, optionally .gz; matched exactly, then lower-cased.
+    /// Start the embedding from pretrained word vectors: GloVe text, word2vec text or binary
+    /// (.bin), fastText .vec, optionally .gz; matched exactly, then lower-cased.
     #[arg(long)]
     pub embeddings: Option<PathBuf>,
-    /// zeros | random (normal with the vectors' mean and std): the vocabulary words without a vector.
+    /// zeros | random (normal with the vectors' mean and std): the vocabulary words without a
+    /// vector.
     #[arg(long, default_value = "random")]
     pub oov_init: OovInit,
     /// Keep the pretrained embedding fixed (no gradient, no optimizer state).
     #[arg(long)]
     pub freeze_embeddings: bool,
-    /// Start the embedding from skip-gram vectors trained first on the training texts alone (word2vec's SGNS, seeded).
+    /// Start the embedding from skip-gram vectors trained first on the training texts alone
+    /// (word2vec's SGNS, seeded).
     #[arg(long)]
     pub pretrain_embeddings: bool,
     /// Passes of that skip-gram training.
@@ -377,7 +397,10 @@ fn check_model_flags(a: &TrainArgs) -> Result<()> {
         bail!("--embed, --hidden and --layers must be at least 1");
     }
     if a.freeze_embeddings && a.embeddings.is_none() && !a.pretrain_embeddings {
-        bail!("--freeze-embeddings needs --embeddings FILE or --pretrain-embeddings (a frozen random table learns nothing)");
+        bail!(
+            "--freeze-embeddings needs --embeddings FILE or --pretrain-embeddings (a frozen \
+            random table learns nothing)"
+        );
     }
     if a.pretrain_embeddings && a.embeddings.is_some() {
         bail!("--pretrain-embeddings and --embeddings exclude each other: give one");
@@ -472,11 +495,13 @@ impl Observer for Printer {
             )
         });
         println!(
-            "epoch {}: mean loss {:.4}, running train acc {:.4}, {valid}test acc {}, {:.0} samples/s ({} samples in {:.1}s)",
+            "epoch {}: mean loss {:.4}, running train acc {:.4}, {valid}test acc {}, {:.0} \
+                samples/s ({} samples in {:.1}s)",
             e.epoch,
             e.mean_loss,
             e.train_accuracy,
-            e.test_accuracy.map_or("-".to_string(), |t| format!("{t:.4}")),
+            e.test_accuracy
+                .map_or("-".to_string(), |t| format!("{t:.4}")),
             e.samples as f64 / e.seconds.max(1e-9),
             e.samples,
             e.seconds
@@ -516,7 +541,10 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     let mut shaped = a.clone();
     if let Some(run) = &a.init_encoder {
         if a.bidirectional || a.proj_size > 0 {
-            bail!("--init-encoder: the language model is unidirectional without projection; drop --bidirectional / --proj-size");
+            bail!(
+                "--init-encoder: the language model is unidirectional without projection; drop \
+                --bidirectional / --proj-size"
+            );
         }
         let lm = crate::lm::load_lm(backend, run)?.config.model;
         (shaped.cell, shaped.layers) = (Some(lm.cell), lm.num_layers);
@@ -584,7 +612,8 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         let v = &data.vocab;
         let table = load_vectors(path, v, a.embed, a.oov_init, model_cfg.padding_idx, a.seed)?;
         eprintln!(
-            "found {} of {} vocabulary words ({:.1}%; {} only lower-cased) among {} vectors of {}, {:.2}s",
+            "found {} of {} vocabulary words ({:.1}%; {} only lower-cased) among {} vectors of {}, \
+                {:.2}s",
             table.found(),
             v.len(),
             100.0 * table.found() as f64 / v.len().max(1) as f64,
@@ -613,7 +642,8 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
         let saved = std::fs::read(out.join("vocab.txt")).unwrap_or_default();
         if saved != vocab_text.as_bytes() {
             bail!(
-                "{}: the vocabulary built from the training data differs from the run's vocab.txt: the data changed since the run started",
+                "{}: the vocabulary built from the training data differs from the run's vocab.txt: \
+                    the data changed since the run started",
                 out.display()
             );
         }
@@ -658,23 +688,24 @@ fn train_on<B: Backend>(backend: &B, a: &TrainArgs) -> Result<TrainSummary> {
     printer.bar.finish_and_clear();
     if fit.interrupted && !fit.saved {
         eprintln!(
-            "interrupted before the first checkpoint: nothing was saved, and the run already in {} is left as it was",
+            "interrupted before the first checkpoint: nothing was saved, and the run already in {} \
+                is left as it was",
             out.display()
         );
     } else if fit.interrupted {
         let p = trainer.progress();
         eprintln!(
-            "interrupted after {} samples of epoch {}: saved a resumable run to {} (continue with: recur train --resume {})",
+            "interrupted after {} samples of epoch {}: saved a resumable run to {} (continue with: \
+                recur train --resume {})",
             p.stats.count,
             p.epoch + 1,
             out.display(),
             out.display()
         );
     } else {
-        if let Some(done) = &fit.finished {
-            if done.starts_with("early stop") {
-                eprintln!("{done}");
-            }
+        // why the run ended before its last epoch (early stopping, --limit)
+        if let Some(done) = fit.finished.as_ref().filter(|d| !d.starts_with("trained")) {
+            eprintln!("{done}");
         }
         eprintln!("saved run to {}", out.display());
     }
@@ -705,9 +736,12 @@ fn write_summary(
         .cloned()
         .collect();
     let j = json!({
-        "model": a.model.name(), "seed": a.seed, "samples": s.samples, "train_seconds": s.train_seconds,
-        "samples_per_s": s.samples as f64 / s.train_seconds.max(1e-9), "train_accuracy": s.train_accuracy,
-        "valid_accuracy": s.valid_accuracy, "test_accuracy": s.test_accuracy, "vocab_size": vocab_size,
+        "model": a.model.name(), "seed": a.seed, "samples": s.samples,
+            "train_seconds": s.train_seconds,
+        "samples_per_s": s.samples as f64 / s.train_seconds.max(1e-9),
+            "train_accuracy": s.train_accuracy,
+        "valid_accuracy": s.valid_accuracy, "test_accuracy": s.test_accuracy,
+            "vocab_size": vocab_size,
         "peak_rss_kb": peak_rss_kb(), "reports": reports,
     });
     std::fs::write(path, serde_json::to_string_pretty(&j)?)

@@ -84,7 +84,10 @@ pub fn load(a: &TrainArgs) -> Result<TrainData> {
     let tokenizer = match &encoder {
         Some((t, _)) => {
             if let Some(given) = a.data_args.tokenizer.filter(|g| g != t) {
-                bail!("--init-encoder's language model reads texts with the {t} tokenizer, not {given}");
+                bail!(
+                    "--init-encoder's language model reads texts with the {t} tokenizer, not \
+                    {given}"
+                );
             }
             *t
         }
@@ -250,7 +253,8 @@ fn report(
         .collect();
     if !empty.is_empty() {
         eprintln!(
-            "warning: no training example of class {} (integer labels are class numbers; --class-names can name them)",
+            "warning: no training example of class {} (integer labels are class numbers; \
+                --class-names can name them)",
             empty.join(", ")
         );
     }

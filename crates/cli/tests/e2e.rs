@@ -232,7 +232,9 @@ fn pytorch_state_dict_export_loads() {
     )
     .unwrap();
     std::fs::write(run.join("vocab.txt"), "the\nstocks\nfell\ngoal\n.\nbank\n").unwrap();
-    std::fs::write(run.join("config.json"), format!("{{\"model\": \"lstm-packed\", \"vocab_size\": {v}, \"embed_dim\": {e}, \"hidden_dim\": {h}, \"num_class\": {k}}}")).unwrap();
+    let config = serde_json::json!({"model": "lstm-packed", "vocab_size": v, "embed_dim": e,
+        "hidden_dim": h, "num_class": k});
+    std::fs::write(run.join("config.json"), config.to_string()).unwrap();
     write_csv(&dir.join("test.csv"), 12, 0);
     let out = ok(&recur(&[
         "eval",

@@ -234,3 +234,76 @@ fn a_five_megabyte_row_is_truncated_and_memory_stays_bounded() {
         "over.tsv:3",
     );
 }
+
+#[test]
+fn limits_and_messages_say_what_happened() {
+    let dir = tmp("messages");
+    let train = dir.join("train.tsv");
+    write_tsv(&train, 40);
+    let out = dir.join("run");
+    // --limit counts samples across epochs, and says when it ended the run
+    fails_with(
+        &recur(&[
+            "train",
+            "--train",
+            s(&train),
+            "--header",
+            "--limit",
+            "0",
+            "--out",
+            s(&out),
+        ]),
+        "--limit and --save-every must be at least 1",
+    );
+    let o = recur(&[
+        "train",
+        "--train",
+        s(&train),
+        "--header",
+        "--limit",
+        "50",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "5",
+        "--out",
+        s(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("reached --limit after 50 samples"),
+        "{stderr}"
+    );
+    // an OS error is printed once
+    let e = recur(&["train", "--train", s(&dir), "--out", s(&dir.join("r2"))]);
+    let stderr = String::from_utf8_lossy(&e.stderr);
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+    // an integer class outside AG News's range names the file, line and range
+    let ag = dir.join("ag");
+    std::fs::create_dir_all(&ag).unwrap();
+    for f in ["train.csv", "test.csv"] {
+        std::fs::write(ag.join(f), "\"-1\",\"a b\",\"c\"\n\"2\",\"x\",\"y\"\n").unwrap();
+    }
+    fails_with(
+        &recur(&["train", "--data", s(&ag), "--out", s(&dir.join("r3"))]),
+        "train.csv:1: class -1 is outside 1..=4",
+    );
+    // predict's invalid UTF-8 on stdin names the line
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
+        .args(["predict", "--run", s(&out)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"goal match\n\xff\xfe bad\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    fails_with(&o, "stdin line 2");
+}

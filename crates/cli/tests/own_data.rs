@@ -228,7 +228,8 @@ fn jsonl_with_a_validation_file_and_unseen_labels() {
     let bad = dir.join("bad.jsonl");
     std::fs::write(
         &bad,
-        "{\"category\": \"spam\", \"text\": \"win a prize\"}\n{\"category\": \"eggs\", \"text\": \"free offer\"}\n",
+        "{\"category\": \"spam\", \"text\": \"win a prize\"}\n{\"category\": \"eggs\", \"text\": \
+            \"free offer\"}\n",
     )
     .unwrap();
     fails_with(

@@ -2,13 +2,13 @@
 
 use std::fmt::Debug;
 
-use recur_tensor::{DType, Error, Result};
+use recur_tensor::{DType, Error, Real, Result, UnaryOp};
 
 use crate::CpuStorage;
 
 /// A float the CPU kernels compute in: f32 or f64.
 pub trait Elem:
-    num_traits::Float
+    Real
     + std::ops::AddAssign
     + std::ops::MulAssign
     + std::iter::Sum
@@ -20,13 +20,21 @@ pub trait Elem:
 {
     /// The dtype tag.
     const DTYPE: DType;
-    /// Logistic sigmoid `1 / (1 + e^{-x})` (f32: a branch-free polynomial that vectorizes,
-    /// within 2 ulp; f64: the exact libm form).
-    fn sigmoid(x: Self) -> Self;
-    /// `tanh(x)` (f32: branch-free polynomial form, within 2 ulp; f64: libm).
-    fn tanh_act(x: Self) -> Self;
-    /// `e^x` (f32: the branch-free polynomial that vectorizes, within 3 ulp; f64: libm).
-    fn exp_act(x: Self) -> Self;
+    /// Logistic sigmoid, as [`UnaryOp::Sigmoid`] defines it.
+    #[inline(always)]
+    fn sigmoid(x: Self) -> Self {
+        UnaryOp::Sigmoid.forward(x)
+    }
+    /// `tanh(x)`, as [`UnaryOp::Tanh`] defines it.
+    #[inline(always)]
+    fn tanh_act(x: Self) -> Self {
+        UnaryOp::Tanh.forward(x)
+    }
+    /// `e^x` in the fast form ([`Real::fast_exp`]).
+    #[inline(always)]
+    fn exp_act(x: Self) -> Self {
+        x.fast_exp()
+    }
     /// Converts from f64 (rounding for f32).
     fn of(x: f64) -> Self;
     /// A buffer of `len` elements, all `value` (a recycled one when large: [`crate::pool`]).
@@ -66,18 +74,6 @@ pub trait Elem:
 
 impl Elem for f32 {
     const DTYPE: DType = DType::F32;
-    #[inline(always)]
-    fn sigmoid(x: f32) -> f32 {
-        1.0 / (1.0 + crate::fastmath::exp_f32(-x))
-    }
-    #[inline(always)]
-    fn exp_act(x: f32) -> f32 {
-        crate::fastmath::exp_f32(x)
-    }
-    #[inline(always)]
-    fn tanh_act(x: f32) -> f32 {
-        crate::fastmath::tanh_f32(x)
-    }
     fn of(x: f64) -> f32 {
         x as f32
     }
@@ -130,18 +126,6 @@ impl Elem for f32 {
 
 impl Elem for f64 {
     const DTYPE: DType = DType::F64;
-    #[inline(always)]
-    fn sigmoid(x: f64) -> f64 {
-        1.0 / (1.0 + (-x).exp())
-    }
-    #[inline(always)]
-    fn exp_act(x: f64) -> f64 {
-        x.exp()
-    }
-    #[inline(always)]
-    fn tanh_act(x: f64) -> f64 {
-        x.tanh()
-    }
     fn of(x: f64) -> f64 {
         x
     }

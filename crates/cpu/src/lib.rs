@@ -15,7 +15,6 @@
 
 mod alloc;
 mod elem;
-mod fastmath;
 pub mod kernels;
 mod pool;
 
@@ -186,7 +185,8 @@ impl Backend for Cpu {
 
     fn axpy(&self, alpha: f64, x: &CpuStorage, y: &mut CpuStorage) -> Result<()> {
         check::same_len("axpy", x.len(), y.len())?;
-        dispatch!(y.dtype(), T => basic::axpy(T::of(alpha), sl::<T>("axpy", x)?, sl_mut::<T>("axpy", y)?));
+        dispatch!(y.dtype(), T => basic::axpy(T::of(alpha), sl::<T>("axpy", x)?,
+            sl_mut::<T>("axpy", y)?));
         Ok(())
     }
 
@@ -200,7 +200,8 @@ impl Backend for Cpu {
     fn add_bias_rows(&self, x: &mut CpuStorage, cols: usize, bias: &CpuStorage) -> Result<()> {
         check::rows("add_bias_rows", x.len(), cols)?;
         check::len_is("add_bias_rows", "bias", bias.len(), cols)?;
-        dispatch!(x.dtype(), T => basic::add_bias_rows(sl_mut::<T>("add_bias_rows", x)?, sl::<T>("add_bias_rows", bias)?));
+        dispatch!(x.dtype(), T => basic::add_bias_rows(sl_mut::<T>("add_bias_rows", x)?,
+            sl::<T>("add_bias_rows", bias)?));
         Ok(())
     }
 
@@ -241,7 +242,8 @@ impl Backend for Cpu {
     fn nll_mean(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize]) -> Result<f64> {
         check::labelled_rows("nll_loss", log_probs.len(), cols, labels)?;
         Ok(
-            dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?, cols, labels)),
+            dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?,
+                cols, labels)),
         )
     }
 
@@ -307,7 +309,8 @@ impl Backend for Cpu {
             dst_start,
             len,
         )?;
-        dispatch!(dst.dtype(), T => basic::copy_block(sl::<T>("copy_block", src)?, outer, inner, src_dim, src_start,
+        dispatch!(dst.dtype(), T => basic::copy_block(sl::<T>("copy_block", src)?, outer, inner,
+            src_dim, src_start,
             sl_mut::<T>("copy_block", dst)?, dst_dim, dst_start, len));
         Ok(())
     }
@@ -346,7 +349,8 @@ impl Backend for Cpu {
         src: &CpuStorage,
     ) -> Result<()> {
         check::row_update("scatter_add_rows", dst.len(), cols, idx, src.len())?;
-        dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_add_rows", dst)?, cols, idx,
+        dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_add_rows", dst)?,
+            cols, idx,
             sl::<T>("scatter_add_rows", src)?, true));
         Ok(())
     }
@@ -359,7 +363,8 @@ impl Backend for Cpu {
         src: &CpuStorage,
     ) -> Result<()> {
         check::row_update("scatter_rows", dst.len(), cols, idx, src.len())?;
-        dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_rows", dst)?, cols, idx,
+        dispatch!(dst.dtype(), T => basic::scatter_rows(sl_mut::<T>("scatter_rows", dst)?, cols,
+            idx,
             sl::<T>("scatter_rows", src)?, false));
         Ok(())
     }
@@ -376,7 +381,8 @@ impl Backend for Cpu {
         for len in [g.len(), m.len(), v.len()] {
             check::same_len(op, p.len(), len)?;
         }
-        dispatch!(p.dtype(), T => optim::adam_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, hyper));
+        dispatch!(p.dtype(), T => optim::adam_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?,
+            sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, hyper));
         Ok(())
     }
 
@@ -397,7 +403,8 @@ impl Backend for Cpu {
             check::same_len(op, p.len(), len)?;
         }
         check::len_is(op, "last", last.len(), r)?;
-        dispatch!(p.dtype(), T => optim::adam_rows_catch_up(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+        dispatch!(p.dtype(), T => optim::adam_rows_catch_up(sl_mut::<T>(op, p)?, sl::<T>(op, g)?,
+            sl_mut::<T>(op, m)?,
             sl_mut::<T>(op, v)?, cols, rows, last, hyper));
         Ok(())
     }
@@ -417,7 +424,8 @@ impl Backend for Cpu {
         for len in [m.len(), v.len()] {
             check::same_len(op, p.len(), len)?;
         }
-        dispatch!(p.dtype(), T => optim::sparse_adam_rows(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+        dispatch!(p.dtype(), T => optim::sparse_adam_rows(sl_mut::<T>(op, p)?, sl::<T>(op, g)?,
+            sl_mut::<T>(op, m)?,
             sl_mut::<T>(op, v)?, cols, rows, hyper));
         Ok(())
     }
@@ -441,7 +449,8 @@ impl Backend for Cpu {
         }
         dispatch!(p.dtype(), T => {
             let buf = match buf { Some(b) => Some(sl_mut::<T>(op, b)?), None => None };
-            optim::sgd_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+            optim::sgd_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, buf, lr, momentum, dampening,
+                weight_decay, nesterov, first)
         });
         Ok(())
     }
@@ -584,8 +593,10 @@ impl Backend for Cpu {
             .as_ref()
             .ok_or_else(|| Error::invalid(op, "saved state lacks gh_n"))?;
         dispatch!(s.gates.dtype(), T => {
-            let (dx, dw_hh, db, dh0) = gru::backward::<T>(h, sl(op, s.w_hh.storage())?, sl(op, s.h0.storage())?,
-                sl(op, s.gates.storage())?, sl(op, gh_n.storage())?, sl(op, s.output.storage())?, &steps,
+            let (dx, dw_hh, db, dh0) = gru::backward::<T>(h, sl(op, s.w_hh.storage())?, sl(op,
+                s.h0.storage())?,
+                sl(op, s.gates.storage())?, sl(op, gh_n.storage())?, sl(op, s.output.storage())?,
+                    &steps,
                 opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?);
             Ok(SeqGrads {
                 x_proj: tensor(vec![n, 3 * h], T::wrap(dx))?,
@@ -605,7 +616,8 @@ impl Backend for Cpu {
         let relu = x.kind == CellKind::RnnRelu;
         let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
         dispatch!(x.x_proj.dtype(), T => {
-            let (output, h_n) = rnn::forward::<T>(relu, h, sl(op, x.x_proj.storage())?, sl(op, x.w_hh.storage())?,
+            let (output, h_n) = rnn::forward::<T>(relu, h, sl(op, x.x_proj.storage())?, sl(op,
+                x.w_hh.storage())?,
                 opt_slice(op, x.b_hh)?, sl(op, x.h0.storage())?, &steps);
             let output = tensor(vec![n, h], T::wrap(output))?;
             Ok(SeqOutputs {
@@ -645,8 +657,10 @@ impl Backend for Cpu {
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let relu = s.kind == CellKind::RnnRelu;
         dispatch!(s.output.dtype(), T => {
-            let (dx, dw_hh, db, dh0) = rnn::backward::<T>(relu, h, sl(op, s.w_hh.storage())?, sl(op, s.h0.storage())?,
-                sl(op, s.output.storage())?, &steps, opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?);
+            let (dx, dw_hh, db, dh0) = rnn::backward::<T>(relu, h, sl(op, s.w_hh.storage())?,
+                sl(op, s.h0.storage())?,
+                sl(op, s.output.storage())?, &steps, opt_slice(op, grad_output)?, opt_slice(op,
+                    grad_h_n)?);
             Ok(SeqGrads {
                 x_proj: tensor(vec![n, h], T::wrap(dx))?,
                 w_hh: tensor(vec![h, h], T::wrap(dw_hh))?,

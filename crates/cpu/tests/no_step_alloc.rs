@@ -91,7 +91,11 @@ fn no_allocation_per_time_step() {
                 let long = allocations(kind, 60, packed, reverse, big);
                 // 30 more steps would add at least 30 allocations if any step allocated; a few
                 // come and go with rayon's bookkeeping when work is stolen.
-                assert!(long <= short + 4, "{kind:?} packed={packed} reverse={reverse} big={big}: {short} allocations for 30 steps, {long} for 60");
+                assert!(
+                    long <= short + 4,
+                    "{kind:?} packed={packed} reverse={reverse} big={big}: \
+                    {short} allocations for 30 steps, {long} for 60"
+                );
             }
         }
     }

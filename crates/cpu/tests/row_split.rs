@@ -105,7 +105,8 @@ fn two_halves_match_one_thread() {
                             for (x, y) in a.iter().zip(b) {
                                 assert!(
                                     (x - y).abs() <= tol * (1.0 + x.abs()),
-                                    "{kind:?} {dtype:?} packed={} reverse={reverse} proj={proj} tensor {i}: {x} vs {y}",
+                                    "{kind:?} {dtype:?} packed={} reverse={reverse} proj={proj} \
+                                        tensor {i}: {x} vs {y}",
                                     batch_sizes[0] != batch_sizes[batch_sizes.len() - 1]
                                 );
                             }

@@ -7,21 +7,28 @@
 template <typename T> __device__ __forceinline__ T sigmoid_(T x) { return T(1) / (T(1) + exp(-x)); }
 
 // ------------------------------------------------------------------ elementwise
-template <typename T> __device__ void unary_(int op, const T* x, T* y, long long n) {
-    GRID_STRIDE(i, n) {
-        T v = x[i];
-        y[i] = op == 0 ? sigmoid_(v) : op == 1 ? tanh(v) : (v > T(0) ? v : T(0));
-    }
-}
-template <typename T> __device__ void unary_backward_(int op, const T* y, const T* g, T* out, long long n) {
-    GRID_STRIDE(i, n) {
-        T v = y[i];
-        out[i] = op == 0 ? g[i] * v * (T(1) - v) : op == 1 ? g[i] * (T(1) - v * v) : (v > T(0) ? g[i] : T(0));
-    }
-}
-template <typename T> __device__ void binary_(int op, const T* a, const T* b, T* out, long long n) {
-    GRID_STRIDE(i, n) { out[i] = op == 0 ? a[i] + b[i] : op == 1 ? a[i] - b[i] : a[i] * b[i]; }
-}
+// One line per op of recur-tensor's `unary_ops!` / `binary_ops!` (same name, same formula;
+// a test checks that every op has its line): the kernels `<name>_f32`, `<name>_f64`,
+// `<name>_backward_f32`, `<name>_backward_f64` (x: input, y: output, g: output gradient).
+#define UNARY(NAME, FORWARD, BACKWARD) \
+template <typename T> __device__ __forceinline__ T NAME##_fwd_(T x) { return FORWARD; } \
+template <typename T> __device__ __forceinline__ T NAME##_bwd_(T y, T g) { return BACKWARD; } \
+extern "C" __global__ void NAME##_f32(const float* x, float* y, long long n) { GRID_STRIDE(i, n) { y[i] = NAME##_fwd_<float>(x[i]); } } \
+extern "C" __global__ void NAME##_f64(const double* x, double* y, long long n) { GRID_STRIDE(i, n) { y[i] = NAME##_fwd_<double>(x[i]); } } \
+extern "C" __global__ void NAME##_backward_f32(const float* y, const float* g, float* o, long long n) { GRID_STRIDE(i, n) { o[i] = NAME##_bwd_<float>(y[i], g[i]); } } \
+extern "C" __global__ void NAME##_backward_f64(const double* y, const double* g, double* o, long long n) { GRID_STRIDE(i, n) { o[i] = NAME##_bwd_<double>(y[i], g[i]); } }
+#define BINARY(NAME, FORMULA) \
+template <typename T> __device__ __forceinline__ T NAME##_op_(T a, T b) { return FORMULA; } \
+extern "C" __global__ void NAME##_f32(const float* a, const float* b, float* o, long long n) { GRID_STRIDE(i, n) { o[i] = NAME##_op_<float>(a[i], b[i]); } } \
+extern "C" __global__ void NAME##_f64(const double* a, const double* b, double* o, long long n) { GRID_STRIDE(i, n) { o[i] = NAME##_op_<double>(a[i], b[i]); } }
+
+UNARY(sigmoid, T(1) / (T(1) + exp(-x)), g * y * (T(1) - y))
+UNARY(tanh, tanh(x), g * (T(1) - y * y))
+UNARY(relu, x > T(0) ? x : T(0), y > T(0) ? g : T(0))
+BINARY(add, a + b)
+BINARY(sub, a - b)
+BINARY(mul, a * b)
+
 template <typename T> __device__ void axpy_(T alpha, const T* x, T* y, long long n) { GRID_STRIDE(i, n) { y[i] += alpha * x[i]; } }
 template <typename T> __device__ void scale_(T alpha, const T* x, T* y, long long n) { GRID_STRIDE(i, n) { y[i] = alpha * x[i]; } }
 template <typename T> __device__ void fill_(T value, T* y, long long n) { GRID_STRIDE(i, n) { y[i] = value; } }
@@ -467,9 +474,6 @@ template <typename T, int KMAX> __device__ void rnn_persist_bwd_(const T* out, c
 }
 
 #define INSTANTIATE(T, S) \
-extern "C" __global__ void unary_##S(int op, const T* x, T* y, long long n) { unary_(op, x, y, n); } \
-extern "C" __global__ void unary_backward_##S(int op, const T* y, const T* g, T* o, long long n) { unary_backward_(op, y, g, o, n); } \
-extern "C" __global__ void binary_##S(int op, const T* a, const T* b, T* o, long long n) { binary_(op, a, b, o, n); } \
 extern "C" __global__ void axpy_##S(T alpha, const T* x, T* y, long long n) { axpy_(alpha, x, y, n); } \
 extern "C" __global__ void scale_##S(T alpha, const T* x, T* y, long long n) { scale_(alpha, x, y, n); } \
 extern "C" __global__ void fill_##S(T value, T* y, long long n) { fill_(value, y, n); } \

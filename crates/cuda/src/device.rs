@@ -50,8 +50,15 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Res
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        let msg = msg.split(" - searched").next().unwrap_or_default().to_string();
-        dev_err(format!("{what}: no usable CUDA installation ({msg}); --device cuda needs an NVIDIA GPU with driver 580+ (CUDA 13.0)"))
+        let msg = msg
+            .split(" - searched")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        dev_err(format!(
+            "{what}: no usable CUDA installation ({msg}); --device cuda needs an \
+            NVIDIA GPU with driver 580+ (CUDA 13.0)"
+        ))
     })
 }
 

@@ -346,55 +346,39 @@ impl Backend for Cuda {
         c: &mut CudaStorage,
     ) -> Result<()> {
         check::gemm(spec, self.len_of(a), self.len_of(b), self.len_of(c))?;
-        dispatch!(c.dtype(), T => self.gemm_t::<T>(spec, sl("gemm", a)?, sl("gemm", b)?, sl_mut("gemm", c)?))
+        dispatch!(c.dtype(), T => self.gemm_t::<T>(spec, sl("gemm", a)?, sl("gemm", b)?,
+            sl_mut("gemm", c)?))
     }
 
     fn unary(&self, op: UnaryOp, x: &CudaStorage) -> Result<CudaStorage> {
-        let code = op as i32;
         dispatch!(x.dtype(), T => {
             let x = sl::<T>(op.name(), x)?;
-            let n = x.len();
-            let mut out = self.zeros::<T>(n)?;
-            let f = self.kernel::<T>("unary")?;
-            let nn = n as i64;
-            let mut b = self.dev.stream.launch_builder(&f);
-            b.arg(&code).arg(x).arg(&mut out).arg(&nn);
-            // SAFETY: both buffers hold n elements.
-            unsafe { b.launch(grid(n)) }.map_err(dev_err)?;
+            let mut out = self.zeros::<T>(x.len())?;
+            let n = x.len() as i64;
+            // the op's own kernel, `<name>_f32` / `<name>_f64` (recur.cu's UNARY lines)
+            launch!(self, T, op.name(), n as usize, [x, &mut out, &n])?;
             Ok(T::wrap(out))
         })
     }
 
     fn unary_backward(&self, op: UnaryOp, y: &CudaStorage, g: &CudaStorage) -> Result<CudaStorage> {
         check::same_len(op.name(), self.len_of(y), self.len_of(g))?;
-        let code = op as i32;
         dispatch!(y.dtype(), T => {
             let (y, g) = (sl::<T>(op.name(), y)?, sl::<T>(op.name(), g)?);
-            let n = y.len();
-            let mut out = self.zeros::<T>(n)?;
-            let f = self.kernel::<T>("unary_backward")?;
-            let nn = n as i64;
-            let mut b = self.dev.stream.launch_builder(&f);
-            b.arg(&code).arg(y).arg(g).arg(&mut out).arg(&nn);
-            // SAFETY: all buffers hold n elements.
-            unsafe { b.launch(grid(n)) }.map_err(dev_err)?;
+            let mut out = self.zeros::<T>(y.len())?;
+            let n = y.len() as i64;
+            launch!(self, T, op.backward_name(), n as usize, [y, g, &mut out, &n])?;
             Ok(T::wrap(out))
         })
     }
 
     fn binary(&self, op: BinaryOp, a: &CudaStorage, b: &CudaStorage) -> Result<CudaStorage> {
         check::same_len(op.name(), self.len_of(a), self.len_of(b))?;
-        let code = op as i32;
         dispatch!(a.dtype(), T => {
-            let (a, bb) = (sl::<T>(op.name(), a)?, sl::<T>(op.name(), b)?);
-            let n = a.len();
-            let mut out = self.zeros::<T>(n)?;
-            let f = self.kernel::<T>("binary")?;
-            let nn = n as i64;
-            let mut l = self.dev.stream.launch_builder(&f);
-            l.arg(&code).arg(a).arg(bb).arg(&mut out).arg(&nn);
-            // SAFETY: all buffers hold n elements.
-            unsafe { l.launch(grid(n)) }.map_err(dev_err)?;
+            let (a, b) = (sl::<T>(op.name(), a)?, sl::<T>(op.name(), b)?);
+            let mut out = self.zeros::<T>(a.len())?;
+            let n = a.len() as i64;
+            launch!(self, T, op.name(), n as usize, [a, b, &mut out, &n])?;
             Ok(T::wrap(out))
         })
     }
@@ -510,7 +494,8 @@ impl Backend for Cuda {
             let d_labels = self.upload_idx(labels)?;
             let mut out = self.zeros::<T>(lp.len())?;
             let (s, r, c) = (T::of(scale), labels.len() as i64, cols as i64);
-            launch!(self, T, "cross_entropy_backward", labels.len() * cols, [lp, &d_labels, &s, &mut out, &r, &c])?;
+            launch!(self, T, "cross_entropy_backward", labels.len() * cols, [lp, &d_labels, &s,
+                &mut out, &r, &c])?;
             Ok(T::wrap(out))
         })
     }
@@ -548,8 +533,10 @@ impl Backend for Cuda {
         dispatch!(dst.dtype(), T => {
             let s = sl::<T>("copy_block", src)?;
             let d = sl_mut::<T>("copy_block", dst)?;
-            let a = [outer as i64, inner as i64, src_dim as i64, src_start as i64, dst_dim as i64, dst_start as i64, len as i64];
-            launch!(self, T, "copy_block", outer * len * inner, [s, d, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]])?;
+            let a = [outer as i64, inner as i64, src_dim as i64, src_start as i64, dst_dim as i64,
+                dst_start as i64, len as i64];
+            launch!(self, T, "copy_block", outer * len * inner, [s, d, &a[0], &a[1], &a[2], &a[3],
+                &a[4], &a[5], &a[6]])?;
             Ok(())
         })
     }
@@ -582,7 +569,11 @@ impl Backend for Cuda {
             if idx.len() * cols > 0 {
                 launch!(self, T, "gather_rows", idx.len() * cols, [s, &d_idx, &mut out, &n, &c])?;
             }
-            let out = if idx.is_empty() || cols == 0 { self.dev.stream.alloc_zeros::<T>(0).map_err(dev_err)? } else { out };
+            let out = if idx.is_empty() || cols == 0 {
+                self.dev.stream.alloc_zeros::<T>(0).map_err(dev_err)?
+            } else {
+                out
+            };
             Ok(T::wrap(out))
         })
     }
@@ -640,8 +631,10 @@ impl Backend for Cuda {
             let op = "adam_step";
             let g = sl::<T>(op, g)?;
             let n = g.len() as i64;
-            let s = [T::of(1.0 - h.beta1), T::of(h.beta2), T::of(1.0 - h.beta2), T::of(h.lr / bc1), T::of(bc2.sqrt()), T::of(h.eps), T::of(h.weight_decay)];
-            launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, sl_mut::<T>(op, m)?, sl_mut::<T>(op, v)?, &n,
+            let s = [T::of(1.0 - h.beta1), T::of(h.beta2), T::of(1.0 - h.beta2), T::of(h.lr / bc1),
+                T::of(bc2.sqrt()), T::of(h.eps), T::of(h.weight_decay)];
+            launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, sl_mut::<T>(op, m)?,
+                sl_mut::<T>(op, v)?, &n,
                 &s[0], &s[1], &s[2], &s[3], &s[4], &s[5], &s[6]])
         })
     }
@@ -684,9 +677,12 @@ impl Backend for Cuda {
             let from: Vec<usize> = rows.iter().map(|&r| last[r] as usize).collect();
             let d_from = self.upload_idx(&from)?;
             let a = [rows.len() as i64, cols as i64, h.step as i64, base as i64];
-            let s = [T::of(1.0 - h.beta1), T::of(h.beta2), T::of(1.0 - h.beta2), T::of(h.eps), T::of(h.weight_decay)];
-            launch!(self, T, op, rows.len() * cols, [sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
-                sl_mut::<T>(op, v)?, &d_rows, &d_from, &d_scal, &a[0], &a[1], &a[2], &a[3], &s[0], &s[1], &s[2], &s[3], &s[4]])?;
+            let s = [T::of(1.0 - h.beta1), T::of(h.beta2), T::of(1.0 - h.beta2), T::of(h.eps),
+                T::of(h.weight_decay)];
+            launch!(self, T, op, rows.len() * cols, [sl_mut::<T>(op, p)?, sl::<T>(op, g)?,
+                sl_mut::<T>(op, m)?,
+                sl_mut::<T>(op, v)?, &d_rows, &d_from, &d_scal, &a[0], &a[1], &a[2], &a[3], &s[0],
+                    &s[1], &s[2], &s[3], &s[4]])?;
             for &r in rows {
                 last[r] = h.step;
             }
@@ -725,8 +721,10 @@ impl Backend for Cuda {
             let op = "sparse_adam_rows";
             let d_rows = self.upload_idx(rows)?;
             let a = [rows.len() as i64, cols as i64];
-            let s = [T::of(1.0 - h.beta1), T::of(1.0 - h.beta2), T::of(h.lr * bc2.sqrt() / bc1), T::of(h.eps)];
-            launch!(self, T, op, rows.len() * cols, [sl_mut::<T>(op, p)?, sl::<T>(op, g)?, sl_mut::<T>(op, m)?,
+            let s = [T::of(1.0 - h.beta1), T::of(1.0 - h.beta2), T::of(h.lr * bc2.sqrt() / bc1),
+                T::of(h.eps)];
+            launch!(self, T, op, rows.len() * cols, [sl_mut::<T>(op, p)?, sl::<T>(op, g)?,
+                sl_mut::<T>(op, m)?,
                 sl_mut::<T>(op, v)?, &d_rows, &a[0], &a[1], &s[0], &s[1], &s[2], &s[3]])
         })
     }
@@ -756,7 +754,8 @@ impl Backend for Cuda {
             let buf = match buf { Some(b) => sl_mut::<T>(op, b)?, None => &mut dummy };
             let s = [T::of(lr), T::of(momentum), T::of(1.0 - dampening), T::of(weight_decay)];
             let (nest, fst) = (i32::from(nesterov), i32::from(first));
-            launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, buf, &n, &s[0], &s[1], &s[2], &s[3], &nest, &fst, &has_buf])
+            launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, buf, &n, &s[0], &s[1], &s[2],
+                &s[3], &nest, &fst, &has_buf])
         })
     }
 

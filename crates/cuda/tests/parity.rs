@@ -6,8 +6,8 @@ use rand::{Rng, SeedableRng};
 use recur_cpu::Cpu;
 use recur_cuda::Cuda;
 use recur_tensor::{
-    seq_backward, seq_forward, AdamHyper, Backend, CellKind, DType, GemmSpec, MatLayout, SeqInputs,
-    Tensor, UnaryOp,
+    seq_backward, seq_forward, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, MatLayout,
+    SeqInputs, Tensor, UnaryOp,
 };
 
 fn gpu() -> Option<Cuda> {
@@ -54,7 +54,7 @@ fn elementwise_reductions_layout_rows() {
     let Some(g) = gpu() else { return };
     let (c, d) = pair(&g, &[7, 5, 3], 1);
     let (c2, d2) = pair(&g, &[7, 5, 3], 2);
-    for op in [UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Relu] {
+    for &op in UnaryOp::ALL {
         close(
             op.name(),
             &c.unary(op).unwrap(),
@@ -62,15 +62,20 @@ fn elementwise_reductions_layout_rows() {
             1e-6,
         );
         close(
-            "unary_backward",
+            op.backward_name(),
             &c.unary(op).unwrap().unary_backward(op, &c2).unwrap(),
             &d.unary(op).unwrap().unary_backward(op, &d2).unwrap(),
             1e-6,
         );
     }
-    close("add", &c.add(&c2).unwrap(), &d.add(&d2).unwrap(), 1e-7);
-    close("sub", &c.sub(&c2).unwrap(), &d.sub(&d2).unwrap(), 1e-7);
-    close("mul", &c.mul(&c2).unwrap(), &d.mul(&d2).unwrap(), 1e-7);
+    for &op in BinaryOp::ALL {
+        close(
+            op.name(),
+            &c.binary(op, &c2).unwrap(),
+            &d.binary(op, &d2).unwrap(),
+            1e-7,
+        );
+    }
     close(
         "scale",
         &c.scale(-0.3).unwrap(),

@@ -197,7 +197,8 @@ pub(crate) fn read(body: &[u8], delimiter: u8, spec: &ReadSpec, rows: &mut Rows)
         if end >= body.len() && ends_inside_quotes(&body[start..], delimiter) {
             rows.bad(rows.error(
                 line,
-                "the file ends in the middle of a row, inside a quoted field opened here: a quote is not closed, or the file is truncated",
+                "the file ends in the middle of a row, inside a quoted field opened here: a quote \
+                    is not closed, or the file is truncated",
             ))?;
             break;
         }

@@ -187,7 +187,9 @@ pub fn fetch(
             None => {
                 let resp = ureq::get(&file.url).call().map_err(|e| {
                     DataError::Download(format!(
-                        "could not download {}: {e}\nwithout internet access, copy train.csv and test.csv from a machine that has them and run `cargo xtask download --from DIR`",
+                        "could not download {}: {e}\nwithout internet access, copy train.csv and \
+                            test.csv from a machine that has them and run `cargo xtask download \
+                            --from DIR`",
                         file.url
                     ))
                 })?;

@@ -30,7 +30,9 @@ fn row(line: &[u8]) -> std::result::Result<(String, String), String> {
 pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
     if spec.label_col.is_some() || !spec.text_cols.is_empty() || spec.header {
         return Err(DataError::Invalid(
-            "--label-col, --text-cols and --header do not apply to fastText files (labels are the __label__ words)".into(),
+            "--label-col, --text-cols and --header do not apply to fastText files (labels are the \
+                __label__ words)"
+                .into(),
         ));
     }
     for (number, line, _) in non_blank(body) {

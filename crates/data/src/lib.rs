@@ -19,7 +19,8 @@
 //! assert_eq!(tokens, ["stocks", "fell", "sharply", "."]);
 //! let data = Encoded {
 //!     labels: vec![1, 0],
-//!     ids: texts.iter().map(|t| vocab.encode(Tokenizer::BasicEnglish.tokenize(t).iter().map(String::as_str))).collect(),
+//! ids: texts.iter().map(|t|
+//! vocab.encode(Tokenizer::BasicEnglish.tokenize(t).iter().map(String::as_str))).collect(),
 //! };
 //! let batch = collate(&data, &[0, 1])?; // padded with 0 to [B=2, T=5]
 //! assert_eq!((batch.len(), batch.max_len, batch.lengths.clone()), (2, 5, vec![4, 5]));

@@ -44,7 +44,8 @@ pub fn split_stratified(
     let n_valid = in_valid.iter().filter(|&&v| v).count();
     if n_valid == 0 {
         return Err(DataError::Invalid(format!(
-            "a validation fraction of {fraction} of {} examples leaves no validation example; use a larger fraction or --valid FILE",
+            "a validation fraction of {fraction} of {} examples leaves no validation example; use \
+                a larger fraction or --valid FILE",
             examples.len()
         )));
     }

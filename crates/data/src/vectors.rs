@@ -459,7 +459,8 @@ pub fn load_vectors(
     };
     if dim != expected_dim {
         return Err(DataError::Invalid(format!(
-            "{}: the vectors have {dim} dimensions but --embed is {expected_dim}; pass --embed {dim}",
+            "{}: the vectors have {dim} dimensions but --embed is {expected_dim}; pass --embed \
+                {dim}",
             path.display()
         )));
     }

@@ -53,7 +53,8 @@ fn error(name: &str, bytes: &[u8], spec: &ReadSpec) -> String {
 fn csv_with_a_header_and_named_columns() {
     let p = write(
         "named.csv",
-        b"id,headline,category,body\n1,Goal!,sport,\"A late goal, at last\"\n2,Rates up,business,\"Banks \"\"hike\"\"\"\n",
+        b"id,headline,category,body\n1,Goal!,sport,\"A late goal, at last\"\n2,Rates \
+            up,business,\"Banks \"\"hike\"\"\"\n",
     );
     let d = read(&p, &spec(Some("category"), Some("headline,body"), false));
     assert_eq!(d.format, Format::Csv);
@@ -109,7 +110,8 @@ fn csv_numbered_columns_with_and_without_header() {
 fn bom_crlf_and_quoted_newlines() {
     let p = write(
         "crlf.csv",
-        b"\xef\xbb\xbflabel,text\r\nham,\"line one\r\nline two, with \"\"quotes\"\"\"\r\n\r\nspam,plain\r\n",
+        b"\xef\xbb\xbflabel,text\r\nham,\"line one\r\nline two, with \
+            \"\"quotes\"\"\"\r\n\r\nspam,plain\r\n",
     );
     let d = read(&p, &spec(Some("label"), Some("text"), false));
     assert_eq!(
@@ -142,7 +144,8 @@ fn tsv_with_quoted_tabs() {
 fn jsonl_string_and_integer_labels_and_named_fields() {
     let p = write(
         "data.jsonl",
-        b"{\"label\": \"pos\", \"text\": \"good film\"}\n\n{\"label\": 2, \"text\": \"bad \\\"film\\\"\"}\r\n",
+        b"{\"label\": \"pos\", \"text\": \"good film\"}\n\n{\"label\": 2, \"text\": \"bad \
+            \\\"film\\\"\"}\r\n",
     );
     let d = read(&p, &ReadSpec::default());
     assert_eq!(d.format, Format::Jsonl);
@@ -164,7 +167,8 @@ fn jsonl_string_and_integer_labels_and_named_fields() {
 fn fasttext_lines() {
     let p = write(
         "train.txt",
-        b"__label__sports A late goal wins it\n\n__label__tech   new  chip\r\nprice rises __label__business\n",
+        b"__label__sports A late goal wins it\n\n__label__tech   new  chip\r\nprice rises \
+            __label__business\n",
     );
     let d = read(&p, &ReadSpec::default());
     assert_eq!(d.format, Format::FastText);
@@ -313,20 +317,92 @@ fn every_malformed_row_kind() {
     // (file, bytes, message, line of the bad row); each file has two good rows, but for an
     // unclosed quote mid-file, which swallows the rows after it
     let cases: [(&str, &[u8], &str, u64); 14] = [
-        ("fields.csv", b"a,x,y\nb,only\na,z,w\n", "expected 3 fields", 2),
-        ("utf8.csv", b"a,ok\nb,\xff\xfe\na,fine\n", "not valid UTF-8", 2),
+        (
+            "fields.csv",
+            b"a,x,y\nb,only\na,z,w\n",
+            "expected 3 fields",
+            2,
+        ),
+        (
+            "utf8.csv",
+            b"a,ok\nb,\xff\xfe\na,fine\n",
+            "not valid UTF-8",
+            2,
+        ),
         ("label.csv", b"a,ok\n  ,text\na,fine\n", "empty label", 2),
         ("text.csv", b"a,ok\nb,\" ;: \"\na,fine\n", "empty text", 2),
-        ("cut.csv", b"a,ok\na,fine\nb,\"cut off", "ends in the middle of a row", 3),
-        ("quote.csv", b"a,ok\nb,\"never closed\na,x\n", "ends in the middle of a row", 2),
-        ("json.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n{\"label\": \"b\", \"text\": }\n{\"label\":\"a\",\"text\":\"fine\"}\n", "invalid JSON", 2),
-        ("array.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n[1, 2]\n{\"label\":\"a\",\"text\":\"fine\"}\n", "expected a JSON object, found an array", 2),
-        ("missing.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n{\"label\": \"b\", \"body\": \"x\"}\n{\"label\":\"a\",\"text\":\"fine\"}\n", "missing text field \"text\" (the object has: body, label)", 2),
-        ("float.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n{\"label\": 1.5, \"text\": \"x\"}\n{\"label\":\"a\",\"text\":\"fine\"}\n", "must be a string or an integer, found a number", 2),
-        ("type.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n{\"label\": \"b\", \"text\": 3}\n{\"label\":\"a\",\"text\":\"fine\"}\n", "must be a string, found a number", 2),
-        ("utf8.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n{\"label\": \"\xff\"}\n{\"label\":\"a\",\"text\":\"fine\"}\n", "not valid UTF-8", 2),
-        ("cut.jsonl", b"{\"label\":\"a\",\"text\":\"ok\"}\n{\"label\":\"a\",\"text\":\"fine\"}\n{\"label\": \"b\", \"te", "may be truncated", 3),
-        ("empty.txt", b"__label__a ok\n__label__b  \n__label__a fine\n", "empty text", 2),
+        (
+            "cut.csv",
+            b"a,ok\na,fine\nb,\"cut off",
+            "ends in the middle of a row",
+            3,
+        ),
+        (
+            "quote.csv",
+            b"a,ok\nb,\"never closed\na,x\n",
+            "ends in the middle of a row",
+            2,
+        ),
+        (
+            "json.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n\
+              {\"label\": \"b\", \"text\": }\n\
+              {\"label\":\"a\",\"text\":\"fine\"}\n",
+            "invalid JSON",
+            2,
+        ),
+        (
+            "array.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n[1, 2]\n{\"label\":\"a\",\"text\":\"fine\"}\n",
+            "expected a JSON object, found an array",
+            2,
+        ),
+        (
+            "missing.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n\
+              {\"label\": \"b\", \"body\": \"x\"}\n\
+              {\"label\":\"a\",\"text\":\"fine\"}\n",
+            "missing text field \"text\" (the object has: body, label)",
+            2,
+        ),
+        (
+            "float.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n\
+              {\"label\": 1.5, \"text\": \"x\"}\n\
+              {\"label\":\"a\",\"text\":\"fine\"}\n",
+            "must be a string or an integer, found a number",
+            2,
+        ),
+        (
+            "type.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n\
+              {\"label\": \"b\", \"text\": 3}\n\
+              {\"label\":\"a\",\"text\":\"fine\"}\n",
+            "must be a string, found a number",
+            2,
+        ),
+        (
+            "utf8.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n\
+              {\"label\": \"\xff\"}\n\
+              {\"label\":\"a\",\"text\":\"fine\"}\n",
+            "not valid UTF-8",
+            2,
+        ),
+        (
+            "cut.jsonl",
+            b"{\"label\":\"a\",\"text\":\"ok\"}\n\
+              {\"label\":\"a\",\"text\":\"fine\"}\n\
+              {\"label\": \"b\", \"te",
+            "may be truncated",
+            3,
+        ),
+        (
+            "empty.txt",
+            b"__label__a ok\n__label__b  \n__label__a fine\n",
+            "empty text",
+            2,
+        ),
     ];
     for (name, bytes, needle, line) in cases {
         let e = error(name, bytes, &ReadSpec::default());
@@ -383,7 +459,8 @@ mod fuzz {
             header in any::<bool>(),
         ) {
             let p = write(&format!("fuzz-{}.bin", std::process::id()), &bytes);
-            let spec = ReadSpec { format: Some(format), header: header && format != Format::FastText, ..ReadSpec::default() };
+            let spec = ReadSpec { format: Some(format),
+                header: header && format != Format::FastText, ..ReadSpec::default() };
             let _ = read_labelled(&p, &spec, Tokenizer::BasicEnglish, skip);
         }
     }

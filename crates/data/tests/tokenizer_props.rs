@@ -23,7 +23,11 @@ fn reference(text: &str) -> Vec<String> {
     ] {
         s = s.replace(from, to);
     }
-    let py_space = |c: char| matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}');
+    let py_space = |c: char| {
+        matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ' | '\u{85}'
+            | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}'
+            | '\u{202f}' | '\u{205f}' | '\u{3000}')
+    };
     s.split(py_space)
         .filter(|t| !t.is_empty())
         .map(str::to_string)

@@ -100,7 +100,8 @@ impl RecurrentConfig {
         }
         if !(0.0..=1.0).contains(&self.dropout) || self.dropout.is_nan() {
             return bad(format!(
-                "dropout should be a number in range [0, 1] representing the probability of an element being zeroed, found {}",
+                "dropout should be a number in range [0, 1] representing the probability of an \
+                    element being zeroed, found {}",
                 self.dropout
             ));
         }
@@ -118,7 +119,8 @@ impl RecurrentConfig {
         let mut warnings = Vec::new();
         if self.dropout > 0.0 && self.num_layers == 1 {
             warnings.push(format!(
-                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects num_layers greater than 1, but got dropout={} and num_layers=1",
+                "dropout option adds dropout after all but last recurrent layer, so non-zero \
+                    dropout expects num_layers greater than 1, but got dropout={} and num_layers=1",
                 self.dropout
             ));
         }

@@ -242,7 +242,8 @@ proptest! {
             bt.input.1[j] = orig;
             let fd = (lp - lm) / (2.0 * h);
             let a = analytic[first_grad][j];
-            prop_assert!((a - fd).abs() <= 1e-6 * a.abs().max(fd.abs()).max(1.0), "input[{j}]: {a} vs {fd}");
+            prop_assert!((a - fd).abs() <= 1e-6 * a.abs().max(fd.abs()).max(1.0), "input[{j}]: {a} \
+                vs {fd}");
         }
         // every parameter
         let ids: Vec<_> = bt.store.iter().map(|(id, n, _)| (id, n.to_string())).collect();
@@ -257,10 +258,12 @@ proptest! {
                 v[j] -= 2.0 * h;
                 bt.store.set(id, Tensor::from_f64(&Cpu, &shape, &v, DType::F64).unwrap()).unwrap();
                 let lm = loss_value(&bt);
-                bt.store.set(id, Tensor::from_f64(&Cpu, &shape, &base, DType::F64).unwrap()).unwrap();
+                bt.store.set(id, Tensor::from_f64(&Cpu, &shape, &base,
+                    DType::F64).unwrap()).unwrap();
                 let fd = (lp - lm) / (2.0 * h);
                 let a = analytic[first_grad + n_states + k][j];
-                prop_assert!((a - fd).abs() <= 1e-6 * a.abs().max(fd.abs()).max(1.0), "{name}[{j}]: {a} vs {fd}");
+                prop_assert!((a - fd).abs() <= 1e-6 * a.abs().max(fd.abs()).max(1.0),
+                    "{name}[{j}]: {a} vs {fd}");
             }
         }
     }
@@ -270,7 +273,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
-    fn packed_equals_each_sequence_alone(c in case(), lens in prop::collection::vec(1usize..5, 1..4)) {
+    fn packed_equals_each_sequence_alone(c in case(), lens in prop::collection::vec(1usize..5,
+        1..4)) {
         let mut c = c;
         c.cfg.batch_first = true;
         c.b = lens.len();
@@ -285,14 +289,19 @@ proptest! {
         let c0 = bt.c0.as_ref().map(|h| leaf(&tape, h));
         let packed = pack_padded_sequence(&tape, x, &lens, Layout::BatchFirst, Order::Any).unwrap();
         let (pout, out) = bt.layer.forward_packed(&tape, &bt.store, &packed, h0, c0, None).unwrap();
-        let (padded, _) = pad_packed_sequence(&tape, &pout, Layout::BatchFirst, 0.0, Some(t)).unwrap();
+        let (padded, _) = pad_packed_sequence(&tape, &pout, Layout::BatchFirst, 0.0,
+            Some(t)).unwrap();
         let loss = tape.add(weighted(&tape, padded, 1.1), weighted(&tape, out.h_n, 2.2)).unwrap();
-        let loss = match out.c_n { Some(cn) => tape.add(loss, weighted(&tape, cn, 3.3)).unwrap(), None => loss };
+        let loss = match out.c_n { Some(cn) => tape.add(loss, weighted(&tape, cn, 3.3)).unwrap(),
+            None => loss };
         let out_v = tape.value(padded).unwrap().to_f64_vec().unwrap();
         let hn_v = tape.value(out.h_n).unwrap().to_f64_vec().unwrap();
         let grads = tape.backward(loss).unwrap();
         let gx = grads.get(x).unwrap().to_f64_vec().unwrap();
-        let mut gparams: Vec<Vec<f64>> = bt.store.iter().map(|(id, _, v)| grads.param(id.index()).map(|g| g.to_f64_vec().unwrap()).unwrap_or(vec![0.0; v.numel()])).collect();
+        let mut gparams: Vec<Vec<f64>> = bt.store.iter().map(|(id, _, v)| {
+            let g = grads.param(id.index());
+            g.map(|g| g.to_f64_vec().unwrap()).unwrap_or(vec![0.0; v.numel()])
+        }).collect();
 
         // each sequence alone, accumulating parameter gradients
         let ld = c.cfg.num_layers * c.cfg.directions();
@@ -302,10 +311,13 @@ proptest! {
         for (row, &len) in lens.iter().enumerate() {
             let tape = Tape::new(&Cpu);
             let xs: Vec<f64> = bt.input.1[row * t * i..row * t * i + len * i].to_vec();
-            let xr = tape.leaf(Tensor::from_f64(&Cpu, &[1, len, i], &xs, DType::F64).unwrap(), true);
+            let xr = tape.leaf(Tensor::from_f64(&Cpu, &[1, len, i], &xs, DType::F64).unwrap(),
+                true);
             let pick = |all: &(Vec<usize>, Vec<f64>)| {
                 let w = all.0[2];
-                let v: Vec<f64> = (0..ld).flat_map(|k| all.1[(k * b + row) * w..(k * b + row + 1) * w].to_vec()).collect();
+                let v: Vec<f64> = (0..ld)
+                    .flat_map(|k| all.1[(k * b + row) * w..(k * b + row + 1) * w].to_vec())
+                    .collect();
                 tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, w], &v, DType::F64).unwrap())
             };
             let h0r = bt.h0.as_ref().map(pick);
@@ -314,29 +326,42 @@ proptest! {
             let ov = tape.value(o.output).unwrap().to_f64_vec().unwrap();
             for s in 0..len {
                 let got = &out_v[(row * t + s) * width..(row * t + s + 1) * width];
-                prop_assert!(close(got, &ov[s * width..(s + 1) * width], 1e-10), "row {row} step {s}");
+                prop_assert!(close(got, &ov[s * width..(s + 1) * width], 1e-10), "row {row} step \
+                    {s}");
             }
-            prop_assert!(out_v[(row * t + len) * width..(row + 1) * t * width].iter().all(|&v| v == 0.0), "padding must be 0");
+            let padding = &out_v[(row * t + len) * width..(row + 1) * t * width];
+            prop_assert!(padding.iter().all(|&v| v == 0.0), "padding must be 0");
             let hv = tape.value(o.h_n).unwrap().to_f64_vec().unwrap();
             for k in 0..ld {
-                prop_assert!(close(&hn_v[(k * b + row) * p..(k * b + row + 1) * p], &hv[k * p..(k + 1) * p], 1e-10), "h_n row {row}");
+                prop_assert!(close(&hn_v[(k * b + row) * p..(k * b + row + 1) * p],
+                    &hv[k * p..(k + 1) * p], 1e-10), "h_n row {row}");
             }
             // same loss terms restricted to this row
-            let wo: Vec<f64> = (0..len).flat_map(|s| w_out[(row * t + s) * width..(row * t + s + 1) * width].to_vec()).collect();
-            let wo = tape.constant(Tensor::from_f64(&Cpu, &[1, len, width], &wo, DType::F64).unwrap());
-            let wh: Vec<f64> = (0..ld).flat_map(|k| w_hn[(k * b + row) * p..(k * b + row + 1) * p].to_vec()).collect();
+            let wo: Vec<f64> = (0..len)
+                .flat_map(|s| w_out[(row * t + s) * width..(row * t + s + 1) * width].to_vec())
+                .collect();
+            let wo = tape.constant(Tensor::from_f64(&Cpu, &[1, len, width], &wo,
+                DType::F64).unwrap());
+            let wh: Vec<f64> = (0..ld)
+                .flat_map(|k| w_hn[(k * b + row) * p..(k * b + row + 1) * p].to_vec())
+                .collect();
             let wh = tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, p], &wh, DType::F64).unwrap());
-            let mut l = tape.add(tape.sum_all(tape.mul(o.output, wo).unwrap()).unwrap(), tape.sum_all(tape.mul(o.h_n, wh).unwrap()).unwrap()).unwrap();
+            let mut l = tape.add(tape.sum_all(tape.mul(o.output, wo).unwrap()).unwrap(),
+                tape.sum_all(tape.mul(o.h_n, wh).unwrap()).unwrap()).unwrap();
             if let Some(cn) = o.c_n {
                 let hsz = c.cfg.hidden_size;
                 let w_cn = noise(ld * b * hsz, 3.3);
-                let wc: Vec<f64> = (0..ld).flat_map(|k| w_cn[(k * b + row) * hsz..(k * b + row + 1) * hsz].to_vec()).collect();
-                let wc = tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, hsz], &wc, DType::F64).unwrap());
+                let wc: Vec<f64> = (0..ld)
+                    .flat_map(|k| w_cn[(k * b + row) * hsz..(k * b + row + 1) * hsz].to_vec())
+                    .collect();
+                let wc = tape.constant(Tensor::from_f64(&Cpu, &[ld, 1, hsz], &wc,
+                    DType::F64).unwrap());
                 l = tape.add(l, tape.sum_all(tape.mul(cn, wc).unwrap()).unwrap()).unwrap();
             }
             let g = tape.backward(l).unwrap();
             let gxr = g.get(xr).unwrap().to_f64_vec().unwrap();
-            prop_assert!(close(&gx[row * t * i..row * t * i + len * i], &gxr, 1e-9), "input grad row {row}");
+            prop_assert!(close(&gx[row * t * i..row * t * i + len * i], &gxr, 1e-9), "input grad \
+                row {row}");
             for (k, (id, _, _)) in bt.store.iter().enumerate() {
                 if let Some(gp) = g.param(id.index()) {
                     for (acc, v) in gparams[k].iter_mut().zip(gp.to_f64_vec().unwrap()) {
@@ -346,7 +371,8 @@ proptest! {
             }
         }
         for (k, rest) in gparams.iter().enumerate() {
-            prop_assert!(rest.iter().all(|v| v.abs() < 1e-9), "param {k}: packed gradient != sum of per-sequence gradients ({rest:?})");
+            prop_assert!(rest.iter().all(|v| v.abs() < 1e-9), "param {k}: packed gradient != sum \
+                of per-sequence gradients ({rest:?})");
         }
     }
 }

@@ -7,19 +7,28 @@ pub type Result<T> = std::result::Result<T, PackError>;
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     /// A sequence of length zero.
-    #[error("length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0 (lengths {lengths:?})")]
+    #[error(
+        "length of all samples has to be greater than 0, but found an element in 'lengths' \
+        that is <= 0 (lengths {lengths:?})"
+    )]
     ZeroLength {
         /// The lengths given.
         lengths: Vec<usize>,
     },
     /// `enforce_sorted` with lengths that increase somewhere.
-    #[error("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True (lengths {lengths:?}); pass enforce_sorted=false to pack unsorted sequences")]
+    #[error(
+        "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True \
+        (lengths {lengths:?}); pass enforce_sorted=false to pack unsorted sequences"
+    )]
     NotSorted {
         /// The lengths given.
         lengths: Vec<usize>,
     },
     /// A length beyond the padded time axis.
-    #[error("length {length} of sequence {index} exceeds the padded length {max} of the input {shape:?}")]
+    #[error(
+        "length {length} of sequence {index} exceeds the padded length {max} of the input \
+        {shape:?}"
+    )]
     TooLong {
         /// Which sequence.
         index: usize,
@@ -31,7 +40,10 @@ pub enum PackError {
         shape: Vec<usize>,
     },
     /// `total_length` shorter than the longest sequence.
-    #[error("expected total_length to be at least the length of the longest sequence in the input, but got total_length={total_length} and max sequence length being {max_len}")]
+    #[error(
+        "expected total_length to be at least the length of the longest sequence in the input, \
+        but got total_length={total_length} and max sequence length being {max_len}"
+    )]
     TotalLengthTooShort {
         /// The requested length.
         total_length: usize,

@@ -13,7 +13,8 @@
 //!
 //! // three sequences of lengths 2, 3, 1, padded to [B=3, T=3, 1]
 //! let tape = Tape::new(&Cpu);
-//! let padded = Tensor::from_f64(&Cpu, &[3, 3, 1], &[1., 2., 0., 3., 4., 5., 6., 0., 0.], DType::F32)?;
+//! let padded = Tensor::from_f64(&Cpu, &[3, 3, 1], &[1., 2., 0., 3., 4., 5., 6., 0., 0.],
+//! DType::F32)?;
 //! let x = tape.constant(padded);
 //! let packed = pack_padded_sequence(&tape, x, &[2, 3, 1], Layout::BatchFirst, Order::Any)?;
 //! assert_eq!(packed.batch_sizes(), &[3, 2, 1]); // rows alive at each step

@@ -24,23 +24,30 @@ fn lengths() -> impl Strategy<Value = (Vec<usize>, bool)> {
 
 proptest! {
     #[test]
-    fn pack_then_pad_is_identity((lens, sorted) in lengths(), batch_first in any::<bool>(), feat in 1usize..3, extra in 0usize..2) {
+    fn pack_then_pad_is_identity((lens, sorted) in lengths(), batch_first in any::<bool>(),
+        feat in 1usize..3, extra in 0usize..2) {
         let (b, t) = (lens.len(), lens.iter().max().unwrap() + extra);
         let shape = if batch_first { vec![b, t, feat] } else { vec![t, b, feat] };
         let n: usize = shape.iter().product();
         let vals: Vec<f64> = (0..n).map(|i| i as f64 + 1.0).collect();
         let tape = Tape::new(&Cpu);
         let x = tape.leaf(Tensor::from_f64(&Cpu, &shape, &vals, DType::F64).unwrap(), true);
-        let packed = pack_padded_sequence(&tape, x, &lens, Layout::from_batch_first(batch_first), Order::from_enforce_sorted(sorted)).unwrap();
+        let packed = pack_padded_sequence(&tape, x, &lens, Layout::from_batch_first(batch_first),
+            Order::from_enforce_sorted(sorted)).unwrap();
         prop_assert_eq!(packed.lengths(), lens.clone());
         prop_assert_eq!(packed.sorted_indices().is_none(), sorted);
-        let (out, out_lens) = pad_packed_sequence(&tape, &packed, Layout::from_batch_first(batch_first), -7.0, Some(t)).unwrap();
+        let (out, out_lens) = pad_packed_sequence(&tape, &packed,
+            Layout::from_batch_first(batch_first), -7.0, Some(t)).unwrap();
         prop_assert_eq!(&out_lens, &lens);
         let got = tape.value(out).unwrap().to_f64_vec().unwrap();
         for row in 0..b {
             for s in 0..t {
                 for f in 0..feat {
-                    let at = if batch_first { (row * t + s) * feat + f } else { (s * b + row) * feat + f };
+                    let at = if batch_first {
+                        (row * t + s) * feat + f
+                    } else {
+                        (s * b + row) * feat + f
+                    };
                     let want = if s < lens[row] { vals[at] } else { -7.0 };
                     prop_assert_eq!(got[at], want);
                 }
@@ -69,7 +76,8 @@ proptest! {
         prop_assert_eq!(back.len(), seqs.len());
         for (a, b) in seqs.iter().zip(&back) {
             prop_assert_eq!(tape.shape(*a).unwrap(), tape.shape(*b).unwrap());
-            prop_assert_eq!(tape.value(*a).unwrap().to_f64_vec().unwrap(), tape.value(*b).unwrap().to_f64_vec().unwrap());
+            prop_assert_eq!(tape.value(*a).unwrap().to_f64_vec().unwrap(),
+                tape.value(*b).unwrap().to_f64_vec().unwrap());
         }
     }
 }

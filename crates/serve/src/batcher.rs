@@ -1,6 +1,7 @@
 //! Dynamic batching on a dedicated inference thread: requests queue their encoded texts;
 //! the thread takes the first, gathers more — while other requests are in flight — until
-//! `max_batch` texts or `max_delay` has passed, runs them as one batch (packed: no work on padding) on its own rayon pool, and
+//! `max_batch` texts or `max_delay` has passed, runs them as one batch (packed: no work on padding)
+//! on its own rayon pool, and
 //! answers each request on its oneshot channel. The async runtime never runs the model.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -14,7 +14,8 @@
 //!
 //! let path = std::path::Path::new("runs/lstm");
 //! let run = RunDir::new(path).load_on(&Cpu)?;
-//! let server = Server::bind(run, path, "127.0.0.1:8080".parse()?, default_batch(), Limits::default())?;
+//! let server = Server::bind(run, path, "127.0.0.1:8080".parse()?, default_batch(),
+//! Limits::default())?;
 //! println!("listening on http://{}", server.local_addr()?);
 //! server.run()?; // until SIGTERM or Ctrl-C, then drains
 //! # Ok::<(), Box<dyn std::error::Error>>(())

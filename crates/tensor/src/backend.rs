@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use crate::{DType, HostData, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor};
+use crate::{
+    BinaryOp, DType, HostData, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
+};
 
 /// Where a matrix lives inside a storage: element offset and the two strides.
 /// A transposed operand is the same buffer with the strides swapped.
@@ -67,50 +69,6 @@ pub struct GemmSpec {
     pub b: MatLayout,
     /// Layout of C.
     pub c: MatLayout,
-}
-
-/// Elementwise functions of one argument that have a backward form.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UnaryOp {
-    /// `1 / (1 + exp(-x))`; backward `g · y · (1 - y)`.
-    Sigmoid,
-    /// `tanh(x)`; backward `g · (1 - y²)`.
-    Tanh,
-    /// `max(x, 0)`; backward `g · [y > 0]`.
-    Relu,
-}
-
-impl UnaryOp {
-    /// The op name used in errors and kernel names.
-    pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Sigmoid => "sigmoid",
-            UnaryOp::Tanh => "tanh",
-            UnaryOp::Relu => "relu",
-        }
-    }
-}
-
-/// Elementwise functions of two same-shaped arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
-    /// `a + b`.
-    Add,
-    /// `a - b`.
-    Sub,
-    /// `a · b`.
-    Mul,
-}
-
-impl BinaryOp {
-    /// The op name used in errors and kernel names.
-    pub fn name(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
-            BinaryOp::Mul => "mul",
-        }
-    }
 }
 
 /// One Adam step's hyper-parameters, with PyTorch's meaning (`torch.optim.Adam`).
@@ -189,7 +147,8 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         n: usize,
         inner: usize,
     ) -> Result<Self::Storage>;
-    /// Repeats `x` viewed as `[outer, inner]` `n` times along a new middle axis → `[outer, n, inner]`.
+    /// Repeats `x` viewed as `[outer, inner]` `n` times along a new middle axis → `[outer, n,
+    /// inner]`.
     fn broadcast_axis(
         &self,
         x: &Self::Storage,

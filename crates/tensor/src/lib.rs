@@ -21,13 +21,16 @@
 mod backend;
 pub mod check;
 mod dtype;
+mod elementwise;
 mod error;
+pub mod fastmath;
 mod ops;
 mod recurrent;
 mod tensor;
 
-pub use backend::{AdamHyper, Backend, BinaryOp, GemmSpec, MatLayout, UnaryOp};
+pub use backend::{AdamHyper, Backend, GemmSpec, MatLayout};
 pub use dtype::{DType, HostData};
+pub use elementwise::{BinaryOp, Real, UnaryOp};
 pub use error::{Error, Result};
 pub use recurrent::{
     seq_backward, seq_forward, step_offsets, CellKind, SeqGrads, SeqInputs, SeqOutputs, SeqSaved,

@@ -155,7 +155,10 @@ pub fn check_tensor<B: Backend>(what: &str, got: &Tensor<B>, want: &Golden) -> R
 /// With `REQUIRE_DATA=1`.
 pub fn skip_without_data(what: &str) {
     if std::env::var("REQUIRE_DATA").is_ok_and(|v| v == "1") {
-        panic!("{what}: the AG News files are required (REQUIRE_DATA=1) but were not found; set RECUR_DATA_DIR");
+        panic!(
+            "{what}: the AG News files are required (REQUIRE_DATA=1) but were not found; set \
+            RECUR_DATA_DIR"
+        );
     }
     println!("SKIPPED {what}: AG News files not found (set RECUR_DATA_DIR)");
 }

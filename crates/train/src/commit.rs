@@ -144,7 +144,8 @@ impl RunWriter {
             .map_err(|e| TrainError::io(&lock_path, e))?;
         if !try_lock(&lock).map_err(|e| TrainError::io(&lock_path, e))? {
             return Err(TrainError::Locked(format!(
-                "another recur process is writing {} (it holds {}); wait for it or choose another --out",
+                "another recur process is writing {} (it holds {}); wait for it or choose another \
+                    --out",
                 dir.display(),
                 lock_path.display()
             )));

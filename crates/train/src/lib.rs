@@ -25,7 +25,8 @@
 //! }
 //! let mut store = ParamStore::new(&Cpu, DType::F32);
 //! let model = Classifier::new(&mut store, ClassifierConfig::new(10, 2), &mut rng(0))?;
-//! let mut trainer = Trainer::new(TrainConfig::new(5, 16), &model, store, Box::new(Adam::with_lr(0.02)), rng(1));
+//! let mut trainer = Trainer::new(TrainConfig::new(5, 16), &model, store,
+//! Box::new(Adam::with_lr(0.02)), rng(1));
 //! trainer.fit(&Datasets::new(data.clone()), &mut Silent)?;
 //! let accuracy = evaluate(&model, trainer.store(), &data, 64)?.scores.accuracy();
 //! assert!(accuracy > 0.9, "{accuracy}");

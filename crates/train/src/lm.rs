@@ -130,7 +130,8 @@ pub struct LmFit {
     pub valid_loss: Option<f64>,
     /// The best validation (or training) loss and its epoch.
     pub best: Option<Best>,
-    /// Training tokens per second over the run.
+    /// Training tokens per second of this fit (windows, backward and steps; evaluations
+    /// excluded, as the reference counts).
     pub tokens_per_s: f64,
     /// Stopped by the observer before the last epoch (the last epoch-end commit stands).
     pub interrupted: bool,
@@ -303,7 +304,7 @@ impl<'m, B: Backend> LmTrainer<'m, B> {
         let mut last_valid = None;
         let mut interrupted = false;
         let mut tokens = 0usize;
-        let t_run = Instant::now();
+        let secs_before = self.progress.train_seconds;
         while self.progress.epoch < self.config.epochs {
             let epoch = self.progress.epoch + 1;
             match self.epoch(train, epoch, observer)? {
@@ -343,7 +344,8 @@ impl<'m, B: Backend> LmTrainer<'m, B> {
             last_valid = valid_loss;
             self.commit()?;
         }
-        let secs = t_run.elapsed().as_secs_f64();
+        // training time only (the windows, backward and steps; not the evaluations)
+        let secs = self.progress.train_seconds - secs_before;
         Ok(LmFit {
             epochs: self.progress.epoch,
             train_loss: last_train,
@@ -388,7 +390,8 @@ impl<'m, B: Backend> LmTrainer<'m, B> {
             let at = || format!("epoch {epoch}, window {} of {windows}", w + 1);
             if !value.is_finite() {
                 return Err(TrainError::NonFinite(format!(
-                    "the training loss is {value} at {}: stopping; the last checkpoint is left as it was (a lower --lr or --clip-grad-norm may help)",
+                    "the training loss is {value} at {}: stopping; the last checkpoint is left as \
+                        it was (a lower --lr or --clip-grad-norm may help)",
                     at()
                 )));
             }
@@ -398,7 +401,8 @@ impl<'m, B: Backend> LmTrainer<'m, B> {
                 let total = clip_grad_norm(&mut grads, max)?;
                 if !total.is_finite() {
                     return Err(TrainError::NonFinite(format!(
-                        "the gradient norm is {total} at {}: stopping; the last checkpoint is left as it was",
+                        "the gradient norm is {total} at {}: stopping; the last checkpoint is left \
+                            as it was",
                         at()
                     )));
                 }

@@ -599,7 +599,8 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
         let loss_value = tape.value(loss)?.scalar()?;
         if !loss_value.is_finite() {
             return Err(TrainError::NonFinite(format!(
-                "the training loss is {loss_value} at {}: stopping; the last checkpoint is left as it was (a lower --lr or --clip-grad-norm may help)",
+                "the training loss is {loss_value} at {}: stopping; the last checkpoint is left as \
+                    it was (a lower --lr or --clip-grad-norm may help)",
                 where_()
             )));
         }
@@ -616,7 +617,8 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             let total = clip_grad_norm(&mut grads, max)?;
             if !total.is_finite() {
                 return Err(TrainError::NonFinite(format!(
-                    "the gradient norm is {total} at {}: stopping; the last checkpoint is left as it was",
+                    "the gradient norm is {total} at {}: stopping; the last checkpoint is left as \
+                        it was",
                     where_()
                 )));
             }
@@ -685,10 +687,13 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             best,
         };
         let v = summary.valid.as_ref();
-        self.metrics.push(json!({"kind": "epoch", "epoch": summary.epoch, "samples": summary.samples,
+        self.metrics
+            .push(json!({"kind": "epoch", "epoch": summary.epoch,
+            "samples": summary.samples,
             "mean_loss": summary.mean_loss, "train_accuracy": summary.train_accuracy,
             "valid_loss": v.map(|v| v.loss), "valid_accuracy": v.map(|v| v.scores.accuracy()),
-            "valid_macro_f1": v.map(|v| v.scores.macro_f1()), "test_accuracy": summary.test_accuracy,
+            "valid_macro_f1": v.map(|v| v.scores.macro_f1()),
+                "test_accuracy": summary.test_accuracy,
             "lr": summary.lr, "best": summary.best, "seconds": summary.seconds,
             "samples_per_s": summary.samples as f64 / summary.seconds.max(1e-9)}));
         self.progress.epoch += 1;

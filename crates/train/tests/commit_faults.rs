@@ -1,7 +1,8 @@
 //! A run folder commit under faults at every one of its file-system operations: an injected
 //! error (a full disk, an I/O error) fails the commit and leaves the previous folder exactly
 //! as it was, with no temporaries (after the atomic swap only the parent folder's flush is
-//! left to fail, and the new folder stands, whole); a crash (the commit stops there, no cleanup, as with
+//! left to fail, and the new folder stands, whole); a crash (the commit stops there, no cleanup, as
+//! with
 //! `kill -9`) leaves the previous folder or the new one, whole, never a mix — and the next
 //! writer removes what the crash left and commits normally.
 

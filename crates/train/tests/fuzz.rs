@@ -10,6 +10,12 @@ use recur_layers::{rng, Classifier, ClassifierConfig, ModelKind, ParamStore};
 use recur_tensor::DType;
 use recur_train::{load_params_bytes, params_to_bytes, state_from_bytes, LoadedRun, RunConfig};
 
+/// A valid `config.json`.
+fn config_bytes() -> Vec<u8> {
+    let config = RunConfig::for_model(ClassifierConfig::lesson(ModelKind::Gru, 5));
+    serde_json::to_vec(&config).unwrap()
+}
+
 fn cases() -> u32 {
     std::env::var("RECUR_FUZZ_CASES")
         .ok()
@@ -66,7 +72,7 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_config_json(bytes in mutate(serde_json::to_vec(&RunConfig::for_model(ClassifierConfig::lesson(ModelKind::Gru, 5))).unwrap())) {
+    fn fuzz_config_json(bytes in mutate(config_bytes())) {
         if let Ok(cfg) = serde_json::from_slice::<RunConfig>(&bytes) {
             // a config that parses builds a model or says why not
             let mut store = ParamStore::new(&Cpu, DType::F32);
@@ -85,7 +91,8 @@ proptest! {
     #[test]
     fn fuzz_text_input(text in "\\\\PC{0,80}") {
         let (store, model) = model();
-        let vocab = Vocab::from_counts((0..9).map(|i| (format!("w{i}"), 1)).collect(), VocabOrder::FirstSeen, 1);
+        let vocab = Vocab::from_counts((0..9).map(|i| (format!("w{i}"), 1)).collect(),
+            VocabOrder::FirstSeen, 1);
         let mut config = RunConfig::for_model(model.config.clone());
         config.max_tokens = Some(5);
         let run = LoadedRun { config, vocab, store, model };

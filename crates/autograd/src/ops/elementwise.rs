@@ -42,7 +42,7 @@ impl<B: Backend> Tape<B> {
     pub fn unary(&self, a: Var, op: UnaryOp) -> Result<Var> {
         let y = self.value(a)?.unary(op)?;
         let saved = y.clone();
-        // sigmoid: g·y(1−y);  tanh: g·(1−y²);  relu: g·[y>0]
+        // the op's own derivative from its output (UnaryOp::backward, e.g. tanh: g·(1−y²))
         self.record1(y, &[a], move |g| {
             Ok(vec![Some(saved.unary_backward(op, g)?)])
         })

@@ -9,56 +9,28 @@ use crate::Elem;
 /// fork/join costs a few microseconds, more than a 64k-element map).
 pub const PAR_MIN: usize = 1 << 16;
 
-/// `op(x)` elementwise into `out`.
+/// `op(x)` elementwise into `out` (the formula of the op's definition).
 pub fn unary<T: Elem>(op: UnaryOp, x: &[T], out: &mut [T]) {
-    let f = |o: &mut T, &v: &T| {
-        *o = match op {
-            UnaryOp::Sigmoid => T::sigmoid(v),
-            UnaryOp::Tanh => T::tanh_act(v),
-            UnaryOp::Relu => {
-                if v > T::zero() {
-                    v
-                } else {
-                    T::zero()
-                }
-            }
-        }
-    };
     if x.len() >= PAR_MIN {
         out.par_iter_mut()
             .zip(x.par_iter())
-            .for_each(|(o, v)| f(o, v));
+            .for_each(|(o, &v)| *o = op.forward(v));
     } else {
-        out.iter_mut().zip(x).for_each(|(o, v)| f(o, v));
+        out.iter_mut().zip(x).for_each(|(o, &v)| *o = op.forward(v));
     }
 }
 
 /// Gradient of `op` from its output `y` and output gradient `g`.
 pub fn unary_backward<T: Elem>(op: UnaryOp, y: &[T], g: &[T], out: &mut [T]) {
-    let one = T::one();
     for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
-        *o = match op {
-            UnaryOp::Sigmoid => g * y * (one - y),
-            UnaryOp::Tanh => g * (one - y * y),
-            UnaryOp::Relu => {
-                if y > T::zero() {
-                    g
-                } else {
-                    T::zero()
-                }
-            }
-        };
+        *o = op.backward(y, g);
     }
 }
 
 /// `a op b` elementwise into `out`.
 pub fn binary<T: Elem>(op: BinaryOp, a: &[T], b: &[T], out: &mut [T]) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-        *o = match op {
-            BinaryOp::Add => a + b,
-            BinaryOp::Sub => a - b,
-            BinaryOp::Mul => a * b,
-        };
+        *o = op.apply(a, b);
     }
 }
 

@@ -1,11 +1,12 @@
 //! Safe strided GEMM over slices (bounds checked): large f32 products go to the packed
-//! AVX-512 kernel of [`super::pgemm`], the rest to `matrixmultiply`; the small per-step
-//! recurrent products use [`StepWeight`].
+//! AVX-512 kernel of [`super::pgemm`], the rest to `matrixmultiply` ([`super::mm`], the leaf
+//! both use); the small per-step recurrent products use [`StepWeight`].
 
 use std::borrow::Cow;
 
 use recur_tensor::MatLayout;
 
+use super::mm;
 use super::pgemm::{self, gemm_packed, PackedB};
 
 use crate::Elem;
@@ -32,20 +33,6 @@ pub fn gemm<T: Elem>(
         return;
     }
     assert!(la.end(m, k) <= a.len() && lb.end(k, n) <= b.len() && lc.end(m, n) <= c.len());
-    if k == 0 {
-        // matrixmultiply handles k = 0 by scaling C; keep beta = 0 meaning "overwrite".
-        for i in 0..m {
-            for j in 0..n {
-                let x = &mut c[lc.offset + i * lc.row_stride + j * lc.col_stride];
-                *x = if beta == T::zero() {
-                    T::zero()
-                } else {
-                    *x * beta
-                };
-            }
-        }
-        return;
-    }
     let packs = alpha == T::one() && (beta == T::zero() || beta == T::one()) && lc.col_stride == 1;
     if packs && m >= PACK_MIN_ROWS && m * n * k >= PACK_MIN && pgemm::packs::<T>() {
         // Packing B once pays for itself over this many rows; the AVX-512 kernel wins.
@@ -53,87 +40,13 @@ pub fn gemm<T: Elem>(
         let c = &mut c[lc.offset..];
         return gemm_packed(m, a, la, &b, beta == T::one(), c, lc.row_stride, true);
     }
-    let (pa, pb, pc) = (
-        // SAFETY (all three): the asserts above keep every touched element in bounds.
-        unsafe { a.as_ptr().add(la.offset) },
-        unsafe { b.as_ptr().add(lb.offset) },
-        unsafe { c.as_mut_ptr().add(lc.offset) },
-    );
-    let half = n / 2;
-    if m * n * k >= PAR_GEMM_MIN && half >= 16 && rayon::current_num_threads() > 1 {
-        // Two column halves of C (and B) on two threads: the halves are disjoint, and each
-        // thread packs only its half of B.
-        let (ptrs, ptrs2) = (SendPtrs(pa, pb, pc), SendPtrs(pa, pb, pc));
-        rayon::join(
-            // SAFETY: columns 0..half of B and C; `c` is borrowed mutably for the whole call.
-            move || unsafe { ptrs.run(m, k, half, 0, alpha, la, lb, beta, lc) },
-            // SAFETY: columns half..n, disjoint from the first half.
-            move || unsafe { ptrs2.run(m, k, n - half, half, alpha, la, lb, beta, lc) },
-        );
-        return;
-    }
-    // SAFETY: in bounds (asserts above); `c` is borrowed mutably and cannot alias `a` or `b`.
-    unsafe { SendPtrs(pa, pb, pc).run(m, k, n, 0, alpha, la, lb, beta, lc) }
+    mm::gemm_strided(m, n, k, alpha, a, la, b, lb, beta, c, lc)
 }
 
 /// GEMMs with at least this many rows (over which packing `B` pays for itself)...
 const PACK_MIN_ROWS: usize = 128;
 /// ... and this many multiply-adds use the packed AVX-512 kernel.
 const PACK_MIN: usize = 1 << 18;
-
-/// GEMMs with at least this many multiply-adds split their columns over two threads
-/// (measured: below it the fork costs more than it saves).
-const PAR_GEMM_MIN: usize = 1 << 22;
-
-/// Raw operand pointers that may cross to a rayon worker (the caller guarantees disjoint
-/// writes).
-#[derive(Clone, Copy)]
-struct SendPtrs<T>(*const T, *const T, *mut T);
-
-// SAFETY: only used for disjoint column ranges of C while the slices are borrowed.
-unsafe impl<T> Send for SendPtrs<T> {}
-
-impl<T: Elem> SendPtrs<T> {
-    /// Columns `col0..col0+n` of `C = alpha·A·B + beta·C`.
-    ///
-    /// # Safety
-    /// The pointers and layouts must describe in-bounds matrices, and no other thread may
-    /// touch these columns of C.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn run(
-        self,
-        m: usize,
-        k: usize,
-        n: usize,
-        col0: usize,
-        alpha: T,
-        la: MatLayout,
-        lb: MatLayout,
-        beta: T,
-        lc: MatLayout,
-    ) {
-        let SendPtrs(pa, pb, pc) = self;
-        // SAFETY: forwarded; column offsets stay within the checked layouts.
-        unsafe {
-            T::gemm_raw(
-                m,
-                k,
-                n,
-                alpha,
-                pa,
-                la.row_stride as isize,
-                la.col_stride as isize,
-                pb.add(col0 * lb.col_stride),
-                lb.row_stride as isize,
-                lb.col_stride as isize,
-                beta,
-                pc.add(col0 * lc.col_stride),
-                lc.row_stride as isize,
-                lc.col_stride as isize,
-            )
-        }
-    }
-}
 
 /// `c[m,n] (beta) += aᵀ · b` where `a` is row-major `[k,m]` and `b` row-major `[k,n]`
 /// (weight gradients: `dW = dYᵀ · X`).
@@ -216,13 +129,11 @@ fn gemm_rows_impl<T: Elem, const CB: usize>(
             }
             if rows == RB && cols == CB {
                 for kk in 0..k {
-                    let brow: &[T; CB] = b[kk * n + c0..kk * n + c0 + CB]
-                        .try_into()
-                        .expect("CB columns");
+                    let brow = &b[kk * n + c0..kk * n + c0 + CB];
                     for (i, acc_row) in acc.iter_mut().enumerate() {
                         let av = a[(r0 + i) * k + kk];
-                        for j in 0..CB {
-                            acc_row[j] += av * brow[j];
+                        for (x, &bv) in acc_row.iter_mut().zip(brow) {
+                            *x += av * bv;
                         }
                     }
                 }

@@ -40,6 +40,7 @@ pub mod basic;
 pub mod gemm;
 pub mod gru;
 pub mod lstm;
+pub mod mm;
 pub mod optim;
 pub mod pgemm;
 pub mod rnn;

@@ -6,7 +6,7 @@
 
 use recur_tensor::MatLayout;
 
-use super::gemm::gemm;
+use super::mm::gemm_strided;
 use crate::Elem;
 
 /// Columns of one packed panel.
@@ -168,7 +168,7 @@ pub fn gemm_packed<T: Elem>(
         return;
     }
     let beta = if accumulate { T::one() } else { T::zero() };
-    gemm(m, n, k, T::one(), a, la, b.src, b.lb, beta, c, lc);
+    gemm_strided(m, n, k, T::one(), a, la, b.src, b.lb, beta, c, lc);
 }
 
 /// Multiply-adds from which the panels are split over two threads.

@@ -1,5 +1,6 @@
 //! Branch-free f32 `exp` and `tanh` that the compiler vectorizes (the libm calls do not, and
-//! they dominated the recurrent kernels). Classic Cephes range reduction and minimax
+//! they dominated the recurrent kernels); [`crate::Real`] uses them for f32. Classic Cephes range
+//! reduction and minimax
 //! polynomials; both stay within 2 ulp of the correctly rounded result over the f32 range.
 
 /// `e^x` for f32; saturates to 0 below −87.3 and to `f32::MAX`-scale values above 88.3.
