@@ -107,12 +107,17 @@ macro_rules! binary_ops {
 
 unary_ops! {
     /// `1 / (1 + e^{-x})`; backward `g · y · (1 − y)`.
-    Sigmoid = "sigmoid", |x| T::one() / (T::one() + (-x).fast_exp()), |y, g| g * y * (T::one() - y);
+    Sigmoid = "sigmoid",
+        |x| T::one() / (T::one() + (-x).fast_exp()),
+        |y, g| g * y * (T::one() - y);
     /// `tanh(x)`; backward `g · (1 − y²)`.
-    Tanh = "tanh", |x| x.fast_tanh(), |y, g| g * (T::one() - y * y);
+    Tanh = "tanh",
+        |x| x.fast_tanh(),
+        |y, g| g * (T::one() - y * y);
     /// `max(x, 0)`; backward `g · [y > 0]`.
-    Relu = "relu", |x| if x > T::zero() { x } else { T::zero() }, |y,
-        g| if y > T::zero() { g } else { T::zero() };
+    Relu = "relu",
+        |x| if x > T::zero() { x } else { T::zero() },
+        |y, g| if y > T::zero() { g } else { T::zero() };
 }
 
 binary_ops! {
