@@ -25,6 +25,7 @@ extern "C" __global__ void NAME##_f64(const double* a, const double* b, double* 
 UNARY(sigmoid, T(1) / (T(1) + exp(-x)), g * y * (T(1) - y))
 UNARY(tanh, tanh(x), g * (T(1) - y * y))
 UNARY(relu, x > T(0) ? x : T(0), y > T(0) ? g : T(0))
+UNARY(softsign, x / (T(1) + fabs(x)), g * (T(1) - fabs(y)) * (T(1) - fabs(y)))
 BINARY(add, a + b)
 BINARY(sub, a - b)
 BINARY(mul, a * b)

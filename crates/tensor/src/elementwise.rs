@@ -118,6 +118,10 @@ unary_ops! {
     Relu = "relu",
         |x| if x > T::zero() { x } else { T::zero() },
         |y, g| if y > T::zero() { g } else { T::zero() };
+    /// `x / (1 + |x|)`; backward `g · (1 − |y|)²`.
+    Softsign = "softsign",
+        |x| x / (T::one() + x.abs()),
+        |y, g| g * (T::one() - y.abs()) * (T::one() - y.abs());
 }
 
 binary_ops! {
@@ -146,6 +150,6 @@ mod tests {
         assert_eq!(UnaryOp::Relu.backward(0.0, 1.0), 0.0);
         assert_eq!(UnaryOp::Tanh.backward_name(), "tanh_backward");
         assert_eq!(BinaryOp::Sub.apply(5.0, 3.0), 2.0);
-        assert_eq!(UnaryOp::ALL.len(), 3);
+        assert_eq!(UnaryOp::ALL.len(), 4);
     }
 }
