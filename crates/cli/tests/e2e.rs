@@ -3,6 +3,7 @@
 //! export loads; every bad input fails with its message, never a panic; Ctrl-C stops with
 //! exit status 130 and a usable, resumable run.
 
+use recur_testkit::fails_with;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -54,25 +55,7 @@ fn recur(args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "recur failed: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "expected failure mentioning {needle:?}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "panic instead of an error: {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "error does not mention {needle:?}: {stderr}"
-    );
+    recur_testkit::succeeded(out)
 }
 
 fn train_run(dir: &Path, model: &str) -> PathBuf {

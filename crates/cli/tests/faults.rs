@@ -3,14 +3,12 @@
 //! Ctrl-C while the data loads saves nothing (exit 130); a 5 MB text row is truncated to
 //! `--max-tokens` and memory stays bounded; options are checked before anything is read.
 
+use recur_testkit::fails_with;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("recur-faults-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    recur_testkit::fresh_dir("faults", tag)
 }
 
 /// A learnable 2-class TSV of `rows` rows.
@@ -35,22 +33,6 @@ fn recur(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "expected a failure mentioning {needle:?}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "panic instead of an error: {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "error does not mention {needle:?}: {stderr}"
-    );
 }
 
 fn s(p: &Path) -> &str {

@@ -4,15 +4,13 @@
 //! the same bytes, and a classifier starts from the model (`--init-encoder`, frozen layers
 //! stay as the model had them).
 
+use recur_testkit::fails_with;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("recur-lm-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    recur_testkit::fresh_dir("lm", tag)
 }
 
 /// Sentences with structure a small model picks up: subjects, verbs and objects of two
@@ -55,25 +53,7 @@ fn recur(args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "recur failed: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "expected a failure mentioning {needle:?}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "panic instead of an error: {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "error does not mention {needle:?}: {stderr}"
-    );
+    recur_testkit::succeeded(out)
 }
 
 fn s(p: &Path) -> &str {

@@ -3,14 +3,12 @@
 //! `--class-names`, each tokenizer; `eval` reads test files as the run remembers and prints
 //! class names, as `predict` does; unseen labels fail with file, line and label.
 
+use recur_testkit::fails_with;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("recur-own-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    recur_testkit::fresh_dir("own", tag)
 }
 
 fn recur(args: &[&str]) -> Output {
@@ -21,25 +19,7 @@ fn recur(args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "recur failed: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "expected failure mentioning {needle:?}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "panic instead of an error: {stderr}"
-    );
-    assert!(
-        stderr.contains(needle),
-        "error does not mention {needle:?}: {stderr}"
-    );
+    recur_testkit::succeeded(out)
 }
 
 /// Three classes with their own words; `(label, title, body)` per row.

@@ -10,10 +10,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("recur-serve-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    recur_testkit::fresh_dir("serve", tag)
 }
 
 const WORDS: [&[&str]; 4] = [

@@ -162,3 +162,45 @@ pub fn skip_without_data(what: &str) {
     }
     println!("SKIPPED {what}: AG News files not found (set RECUR_DATA_DIR)");
 }
+
+/// A fresh, empty temporary folder `recur-{suite}-{tag}-{pid}` (removed first if a previous
+/// run left it).
+///
+/// # Panics
+/// When the folder cannot be made (a test has nothing to stand on then).
+pub fn fresh_dir(suite: &str, tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("recur-{suite}-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("cannot make {}: {e}", d.display()));
+    d
+}
+
+/// The standard output of a command that must have succeeded.
+///
+/// # Panics
+/// When it failed (its standard error is the message).
+pub fn succeeded(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the command failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Checks that a command failed with an error (not a panic) whose message holds `needle`.
+///
+/// # Panics
+/// When it succeeded, panicked, or said something else.
+pub fn fails_with(out: &std::process::Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected a failure mentioning {needle:?}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "panic instead of an error: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "error does not mention {needle:?}: {stderr}"
+    );
+}

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use crate::commit::{Entry, RunWriter};
 use crate::params_io::{load_params_bytes, params_to_bytes, state_from_bytes, state_to_bytes};
 use crate::progress::{Best, RngState};
+use crate::trainer::{read_checkpoint_state, read_run_file};
 use crate::{Result, TrainError};
 
 /// How to train a language model (the example's defaults: 20 streams, windows of 35,
@@ -262,12 +263,7 @@ impl<'m, B: Backend> LmTrainer<'m, B> {
             .map(|o| o.writer.dir().to_path_buf())
             .ok_or_else(|| TrainError::Invalid("resuming needs the run folder as output".into()))?;
         let (progress, _) = read_lm_state(&dir)?;
-        let read = |rel: &str| {
-            let p = dir.join(rel);
-            std::fs::read(&p)
-                .map(|b| (b, p.clone()))
-                .map_err(|e| TrainError::io(&p, e))
-        };
+        let read = |rel: &str| read_run_file(&dir, rel);
         let (bytes, path) = read("checkpoint/params.safetensors")?;
         load_params_bytes(&mut self.store, &bytes, &path)?;
         let (bytes, path) = read("checkpoint/optimizer.safetensors")?;
@@ -469,19 +465,5 @@ impl<'m, B: Backend> LmTrainer<'m, B> {
 
 /// The progress and `extra` value of the language-model checkpoint in `dir`.
 pub fn read_lm_state(dir: &Path) -> Result<(LmProgress, Value)> {
-    let path = dir.join("checkpoint/state.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        TrainError::Checkpoint(format!(
-            "{}: no checkpoint to resume from ({e})",
-            path.display()
-        ))
-    })?;
-    #[derive(Deserialize)]
-    struct State {
-        progress: LmProgress,
-        extra: Value,
-    }
-    let s: State = serde_json::from_str(&text)
-        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
-    Ok((s.progress, s.extra))
+    read_checkpoint_state(dir)
 }

@@ -309,6 +309,13 @@ pub fn checkpoint_extra(dir: &Path) -> Result<Value> {
 }
 
 fn read_state(dir: &Path) -> Result<(Progress, Value)> {
+    read_checkpoint_state(dir)
+}
+
+/// The `progress` (of either loop) and `extra` of the checkpoint in `dir`.
+pub(crate) fn read_checkpoint_state<P: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> Result<(P, Value)> {
     let path = dir.join("checkpoint/state.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         TrainError::Checkpoint(format!(
@@ -317,13 +324,21 @@ fn read_state(dir: &Path) -> Result<(Progress, Value)> {
         ))
     })?;
     #[derive(Deserialize)]
-    struct State {
-        progress: Progress,
+    struct State<P> {
+        progress: P,
         extra: Value,
     }
-    let s: State = serde_json::from_str(&text)
+    let s: State<P> = serde_json::from_str(&text)
         .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
     Ok((s.progress, s.extra))
+}
+
+/// The bytes of file `rel` of the run folder `dir`, and its path (for messages).
+pub(crate) fn read_run_file(dir: &Path, rel: &str) -> Result<(Vec<u8>, std::path::PathBuf)> {
+    let p = dir.join(rel);
+    std::fs::read(&p)
+        .map(|b| (b, p.clone()))
+        .map_err(|e| TrainError::io(&p, e))
 }
 
 /// A training run: the model, its parameters and optimizer, and where it is.
@@ -379,12 +394,7 @@ impl<'m, B: Backend, M: Model<B> + Sync> Trainer<'m, B, M> {
             .map(|o| o.dir().to_path_buf())
             .ok_or_else(|| TrainError::Invalid("resuming needs the run folder as output".into()))?;
         let (progress, _) = read_state(&dir)?;
-        let read = |rel: &str| {
-            let p = dir.join(rel);
-            std::fs::read(&p)
-                .map(|b| (b, p.clone()))
-                .map_err(|e| TrainError::io(&p, e))
-        };
+        let read = |rel: &str| read_run_file(&dir, rel);
         let (bytes, path) = read("checkpoint/params.safetensors")?;
         load_params_bytes(&mut self.store, &bytes, &path)?;
         let (bytes, path) = read("checkpoint/optimizer.safetensors")?;
