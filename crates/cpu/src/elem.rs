@@ -37,7 +37,7 @@ pub trait Elem:
     }
     /// Converts from f64 (rounding for f32).
     fn of(x: f64) -> Self;
-    /// A buffer of `len` elements, all `value` (a recycled one when large: [`crate::pool`]).
+    /// A buffer of `len` elements, all `value` (a recycled one when large, see `pool.rs`).
     fn filled(len: usize, value: Self) -> Vec<Self>;
     /// Borrows the elements of a storage of this type.
     fn slice(s: &CpuStorage) -> Option<&[Self]>;

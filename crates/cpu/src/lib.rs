@@ -61,7 +61,7 @@ impl CpuStorage {
 }
 
 impl Drop for CpuStorage {
-    /// Large buffers go back to the recycler ([`pool`]) for the next step's tensors.
+    /// Large buffers go back to the recycler (`pool.rs`) for the next step's tensors.
     fn drop(&mut self) {
         match self {
             CpuStorage::F32(v) => pool::F32.give_back(std::mem::take(v)),
