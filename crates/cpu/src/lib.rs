@@ -19,14 +19,14 @@ pub mod kernels;
 mod pool;
 
 use recur_tensor::{
-    check, AdamHyper, Backend, BinaryOp, CellKind, DType, Error, GemmSpec, HostData, Result,
-    SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
+    SeqOutputs, SeqSaved, Tensor, UnaryOp,
 };
 
 pub use alloc::keep_freed_memory;
 pub use elem::Elem;
 use elem::{sl, sl_mut};
-use kernels::{basic, gemm, gru, lstm, optim, rnn, steps::Steps};
+use kernels::{basic, gemm, optim};
 
 /// Contiguous host storage of one element type.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,11 +81,11 @@ pub type CpuTensor = Tensor<Cpu>;
 macro_rules! dispatch {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            DType::F32 => {
+            recur_tensor::DType::F32 => {
                 type $T = f32;
                 $body
             }
-            DType::F64 => {
+            recur_tensor::DType::F64 => {
                 type $T = f64;
                 $body
             }
@@ -93,15 +93,20 @@ macro_rules! dispatch {
     };
 }
 
+mod recurrent;
+
 fn new_like<T: Elem>(len: usize) -> Vec<T> {
     T::filled(len, T::zero())
 }
 
-fn tensor(shape: Vec<usize>, storage: CpuStorage) -> Result<CpuTensor> {
+pub(crate) fn tensor(shape: Vec<usize>, storage: CpuStorage) -> Result<CpuTensor> {
     Tensor::from_storage(&Cpu, shape, storage)
 }
 
-fn opt_slice<'a, T: Elem>(op: &'static str, t: Option<&'a CpuTensor>) -> Result<Option<&'a [T]>> {
+pub(crate) fn opt_slice<'a, T: Elem>(
+    op: &'static str,
+    t: Option<&'a CpuTensor>,
+) -> Result<Option<&'a [T]>> {
     t.map(|t| sl::<T>(op, t.storage())).transpose()
 }
 
@@ -456,47 +461,7 @@ impl Backend for Cpu {
     }
 
     fn lstm_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        let op = "lstm_seq_forward";
-        let (n, b, p) = x.validate()?;
-        let h = x.hidden;
-        let c0 = x.c0.ok_or_else(|| Error::invalid(op, "c0 is required"))?;
-        let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
-        dispatch!(x.x_proj.dtype(), T => {
-            let input = lstm::LstmIn::<T> {
-                hidden: h,
-                out: p,
-                x_proj: sl(op, x.x_proj.storage())?,
-                w_hh: sl(op, x.w_hh.storage())?,
-                b_hh: opt_slice(op, x.b_hh)?,
-                w_hr: opt_slice(op, x.w_hr)?,
-                h0: sl(op, x.h0.storage())?,
-                c0: sl(op, c0.storage())?,
-            };
-            let (gates, cells, hidden_pre, output, h_n, c_n) = lstm::forward(&input, &steps);
-            let output = tensor(vec![n, p], T::wrap(output))?;
-            Ok(SeqOutputs {
-                h_n: tensor(vec![b, p], T::wrap(h_n))?,
-                c_n: Some(tensor(vec![b, h], T::wrap(c_n))?),
-                saved: SeqSaved {
-                    kind: CellKind::Lstm,
-                    hidden: h,
-                    batch_sizes: x.batch_sizes.to_vec(),
-                    reverse: x.reverse,
-                    concurrent: x.concurrent,
-                    w_hh: x.w_hh.clone(),
-                    has_bias: x.b_hh.is_some(),
-                    w_hr: x.w_hr.cloned(),
-                    h0: x.h0.clone(),
-                    c0: Some(c0.clone()),
-                    gates: tensor(vec![n, 4 * h], T::wrap(gates))?,
-                    cells: Some(tensor(vec![n, h], T::wrap(cells))?),
-                    hidden_pre: hidden_pre.map(|hp| tensor(vec![n, h], T::wrap(hp))).transpose()?,
-                    gh_n: None,
-                    output: output.clone(),
-                },
-                output,
-            })
-        })
+        self.lstm_seq_forward_impl(x)
     }
 
     fn lstm_seq_backward(
@@ -506,76 +471,11 @@ impl Backend for Cpu {
         grad_h_n: Option<&CpuTensor>,
         grad_c_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
-        let op = "lstm_seq_backward";
-        s.check_grads(grad_output, grad_h_n, grad_c_n)?;
-        let missing = |what: &str| Error::invalid(op, format!("saved state lacks {what}"));
-        let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
-        let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-        let p = s.output.shape()[1];
-        dispatch!(s.gates.dtype(), T => {
-            let saved = lstm::LstmSavedRef::<T> {
-                hidden: h,
-                out: p,
-                w_hh: sl(op, s.w_hh.storage())?,
-                w_hr: opt_slice(op, s.w_hr.as_ref())?,
-                h0: sl(op, s.h0.storage())?,
-                c0: sl(op, s.c0.as_ref().ok_or_else(|| missing("c0"))?.storage())?,
-                gates: sl(op, s.gates.storage())?,
-                cells: sl(op, s.cells.as_ref().ok_or_else(|| missing("cells"))?.storage())?,
-                hidden_pre: opt_slice(op, s.hidden_pre.as_ref())?,
-                output: sl(op, s.output.storage())?,
-            };
-            let (dx, dw_hh, db, dw_hr, dh0, dc0) = lstm::backward(&saved, &steps,
-                opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?, opt_slice(op, grad_c_n)?);
-            Ok(SeqGrads {
-                x_proj: tensor(vec![n, 4 * h], T::wrap(dx))?,
-                w_hh: tensor(vec![4 * h, p], T::wrap(dw_hh))?,
-                b_hh: if s.has_bias { Some(tensor(vec![4 * h], T::wrap(db))?) } else { None },
-                w_hr: dw_hr.map(|w| tensor(vec![p, h], T::wrap(w))).transpose()?,
-                h0: tensor(vec![b, p], T::wrap(dh0))?,
-                c0: Some(tensor(vec![b, h], T::wrap(dc0))?),
-            })
-        })
+        self.lstm_seq_backward_impl(s, grad_output, grad_h_n, grad_c_n)
     }
 
     fn gru_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        let op = "gru_seq_forward";
-        let (n, b, _) = x.validate()?;
-        let h = x.hidden;
-        let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
-        dispatch!(x.x_proj.dtype(), T => {
-            let input = gru::GruIn::<T> {
-                hidden: h,
-                x_proj: sl(op, x.x_proj.storage())?,
-                w_hh: sl(op, x.w_hh.storage())?,
-                b_hh: opt_slice(op, x.b_hh)?,
-                h0: sl(op, x.h0.storage())?,
-            };
-            let (gates, gh_n, output, h_n) = gru::forward(&input, &steps);
-            let output = tensor(vec![n, h], T::wrap(output))?;
-            Ok(SeqOutputs {
-                h_n: tensor(vec![b, h], T::wrap(h_n))?,
-                c_n: None,
-                saved: SeqSaved {
-                    kind: CellKind::Gru,
-                    hidden: h,
-                    batch_sizes: x.batch_sizes.to_vec(),
-                    reverse: x.reverse,
-                    concurrent: x.concurrent,
-                    w_hh: x.w_hh.clone(),
-                    has_bias: x.b_hh.is_some(),
-                    w_hr: None,
-                    h0: x.h0.clone(),
-                    c0: None,
-                    gates: tensor(vec![n, 3 * h], T::wrap(gates))?,
-                    cells: None,
-                    hidden_pre: None,
-                    gh_n: Some(tensor(vec![n, h], T::wrap(gh_n))?),
-                    output: output.clone(),
-                },
-                output,
-            })
-        })
+        self.gru_seq_forward_impl(x)
     }
 
     fn gru_seq_backward(
@@ -584,65 +484,11 @@ impl Backend for Cpu {
         grad_output: Option<&CpuTensor>,
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
-        let op = "gru_seq_backward";
-        s.check_grads(grad_output, grad_h_n, None)?;
-        let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
-        let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-        let gh_n = s
-            .gh_n
-            .as_ref()
-            .ok_or_else(|| Error::invalid(op, "saved state lacks gh_n"))?;
-        dispatch!(s.gates.dtype(), T => {
-            let (dx, dw_hh, db, dh0) = gru::backward::<T>(h, sl(op, s.w_hh.storage())?, sl(op,
-                s.h0.storage())?,
-                sl(op, s.gates.storage())?, sl(op, gh_n.storage())?, sl(op, s.output.storage())?,
-                    &steps,
-                opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?);
-            Ok(SeqGrads {
-                x_proj: tensor(vec![n, 3 * h], T::wrap(dx))?,
-                w_hh: tensor(vec![3 * h, h], T::wrap(dw_hh))?,
-                b_hh: if s.has_bias { Some(tensor(vec![3 * h], T::wrap(db))?) } else { None },
-                w_hr: None,
-                h0: tensor(vec![b, h], T::wrap(dh0))?,
-                c0: None,
-            })
-        })
+        self.gru_seq_backward_impl(s, grad_output, grad_h_n)
     }
 
     fn rnn_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        let op = "rnn_seq_forward";
-        let (n, b, _) = x.validate()?;
-        let h = x.hidden;
-        let relu = x.kind == CellKind::RnnRelu;
-        let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
-        dispatch!(x.x_proj.dtype(), T => {
-            let (output, h_n) = rnn::forward::<T>(relu, h, sl(op, x.x_proj.storage())?, sl(op,
-                x.w_hh.storage())?,
-                opt_slice(op, x.b_hh)?, sl(op, x.h0.storage())?, &steps);
-            let output = tensor(vec![n, h], T::wrap(output))?;
-            Ok(SeqOutputs {
-                h_n: tensor(vec![b, h], T::wrap(h_n))?,
-                c_n: None,
-                saved: SeqSaved {
-                    kind: x.kind,
-                    hidden: h,
-                    batch_sizes: x.batch_sizes.to_vec(),
-                    reverse: x.reverse,
-                    concurrent: x.concurrent,
-                    w_hh: x.w_hh.clone(),
-                    has_bias: x.b_hh.is_some(),
-                    w_hr: None,
-                    h0: x.h0.clone(),
-                    c0: None,
-                    gates: output.clone(),
-                    cells: None,
-                    hidden_pre: None,
-                    gh_n: None,
-                    output: output.clone(),
-                },
-                output,
-            })
-        })
+        self.rnn_seq_forward_impl(x)
     }
 
     fn rnn_seq_backward(
@@ -651,24 +497,6 @@ impl Backend for Cpu {
         grad_output: Option<&CpuTensor>,
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
-        let op = "rnn_seq_backward";
-        s.check_grads(grad_output, grad_h_n, None)?;
-        let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
-        let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-        let relu = s.kind == CellKind::RnnRelu;
-        dispatch!(s.output.dtype(), T => {
-            let (dx, dw_hh, db, dh0) = rnn::backward::<T>(relu, h, sl(op, s.w_hh.storage())?,
-                sl(op, s.h0.storage())?,
-                sl(op, s.output.storage())?, &steps, opt_slice(op, grad_output)?, opt_slice(op,
-                    grad_h_n)?);
-            Ok(SeqGrads {
-                x_proj: tensor(vec![n, h], T::wrap(dx))?,
-                w_hh: tensor(vec![h, h], T::wrap(dw_hh))?,
-                b_hh: if s.has_bias { Some(tensor(vec![h], T::wrap(db))?) } else { None },
-                w_hr: None,
-                h0: tensor(vec![b, h], T::wrap(dh0))?,
-                c0: None,
-            })
-        })
+        self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
     }
 }

@@ -23,8 +23,17 @@ pub struct GruIn<'a, T> {
     pub h0: &'a [T],
 }
 
-/// Forward results: `(gates [N,3H] (r,z,n), gh_n [N,H], output [N,H], h_n [B,H])`.
-pub type GruFwd<T> = (Vec<T>, Vec<T>, Vec<T>, Vec<T>);
+/// What the forward pass gives: the saved activations and the outputs.
+pub struct GruFwd<T> {
+    /// Activated gates `[N, 3H]` (r, z, n).
+    pub gates: Vec<T>,
+    /// The recurrent part of the new-gate pre-activation, `W_hn h + b_hn` `[N, H]`.
+    pub gh_n: Vec<T>,
+    /// Hidden states `[N, H]`.
+    pub output: Vec<T>,
+    /// Last hidden state of each row `[B, H]`.
+    pub h_n: Vec<T>,
+}
 
 /// One half of the batch rows in the forward pass.
 struct FwdPart<'b, T> {
@@ -66,7 +75,12 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
         };
         run_halves(two, lo, hi, |part| forward_part(x, &w_hh, steps, part));
     }
-    (gates, gh_n, output, h_n)
+    GruFwd {
+        gates,
+        gh_n,
+        output,
+        h_n,
+    }
 }
 
 /// The step loop over one part's rows.
@@ -118,8 +132,8 @@ fn forward_part<T: Elem>(
     }
 }
 
-/// Gradients: `(x_proj [N,3H], w_hh [3H,H], b_hh [3H], h0 [B,H])`.
-pub type GruBwd<T> = (Vec<T>, Vec<T>, Vec<T>, Vec<T>);
+/// Gradients of one GRU layer and direction (no `w_hr`, no `c0`).
+pub type GruBwd<T> = super::steps::SeqBackward<T>;
 
 /// What backward reads from the forward pass.
 struct GruSaved<'a, T> {
@@ -193,7 +207,14 @@ pub fn backward<T: Elem>(
     let mut dw_hh = vec![T::zero(); g3 * h];
     gemm_tn(g3, h, n, &dgh, &h_prev, T::zero(), &mut dw_hh);
     let db = col_sums(&dgh, g3);
-    (dx, dw_hh, db, dh)
+    GruBwd {
+        x_proj: dx,
+        w_hh: dw_hh,
+        b_hh: db,
+        w_hr: None,
+        h0: dh,
+        c0: None,
+    }
 }
 
 /// The step loop over one part's rows, last step first.

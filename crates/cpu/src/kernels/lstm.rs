@@ -31,9 +31,21 @@ pub struct LstmIn<'a, T> {
     pub c0: &'a [T],
 }
 
-/// Forward results: `(gates [N,4H], cells [N,H], hidden_pre [N,H] if projecting,
-/// output [N,H_out], h_n [B,H_out], c_n [B,H])`.
-pub type LstmFwd<T> = (Vec<T>, Vec<T>, Option<Vec<T>>, Vec<T>, Vec<T>, Vec<T>);
+/// What the forward pass gives: the saved activations and the outputs.
+pub struct LstmFwd<T> {
+    /// Activated gates `[N, 4H]` (i, f, g, o).
+    pub gates: Vec<T>,
+    /// Cell states `[N, H]`.
+    pub cells: Vec<T>,
+    /// `o · tanh(c)` before the projection `[N, H]` (with a projection only).
+    pub hidden_pre: Option<Vec<T>>,
+    /// Hidden states `[N, H_out]`.
+    pub output: Vec<T>,
+    /// Last hidden state of each row `[B, H_out]`.
+    pub h_n: Vec<T>,
+    /// Last cell state of each row `[B, H]`.
+    pub c_n: Vec<T>,
+}
 
 /// Activates one row of pre-activation gates in place and updates the cell:
 /// `i,f,o = σ(·)`, `g = tanh(·)`, `c = f·c + i·g`, `hp = o·tanh(c)`.
@@ -137,7 +149,14 @@ pub fn forward<T: Elem>(x: &LstmIn<'_, T>, steps: &Steps<'_>) -> LstmFwd<T> {
             forward_part(x, &w_hh, w_hr.as_ref(), steps, part)
         });
     }
-    (gates, cells, hidden_pre, output, h_n, c_n)
+    LstmFwd {
+        gates,
+        cells,
+        hidden_pre,
+        output,
+        h_n,
+        c_n,
+    }
 }
 
 with_simd! {
@@ -221,8 +240,8 @@ pub struct LstmSavedRef<'a, T> {
     pub output: &'a [T],
 }
 
-/// Gradients: `(x_proj [N,4H], w_hh [4H,H_out], b_hh [4H], w_hr [P,H]?, h0 [B,H_out], c0 [B,H])`.
-pub type LstmBwd<T> = (Vec<T>, Vec<T>, Vec<T>, Option<Vec<T>>, Vec<T>, Vec<T>);
+/// Gradients of one LSTM layer and direction (`c0` present).
+pub type LstmBwd<T> = super::steps::SeqBackward<T>;
 
 /// One row of the cell's backward: from `dh` (of `o·tanh(c)`) and the carried `dc`, the
 /// pre-activation gate gradients, and `dc` for the previous step:
@@ -333,7 +352,14 @@ pub fn backward<T: Elem>(
         }
         _ => None,
     };
-    (dgates, dw_hh, db, dw_hr, dh, dc)
+    LstmBwd {
+        x_proj: dgates,
+        w_hh: dw_hh,
+        b_hh: db,
+        w_hr: dw_hr,
+        h0: dh,
+        c0: Some(dc),
+    }
 }
 
 with_simd! {

@@ -2,7 +2,7 @@
 //! Large batches run as two halves of the rows on two threads (see [`Steps::split_for`]).
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, run_halves, Steps};
+use super::steps::{col_sums, run_halves, SeqBackward, Steps};
 use crate::Elem;
 
 /// Runs `h' = act(x_proj + h·W_hhᵀ + b_hh)`; returns `(output [N,H], h_n [B,H])`.
@@ -65,7 +65,7 @@ pub fn backward<T: Elem>(
     steps: &Steps<'_>,
     grad_output: Option<&[T]>,
     grad_h_n: Option<&[T]>,
-) -> (Vec<T>, Vec<T>, Vec<T>, Vec<T>) {
+) -> SeqBackward<T> {
     let h = hidden;
     let (n, b) = (steps.rows(), steps.batch());
     let one = T::one();
@@ -112,5 +112,12 @@ pub fn backward<T: Elem>(
     let mut dw_hh = vec![T::zero(); h * h];
     gemm_tn(h, h, n, &dpre, &h_prev, T::zero(), &mut dw_hh);
     let db = col_sums(&dpre, h);
-    (dpre, dw_hh, db, dh)
+    SeqBackward {
+        x_proj: dpre,
+        w_hh: dw_hh,
+        b_hh: db,
+        w_hr: None,
+        h0: dh,
+        c0: None,
+    }
 }

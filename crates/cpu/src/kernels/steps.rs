@@ -1,6 +1,25 @@
 //! Step bookkeeping shared by the fused recurrent kernels: processing order, row
 //! offsets per step, and where each row's previous state lives.
 
+/// What backward through time gives for one layer and direction: the gradients of the
+/// input projections `x_proj [N, G·H]`, the recurrent weight `w_hh [G·H, H_out]`, its bias
+/// `[G·H]`, the projection `w_hr [P, H]` (LSTM with projection only), and the initial states
+/// `h0 [B, H_out]` and `c0 [B, H]` (LSTM only).
+pub struct SeqBackward<T> {
+    /// `[N, G·H]`.
+    pub x_proj: Vec<T>,
+    /// `[G·H, H_out]`.
+    pub w_hh: Vec<T>,
+    /// `[G·H]`.
+    pub b_hh: Vec<T>,
+    /// `[P, H]` (LSTM with projection).
+    pub w_hr: Option<Vec<T>>,
+    /// `[B, H_out]`.
+    pub h0: Vec<T>,
+    /// `[B, H]` (LSTM).
+    pub c0: Option<Vec<T>>,
+}
+
 /// Passes with fewer multiply-adds than this keep all rows on one thread (the fork costs more).
 pub const SPLIT_MIN: usize = 1 << 20;
 
