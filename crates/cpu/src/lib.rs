@@ -20,7 +20,7 @@ mod pool;
 
 use recur_tensor::{
     check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
-    SeqOutputs, SeqSaved, Tensor, UnaryOp,
+    SeqOutputs, SeqSaved, SgdHyper, Tensor, UnaryOp,
 };
 
 pub use alloc::keep_freed_memory;
@@ -440,12 +440,7 @@ impl Backend for Cpu {
         p: &mut CpuStorage,
         g: &CpuStorage,
         buf: Option<&mut CpuStorage>,
-        lr: f64,
-        momentum: f64,
-        dampening: f64,
-        weight_decay: f64,
-        nesterov: bool,
-        first: bool,
+        hyper: &SgdHyper,
     ) -> Result<()> {
         let op = "sgd_step";
         check::same_len(op, p.len(), g.len())?;
@@ -454,8 +449,7 @@ impl Backend for Cpu {
         }
         dispatch!(p.dtype(), T => {
             let buf = match buf { Some(b) => Some(sl_mut::<T>(op, b)?), None => None };
-            optim::sgd_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, buf, lr, momentum, dampening,
-                weight_decay, nesterov, first)
+            optim::sgd_step(sl_mut::<T>(op, p)?, sl::<T>(op, g)?, buf, hyper)
         });
         Ok(())
     }

@@ -23,7 +23,7 @@ use cudarc::cublas::{sys::cublasOperation_t, Gemm, GemmConfig};
 use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg, ValidAsZeroBits};
 use recur_tensor::{
     check, AdamHyper, Backend, BinaryOp, DType, Error, GemmSpec, HostData, Result, SeqGrads,
-    SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
+    SeqInputs, SeqOutputs, SeqSaved, SgdHyper, Tensor, UnaryOp,
 };
 
 pub use device::{compile_kernels, KERNELS};
@@ -734,12 +734,7 @@ impl Backend for Cuda {
         p: &mut CudaStorage,
         g: &CudaStorage,
         buf: Option<&mut CudaStorage>,
-        lr: f64,
-        momentum: f64,
-        dampening: f64,
-        weight_decay: f64,
-        nesterov: bool,
-        first: bool,
+        h: &SgdHyper,
     ) -> Result<()> {
         check::same_len("sgd_step", self.len_of(p), self.len_of(g))?;
         if let Some(b) = &buf {
@@ -752,8 +747,9 @@ impl Backend for Cuda {
             let has_buf = i32::from(buf.is_some());
             let mut dummy = self.zeros::<T>(1)?;
             let buf = match buf { Some(b) => sl_mut::<T>(op, b)?, None => &mut dummy };
-            let s = [T::of(lr), T::of(momentum), T::of(1.0 - dampening), T::of(weight_decay)];
-            let (nest, fst) = (i32::from(nesterov), i32::from(first));
+            let s = [T::of(h.lr), T::of(h.momentum), T::of(1.0 - h.dampening),
+                T::of(h.weight_decay)];
+            let (nest, fst) = (i32::from(h.nesterov), i32::from(h.first));
             launch!(self, T, op, n as usize, [sl_mut::<T>(op, p)?, g, buf, &n, &s[0], &s[1], &s[2],
                 &s[3], &nest, &fst, &has_buf])
         })

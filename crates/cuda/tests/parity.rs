@@ -7,8 +7,20 @@ use recur_cpu::Cpu;
 use recur_cuda::Cuda;
 use recur_tensor::{
     seq_backward, seq_forward, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, MatLayout,
-    SeqInputs, Tensor, UnaryOp,
+    SeqInputs, SgdHyper, Tensor, UnaryOp,
 };
+
+/// Momentum 0.9, dampening 0.1, weight decay 0.01, Nesterov, at 0.1.
+fn sgd(first: bool) -> SgdHyper {
+    SgdHyper {
+        lr: 0.1,
+        momentum: 0.9,
+        dampening: 0.1,
+        weight_decay: 0.01,
+        nesterov: true,
+        first,
+    }
+}
 
 fn gpu() -> Option<Cuda> {
     match Cuda::new(0) {
@@ -250,10 +262,8 @@ fn optimizers() {
     close("sparse_adam_rows", &cp, &dp, 1e-5);
     let (mut cb, mut db) = (cp.zeros_like().unwrap(), dp.zeros_like().unwrap());
     for first in [true, false] {
-        cp.sgd_step(&cg, Some(&mut cb), 0.1, 0.9, 0.1, 0.01, true, first)
-            .unwrap();
-        dp.sgd_step(&dg, Some(&mut db), 0.1, 0.9, 0.1, 0.01, true, first)
-            .unwrap();
+        cp.sgd_step(&cg, Some(&mut cb), &sgd(first)).unwrap();
+        dp.sgd_step(&dg, Some(&mut db), &sgd(first)).unwrap();
     }
     close("sgd_step", &cp, &dp, 1e-5);
 }

@@ -2,7 +2,7 @@
 //! decay) and [`Sgd`]; their state can be exported and imported for checkpoints.
 
 use recur_autograd::{Grads, RowGrad};
-use recur_tensor::{AdamHyper, Backend, Tensor};
+use recur_tensor::{AdamHyper, Backend, SgdHyper, Tensor};
 
 use crate::{LayerError, ParamId, ParamStore, Result, RowClock};
 
@@ -553,34 +553,24 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             }
             let g = dense_of(dense, rows)?;
             let p = store.get_mut(id)?;
+            let mut hyper = SgdHyper {
+                lr: c.lr,
+                momentum: c.momentum,
+                dampening: c.dampening,
+                weight_decay: c.weight_decay,
+                nesterov: c.nesterov,
+                first: true,
+            };
             if c.momentum == 0.0 {
-                p.sgd_step(
-                    &g,
-                    None,
-                    c.lr,
-                    0.0,
-                    c.dampening,
-                    c.weight_decay,
-                    c.nesterov,
-                    true,
-                )?;
+                p.sgd_step(&g, None, &hyper)?;
                 continue;
             }
-            let first = self.bufs[i].is_none();
+            hyper.first = self.bufs[i].is_none();
             let buf = match &mut self.bufs[i] {
                 Some(b) => b,
                 slot => slot.insert(p.zeros_like()?),
             };
-            p.sgd_step(
-                &g,
-                Some(buf),
-                c.lr,
-                c.momentum,
-                c.dampening,
-                c.weight_decay,
-                c.nesterov,
-                first,
-            )?;
+            p.sgd_step(&g, Some(buf), &hyper)?;
         }
         Ok(())
     }

@@ -88,6 +88,23 @@ pub struct AdamHyper {
     pub step: u64,
 }
 
+/// One SGD step's hyper-parameters, with PyTorch's meaning (`torch.optim.SGD`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdHyper {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor (0: no momentum buffer).
+    pub momentum: f64,
+    /// Dampening of the momentum.
+    pub dampening: f64,
+    /// L2 penalty added to the gradient (`g + wd · p`).
+    pub weight_decay: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// The first step (the momentum buffer starts as the gradient).
+    pub first: bool,
+}
+
 /// The kernels a device provides. See the crate docs for the validation contract.
 pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
     /// Backend-owned contiguous storage of one element type.
@@ -278,20 +295,14 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         rows: &[usize],
         hyper: &AdamHyper,
     ) -> Result<()>;
-    /// SGD with PyTorch's momentum, dampening, nesterov and weight decay. `buf` is the
-    /// momentum buffer (`None` when momentum is 0); `first` marks the first step.
-    #[allow(clippy::too_many_arguments)]
+    /// SGD with PyTorch's momentum, dampening, nesterov and weight decay ([`SgdHyper`]).
+    /// `buf` is the momentum buffer (`None` when momentum is 0).
     fn sgd_step(
         &self,
         p: &mut Self::Storage,
         g: &Self::Storage,
         buf: Option<&mut Self::Storage>,
-        lr: f64,
-        momentum: f64,
-        dampening: f64,
-        weight_decay: f64,
-        nesterov: bool,
-        first: bool,
+        hyper: &SgdHyper,
     ) -> Result<()>;
 
     // ---------------------------------------------------------------- recurrent

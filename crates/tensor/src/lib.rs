@@ -28,7 +28,7 @@ mod ops;
 mod recurrent;
 mod tensor;
 
-pub use backend::{AdamHyper, Backend, GemmSpec, MatLayout};
+pub use backend::{AdamHyper, Backend, GemmSpec, MatLayout, SgdHyper};
 pub use dtype::{DType, HostData};
 pub use elementwise::{BinaryOp, Real, UnaryOp};
 pub use error::{Error, Result};

@@ -1,7 +1,9 @@
 //! Validated tensor operations: each checks shapes, dtypes and indices, then calls the
 //! backend kernel. Errors name the op and the shapes involved.
 
-use crate::{AdamHyper, Backend, BinaryOp, Error, GemmSpec, MatLayout, Result, Tensor, UnaryOp};
+use crate::{
+    AdamHyper, Backend, BinaryOp, Error, GemmSpec, MatLayout, Result, SgdHyper, Tensor, UnaryOp,
+};
 
 fn same_dtype<B: Backend>(op: &'static str, a: &Tensor<B>, b: &Tensor<B>) -> Result<()> {
     if a.dtype() != b.dtype() {
@@ -597,17 +599,11 @@ impl<B: Backend> Tensor<B> {
     }
 
     /// One SGD step on `self`; `buf` is the momentum buffer when momentum ≠ 0.
-    #[allow(clippy::too_many_arguments)]
     pub fn sgd_step(
         &mut self,
         g: &Tensor<B>,
         buf: Option<&mut Tensor<B>>,
-        lr: f64,
-        momentum: f64,
-        dampening: f64,
-        weight_decay: f64,
-        nesterov: bool,
-        first: bool,
+        hyper: &SgdHyper,
     ) -> Result<()> {
         same_shape("sgd_step", self, g)?;
         if let Some(b) = &buf {
@@ -618,12 +614,7 @@ impl<B: Backend> Tensor<B> {
             self.storage_mut(),
             g.storage(),
             buf.map(|b| b.storage_mut()),
-            lr,
-            momentum,
-            dampening,
-            weight_decay,
-            nesterov,
-            first,
+            hyper,
         )
     }
 }

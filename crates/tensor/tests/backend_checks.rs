@@ -2,7 +2,9 @@
 //! naming the op, never an out-of-bounds read or write (the CPU twin of every CUDA check).
 
 use recur_cpu::Cpu;
-use recur_tensor::{AdamHyper, Backend, BinaryOp, GemmSpec, HostData, MatLayout, UnaryOp};
+use recur_tensor::{
+    AdamHyper, Backend, BinaryOp, GemmSpec, HostData, MatLayout, SgdHyper, UnaryOp,
+};
 
 fn st(n: usize) -> <Cpu as Backend>::Storage {
     Cpu.upload(HostData::F32(vec![1.0; n])).unwrap()
@@ -63,10 +65,20 @@ fn mismatched_operands_are_errors() {
         err(Cpu.sparse_adam_rows(&mut st(4), &st(2), &mut st(4), &mut st(4), 2, &[2], &h))
             .contains("index 2")
     );
-    assert!(
-        err(Cpu.sgd_step(&mut st(4), &a3, None, 0.1, 0.0, 0.0, 0.0, false, true))
-            .starts_with("sgd_step:")
-    );
+    assert!(err(Cpu.sgd_step(
+        &mut st(4),
+        &a3,
+        None,
+        &SgdHyper {
+            lr: 0.1,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            first: true,
+        }
+    ))
+    .starts_with("sgd_step:"));
     let spec = GemmSpec {
         m: 2,
         n: 2,

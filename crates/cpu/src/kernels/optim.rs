@@ -2,7 +2,7 @@
 //! exact operation order (`torch.optim.Adam` / `SGD`, single-tensor path).
 
 use rayon::prelude::*;
-use recur_tensor::AdamHyper;
+use recur_tensor::{AdamHyper, SgdHyper};
 
 use crate::Elem;
 
@@ -174,24 +174,14 @@ pub fn sparse_adam_rows<T: Elem>(
 
 /// SGD, PyTorch semantics: `d = g + wd·p`; momentum `buf = d` (first) or
 /// `buf = μ·buf + (1−dampening)·d`; nesterov `d += μ·buf` else `d = buf`; `p −= lr·d`.
-#[allow(clippy::too_many_arguments)]
-pub fn sgd_step<T: Elem>(
-    p: &mut [T],
-    g: &[T],
-    mut buf: Option<&mut [T]>,
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    weight_decay: f64,
-    nesterov: bool,
-    first: bool,
-) {
+pub fn sgd_step<T: Elem>(p: &mut [T], g: &[T], mut buf: Option<&mut [T]>, hyper: &SgdHyper) {
     let (lr, mu, damp, wd) = (
-        T::of(lr),
-        T::of(momentum),
-        T::of(1.0 - dampening),
-        T::of(weight_decay),
+        T::of(hyper.lr),
+        T::of(hyper.momentum),
+        T::of(1.0 - hyper.dampening),
+        T::of(hyper.weight_decay),
     );
+    let (first, nesterov) = (hyper.first, hyper.nesterov);
     for i in 0..p.len() {
         let mut d = g[i];
         if wd != T::zero() {
