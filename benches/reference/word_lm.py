@@ -23,8 +23,13 @@ import os
 import sys
 import time
 
-import torch
-from torch import nn
+if "--golden" in sys.argv:  # byte-reproducible goldens on any CPU (see tests/golden/make.py)
+    os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")
+    os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../shared/reference"))
 
@@ -245,6 +250,7 @@ def main():
     a = ap.parse_args()
     if a.golden:
         torch.set_default_dtype(torch.float64)
+        torch.set_num_threads(1)
         goldens(a.golden)
     elif a.train and a.valid:
         train(a)

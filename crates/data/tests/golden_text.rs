@@ -1,6 +1,7 @@
 //! torchtext parity of the tokenizer, vocabularies, encoding and padding, against
-//! `tests/golden/text` (made with torchtext's `basic_english`, `Counter`, `vocab()`,
-//! the legacy `Vocab()`, `ngrams_iterator` and the lesson's `padify` / `pad_length`).
+//! `tests/golden/text`, made by the `text` section of `tests/golden/make.py` (`cargo xtask
+//! goldens`): torchtext's `basic_english`, `Counter`, `vocab()`, the legacy `Vocab()`,
+//! `ngrams_iterator` and the lesson's `padify` / `pad_length`, restated in plain Python.
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! The lesson's classifiers against PyTorch (`tests/golden/classifiers`): logits, loss,
 //! every gradient, and the parameters after three `torch.optim.Adam(lr=0.01)` steps
-//! (`zero_grad(); loss.backward(); step()` on the same batch), in f64 and f32.
+//! (`zero_grad(); loss.backward(); step()` on the same batch), in f64 and f32. Made by
+//! `classifier_case` in `tests/golden/make.py` (`cargo xtask goldens`).
 
 use recur_autograd::Tape;
 use recur_cpu::Cpu;

@@ -1,7 +1,8 @@
 //! PyTorch parity for cells and recurrent layers (padded and packed, every gradient), in
 //! f64 and f32, against `tests/golden/{cells,rnn}` (or `$RECUR_GOLDEN_DIR`).
 //!
-//! The goldens were made with PyTorch 2.15 as: `out, h_n[, c_n] = module(input, h0[, c0])`
+//! The goldens are made by `cell_case` and `rnn_case` in `tests/golden/make.py` (`cargo
+//! xtask goldens`) with PyTorch 2.15 as: `out, h_n[, c_n] = module(input, h0[, c0])`
 //! (packed cases: `pack_padded_sequence(input, lengths, batch_first=True,
 //! enforce_sorted=False)` then `pad_packed_sequence(.., total_length=T)`), and
 //! `loss = (out*W_o).sum() + (h_n*W_h).sum() [+ (c_n*W_c).sum()]; loss.backward()`.

@@ -1,6 +1,7 @@
 //! PyTorch parity of the packing functions against `tests/golden/packing`.
 //!
-//! Made with `packed = pack_padded_sequence(padded, lengths, batch_first, enforce_sorted)`,
+//! Made by `pack_case` and `pad_sequence_case` in `tests/golden/make.py` (`cargo xtask
+//! goldens`) as `packed = pack_padded_sequence(padded, lengths, batch_first, enforce_sorted)`,
 //! `pad_packed_sequence(packed, batch_first, padding_value=pv, total_length=tl)` for
 //! `(pv, tl)` in `(0, None), (-1, None), (0, T+2)`, and `pad_sequence(seqs, batch_first, pv)`.
 

@@ -1,7 +1,10 @@
 """Regenerates tests/golden/train/*.json with PyTorch (float64): gradient clipping by norm,
 AdamW, packed mean/max pooling, and the learning-rate schedules.
 
-    ~/.torchref/bin/python tests/golden/train/make.py
+    ~/.torchref/bin/python tests/golden/train/make.py [--out DIR]
+
+Like ../make.py (see its docstring), it runs PyTorch on one thread with the portable kernels
+so the bytes do not depend on the CPU; each case seeds torch with its own fixed seed.
 
 Cases (every number float64):
 - classifier cases `{name}.json`: a small classifier (Embedding -> packed nn.LSTM/nn.GRU,
@@ -15,16 +18,23 @@ Cases (every number float64):
   warmup also `LinearLR(1, 0, 100)` and `CosineAnnealingLR(100)`), and ReduceLROnPlateau's
   rate after each of 30 epochs fed a fixed metric sequence.
 """
+import argparse
 import json
 import math
 import os
 
-import torch
-import torch.nn as nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
+torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = HERE
 
 
 def t(x):
@@ -103,7 +113,7 @@ def classifier_case(name, cell, bidirectional, pooling, opt_name, max_norm, seed
         "params_after": {k: t(v) for k, v in model.state_dict().items()},
         "torch_version": torch.__version__,
     }
-    with open(os.path.join(HERE, f"{name}.json"), "w") as f:
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
         json.dump(case, f)
 
 
@@ -163,11 +173,15 @@ def schedules():
                                               "threshold": 1e-4, "metrics": [sign * m for m in metrics],
                                               "lr_after_epoch": lrs})
     out["torch_version"] = torch.__version__
-    with open(os.path.join(HERE, "schedules.json"), "w") as f:
+    with open(os.path.join(OUT, "schedules.json"), "w") as f:
         json.dump(out, f)
 
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="the goldens of tests/golden/train")
+    ap.add_argument("--out", default=HERE, help="folder to write (default: this one)")
+    OUT = ap.parse_args().out
+    os.makedirs(OUT, exist_ok=True)
     classifier_case("lstm_packed_last_clip_adamw", "lstm", False, "last", "adamw", 0.1, 1)
     classifier_case("bigru_packed_max_clip_adamw", "gru", True, "max", "adamw", 0.3, 2)
     classifier_case("gru_packed_mean_adam", "gru", False, "mean", "adam", 1e9, 3)
