@@ -218,7 +218,8 @@ fn run_torch(
     Ok(res)
 }
 
-fn default_python() -> PathBuf {
+/// The reference venv's Python (`~/.torchref/bin/python`) if it exists, else `python3`.
+pub fn default_python() -> PathBuf {
     let venv = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".torchref/bin/python"));
     venv.filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("python3"))

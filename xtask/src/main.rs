@@ -7,6 +7,7 @@ mod bench_lm;
 mod bench_vectors;
 mod download;
 mod fuzz;
+mod goldens;
 mod gpu_check;
 mod kernels;
 mod loadtest;
@@ -35,6 +36,8 @@ enum Cmd {
     Loadtest(loadtest::LoadtestArgs),
     /// Compile the CUDA kernels with the pinned nvcc; print registers and spills.
     Kernels(kernels::KernelsArgs),
+    /// Regenerate the PyTorch goldens from the repo's generators (`--check`: compare only).
+    Goldens(goldens::GoldensArgs),
     /// Prepare .gpu/ (binaries, data, run.sh) for one run on a GPU machine.
     GpuCheck(gpu_check::GpuCheckArgs),
     /// (used by `bench`) load the generated vectors file in a process of its own.
@@ -58,6 +61,7 @@ fn main() {
         Cmd::Kernels(a) => kernels::run(&a),
         Cmd::Loadtest(a) => loadtest::run(&a),
         Cmd::Fuzz(a) => fuzz::run(&a),
+        Cmd::Goldens(a) => goldens::run(&a),
         Cmd::GpuCheck(a) => gpu_check::run(&a),
         Cmd::BenchVectorsChild {
             file,
