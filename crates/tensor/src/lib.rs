@@ -26,6 +26,7 @@ mod error;
 pub mod fastmath;
 mod ops;
 mod recurrent;
+mod steps;
 mod tensor;
 
 pub use backend::{AdamHyper, Backend, GemmSpec, MatLayout, SgdHyper};
@@ -33,6 +34,7 @@ pub use dtype::{DType, HostData};
 pub use elementwise::{BinaryOp, Real, UnaryOp};
 pub use error::{Error, Result};
 pub use recurrent::{
-    seq_backward, seq_forward, step_offsets, CellKind, SeqGrads, SeqInputs, SeqOutputs, SeqSaved,
+    seq_backward, seq_forward, CellKind, SeqGrads, SeqInputs, SeqOutputs, SeqSaved,
 };
+pub use steps::{step_offsets, StepLayout};
 pub use tensor::Tensor;

@@ -142,19 +142,6 @@ pub struct SeqGrads<B: Backend> {
     pub c0: Option<Tensor<B>>,
 }
 
-/// Offset of each step's first row in packed layout (`offsets[t] = Σ_{s<t} batch_sizes[s]`),
-/// with a final entry `N`.
-pub fn step_offsets(batch_sizes: &[usize]) -> Vec<usize> {
-    let mut offsets = Vec::with_capacity(batch_sizes.len() + 1);
-    let mut acc = 0;
-    offsets.push(0);
-    for &b in batch_sizes {
-        acc += b;
-        offsets.push(acc);
-    }
-    offsets
-}
-
 fn expect_shape<B: Backend>(
     op: &'static str,
     what: &str,
@@ -249,6 +236,29 @@ impl<B: Backend> SeqInputs<'_, B> {
 }
 
 impl<B: Backend> SeqSaved<B> {
+    /// What a pass over `x` saves: its arguments, the gate activations `gates [N, G·H]` and
+    /// the output `[N, H_out]`. The cell's own buffers (`cells`, `hidden_pre`, `gh_n`) start
+    /// absent; a backend sets those its cell keeps (`SeqSaved { cells, ..from_inputs(..) }`).
+    pub fn from_inputs(x: &SeqInputs<'_, B>, gates: Tensor<B>, output: Tensor<B>) -> Self {
+        SeqSaved {
+            kind: x.kind,
+            hidden: x.hidden,
+            batch_sizes: x.batch_sizes.to_vec(),
+            reverse: x.reverse,
+            concurrent: x.concurrent,
+            w_hh: x.w_hh.clone(),
+            has_bias: x.b_hh.is_some(),
+            w_hr: x.w_hr.cloned(),
+            h0: x.h0.clone(),
+            c0: x.c0.cloned(),
+            gates,
+            cells: None,
+            hidden_pre: None,
+            gh_n: None,
+            output,
+        }
+    }
+
     /// Checks output gradients against what the forward pass saved (each may be absent:
     /// zero), and the saved tensors against each other.
     pub fn check_grads(

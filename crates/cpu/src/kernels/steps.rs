@@ -1,5 +1,7 @@
-//! Step bookkeeping shared by the fused recurrent kernels: processing order, row
-//! offsets per step, and where each row's previous state lives.
+//! Step bookkeeping of the fused recurrent kernels: the shared step layout plus the CPU's
+//! own choice of splitting a pass's rows over two threads, and the gradients they return.
+
+use recur_tensor::StepLayout;
 
 /// What backward through time gives for one layer and direction: the gradients of the
 /// input projections `x_proj [N, G·H]`, the recurrent weight `w_hh [G·H, H_out]`, its bias
@@ -23,25 +25,27 @@ pub struct SeqBackward<T> {
 /// Passes with fewer multiply-adds than this keep all rows on one thread (the fork costs more).
 pub const SPLIT_MIN: usize = 1 << 20;
 
-/// The time steps of one (packed) sequence pass.
+/// The time steps of one (packed) sequence pass: the shared [`StepLayout`] (its fields and
+/// methods are reached through `Deref`) and whether another pass runs beside this one.
 pub struct Steps<'a> {
-    /// Rows alive at each step (non-increasing).
-    pub batch_sizes: &'a [usize],
-    /// `offsets[t]` = first packed row of step `t`; `offsets[T]` = `N`.
-    pub offsets: Vec<usize>,
-    /// Whether the pass runs from the last step down.
-    pub reverse: bool,
+    layout: StepLayout<'a>,
     /// Another pass runs beside this one: keep it on one thread.
     concurrent: bool,
+}
+
+impl<'a> std::ops::Deref for Steps<'a> {
+    type Target = StepLayout<'a>;
+
+    fn deref(&self) -> &StepLayout<'a> {
+        &self.layout
+    }
 }
 
 impl<'a> Steps<'a> {
     /// Bookkeeping for `batch_sizes` in direction `reverse`.
     pub fn new(batch_sizes: &'a [usize], reverse: bool) -> Steps<'a> {
         Steps {
-            batch_sizes,
-            offsets: recur_tensor::step_offsets(batch_sizes),
-            reverse,
+            layout: StepLayout::new(batch_sizes, reverse),
             concurrent: false,
         }
     }
@@ -51,23 +55,6 @@ impl<'a> Steps<'a> {
     pub fn concurrent(mut self, concurrent: bool) -> Steps<'a> {
         self.concurrent = concurrent;
         self
-    }
-
-    /// Total packed rows `N`.
-    pub fn rows(&self) -> usize {
-        self.offsets[self.batch_sizes.len()]
-    }
-
-    /// Batch size `B` (rows at the first step).
-    pub fn batch(&self) -> usize {
-        self.batch_sizes[0]
-    }
-
-    /// The steps in processing order.
-    pub fn order(&self) -> impl DoubleEndedIterator<Item = usize> + '_ {
-        let n = self.batch_sizes.len();
-        let reverse = self.reverse;
-        (0..n).map(move |i| if reverse { n - 1 - i } else { i })
     }
 
     /// Where to split the batch rows into two independent halves that do about the same
@@ -111,18 +98,6 @@ impl<'a> Steps<'a> {
             rest = tail;
         }
         (lo, hi)
-    }
-
-    /// Packed row holding the state that row `r` of step `t` starts from, or `None`
-    /// when it starts from the initial state (row `r` of `h0`).
-    #[inline]
-    pub fn prev_row(&self, t: usize, r: usize) -> Option<usize> {
-        if self.reverse {
-            (t + 1 < self.batch_sizes.len() && r < self.batch_sizes[t + 1])
-                .then(|| self.offsets[t + 1] + r)
-        } else {
-            (t > 0).then(|| self.offsets[t - 1] + r)
-        }
     }
 
     /// `[N, width]` matrix whose row `offsets[t] + r` is the state row `r` of step `t`
