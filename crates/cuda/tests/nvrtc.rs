@@ -50,3 +50,52 @@ fn every_elementwise_op_has_its_kernel_line() {
         );
     }
 }
+
+/// Every kernel the Rust side launches by name is defined in `recur.cu` for both element
+/// types: the literals of `launch!(cuda, T, "name", ..)` and `kernel::<T>("name")`, the
+/// scatters, and the persistent `<cell>_persist_{fwd,bwd}_{32,64}`. A renamed kernel fails
+/// here, not first on a GPU.
+#[test]
+fn every_launched_kernel_is_defined() {
+    let src_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut names = Vec::new();
+    let mut dirs = vec![src_dir];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // the third argument of `launch!(cuda, T, "name", ..)`, when a literal
+            for (at, _) in text.match_indices("launch!(") {
+                let args: Vec<&str> = text[at + 8..].splitn(4, ',').map(str::trim).collect();
+                if let Some(lit) = args.get(2).and_then(|a| a.strip_prefix('"')) {
+                    names.push(lit[..lit.find('"').unwrap()].to_string());
+                }
+            }
+            for (at, _) in text.match_indices("kernel::<T>(\"") {
+                let rest = &text[at + 13..];
+                names.push(rest[..rest.find('"').unwrap()].to_string());
+            }
+        }
+    }
+    assert!(names.len() >= 20, "found only {names:?}");
+    // kernels launched under their op's name (`basic::scatter`)
+    names.extend(["scatter_add_rows", "scatter_rows"].map(String::from));
+    for cell in ["lstm", "gru", "rnn"] {
+        for dir in ["fwd", "bwd"] {
+            for k in [32, 64] {
+                names.push(format!("{cell}_persist_{dir}_{k}"));
+            }
+        }
+    }
+    for name in names {
+        let def = format!(" {name}_##S(");
+        assert!(
+            recur_cuda::KERNELS.contains(&def),
+            "recur.cu defines no kernel {name}"
+        );
+    }
+}
