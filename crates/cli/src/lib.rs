@@ -9,7 +9,9 @@ mod predict;
 mod preset;
 mod serve;
 mod train;
+mod train_args;
 mod train_data;
+mod train_report;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 

@@ -42,8 +42,10 @@ mod model;
 mod params_io;
 mod progress;
 mod run_dir;
+mod run_output;
 mod schedule;
 mod skipgram;
+mod train_config;
 mod trainer;
 
 pub use commit::{Entry, FaultPoint, RunWriter};
@@ -60,9 +62,8 @@ pub use params_io::{
 };
 pub use progress::{Best, EpochStats, Progress, RngState};
 pub use run_dir::{LoadedRun, RunConfig, RunDir};
+pub use run_output::{checkpoint_extra, RunOutput};
 pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
 pub use skipgram::{train_skipgram, SkipGramConfig};
-pub use trainer::{
-    checkpoint_extra, Datasets, EpochSummary, FitSummary, Observer, RunOutput, Silent, TrainConfig,
-    Trainer,
-};
+pub use train_config::{Datasets, TrainConfig};
+pub use trainer::{EpochSummary, FitSummary, Observer, Silent, Trainer};

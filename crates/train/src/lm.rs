@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::commit::{Entry, RunWriter};
 use crate::params_io::{load_params_bytes, params_to_bytes, state_from_bytes, state_to_bytes};
 use crate::progress::{Best, RngState};
-use crate::trainer::{read_checkpoint_state, read_run_file};
+use crate::run_output::{read_checkpoint_state, read_run_file};
 use crate::{Result, TrainError};
 
 /// How to train a language model (the example's defaults: 20 streams, windows of 35,

@@ -1,0 +1,119 @@
+//! Where a classifier run is written ([`RunOutput`]: the run folder, the caller's files, the
+//! commit in flight) and reading a committed checkpoint's state back.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::commit::RunWriter;
+use crate::progress::Progress;
+use crate::{Result, TrainError};
+
+/// Where a run is written: the folder, and the caller's files that belong with the model
+/// (e.g. `config.json`, `vocab.txt`) plus a JSON value kept in the checkpoint (e.g. the
+/// command line, to resume with).
+pub struct RunOutput {
+    pub(crate) writer: Arc<RunWriter>,
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+    pub(crate) extra: Value,
+    /// The folder held another run when this one started.
+    pub(crate) replaces: bool,
+    /// A commit of this run was written.
+    pub(crate) written: bool,
+    /// The best model so far was written.
+    pub(crate) best_written: bool,
+    /// The commit being written to disk while training goes on.
+    pub(crate) pending: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl RunOutput {
+    /// Opens the run folder `dir` for writing (taking its lock, checking it can be
+    /// written) with the caller's `files` and `extra`.
+    pub fn open(dir: &Path, files: Vec<(String, Vec<u8>)>, extra: Value) -> Result<RunOutput> {
+        Ok(Self::with_writer(RunWriter::open(dir)?, files, extra))
+    }
+
+    /// [`RunOutput::open`] with a writer opened earlier (to check `--out` before loading
+    /// data).
+    pub fn with_writer(
+        writer: RunWriter,
+        files: Vec<(String, Vec<u8>)>,
+        extra: Value,
+    ) -> RunOutput {
+        let replaces = writer.dir().exists();
+        RunOutput {
+            writer: Arc::new(writer),
+            files,
+            extra,
+            replaces,
+            written: false,
+            best_written: false,
+            pending: None,
+        }
+    }
+
+    /// The run folder.
+    pub fn dir(&self) -> &Path {
+        self.writer.dir()
+    }
+
+    /// Waits for the commit in flight, if any, and returns its result.
+    pub(crate) fn wait(&mut self) -> Result<bool> {
+        match self.pending.take() {
+            None => Ok(false),
+            Some(h) => h
+                .join()
+                .map_err(|_| TrainError::Checkpoint("the checkpoint writer panicked".into()))?
+                .map(|()| true),
+        }
+    }
+}
+
+impl Drop for RunOutput {
+    /// A commit in flight is finished, so that the last checkpoint is whole when the run
+    /// ends, whatever way it ends.
+    fn drop(&mut self) {
+        let _ = self.wait();
+    }
+}
+
+/// The `extra` value a checkpoint of the run folder `dir` was saved with.
+pub fn checkpoint_extra(dir: &Path) -> Result<Value> {
+    Ok(read_state(dir)?.1)
+}
+
+/// The classifier loop's progress and `extra` of the checkpoint in `dir`.
+pub(crate) fn read_state(dir: &Path) -> Result<(Progress, Value)> {
+    read_checkpoint_state(dir)
+}
+
+/// The `progress` (of either loop) and `extra` of the checkpoint in `dir`.
+pub(crate) fn read_checkpoint_state<P: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> Result<(P, Value)> {
+    let path = dir.join("checkpoint/state.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        TrainError::Checkpoint(format!(
+            "{}: no checkpoint to resume from ({e})",
+            path.display()
+        ))
+    })?;
+    #[derive(Deserialize)]
+    struct State<P> {
+        progress: P,
+        extra: Value,
+    }
+    let s: State<P> = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+    Ok((s.progress, s.extra))
+}
+
+/// The bytes of file `rel` of the run folder `dir`, and its path (for messages).
+pub(crate) fn read_run_file(dir: &Path, rel: &str) -> Result<(Vec<u8>, std::path::PathBuf)> {
+    let p = dir.join(rel);
+    std::fs::read(&p)
+        .map(|b| (b, p.clone()))
+        .map_err(|e| TrainError::io(&p, e))
+}
