@@ -20,8 +20,10 @@
 //! # Ok::<(), recur_tensor::Error>(())
 //! ```
 
+mod grads;
 mod ops;
 mod tape;
 
+pub use grads::{Grads, RowGrad};
 pub use ops::SeqVars;
-pub use tape::{Grads, RowGrad, Tape, Var};
+pub use tape::{Tape, Var};

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use recur_tensor::{Backend, Error, Result, Tensor};
 
+use crate::grads::{Grads, RowGrad};
+
 /// A handle to one output of one recorded node (cheap to copy). It remembers the tape that
 /// made it: handing it to another tape is an error, never a wrong value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,26 +24,6 @@ static NEXT_TAPE: AtomicU32 = AtomicU32::new(1);
 /// Computes the parents' gradients from the outputs' gradients (`None` = zero).
 pub(crate) type BackwardFn<B> =
     Box<dyn FnOnce(&[Option<Tensor<B>>]) -> Result<Vec<Option<Tensor<B>>>>>;
-
-/// A row-sparse gradient of a `[R, C]` parameter: `values[i]` is the gradient of row
-/// `rows[i]`; rows are distinct and every other row's gradient is exactly zero.
-#[derive(Clone, Debug)]
-pub struct RowGrad<B: Backend> {
-    /// Distinct row indices, in order of first appearance.
-    pub rows: Vec<usize>,
-    /// `[len(rows), C]`.
-    pub values: Tensor<B>,
-    /// Rows of the full parameter `R`.
-    pub total_rows: usize,
-}
-
-impl<B: Backend> RowGrad<B> {
-    /// The dense `[R, C]` gradient (zeros outside `rows`).
-    pub fn to_dense(&self) -> Result<Tensor<B>> {
-        self.values
-            .scatter_rows(self.total_rows, &self.rows, 0.0, true)
-    }
-}
 
 /// A lookup of `ids` into a parameter table whose gradient is kept row-sparse.
 struct SparseLookup {
@@ -69,79 +51,6 @@ pub struct Tape<B: Backend> {
     nodes: RefCell<Vec<Node<B>>>,
     params: RefCell<HashMap<usize, Var>>,
     held: RefCell<Vec<Arc<()>>>,
-}
-
-/// Gradients of the leaves after [`Tape::backward`].
-#[derive(Debug)]
-pub struct Grads<B: Backend> {
-    leaves: HashMap<Var, Tensor<B>>,
-    params: HashMap<usize, Tensor<B>>,
-    rows: HashMap<usize, RowGrad<B>>,
-}
-
-impl<B: Backend> Grads<B> {
-    /// Gradient of a leaf made with [`Tape::leaf`] or [`Tape::param`] (`None`: it did not
-    /// influence the loss).
-    pub fn get(&self, v: Var) -> Option<&Tensor<B>> {
-        self.leaves.get(&v)
-    }
-
-    /// Gradient of parameter `id` (as given to [`Tape::param`]).
-    pub fn param(&self, id: usize) -> Option<&Tensor<B>> {
-        self.params.get(&id)
-    }
-
-    /// Moves out the gradient of parameter `id`.
-    pub fn take_param(&mut self, id: usize) -> Option<Tensor<B>> {
-        self.params.remove(&id)
-    }
-
-    /// The row-sparse gradient of parameter `id` (from [`Tape::embedding`]).
-    pub fn rows(&self, id: usize) -> Option<&RowGrad<B>> {
-        self.rows.get(&id)
-    }
-
-    /// Moves out the row-sparse gradient of parameter `id`.
-    pub fn take_rows(&mut self, id: usize) -> Option<RowGrad<B>> {
-        self.rows.remove(&id)
-    }
-
-    /// Ids of the parameters that have a gradient (dense, row-sparse or both), ascending.
-    pub fn param_ids(&self) -> Vec<usize> {
-        let mut ids: Vec<usize> = self
-            .params
-            .keys()
-            .chain(self.rows.keys())
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    }
-
-    /// Sets the dense gradient of parameter `id` (replacing any).
-    pub fn set_param(&mut self, id: usize, g: Tensor<B>) {
-        self.params.insert(id, g);
-    }
-
-    /// Sets the row-sparse gradient of parameter `id` (replacing any).
-    pub fn set_rows(&mut self, id: usize, g: RowGrad<B>) {
-        self.rows.insert(id, g);
-    }
-
-    /// The gradient of parameter `id` as a dense tensor, whichever form it has.
-    pub fn dense(&self, id: usize) -> Result<Option<Tensor<B>>> {
-        match (self.params.get(&id), self.rows.get(&id)) {
-            (Some(d), Some(r)) => {
-                let mut d = d.clone();
-                d.axpy(1.0, &r.to_dense()?)?;
-                Ok(Some(d))
-            }
-            (Some(d), None) => Ok(Some(d.clone())),
-            (None, Some(r)) => Ok(Some(r.to_dense()?)),
-            (None, None) => Ok(None),
-        }
-    }
 }
 
 impl<B: Backend> Tape<B> {
@@ -373,11 +282,7 @@ impl<B: Backend> Tape<B> {
         let mut grads: Vec<Vec<Option<Tensor<B>>>> =
             nodes.iter().map(|n| vec![None; n.outputs.len()]).collect();
         grads[loss.node as usize][loss.out as usize] = Some(seed);
-        let mut out = Grads {
-            leaves: HashMap::new(),
-            params: HashMap::new(),
-            rows: HashMap::new(),
-        };
+        let mut out = Grads::empty();
         for id in (0..=loss.node as usize).rev() {
             let node = &mut nodes[id];
             if !node.requires_grad || grads[id].iter().all(Option::is_none) {
@@ -386,16 +291,7 @@ impl<B: Backend> Tape<B> {
             let node_grads = std::mem::take(&mut grads[id]);
             if let Some(lookup) = node.sparse.take() {
                 if let Some(g) = node_grads.into_iter().next().flatten() {
-                    let rg = coalesce(&lookup, &g)?;
-                    match out.rows.remove(&lookup.param) {
-                        Some(prev) => {
-                            let merged = merge_rows(prev, rg)?;
-                            out.rows.insert(lookup.param, merged);
-                        }
-                        None => {
-                            out.rows.insert(lookup.param, rg);
-                        }
-                    }
+                    out.add_rows(lookup.param, coalesce(&lookup, &g)?)?;
                 }
                 continue;
             }
@@ -416,10 +312,7 @@ impl<B: Backend> Tape<B> {
                             node: id as u32,
                             out: 0,
                         };
-                        if let Some(pid) = node.param {
-                            out.params.insert(pid, g.clone());
-                        }
-                        out.leaves.insert(v, g);
+                        out.set_leaf(v, node.param, g);
                     }
                 }
             }
@@ -452,33 +345,6 @@ fn coalesce<B: Backend>(lookup: &SparseLookup, g: &Tensor<B>) -> Result<RowGrad<
         rows,
         values,
         total_rows: lookup.total_rows,
-    })
-}
-
-/// Adds two row-sparse gradients of one parameter.
-fn merge_rows<B: Backend>(a: RowGrad<B>, b: RowGrad<B>) -> Result<RowGrad<B>> {
-    let mut rows = a.rows.clone();
-    let mut slot_of: HashMap<usize, usize> =
-        rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
-    let slots: Vec<usize> = b
-        .rows
-        .iter()
-        .map(|&r| {
-            *slot_of.entry(r).or_insert_with(|| {
-                rows.push(r);
-                rows.len() - 1
-            })
-        })
-        .collect();
-    let n = rows.len();
-    let mut values = a
-        .values
-        .scatter_rows(n, &(0..a.rows.len()).collect::<Vec<_>>(), 0.0, true)?;
-    values.axpy(1.0, &b.values.scatter_rows(n, &slots, 0.0, true)?)?;
-    Ok(RowGrad {
-        rows,
-        values,
-        total_rows: a.total_rows,
     })
 }
 

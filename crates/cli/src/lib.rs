@@ -3,6 +3,7 @@
 
 mod data_args;
 mod eval;
+mod generate;
 mod lm;
 mod plot;
 mod predict;
@@ -46,7 +47,7 @@ pub enum Command {
     /// Serve a run over HTTP: POST /predict, GET /health, /info, /metrics.
     Serve(serve::ServeArgs),
     /// Sample text from a language-model run (`recur train --task lm`).
-    Generate(lm::GenerateArgs),
+    Generate(generate::GenerateArgs),
 }
 
 /// Parses the process's command line, applying `recur train --preset` to the flags not given
@@ -90,7 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let pool = rayon::ThreadPoolBuilder::new().build()?;
             pool.install(|| eval::eval(&a)).map(|_| 0)
         }
-        Command::Generate(a) => lm::generate_text(&a).map(|()| 0),
+        Command::Generate(a) => generate::generate_text(&a).map(|()| 0),
         Command::Plot(a) => plot::plot(&a).map(|_| 0),
         Command::Serve(a) => serve::serve(&a).map(|()| 0),
         Command::Predict(a) => {

@@ -3,6 +3,11 @@
 //! threads, and `rayon` only for maps large enough to pay for the fork (see
 //! [`kernels::basic::PAR_MIN`]).
 //!
+//! The layout is the CUDA crate's: this file is the `Backend` impl (each of its ~35 methods
+//! checks its operands and dispatches on the dtype; it stays one file because Rust allows one
+//! trait impl block), `storage.rs` the buffers, `kernels/` the loops by family,
+//! `recurrent.rs` the fused recurrent passes.
+//!
 //! ```
 //! use recur_cpu::Cpu;
 //! use recur_tensor::{DType, Tensor, UnaryOp};
@@ -17,6 +22,7 @@ mod alloc;
 mod elem;
 pub mod kernels;
 mod pool;
+mod storage;
 
 use recur_tensor::{
     check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
@@ -27,48 +33,7 @@ pub use alloc::keep_freed_memory;
 pub use elem::Elem;
 use elem::{sl, sl_mut};
 use kernels::{basic, gemm, optim};
-
-/// Contiguous host storage of one element type.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CpuStorage {
-    /// f32 elements.
-    F32(Vec<f32>),
-    /// f64 elements.
-    F64(Vec<f64>),
-}
-
-impl CpuStorage {
-    /// The element type.
-    pub fn dtype(&self) -> DType {
-        match self {
-            CpuStorage::F32(_) => DType::F32,
-            CpuStorage::F64(_) => DType::F64,
-        }
-    }
-
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        match self {
-            CpuStorage::F32(v) => v.len(),
-            CpuStorage::F64(v) => v.len(),
-        }
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Drop for CpuStorage {
-    /// Large buffers go back to the recycler (`pool.rs`) for the next step's tensors.
-    fn drop(&mut self) {
-        match self {
-            CpuStorage::F32(v) => pool::F32.give_back(std::mem::take(v)),
-            CpuStorage::F64(v) => pool::F64.give_back(std::mem::take(v)),
-        }
-    }
-}
+pub use storage::CpuStorage;
 
 /// The CPU backend (stateless; rayon's global pool does the threading).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

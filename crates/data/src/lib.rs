@@ -44,6 +44,7 @@ mod split;
 mod tokenizer;
 mod vectors;
 mod vocab;
+mod vocab_file;
 
 pub use classes::{Classes, LabelMap};
 pub use error::{DataError, Result};
@@ -58,7 +59,8 @@ pub use spec::{Column, Format, ReadSpec};
 pub use split::split_stratified;
 pub use tokenizer::{basic_english, ngrams, Tokenizer};
 pub use vectors::{load_vectors, OovInit, PretrainedTable};
-pub use vocab::{write_atomic, Vocab, VocabOptions, VocabOrder};
+pub use vocab::{Vocab, VocabOptions, VocabOrder};
+pub use vocab_file::write_atomic;
 
 /// AG News class names, index = label − 1.
 pub const AG_NEWS_CLASSES: [&str; 4] = ["World", "Sports", "Business", "Sci/Tech"];

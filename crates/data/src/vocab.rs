@@ -1,14 +1,11 @@
 //! The vocabulary: the two orders the lesson has shipped with, and for new data one that
-//! reserves `<pad>` = 0 and `<unk>` = 1; plus save/load.
-
-use std::collections::HashMap;
+//! reserves `<pad>` = 0 and `<unk>` = 1 (save/load: `vocab_file.rs`).
 
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
-use crate::{DataError, Result, Tokenizer};
+use crate::Tokenizer;
 
 /// How tokens are numbered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -58,7 +55,7 @@ impl VocabOrder {
     }
 
     /// The special tokens that open the vocabulary.
-    fn specials(self) -> &'static [&'static str] {
+    pub(crate) fn specials(self) -> &'static [&'static str] {
         match self {
             VocabOrder::Frequency => &["<unk>", "<pad>"],
             VocabOrder::FirstSeen => &[],
@@ -277,7 +274,7 @@ impl Vocab {
         Self::from_itos(itos, order.unk_id())
     }
 
-    fn from_itos(itos: Vec<String>, unk: usize) -> Vocab {
+    pub(crate) fn from_itos(itos: Vec<String>, unk: usize) -> Vocab {
         let stoi = itos
             .iter()
             .enumerate()
@@ -329,76 +326,4 @@ impl Vocab {
     pub fn encode<'a>(&self, tokens: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
         tokens.into_iter().map(|t| self.id_or_unk(t)).collect()
     }
-
-    /// Writes one token per line in id order (atomically: temp file + rename).
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let mut text = self.itos.join("\n");
-        text.push('\n');
-        write_atomic(path, text.as_bytes())
-    }
-
-    /// Reads a file written by [`Vocab::save`] with unknown → 0 (the lesson's orders);
-    /// refuses empty lines and duplicates.
-    pub fn load(path: &Path) -> Result<Vocab> {
-        Self::load_as(path, VocabOrder::Frequency)
-    }
-
-    /// Reads a file written by [`Vocab::save`] for a vocabulary numbered by `order`: checks
-    /// that its special tokens open it, and encodes unknown tokens as `order` says.
-    pub fn load_as(path: &Path, order: VocabOrder) -> Result<Vocab> {
-        let vocab = Self::load_lines(path, order.unk_id())?;
-        if matches!(order, VocabOrder::PadUnk | VocabOrder::Lm) {
-            let specials = order.specials();
-            if vocab.itos.len() < specials.len() || vocab.itos[..specials.len()] != *specials {
-                return Err(DataError::Vocab {
-                    path: path.into(),
-                    detail: format!(
-                        "a {} vocabulary starts with {}",
-                        order.name(),
-                        specials.join(", ")
-                    ),
-                });
-            }
-        }
-        Ok(vocab)
-    }
-
-    fn load_lines(path: &Path, unk: usize) -> Result<Vocab> {
-        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-        let mut itos = Vec::new();
-        let mut seen = HashMap::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.is_empty() {
-                return Err(DataError::Vocab {
-                    path: path.into(),
-                    detail: format!("line {} is empty", i + 1),
-                });
-            }
-            if let Some(first) = seen.insert(line.to_string(), i + 1) {
-                return Err(DataError::Vocab {
-                    path: path.into(),
-                    detail: format!("token {line:?} on line {} duplicates line {first}", i + 1),
-                });
-            }
-            itos.push(line.to_string());
-        }
-        if itos.is_empty() {
-            return Err(DataError::Vocab {
-                path: path.into(),
-                detail: "no token".into(),
-            });
-        }
-        Ok(Self::from_itos(itos, unk))
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// crash never leaves a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| DataError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))
 }

@@ -32,6 +32,7 @@
 //! ```
 
 mod cells;
+mod classifier_config;
 mod clip;
 mod dropout;
 mod embedding;
@@ -44,13 +45,14 @@ mod params;
 mod recurrent;
 
 pub use cells::{gru_step, lstm_step, rnn_step, Cell, CellParams};
+pub use classifier_config::{ClassifierConfig, EmbedInit, ModelKind, Pooling};
 pub use clip::clip_grad_norm;
 pub use dropout::dropout;
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::{LayerError, Result};
 pub use linear::{Bias, Linear};
 pub use lm::{LanguageModel, LmConfig, LmState};
-pub use models::{Classifier, ClassifierConfig, EmbedInit, ModelKind, Pooling};
+pub use models::Classifier;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{rng, ParamId, ParamStore, Rng, RowClock};
 pub use recurrent::{Recurrent, RecurrentConfig, RecurrentOutput};

@@ -2,7 +2,8 @@
 //! crates depend downward only; only data, train (run folders), serve (its socket), cli,
 //! xtask and the test helpers open files or sockets; every source file opens with its `//!`
 //! line; library code has no `unwrap`/`expect` outside its tests; no line is wider than
-//! rustfmt's 100 columns (macros rustfmt skips included).
+//! rustfmt's 100 columns (macros rustfmt skips included); a source file over 400 lines says
+//! in its `//!` header why it stays one file.
 
 use std::path::{Path, PathBuf};
 
@@ -198,5 +199,38 @@ fn every_source_file_says_what_it_is_and_fits_the_width() {
         "{} lines wider than 100 columns:\n{}",
         wide.len(),
         wide.join("\n")
+    );
+}
+
+/// Lines above which a `src/` file is split, or says in its header why it "stays one file
+/// because" of something.
+const LONG_FILE: usize = 400;
+
+#[test]
+fn long_source_files_say_why_they_stay_one_file() {
+    let mut unexplained = Vec::new();
+    for dir in ["crates", "xtask"] {
+        for path in rust_files(&root().join(dir)) {
+            if !path.components().any(|c| c.as_os_str() == "src") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines = text.lines().count();
+            let header: String = text
+                .lines()
+                .take_while(|l| l.starts_with("//!"))
+                .map(|l| l.trim_start_matches("//!"))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            if lines > LONG_FILE && !header.contains("stays one file because") {
+                unexplained.push(format!("{} ({lines} lines)", path.display()));
+            }
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "files over {LONG_FILE} lines that neither split nor say why they stay one file:\n{}",
+        unexplained.join("\n")
     );
 }

@@ -37,6 +37,7 @@ mod commit;
 mod error;
 mod generate;
 mod lm;
+mod lm_config;
 mod metrics;
 mod model;
 mod params_io;
@@ -51,9 +52,8 @@ mod trainer;
 pub use commit::{Entry, FaultPoint, RunWriter};
 pub use error::{Result, TrainError};
 pub use generate::{generate, Sampling};
-pub use lm::{
-    lm_loss, read_lm_state, LmFit, LmObserver, LmProgress, LmTrainConfig, LmTrainer, Quiet,
-};
+pub use lm::{lm_loss, read_lm_state, LmTrainer};
+pub use lm_config::{LmFit, LmObserver, LmProgress, LmTrainConfig, Quiet};
 pub use metrics::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
 pub use model::Model;
 pub use params_io::{

@@ -5,7 +5,9 @@
 //! and with projection one product `h = hp · W_hrᵀ`. Nothing is allocated inside the step
 //! loop. Large batches run as two halves of the rows on two threads (see
 //! [`Steps::split_for`]). Weight gradients are single GEMMs over all packed rows after the
-//! loop.
+//! loop. It stays one file because the backward reads the forward's gate layout and saved
+//! buffers step for step (the projection included), and is checked by reading the two side
+//! by side; `gru.rs` and `rnn.rs` have the same shape.
 
 use super::gemm::{gemm_tn, StepWeight};
 use super::steps::{col_sums, run_halves, Steps};

@@ -55,7 +55,7 @@ pub struct Silent;
 
 impl Observer for Silent {}
 
-/// How a call to [`Trainer::fit`] ended.
+/// How a call to [`Trainer::fit`](super::Trainer::fit) ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitSummary {
     /// Samples trained on in the whole run.

@@ -1,0 +1,321 @@
+//! A classifier's options ([`ClassifierConfig`]): the lesson model it starts from
+//! ([`ModelKind`]), embedding size and initialisation, recurrent cell and shape, pooling and
+//! dropout; the lesson's four models are presets of them.
+
+use recur_tensor::CellKind;
+use serde::{Deserialize, Serialize};
+
+use crate::{LayerError, RecurrentConfig, Result};
+
+/// Which lesson model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// RNNClassifier: tanh RNN on the padded batch, mean of the output over all T steps.
+    Rnn,
+    /// LSTMClassifier: LSTM on the padded batch, final hidden state of the last layer.
+    Lstm,
+    /// LSTMPackClassifier: LSTM on the packed batch, each row's state at its last token.
+    LstmPacked,
+    /// GRU on the padded batch, final hidden state of the last layer.
+    Gru,
+}
+
+impl ModelKind {
+    /// Name used on the command line and in `config.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Rnn => "rnn",
+            ModelKind::Lstm => "lstm",
+            ModelKind::LstmPacked => "lstm-packed",
+            ModelKind::Gru => "gru",
+        }
+    }
+}
+
+/// How the recurrent output becomes one feature vector per row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The last layer's `h_n` (both directions concatenated when bidirectional): each row's
+    /// state at its last token when packed, after the padding steps when padded.
+    Last,
+    /// Mean of the output over time: over each row's own steps when packed; over all `T`
+    /// steps, padding included, when padded (the lesson's RNN).
+    Mean,
+    /// Element-wise maximum of the output over time, over the same steps as `Mean`.
+    Max,
+    /// Attention: `α = softmax_t(attn(out_t))` over the same steps as `Mean`, then
+    /// `Σ_t α_t · out_t`; `attn` is a `Linear(D·H_out, 1)` without bias (a softmax is
+    /// blind to a constant shift).
+    Attention,
+}
+
+impl Pooling {
+    /// Name on the command line and in `config.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Last => "last",
+            Pooling::Mean => "mean",
+            Pooling::Max => "max",
+            Pooling::Attention => "attention",
+        }
+    }
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [
+            Pooling::Last,
+            Pooling::Mean,
+            Pooling::Max,
+            Pooling::Attention,
+        ]
+        .into_iter()
+        .find(|p| p.name() == s)
+        .ok_or_else(|| format!("unknown pooling {s:?}: expected last, mean, max or attention"))
+    }
+}
+
+/// How the embedding table is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbedInit {
+    /// `N(0, 1)` (PyTorch's default).
+    Normal,
+    /// `N(0, 1) − 0.5` (the lesson's LSTM models).
+    NormalMinusHalf,
+}
+
+/// Everything needed to rebuild a classifier (saved as `config.json` in a run).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// The model.
+    pub model: ModelKind,
+    /// Embedding rows `V`.
+    pub vocab_size: usize,
+    /// Embedding width `E`.
+    pub embed_dim: usize,
+    /// Recurrent hidden size `H`.
+    pub hidden_dim: usize,
+    /// Output classes `K`.
+    pub num_class: usize,
+    /// Stacked recurrent layers.
+    #[serde(default = "one")]
+    pub num_layers: usize,
+    /// Bidirectional recurrent layer.
+    #[serde(default)]
+    pub bidirectional: bool,
+    /// Dropout between recurrent layers (training only).
+    #[serde(default)]
+    pub dropout: f64,
+    /// LSTM projection size (0 = none).
+    #[serde(default)]
+    pub proj_size: usize,
+    /// Embedding row that padding uses: zero, and never updated (`nn.Embedding`'s
+    /// `padding_idx`); `None` for the lesson's models, which pad with id 0 unreserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padding_idx: Option<usize>,
+    /// The cell, instead of the model's (`None`: the model's).
+    #[serde(default, rename = "cell", skip_serializing_if = "Option::is_none")]
+    pub cell_override: Option<CellKind>,
+    /// Packed or padded input, instead of the model's.
+    #[serde(default, rename = "packed", skip_serializing_if = "Option::is_none")]
+    pub packed_override: Option<bool>,
+    /// The pooling, instead of the model's.
+    #[serde(default, rename = "pooling", skip_serializing_if = "Option::is_none")]
+    pub pooling_override: Option<Pooling>,
+    /// Dropout on the embedded tokens (training only).
+    #[serde(default)]
+    pub embed_dropout: f64,
+    /// Dropout on the pooled features before the classifier (training only).
+    #[serde(default)]
+    pub fc_dropout: f64,
+    /// The embedding table is fixed (pretrained vectors kept as they are).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub freeze_embedding: bool,
+    /// The embedding's initialisation, instead of the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed_init_override: Option<EmbedInit>,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl ClassifierConfig {
+    /// The lesson's defaults for `model` (embed 64, hidden 32, 4 classes, one layer).
+    pub fn lesson(model: ModelKind, vocab_size: usize) -> Self {
+        ClassifierConfig {
+            model,
+            vocab_size,
+            embed_dim: 64,
+            hidden_dim: 32,
+            num_class: 4,
+            num_layers: 1,
+            bidirectional: false,
+            dropout: 0.0,
+            proj_size: 0,
+            padding_idx: None,
+            cell_override: None,
+            packed_override: None,
+            pooling_override: None,
+            embed_dropout: 0.0,
+            fc_dropout: 0.0,
+            freeze_embedding: false,
+            embed_init_override: None,
+        }
+    }
+
+    /// A classifier of `num_class` classes over a vocabulary of `vocab_size` with PyTorch's
+    /// defaults rather than the lesson's: a packed one-layer LSTM (E 64, H 32) whose last
+    /// state feeds the output layer, `N(0, 1)` embeddings. Change it with the `with_*`
+    /// methods (`ClassifierConfig::new(v, 2).with_cell(CellKind::Gru).with_bidirectional()`).
+    pub fn new(vocab_size: usize, num_class: usize) -> Self {
+        ClassifierConfig {
+            num_class,
+            cell_override: Some(CellKind::Lstm),
+            packed_override: Some(true),
+            pooling_override: Some(Pooling::Last),
+            embed_init_override: Some(EmbedInit::Normal),
+            ..ClassifierConfig::lesson(ModelKind::LstmPacked, vocab_size)
+        }
+    }
+
+    /// The same with recurrent cell `cell`.
+    pub fn with_cell(self, cell: CellKind) -> Self {
+        ClassifierConfig {
+            cell_override: Some(cell),
+            ..self
+        }
+    }
+
+    /// The same with packed (`true`: no work on padding) or padded input.
+    pub fn with_packed(self, packed: bool) -> Self {
+        ClassifierConfig {
+            packed_override: Some(packed),
+            ..self
+        }
+    }
+
+    /// The same with pooling `pooling`.
+    pub fn with_pooling(self, pooling: Pooling) -> Self {
+        ClassifierConfig {
+            pooling_override: Some(pooling),
+            ..self
+        }
+    }
+
+    /// The same with embedding width `embed_dim` and hidden size `hidden_dim`.
+    pub fn with_sizes(self, embed_dim: usize, hidden_dim: usize) -> Self {
+        ClassifierConfig {
+            embed_dim,
+            hidden_dim,
+            ..self
+        }
+    }
+
+    /// The same with `num_layers` stacked recurrent layers and `dropout` between them.
+    pub fn with_layers(self, num_layers: usize, dropout: f64) -> Self {
+        ClassifierConfig {
+            num_layers,
+            dropout,
+            ..self
+        }
+    }
+
+    /// The same, bidirectional.
+    pub fn with_bidirectional(self) -> Self {
+        ClassifierConfig {
+            bidirectional: true,
+            ..self
+        }
+    }
+
+    /// The same with padding row `padding_idx` (zero, never updated).
+    pub fn with_padding_idx(self, padding_idx: usize) -> Self {
+        ClassifierConfig {
+            padding_idx: Some(padding_idx),
+            ..self
+        }
+    }
+
+    /// The recurrent cell (the override, else the model's).
+    pub fn cell(&self) -> CellKind {
+        self.cell_override.unwrap_or(match self.model {
+            ModelKind::Rnn => CellKind::RnnTanh,
+            ModelKind::Lstm | ModelKind::LstmPacked => CellKind::Lstm,
+            ModelKind::Gru => CellKind::Gru,
+        })
+    }
+
+    /// Whether the batch is packed with its lengths (the override, else the model's).
+    pub fn packed(&self) -> bool {
+        self.packed_override
+            .unwrap_or(self.model == ModelKind::LstmPacked)
+    }
+
+    /// The pooling (the override, else the model's).
+    pub fn pooling(&self) -> Pooling {
+        self.pooling_override
+            .unwrap_or(if self.model == ModelKind::Rnn {
+                Pooling::Mean
+            } else {
+                Pooling::Last
+            })
+    }
+
+    /// Checks the options that are not the recurrent layer's.
+    pub fn validate(&self) -> Result<()> {
+        if self.vocab_size == 0 || self.num_class == 0 || self.embed_dim == 0 {
+            return Err(LayerError::Config(format!(
+                "vocab_size ({}), embed_dim ({}) and num_class ({}) must be positive",
+                self.vocab_size, self.embed_dim, self.num_class
+            )));
+        }
+        for (name, p) in [
+            ("embed_dropout", self.embed_dropout),
+            ("fc_dropout", self.fc_dropout),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(LayerError::Config(format!(
+                    "{name} must be in [0, 1), found {p}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The embedding init (the override, else the model's).
+    pub fn embed_init(&self) -> EmbedInit {
+        if let Some(init) = self.embed_init_override {
+            return init;
+        }
+        match self.model {
+            ModelKind::Lstm | ModelKind::LstmPacked => EmbedInit::NormalMinusHalf,
+            ModelKind::Rnn | ModelKind::Gru => EmbedInit::Normal,
+        }
+    }
+
+    /// The recurrent layer's options (batch_first).
+    pub fn recurrent(&self) -> RecurrentConfig {
+        RecurrentConfig {
+            kind: self.cell(),
+            input_size: self.embed_dim,
+            hidden_size: self.hidden_dim,
+            num_layers: self.num_layers,
+            bias: true,
+            batch_first: true,
+            dropout: self.dropout,
+            bidirectional: self.bidirectional,
+            proj_size: self.proj_size,
+        }
+    }
+
+    /// Width of the pooled feature vector (`D · H_out`).
+    pub fn feature_dim(&self) -> usize {
+        let r = self.recurrent();
+        r.directions() * r.out_size()
+    }
+}
