@@ -119,7 +119,7 @@ impl<B: Backend> Grads<B> {
         match (self.params.get(&id), self.rows.get(&id)) {
             (Some(d), Some(r)) => {
                 let mut d = d.clone();
-                d.axpy(1.0, &r.to_dense()?)?;
+                d.add_rows(&r.rows, &r.values)?;
                 Ok(Some(d))
             }
             (Some(d), None) => Ok(Some(d.clone())),

@@ -39,6 +39,9 @@ pub trait Elem:
     fn of(x: f64) -> Self;
     /// A buffer of `len` elements, all `value` (a recycled one when large, see `pool.rs`).
     fn filled(len: usize, value: Self) -> Vec<Self>;
+    /// A buffer of `len` elements for an output its kernel writes in full (a recycled one
+    /// keeps stale values; see `pool.rs`).
+    fn overwritten(len: usize) -> Vec<Self>;
     /// Borrows the elements of a storage of this type.
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     /// Mutably borrows the elements of a storage of this type.
@@ -79,6 +82,9 @@ impl Elem for f32 {
     }
     fn filled(len: usize, value: f32) -> Vec<f32> {
         crate::pool::F32.filled(len, value)
+    }
+    fn overwritten(len: usize) -> Vec<f32> {
+        crate::pool::F32.overwritten(len, 0.0)
     }
     fn slice(s: &CpuStorage) -> Option<&[f32]> {
         match s {
@@ -131,6 +137,9 @@ impl Elem for f64 {
     }
     fn filled(len: usize, value: f64) -> Vec<f64> {
         crate::pool::F64.filled(len, value)
+    }
+    fn overwritten(len: usize) -> Vec<f64> {
+        crate::pool::F64.overwritten(len, 0.0)
     }
     fn slice(s: &CpuStorage) -> Option<&[f64]> {
         match s {

@@ -32,7 +32,7 @@ use recur_tensor::{
 pub use alloc::keep_freed_memory;
 pub use elem::Elem;
 use elem::{sl, sl_mut};
-use kernels::{basic, gemm, optim};
+use kernels::{basic, gemm, optim, softmax};
 pub use storage::CpuStorage;
 
 /// The CPU backend (stateless; rayon's global pool does the threading).
@@ -60,8 +60,14 @@ macro_rules! dispatch {
 
 mod recurrent;
 
+/// A zeroed buffer, for kernels that accumulate into their output.
 fn new_like<T: Elem>(len: usize) -> Vec<T> {
     T::filled(len, T::zero())
+}
+
+/// A buffer for an output its kernel writes in full (its old values are never read).
+fn out_like<T: Elem>(len: usize) -> Vec<T> {
+    T::overwritten(len)
 }
 
 pub(crate) fn tensor(shape: Vec<usize>, storage: CpuStorage) -> Result<CpuTensor> {
@@ -108,6 +114,10 @@ impl Backend for Cpu {
         Ok(dispatch!(dtype, T => T::wrap(T::filled(len, T::of(value)))))
     }
 
+    fn output(&self, dtype: DType, len: usize) -> Result<CpuStorage> {
+        Ok(dispatch!(dtype, T => T::wrap(out_like::<T>(len))))
+    }
+
     fn gemm(
         &self,
         spec: &GemmSpec,
@@ -127,7 +137,7 @@ impl Backend for Cpu {
     fn unary(&self, op: UnaryOp, x: &CpuStorage) -> Result<CpuStorage> {
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>(op.name(), x)?;
-            let mut out = new_like::<T>(x.len());
+            let mut out = out_like::<T>(x.len());
             basic::unary(op, x, &mut out);
             T::wrap(out)
         }))
@@ -137,7 +147,7 @@ impl Backend for Cpu {
         check::same_len(op.name(), y.len(), g.len())?;
         Ok(dispatch!(y.dtype(), T => {
             let (y, g) = (sl::<T>(op.name(), y)?, sl::<T>(op.name(), g)?);
-            let mut out = new_like::<T>(y.len());
+            let mut out = out_like::<T>(y.len());
             basic::unary_backward(op, y, g, &mut out);
             T::wrap(out)
         }))
@@ -147,7 +157,7 @@ impl Backend for Cpu {
         check::same_len(op.name(), a.len(), b.len())?;
         Ok(dispatch!(a.dtype(), T => {
             let (a, b) = (sl::<T>(op.name(), a)?, sl::<T>(op.name(), b)?);
-            let mut out = new_like::<T>(a.len());
+            let mut out = out_like::<T>(a.len());
             basic::binary(op, a, b, &mut out);
             T::wrap(out)
         }))
@@ -163,7 +173,10 @@ impl Backend for Cpu {
     fn scale(&self, x: &CpuStorage, alpha: f64) -> Result<CpuStorage> {
         Ok(dispatch!(x.dtype(), T => {
             let a = T::of(alpha);
-            T::wrap(sl::<T>("scale", x)?.iter().map(|&v| v * a).collect())
+            let x = sl::<T>("scale", x)?;
+            let mut out = out_like::<T>(x.len());
+            basic::unary_map(x, &mut out, |v| v * a);
+            T::wrap(out)
         }))
     }
 
@@ -173,6 +186,10 @@ impl Backend for Cpu {
         dispatch!(x.dtype(), T => basic::add_bias_rows(sl_mut::<T>("add_bias_rows", x)?,
             sl::<T>("add_bias_rows", bias)?));
         Ok(())
+    }
+
+    fn sum_squares(&self, x: &CpuStorage) -> Result<f64> {
+        Ok(dispatch!(x.dtype(), T => basic::sum_squares(sl::<T>("sum_squares", x)?)))
     }
 
     fn sum_axis(&self, x: &CpuStorage, outer: usize, n: usize, inner: usize) -> Result<CpuStorage> {
@@ -193,7 +210,7 @@ impl Backend for Cpu {
     ) -> Result<CpuStorage> {
         check::len_is("broadcast_axis", "x", x.len(), outer * inner)?;
         Ok(dispatch!(x.dtype(), T => {
-            let mut out = new_like::<T>(outer * n * inner);
+            let mut out = out_like::<T>(outer * n * inner);
             basic::broadcast_axis(sl::<T>("broadcast_axis", x)?, outer, n, inner, &mut out);
             T::wrap(out)
         }))
@@ -203,8 +220,8 @@ impl Backend for Cpu {
         check::rows("log_softmax", x.len(), cols)?;
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>("log_softmax", x)?;
-            let mut out = new_like::<T>(x.len());
-            basic::log_softmax(x, cols, &mut out);
+            let mut out = out_like::<T>(x.len());
+            softmax::log_softmax(x, cols, &mut out);
             T::wrap(out)
         }))
     }
@@ -212,7 +229,7 @@ impl Backend for Cpu {
     fn nll_mean(&self, log_probs: &CpuStorage, cols: usize, labels: &[usize]) -> Result<f64> {
         check::labelled_rows("nll_loss", log_probs.len(), cols, labels)?;
         Ok(
-            dispatch!(log_probs.dtype(), T => basic::nll_mean(sl::<T>("nll_loss", log_probs)?,
+            dispatch!(log_probs.dtype(), T => softmax::nll_mean(sl::<T>("nll_loss", log_probs)?,
                 cols, labels)),
         )
     }
@@ -227,8 +244,8 @@ impl Backend for Cpu {
         check::labelled_rows("cross_entropy_backward", log_probs.len(), cols, labels)?;
         Ok(dispatch!(log_probs.dtype(), T => {
             let lp = sl::<T>("cross_entropy_backward", log_probs)?;
-            let mut out = new_like::<T>(lp.len());
-            basic::cross_entropy_backward(lp, cols, labels, T::of(scale), &mut out);
+            let mut out = out_like::<T>(lp.len());
+            softmax::cross_entropy_backward(lp, cols, labels, T::of(scale), &mut out);
             T::wrap(out)
         }))
     }
@@ -243,8 +260,8 @@ impl Backend for Cpu {
         check::labelled_rows("cross_entropy", x.len(), cols, labels)?;
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>("cross_entropy", x)?;
-            let mut out = new_like::<T>(x.len());
-            let loss = basic::cross_entropy(x, cols, labels, T::of(scale), &mut out);
+            let mut out = out_like::<T>(x.len());
+            let loss = softmax::cross_entropy(x, cols, labels, T::of(scale), &mut out);
             (loss, T::wrap(out))
         }))
     }
@@ -295,7 +312,7 @@ impl Backend for Cpu {
         check::len_is("transpose01", "x", x.len(), d0 * d1 * inner)?;
         Ok(dispatch!(x.dtype(), T => {
             let x = sl::<T>("transpose01", x)?;
-            let mut out = new_like::<T>(x.len());
+            let mut out = out_like::<T>(x.len());
             basic::transpose01(x, d0, d1, inner, &mut out);
             T::wrap(out)
         }))
@@ -305,7 +322,7 @@ impl Backend for Cpu {
         let rows = check::rows("gather_rows", src.len(), cols)?;
         check::indices("gather_rows", idx, rows)?;
         Ok(dispatch!(src.dtype(), T => {
-            let mut out = new_like::<T>(idx.len() * cols);
+            let mut out = out_like::<T>(idx.len() * cols);
             basic::gather_rows(sl::<T>("gather_rows", src)?, cols, idx, &mut out);
             T::wrap(out)
         }))

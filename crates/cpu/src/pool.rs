@@ -3,7 +3,8 @@
 //! above 32 MiB with a fresh `mmap`, so each step faulted in (and the kernel zeroed) tens of
 //! thousands of pages — more time than the maths that fills them. Storages of 8 MiB and
 //! more are handed back here when dropped and reused for the next request of a similar
-//! size (refilled with the requested value); at most 512 MiB wait here, the oldest leave
+//! size (refilled with the requested value, or as it was for an output its kernel writes in
+//! full); at most 512 MiB wait here, the oldest leave
 //! first. Smaller buffers stay with the allocator, which already reuses them.
 
 use std::sync::Mutex;
@@ -32,25 +33,47 @@ impl<T: Copy> Recycler<T> {
 
     /// A buffer of `len` elements, all `value`.
     pub fn filled(&self, len: usize, value: T) -> Vec<T> {
-        if Self::large(len) {
-            if let Ok(mut free) = self.free.lock() {
-                // the smallest buffer that fits without wasting more than a quarter
-                let best = free
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.capacity() >= len && v.capacity() <= len + len / 4)
-                    .min_by_key(|(_, v)| v.capacity())
-                    .map(|(i, _)| i);
-                if let Some(i) = best {
-                    let mut v = free.remove(i);
-                    drop(free);
-                    v.clear();
-                    v.resize(len, value);
-                    return v;
-                }
+        match self.take(len) {
+            Some(mut v) => {
+                v.clear();
+                v.resize(len, value);
+                v
             }
+            None => vec![value; len],
         }
-        vec![value; len]
+    }
+
+    /// A buffer of `len` elements for an output its kernel writes in full: a recycled one
+    /// keeps its old (initialised, possibly non-finite) values, so nothing is written twice;
+    /// otherwise a fresh one holds `fresh`.
+    pub fn overwritten(&self, len: usize, fresh: T) -> Vec<T> {
+        match self.take(len) {
+            Some(mut v) => {
+                if v.len() >= len {
+                    v.truncate(len);
+                } else {
+                    v.resize(len, fresh);
+                }
+                v
+            }
+            None => vec![fresh; len],
+        }
+    }
+
+    /// The smallest waiting buffer that holds `len` elements without wasting more than a
+    /// quarter of it (only for large requests).
+    fn take(&self, len: usize) -> Option<Vec<T>> {
+        if !Self::large(len) {
+            return None;
+        }
+        let mut free = self.free.lock().ok()?;
+        let best = free
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len && v.capacity() <= len + len / 4)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i)?;
+        Some(free.remove(best))
     }
 
     /// Takes `v` back for reuse when it is large (else frees it).
@@ -95,5 +118,24 @@ mod tests {
         r.give_back(again);
         let smaller = r.filled(n / 2, 0.0);
         assert_ne!(smaller.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn an_overwritten_buffer_is_reused_as_it_was() {
+        let r = Recycler::<f32>::new();
+        let n = (MIN_BYTES / 4) + 10;
+        let fresh = r.overwritten(n, 0.0);
+        assert!(fresh.len() == n && fresh.iter().all(|&x| x == 0.0));
+        let mut v = fresh;
+        v.iter_mut().for_each(|x| *x = 7.0);
+        let ptr = v.as_ptr();
+        r.give_back(v);
+        let again = r.overwritten(n - 5, 0.0);
+        assert_eq!(again.as_ptr(), ptr);
+        assert!(again.len() == n - 5 && again.iter().all(|&x| x == 7.0));
+        r.give_back(again);
+        let longer = r.overwritten(n, 0.0);
+        assert_eq!(longer.len(), n);
+        assert!(longer[..n - 5].iter().all(|&x| x == 7.0) && longer[n - 5..] == [0.0; 5]);
     }
 }

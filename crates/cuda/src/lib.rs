@@ -36,6 +36,7 @@ pub use device::{compile_kernels, KERNELS};
 use device::{dev_err, Device};
 use kernels::basic::{self, Block};
 use kernels::optim::{self, AdamState};
+use kernels::softmax;
 use storage::{sl, sl_mut};
 pub use storage::{CudaStorage, DevElem};
 
@@ -239,13 +240,13 @@ impl Backend for Cuda {
 
     fn log_softmax(&self, x: &CudaStorage, cols: usize) -> Result<CudaStorage> {
         check::rows("log_softmax", self.len_of(x), cols)?;
-        dispatch!(x.dtype(), T => Ok(T::wrap(basic::log_softmax::<T>(self,
+        dispatch!(x.dtype(), T => Ok(T::wrap(softmax::log_softmax::<T>(self,
             sl("log_softmax", x)?, cols)?)))
     }
 
     fn nll_mean(&self, log_probs: &CudaStorage, cols: usize, labels: &[usize]) -> Result<f64> {
         check::labelled_rows("nll_loss", self.len_of(log_probs), cols, labels)?;
-        dispatch!(log_probs.dtype(), T => basic::nll_mean::<T>(self, sl("nll_loss", log_probs)?,
+        dispatch!(log_probs.dtype(), T => softmax::nll_mean::<T>(self, sl("nll_loss", log_probs)?,
             cols, labels))
     }
 
@@ -258,7 +259,7 @@ impl Backend for Cuda {
     ) -> Result<CudaStorage> {
         let op = "cross_entropy_backward";
         check::labelled_rows(op, self.len_of(log_probs), cols, labels)?;
-        dispatch!(log_probs.dtype(), T => Ok(T::wrap(basic::cross_entropy_backward::<T>(self,
+        dispatch!(log_probs.dtype(), T => Ok(T::wrap(softmax::cross_entropy_backward::<T>(self,
             sl(op, log_probs)?, cols, labels, scale)?)))
     }
 

@@ -5,11 +5,6 @@ use recur_tensor::Backend;
 
 use crate::Result;
 
-/// Sum of squares of a tensor's elements, in f64.
-fn sum_sq<B: Backend>(t: &recur_tensor::Tensor<B>) -> Result<f64> {
-    Ok(t.to_f64_vec()?.iter().map(|x| x * x).sum())
-}
-
 /// PyTorch's `clip_grad_norm_(parameters, max_norm)` (L2) over every parameter gradient in
 /// `grads`, row-sparse embedding gradients included (their untouched rows are zeros, so
 /// they add nothing): `total = ‖(‖g₁‖, …, ‖gₙ‖)‖₂`; when `max_norm / (total + 1e-6) < 1`
@@ -21,14 +16,14 @@ pub fn clip_grad_norm<B: Backend>(grads: &mut Grads<B>, max_norm: f64) -> Result
     for &id in &ids {
         // a parameter with both a dense and a row-sparse part is one gradient: merge them
         if grads.param(id).is_some() && grads.rows(id).is_some() {
-            if let Some(d) = grads.dense(id)? {
-                grads.take_rows(id);
+            if let (Some(mut d), Some(r)) = (grads.take_param(id), grads.take_rows(id)) {
+                d.add_rows(&r.rows, &r.values)?;
                 grads.set_param(id, d);
             }
         }
         let n_sq = match (grads.param(id), grads.rows(id)) {
-            (Some(d), _) => sum_sq(d)?,
-            (None, Some(r)) => sum_sq(&r.values)?,
+            (Some(d), _) => d.sum_squares()?,
+            (None, Some(r)) => r.values.sum_squares()?,
             (None, None) => 0.0,
         };
         // ‖g‖ per parameter, then the norm of the norms (PyTorch's order)

@@ -124,6 +124,12 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
     fn download(&self, s: &Self::Storage) -> Result<HostData>;
     /// A new storage of `len` elements all equal to `value`.
     fn full(&self, dtype: DType, len: usize, value: f64) -> Result<Self::Storage>;
+    /// A new storage of `len` elements for an output the next kernel writes in full (a
+    /// `beta = 0` GEMM's `C`): its values are unspecified, so a backend may hand out a
+    /// recycled buffer without clearing it. The default is [`Backend::full`] of zeros.
+    fn output(&self, dtype: DType, len: usize) -> Result<Self::Storage> {
+        self.full(dtype, len, 0.0)
+    }
 
     // ---------------------------------------------------------------- gemm
     /// `C = alpha·A·B + beta·C` (see [`GemmSpec`]); A, B, C share one dtype.
@@ -156,6 +162,11 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         -> Result<()>;
 
     // ---------------------------------------------------------------- reductions
+    /// `Σ x²` over every element, accumulated in f64 in an order that does not depend on the
+    /// thread count (a gradient's squared norm). The default downloads the storage.
+    fn sum_squares(&self, x: &Self::Storage) -> Result<f64> {
+        Ok(self.download(x)?.to_f64().iter().map(|v| v * v).sum())
+    }
     /// Sum over the middle axis of `x` viewed as `[outer, n, inner]` → `[outer, inner]`.
     fn sum_axis(
         &self,

@@ -13,7 +13,8 @@ pub fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.3, 88.3);
     // round to nearest by the 1.5·2²³ trick (no libm call, vectorizes)
     const MAGIC: f32 = 12_582_912.0;
-    let n = (x * LOG2E + MAGIC) - MAGIC;
+    let shifted = x * LOG2E + MAGIC;
+    let n = shifted - MAGIC;
     let r = x - n * C1 - n * C2;
     let z = r * r;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
@@ -21,8 +22,12 @@ pub fn exp_f32(x: f32) -> f32 {
         * r
         + 0.5;
     let y = p * z + r + 1.0;
-    // 2^n through the exponent bits (n is in [-126, 127] after the clamp)
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n through the exponent bits (n is in [-126, 127] after the clamp). n is read from
+    // the low mantissa bits of `shifted` (1.5·2²³ + n), not by `n as i32`: Rust's
+    // saturating cast is a scalar conversion per lane, which kept the loops that call this
+    // from vectorizing.
+    let n_bits = (shifted.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
+    let scale = f32::from_bits((n_bits.wrapping_add(127) as u32) << 23);
     y * scale
 }
 
@@ -56,6 +61,23 @@ mod tests {
             return 0;
         }
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+
+    #[test]
+    fn the_exponent_read_from_the_bits_is_the_rounded_one() {
+        let mut x = -100.0f32;
+        while x < 100.0 {
+            let c = x.clamp(-87.3, 88.3);
+            let n = (c * std::f32::consts::LOG2_E).round_ties_even();
+            let expected = f32::from_bits(((n as i32 + 127) as u32) << 23);
+            let got = exp_f32(x);
+            let ratio = got / expected;
+            assert!(
+                (0.7..1.42).contains(&ratio),
+                "exp({x}) = {got}: not within √2 of 2^{n}"
+            );
+            x += 0.013;
+        }
     }
 
     #[test]

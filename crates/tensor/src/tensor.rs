@@ -81,6 +81,13 @@ impl<B: Backend> Tensor<B> {
         Self::from_storage(backend, shape.to_vec(), storage)
     }
 
+    /// A tensor whose values are unspecified, for an op that overwrites all of it before
+    /// anyone reads it (see [`Backend::output`]); never handed to a caller unwritten.
+    pub(crate) fn output(backend: &B, shape: &[usize], dtype: DType) -> Result<Self> {
+        let storage = backend.output(dtype, shape.iter().product())?;
+        Self::from_storage(backend, shape.to_vec(), storage)
+    }
+
     /// A tensor of zeros.
     pub fn zeros(backend: &B, shape: &[usize], dtype: DType) -> Result<Self> {
         Self::full(backend, shape, dtype, 0.0)

@@ -50,6 +50,30 @@ fn other_shape_errors() {
 }
 
 #[test]
+fn add_rows_checks_shapes_and_indices_and_adds() {
+    let mut d = t(&[4, 3]);
+    let e = msg(d.add_rows(&[0, 1], &t(&[2, 2])));
+    assert!(
+        e.contains("add_rows") && e.contains("[4, 3]") && e.contains("[2, 2]"),
+        "{e}"
+    );
+    let e = msg(d.add_rows(&[0], &t(&[2, 3])));
+    assert!(e.contains("1 indices") && e.contains("[2, 3]"), "{e}");
+    let e = msg(d.add_rows(&[0, 4], &t(&[2, 3])));
+    assert!(e.contains("index 4") && e.contains("size 4"), "{e}");
+    let e = msg(Tensor::<Cpu>::zeros(&Cpu, &[], DType::F32)
+        .unwrap()
+        .add_rows(&[], &t(&[0])));
+    assert!(e.contains("add_rows"), "{e}");
+    // repeated rows accumulate; the others keep their values
+    d.add_rows(&[2, 0, 2], &t(&[3, 3])).unwrap();
+    let v = d.to_f64_vec().unwrap();
+    assert_eq!(&v[..3], &[1.0; 3]);
+    assert_eq!(&v[3..6], &[0.5; 3]);
+    assert_eq!(&v[6..9], &[1.5; 3]);
+}
+
+#[test]
 fn recurrent_op_validates_everything() {
     let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
     let ok = SeqInputs {

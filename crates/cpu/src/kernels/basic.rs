@@ -1,4 +1,5 @@
-//! Elementwise maps, reductions, softmax/loss, layout copies and row gathers.
+//! Elementwise maps, reductions, layout copies and row gathers (softmax and the losses are
+//! in `softmax.rs`).
 
 use rayon::prelude::*;
 use recur_tensor::{BinaryOp, UnaryOp};
@@ -17,6 +18,17 @@ pub fn unary<T: Elem>(op: UnaryOp, x: &[T], out: &mut [T]) {
             .for_each(|(o, &v)| *o = op.forward(v));
     } else {
         out.iter_mut().zip(x).for_each(|(o, &v)| *o = op.forward(v));
+    }
+}
+
+/// `f(x)` elementwise into `out` (split over threads when large).
+pub fn unary_map<T: Elem>(x: &[T], out: &mut [T], f: impl Fn(T) -> T + Sync) {
+    if x.len() >= PAR_MIN {
+        out.par_iter_mut()
+            .zip(x.par_iter())
+            .for_each(|(o, &v)| *o = f(v));
+    } else {
+        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
     }
 }
 
@@ -47,10 +59,18 @@ pub fn axpy<T: Elem>(alpha: T, x: &[T], y: &mut [T]) {
 
 /// `x[r, :] += bias`.
 pub fn add_bias_rows<T: Elem>(x: &mut [T], bias: &[T]) {
-    for row in x.chunks_exact_mut(bias.len()) {
-        for (v, &b) in row.iter_mut().zip(bias) {
-            *v += b;
+    let add = |rows: &mut [T]| {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (v, &b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
         }
+    };
+    if x.len() >= PAR_MIN && !bias.is_empty() {
+        let per = rows_per_task(x.len() / bias.len(), bias.len()) * bias.len();
+        x.par_chunks_mut(per).for_each(add);
+    } else {
+        add(x);
     }
 }
 
@@ -66,13 +86,55 @@ pub fn sum_axis<T: Elem>(x: &[T], n: usize, inner: usize, out: &mut [T]) {
         }
         return;
     }
-    for (dst, block) in out.chunks_exact_mut(inner).zip(x.chunks_exact(n * inner)) {
+    // each output column adds its rows in order, so splitting the columns over threads
+    // gives the same sums
+    let columns = |dst: &mut [T], block: &[T], col0: usize| {
         dst.fill(T::zero());
         for src in block.chunks_exact(inner) {
-            for (d, &s) in dst.iter_mut().zip(src) {
+            for (d, &s) in dst.iter_mut().zip(&src[col0..]) {
                 *d += s;
             }
         }
+    };
+    for (dst, block) in out.chunks_exact_mut(inner).zip(x.chunks_exact(n * inner)) {
+        if block.len() >= PAR_MIN && inner >= 2 * SUM_COLS {
+            dst.par_chunks_mut(SUM_COLS)
+                .enumerate()
+                .for_each(|(i, d)| columns(d, block, i * SUM_COLS));
+        } else {
+            columns(dst, block, 0);
+        }
+    }
+}
+
+/// Columns per parallel task of [`sum_axis`] (a few KB of sums that stay in L1).
+const SUM_COLS: usize = 1024;
+
+/// `Σ x²` in f64: fixed chunks, each summed with eight running sums, the chunk sums added
+/// in order (the same result on every run and thread count).
+pub fn sum_squares<T: Elem>(x: &[T]) -> f64 {
+    const CHUNK: usize = 1 << 15;
+    let chunk = |c: &[T]| {
+        let mut acc = [0f64; 8];
+        let mut it = c.chunks_exact(8);
+        for b in &mut it {
+            for k in 0..8 {
+                let v = b[k].to_f64().unwrap_or(f64::NAN);
+                acc[k] += v * v;
+            }
+        }
+        let tail: f64 = it
+            .remainder()
+            .iter()
+            .map(|v| v.to_f64().unwrap_or(f64::NAN).powi(2))
+            .sum();
+        acc.iter().sum::<f64>() + tail
+    };
+    if x.len() >= PAR_MIN {
+        let parts: Vec<f64> = x.par_chunks(CHUNK).map(chunk).collect();
+        parts.iter().sum()
+    } else {
+        x.chunks(CHUNK).map(chunk).sum()
     }
 }
 
@@ -86,197 +148,11 @@ pub fn broadcast_axis<T: Elem>(x: &[T], outer: usize, n: usize, inner: usize, ou
     }
 }
 
-/// Sum with eight running partial sums, so that it vectorizes (the order is fixed: the
-/// same result on every run and thread count).
-#[inline(always)]
-fn sum8<T: Elem>(v: &[T]) -> T {
-    let mut acc = [T::zero(); 8];
-    let chunks = v.chunks_exact(8);
-    let tail: T = chunks.remainder().iter().copied().sum();
-    for c in chunks {
-        for k in 0..8 {
-            acc[k] += c[k];
-        }
-    }
-    acc.iter().copied().sum::<T>() + tail
-}
-
-/// Row-wise log-softmax of `[rows, cols]` into `out` (its rows double as scratch for the
-/// exponentials).
-#[inline(always)]
-fn log_softmax_body<T: Elem>(x: &[T], cols: usize, out: &mut [T]) {
-    for (row, dst) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-        let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-        for (d, &v) in dst.iter_mut().zip(row) {
-            *d = T::exp_act(v - max);
-        }
-        let lse = max + sum8(dst).ln();
-        for (d, &v) in dst.iter_mut().zip(row) {
-            *d = v - lse;
-        }
-    }
-}
-
-with_simd! {
-    fn log_softmax_rows<T>(x: &[T], cols: usize, out: &mut [T]) => log_softmax_body
-}
-
 /// Rows per parallel task of the row-wise kernels: at least `PAR_MIN` elements.
-fn rows_per_task(rows: usize, cols: usize) -> usize {
+pub(super) fn rows_per_task(rows: usize, cols: usize) -> usize {
     (PAR_MIN / cols.max(1))
         .max(1)
         .max(rows.div_ceil(rayon::current_num_threads().max(1) * 4))
-}
-
-/// Row-wise log-softmax of `x` viewed as `[rows, cols]` (rows split over threads when large).
-pub fn log_softmax<T: Elem>(x: &[T], cols: usize, out: &mut [T]) {
-    if x.len() >= PAR_MIN && cols > 0 {
-        let per = rows_per_task(x.len() / cols, cols) * cols;
-        out.par_chunks_mut(per)
-            .zip(x.par_chunks(per))
-            .for_each(|(o, x)| log_softmax_rows(x, cols, o));
-    } else if cols > 0 {
-        log_softmax_rows(x, cols, out);
-    }
-}
-
-/// One row of the fused cross-entropy: `dst = scale · (softmax(row) − onehot(label))`;
-/// returns `−log_softmax(row)[label]`.
-#[inline(always)]
-fn cross_entropy_row<T: Elem>(row: &[T], label: usize, scale: T, dst: &mut [T]) -> T {
-    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-    for (d, &v) in dst.iter_mut().zip(row) {
-        *d = T::exp_act(v - max);
-    }
-    let sum = sum8(dst);
-    let lse = max + sum.ln();
-    let k = scale / sum;
-    for d in dst.iter_mut() {
-        *d *= k;
-    }
-    dst[label] = dst[label] - scale;
-    lse - row[label]
-}
-
-#[inline(always)]
-fn cross_entropy_body<T: Elem>(
-    x: &[T],
-    cols: usize,
-    labels: &[usize],
-    scale: T,
-    out: &mut [T],
-    losses: &mut [f64],
-) {
-    for (((row, dst), &label), loss) in x
-        .chunks_exact(cols)
-        .zip(out.chunks_exact_mut(cols))
-        .zip(labels)
-        .zip(losses.iter_mut())
-    {
-        *loss = cross_entropy_row(row, label, scale, dst)
-            .to_f64()
-            .unwrap_or(f64::NAN);
-    }
-}
-
-with_simd! {
-    fn cross_entropy_rows<T>(
-        x: &[T],
-        cols: usize,
-        labels: &[usize],
-        scale: T,
-        out: &mut [T],
-        losses: &mut [f64],
-    ) => cross_entropy_body
-}
-
-/// Fused cross-entropy of logits `x [rows, cols]`: writes `scale · (softmax − onehot)` to
-/// `out` and returns the mean of the rows' losses (accumulated in f64, in row order); rows
-/// split over threads when large.
-pub fn cross_entropy<T: Elem>(
-    x: &[T],
-    cols: usize,
-    labels: &[usize],
-    scale: T,
-    out: &mut [T],
-) -> f64 {
-    if cols == 0 || labels.is_empty() {
-        return f64::NAN;
-    }
-    let mut losses = vec![0.0f64; labels.len()];
-    if x.len() >= PAR_MIN {
-        let rows = rows_per_task(labels.len(), cols);
-        out.par_chunks_mut(rows * cols)
-            .zip(x.par_chunks(rows * cols))
-            .zip(labels.par_chunks(rows))
-            .zip(losses.par_chunks_mut(rows))
-            .for_each(|(((o, x), l), loss)| cross_entropy_rows(x, cols, l, scale, o, loss));
-    } else {
-        cross_entropy_rows(x, cols, labels, scale, out, &mut losses);
-    }
-    losses.iter().sum::<f64>() / labels.len() as f64
-}
-
-/// Mean of `-log_probs[r, labels[r]]`, accumulated in f64.
-pub fn nll_mean<T: Elem>(log_probs: &[T], cols: usize, labels: &[usize]) -> f64 {
-    let total: f64 = labels
-        .iter()
-        .enumerate()
-        .map(|(r, &l)| -log_probs[r * cols + l].to_f64().unwrap_or(f64::NAN))
-        .sum();
-    total / labels.len() as f64
-}
-
-#[inline(always)]
-fn cross_entropy_backward_body<T: Elem>(
-    log_probs: &[T],
-    cols: usize,
-    labels: &[usize],
-    scale: T,
-    out: &mut [T],
-) {
-    for ((row, dst), &label) in log_probs
-        .chunks_exact(cols)
-        .zip(out.chunks_exact_mut(cols))
-        .zip(labels)
-    {
-        for (d, &lp) in dst.iter_mut().zip(row) {
-            *d = scale * T::exp_act(lp);
-        }
-        dst[label] = scale * (T::exp_act(row[label]) - T::one());
-    }
-}
-
-with_simd! {
-    fn cross_entropy_backward_rows<T>(
-        log_probs: &[T],
-        cols: usize,
-        labels: &[usize],
-        scale: T,
-        out: &mut [T],
-    ) => cross_entropy_backward_body
-}
-
-/// `scale·(exp(log_probs) − onehot(labels))` (rows split over threads when large).
-pub fn cross_entropy_backward<T: Elem>(
-    log_probs: &[T],
-    cols: usize,
-    labels: &[usize],
-    scale: T,
-    out: &mut [T],
-) {
-    if cols == 0 {
-        return;
-    }
-    if log_probs.len() >= PAR_MIN {
-        let rows = rows_per_task(labels.len(), cols);
-        out.par_chunks_mut(rows * cols)
-            .zip(log_probs.par_chunks(rows * cols))
-            .zip(labels.par_chunks(rows))
-            .for_each(|((o, lp), l)| cross_entropy_backward_rows(lp, cols, l, scale, o));
-    } else {
-        cross_entropy_backward_rows(log_probs, cols, labels, scale, out);
-    }
 }
 
 /// Block copy between `[outer, src_dim, inner]` and `[outer, dst_dim, inner]` views.

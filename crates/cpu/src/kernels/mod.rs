@@ -44,4 +44,5 @@ pub mod mm;
 pub mod optim;
 pub mod pgemm;
 pub mod rnn;
+pub mod softmax;
 pub mod steps;

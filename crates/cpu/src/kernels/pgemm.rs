@@ -4,6 +4,7 @@
 //! sixteen registers and uses fused multiply-adds; otherwise (f64, other CPUs) the product
 //! goes to `matrixmultiply`.
 
+use rayon::prelude::*;
 use recur_tensor::MatLayout;
 
 use super::mm::gemm_strided;
@@ -85,23 +86,46 @@ fn fast_kernel() -> bool {
     }
 }
 
-/// Packs `b [k, n]` into panels of `k × NR`.
+/// Packs `b [k, n]` into panels of `k × NR` (every element written, zeros past `n`; the
+/// buffer comes from, and goes back to, the recycler; panels split over threads when large).
 fn pack(b: &[f32], lb: MatLayout, k: usize, n: usize) -> Vec<f32> {
     let panels = n.div_ceil(NR);
-    let mut data = vec![0.0; panels * k * NR];
+    let mut data = crate::pool::F32.overwritten(panels * k * NR, 0.0);
     if k == 0 {
         return data;
     }
-    for (p, panel) in data.chunks_exact_mut(k * NR).enumerate() {
+    let fill = |p: usize, panel: &mut [f32]| {
         let cols = NR.min(n - p * NR);
         for (kk, row) in panel.chunks_exact_mut(NR).enumerate() {
             let src = lb.offset + kk * lb.row_stride + p * NR * lb.col_stride;
             for (j, x) in row[..cols].iter_mut().enumerate() {
                 *x = b[src + j * lb.col_stride];
             }
+            row[cols..].fill(0.0);
         }
+    };
+    if data.len() >= PACK_PAR_MIN && panels >= 2 {
+        data.par_chunks_exact_mut(k * NR)
+            .enumerate()
+            .for_each(|(p, panel)| fill(p, panel));
+    } else {
+        data.chunks_exact_mut(k * NR)
+            .enumerate()
+            .for_each(|(p, panel)| fill(p, panel));
     }
     data
+}
+
+/// Packed elements from which the panels are packed on two threads.
+const PACK_PAR_MIN: usize = 1 << 18;
+
+impl<T> Drop for PackedB<'_, T> {
+    /// Large panels go back to the recycler for the next product's packing.
+    fn drop(&mut self) {
+        if let Some(panels) = self.panels.take() {
+            crate::pool::F32.give_back(panels);
+        }
+    }
 }
 
 /// `c[m, n] (+)= a[m, k] · B`: `a` is described by `la` (any strides), `c` is row-major with

@@ -9,4 +9,5 @@ pub(crate) mod lstm;
 pub(crate) mod optim;
 pub(crate) mod persistent;
 pub(crate) mod rnn;
+pub(crate) mod softmax;
 pub(crate) mod steps;

@@ -178,4 +178,32 @@ impl<B: Backend> Tensor<B> {
         }
         Ok(out)
     }
+
+    /// `self[idx[i], ...] += src[i, ...]` in place (repeated indices accumulate): a
+    /// row-sparse update added to a dense tensor.
+    pub fn add_rows(&mut self, idx: &[usize], src: &Tensor<B>) -> Result<()> {
+        let op = "add_rows";
+        same_dtype(op, self, src)?;
+        if self.rank() == 0
+            || src.rank() != self.rank()
+            || src.shape()[0] != idx.len()
+            || src.shape()[1..] != self.shape()[1..]
+        {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "{} indices into {:?} need rows of shape [{}, ...{:?}], got {:?}",
+                    idx.len(),
+                    self.shape(),
+                    idx.len(),
+                    &self.shape()[1.min(self.rank())..],
+                    src.shape()
+                ),
+            ));
+        }
+        check_rows(op, idx, self.shape()[0])?;
+        let (_, cols) = rows_cols(self.shape());
+        let backend = self.backend().clone();
+        backend.scatter_add_rows(self.storage_mut(), cols, idx, src.storage())
+    }
 }

@@ -97,7 +97,8 @@ impl<B: Backend> Tensor<B> {
                 ),
             ));
         }
-        let mut out = Tensor::zeros(self.backend(), &[m, n], self.dtype())?;
+        // beta = 0: the product overwrites every element (NaNs included)
+        let mut out = Tensor::output(self.backend(), &[m, n], self.dtype())?;
         let spec = GemmSpec {
             m,
             n,
@@ -210,6 +211,11 @@ impl<B: Backend> Tensor<B> {
         same_shape("axpy", self, x)?;
         let backend = self.backend().clone();
         backend.axpy(alpha, x.storage(), self.storage_mut())
+    }
+
+    /// `Σ x²` over every element, in f64 (the square of the L2 norm).
+    pub fn sum_squares(&self) -> Result<f64> {
+        self.backend().sum_squares(self.storage())
     }
 
     /// Sum over `axis` (the axis is removed).
