@@ -2,7 +2,7 @@
 //! (`lstm_seq_forward`, …) and the kernels of `kernels/{lstm,gru,rnn}.rs` — slices out of
 //! the tensors, the step layout, and the saved activations and gradients back into tensors.
 
-use recur_tensor::{CellKind, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved};
+use recur_tensor::{CellKind, CellSaved, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved};
 
 use crate::elem::sl;
 use crate::kernels::steps::{SeqBackward, Steps};
@@ -36,12 +36,9 @@ impl Cpu {
             Ok(SeqOutputs {
                 h_n: tensor(vec![b, p], T::wrap(h_n))?,
                 c_n: Some(tensor(vec![b, h], T::wrap(c_n))?),
-                saved: SeqSaved {
-                    cells: Some(tensor(vec![n, h], T::wrap(cells))?),
-                    hidden_pre: hidden_pre.map(|hp| tensor(vec![n, h], T::wrap(hp))).transpose()?,
-                    ..SeqSaved::from_inputs(x, tensor(vec![n, 4 * h], T::wrap(gates))?,
-                        output.clone())
-                },
+                saved: SeqSaved::from_inputs(x, tensor(vec![n, 4 * h], T::wrap(gates))?,
+                    output.clone(), CellSaved::lstm(x, tensor(vec![n, h], T::wrap(cells))?,
+                        hidden_pre.map(|hp| tensor(vec![n, h], T::wrap(hp))).transpose()?)?)?,
                 output,
             })
         })
@@ -56,7 +53,14 @@ impl Cpu {
     ) -> Result<SeqGrads<Self>> {
         let op = "lstm_seq_backward";
         s.check_grads(grad_output, grad_h_n, grad_c_n)?;
-        let missing = |what: &str| Error::invalid(op, format!("saved state lacks {what}"));
+        let CellSaved::Lstm {
+            c0,
+            cells,
+            projection,
+        } = &s.cell
+        else {
+            return Err(Error::invalid(op, "saved state is not an LSTM's"));
+        };
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let p = s.output.shape()[1];
@@ -65,12 +69,12 @@ impl Cpu {
                 hidden: h,
                 out: p,
                 w_hh: sl(op, s.w_hh.storage())?,
-                w_hr: opt_slice(op, s.w_hr.as_ref())?,
+                w_hr: opt_slice(op, projection.as_ref().map(|p| &p.w_hr))?,
                 h0: sl(op, s.h0.storage())?,
-                c0: sl(op, s.c0.as_ref().ok_or_else(|| missing("c0"))?.storage())?,
+                c0: sl(op, c0.storage())?,
                 gates: sl(op, s.gates.storage())?,
-                cells: sl(op, s.cells.as_ref().ok_or_else(|| missing("cells"))?.storage())?,
-                hidden_pre: opt_slice(op, s.hidden_pre.as_ref())?,
+                cells: sl(op, cells.storage())?,
+                hidden_pre: opt_slice(op, projection.as_ref().map(|p| &p.hidden_pre))?,
                 output: sl(op, s.output.storage())?,
             };
             let SeqBackward { x_proj: dx, w_hh: dw_hh, b_hh: db, w_hr: dw_hr, h0: dh0, c0: dc0 } =
@@ -105,11 +109,8 @@ impl Cpu {
             Ok(SeqOutputs {
                 h_n: tensor(vec![b, h], T::wrap(h_n))?,
                 c_n: None,
-                saved: SeqSaved {
-                    gh_n: Some(tensor(vec![n, h], T::wrap(gh_n))?),
-                    ..SeqSaved::from_inputs(x, tensor(vec![n, 3 * h], T::wrap(gates))?,
-                        output.clone())
-                },
+                saved: SeqSaved::from_inputs(x, tensor(vec![n, 3 * h], T::wrap(gates))?,
+                    output.clone(), CellSaved::Gru { gh_n: tensor(vec![n, h], T::wrap(gh_n))? })?,
                 output,
             })
         })
@@ -125,10 +126,9 @@ impl Cpu {
         s.check_grads(grad_output, grad_h_n, None)?;
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-        let gh_n = s
-            .gh_n
-            .as_ref()
-            .ok_or_else(|| Error::invalid(op, "saved state lacks gh_n"))?;
+        let CellSaved::Gru { gh_n } = &s.cell else {
+            return Err(Error::invalid(op, "saved state is not a GRU's"));
+        };
         dispatch!(s.gates.dtype(), T => {
             let grads = gru::backward::<T>(
                 h,
@@ -167,7 +167,7 @@ impl Cpu {
             Ok(SeqOutputs {
                 h_n: tensor(vec![b, h], T::wrap(h_n))?,
                 c_n: None,
-                saved: SeqSaved::from_inputs(x, output.clone(), output.clone()),
+                saved: SeqSaved::from_inputs(x, output.clone(), output.clone(), CellSaved::Rnn)?,
                 output,
             })
         })

@@ -7,7 +7,8 @@
 
 use cudarc::cublas::{CudaBlas, Gemm};
 use recur_tensor::{
-    CellKind, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, StepLayout, Tensor,
+    CellKind, CellSaved, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, StepLayout,
+    Tensor,
 };
 
 use crate::device::dev_err;
@@ -87,6 +88,18 @@ where
         }
     }
     let n_h = |v: Option<_>| v.map(|c| tensor(cuda, vec![n, h], T::wrap(c))).transpose();
+    let missing = |what| Error::invalid(op, format!("the pass did not keep {what}"));
+    let cell = match kind {
+        CellKind::Lstm => CellSaved::lstm(
+            x,
+            n_h(bufs.cells)?.ok_or_else(|| missing("cells"))?,
+            n_h(bufs.hidden_pre)?,
+        )?,
+        CellKind::Gru => CellSaved::Gru {
+            gh_n: n_h(bufs.gh_n)?.ok_or_else(|| missing("gh_n"))?,
+        },
+        CellKind::RnnTanh | CellKind::RnnRelu => CellSaved::Rnn,
+    };
     let output = tensor(cuda, vec![n, p], T::wrap(bufs.output))?;
     let gates = if kind.gates() == 1 {
         output.clone()
@@ -99,12 +112,7 @@ where
             .c
             .map(|c| tensor(cuda, vec![b, h], T::wrap(c)))
             .transpose()?,
-        saved: SeqSaved {
-            cells: n_h(bufs.cells)?,
-            hidden_pre: n_h(bufs.hidden_pre)?,
-            gh_n: n_h(bufs.gh_n)?,
-            ..SeqSaved::from_inputs(x, gates, output.clone())
-        },
+        saved: SeqSaved::from_inputs(x, gates, output.clone(), cell)?,
         output,
     })
 }
@@ -136,24 +144,30 @@ where
     let (n, b, h, kind) = (steps.rows(), steps.batch(), s.hidden, s.kind);
     let p = s.output.shape()[1];
     let slice = |t| opt_sl::<T>(op, t);
+    let projection = s.projection();
+    let (cells, gh_n) = match &s.cell {
+        CellSaved::Lstm { cells, .. } => (Some(cells), None),
+        CellSaved::Gru { gh_n } => (None, Some(gh_n)),
+        CellSaved::Rnn => (None, None),
+    };
     let input = BwdIn {
         kind,
         hidden: h,
         out: p,
         w_hh: sl::<T>(op, s.w_hh.storage())?,
-        w_hr: slice(s.w_hr.as_ref())?,
+        w_hr: slice(projection.map(|p| &p.w_hr))?,
         h0: sl::<T>(op, s.h0.storage())?,
-        c0: slice(s.c0.as_ref())?,
+        c0: slice(s.c0())?,
         gates: sl::<T>(op, s.gates.storage())?,
         output: sl::<T>(op, s.output.storage())?,
-        cells: slice(s.cells.as_ref())?,
-        hidden_pre: slice(s.hidden_pre.as_ref())?,
-        gh_n: slice(s.gh_n.as_ref())?,
+        cells: slice(cells)?,
+        hidden_pre: slice(projection.map(|p| &p.hidden_pre))?,
+        gh_n: slice(gh_n)?,
         grad_output: slice(grad_output)?,
     };
     let g = input.gate_width();
     let lstm = kind == CellKind::Lstm;
-    let projected = lstm && s.w_hr.is_some();
+    let projected = lstm && projection.is_some();
     let start = |grad: Option<&CudaTensor>, len: usize| match opt_sl::<T>(op, grad)? {
         Some(v) => st.clone_dtod(v).map_err(dev_err),
         None => cuda.zeros::<T>(len),
@@ -168,7 +182,7 @@ where
         dh_rows: projected.then(|| cuda.zeros::<T>(n * p)).transpose()?,
         dh_pre: projected.then(|| cuda.zeros::<T>(b * h)).transpose()?,
     };
-    if let Some(kmax) = persistent::width(s.w_hr.is_some(), h) {
+    if let Some(kmax) = persistent::width(projection.is_some(), h) {
         persistent::backward(cuda, &input, &steps, kmax, &mut bufs)?;
     } else {
         for t in steps.order().rev() {

@@ -26,6 +26,7 @@ mod error;
 pub mod fastmath;
 mod ops;
 mod recurrent;
+mod seq_saved;
 mod steps;
 mod tensor;
 
@@ -33,8 +34,7 @@ pub use backend::{AdamHyper, Backend, GemmSpec, MatLayout, SgdHyper};
 pub use dtype::{DType, HostData};
 pub use elementwise::{BinaryOp, Real, UnaryOp};
 pub use error::{Error, Result};
-pub use recurrent::{
-    seq_backward, seq_forward, CellKind, SeqGrads, SeqInputs, SeqOutputs, SeqSaved,
-};
+pub use recurrent::{seq_backward, seq_forward, CellKind, SeqGrads, SeqInputs, SeqOutputs};
+pub use seq_saved::{CellSaved, Projection, SeqSaved};
 pub use steps::{step_offsets, StepLayout};
 pub use tensor::Tensor;

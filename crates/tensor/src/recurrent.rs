@@ -6,7 +6,7 @@
 //! first entry is the batch size `B`); a padded batch is the case where every entry is `B`.
 //! The input projection `x · W_ihᵀ + b_ih` for all steps is computed outside (one GEMM).
 
-use crate::{Backend, Error, Result, Tensor};
+use crate::{Backend, Error, Result, SeqSaved, Tensor};
 
 /// The recurrent cell a sequence op runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -73,45 +73,6 @@ pub struct SeqInputs<'a, B: Backend> {
     pub concurrent: bool,
 }
 
-/// What the forward pass keeps for backward through time.
-///
-/// # Shapes
-/// As in [`SeqInputs`]; every per-step buffer is in packed row order.
-#[derive(Clone, Debug)]
-pub struct SeqSaved<B: Backend> {
-    /// The cell that ran.
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
-    /// Rows alive per step.
-    pub batch_sizes: Vec<usize>,
-    /// Direction of the pass.
-    pub reverse: bool,
-    /// Whether the pass ran beside another one (see [`SeqInputs::concurrent`]); backward runs
-    /// the same way.
-    pub concurrent: bool,
-    /// Recurrent weight `[G·H, H_out]`.
-    pub w_hh: Tensor<B>,
-    /// Whether `b_hh` was given (its gradient is then returned).
-    pub has_bias: bool,
-    /// LSTM projection `[P, H]`.
-    pub w_hr: Option<Tensor<B>>,
-    /// Initial hidden state `[B, H_out]`.
-    pub h0: Tensor<B>,
-    /// Initial cell state `[B, H]` (LSTM).
-    pub c0: Option<Tensor<B>>,
-    /// Gate activations `[N, G·H]` (LSTM i,f,g,o; GRU r,z,n; RNN h).
-    pub gates: Tensor<B>,
-    /// LSTM cell states `c_t`: `[N, H]`.
-    pub cells: Option<Tensor<B>>,
-    /// LSTM with projection: `o · tanh(c_t)` before `W_hr`: `[N, H]`.
-    pub hidden_pre: Option<Tensor<B>>,
-    /// GRU: `W_hn h + b_hn` per row: `[N, H]`.
-    pub gh_n: Option<Tensor<B>>,
-    /// Hidden states `h_t`: `[N, H_out]` (also the op's output).
-    pub output: Tensor<B>,
-}
-
 /// Results of one fused recurrent pass.
 #[derive(Clone, Debug)]
 pub struct SeqOutputs<B: Backend> {
@@ -142,7 +103,7 @@ pub struct SeqGrads<B: Backend> {
     pub c0: Option<Tensor<B>>,
 }
 
-fn expect_shape<B: Backend>(
+pub(crate) fn expect_shape<B: Backend>(
     op: &'static str,
     what: &str,
     t: &Tensor<B>,
@@ -232,73 +193,6 @@ impl<B: Backend> SeqInputs<'_, B> {
             }
         }
         Ok((n, batch, h_out))
-    }
-}
-
-impl<B: Backend> SeqSaved<B> {
-    /// What a pass over `x` saves: its arguments, the gate activations `gates [N, G·H]` and
-    /// the output `[N, H_out]`. The cell's own buffers (`cells`, `hidden_pre`, `gh_n`) start
-    /// absent; a backend sets those its cell keeps (`SeqSaved { cells, ..from_inputs(..) }`).
-    pub fn from_inputs(x: &SeqInputs<'_, B>, gates: Tensor<B>, output: Tensor<B>) -> Self {
-        SeqSaved {
-            kind: x.kind,
-            hidden: x.hidden,
-            batch_sizes: x.batch_sizes.to_vec(),
-            reverse: x.reverse,
-            concurrent: x.concurrent,
-            w_hh: x.w_hh.clone(),
-            has_bias: x.b_hh.is_some(),
-            w_hr: x.w_hr.cloned(),
-            h0: x.h0.clone(),
-            c0: x.c0.cloned(),
-            gates,
-            cells: None,
-            hidden_pre: None,
-            gh_n: None,
-            output,
-        }
-    }
-
-    /// Checks output gradients against what the forward pass saved (each may be absent:
-    /// zero), and the saved tensors against each other.
-    pub fn check_grads(
-        &self,
-        grad_output: Option<&Tensor<B>>,
-        grad_h_n: Option<&Tensor<B>>,
-        grad_c_n: Option<&Tensor<B>>,
-    ) -> Result<()> {
-        let op = "seq_backward";
-        let n: usize = self.batch_sizes.iter().sum();
-        if self.batch_sizes.is_empty() || self.output.shape().first() != Some(&n) {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "saved output {:?} does not hold the {n} rows of batch_sizes {:?}",
-                    self.output.shape(),
-                    self.batch_sizes
-                ),
-            ));
-        }
-        expect_shape(
-            op,
-            "gates",
-            &self.gates,
-            &[n, self.kind.gates() * self.hidden],
-        )?;
-        if let Some(g) = grad_output {
-            expect_shape(op, "grad_output", g, self.output.shape())?;
-        }
-        if let Some(g) = grad_h_n {
-            expect_shape(op, "grad_h_n", g, self.h0.shape())?;
-        }
-        match (grad_c_n, &self.c0) {
-            (Some(g), Some(c0)) => expect_shape(op, "grad_c_n", g, c0.shape())?,
-            (Some(_), None) => {
-                return Err(Error::invalid(op, "grad_c_n given for a cell without c"))
-            }
-            _ => {}
-        }
-        Ok(())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Bad shapes and indices are errors naming the op and the shapes, never panics.
 
 use recur_cpu::Cpu;
-use recur_tensor::{CellKind, DType, Error, SeqInputs, Tensor};
+use recur_tensor::{
+    seq_backward, seq_forward, CellKind, CellSaved, DType, Error, SeqInputs, SeqSaved, Tensor,
+};
 
 fn t(shape: &[usize]) -> Tensor<Cpu> {
     let n = shape.iter().product();
@@ -107,4 +109,42 @@ fn recurrent_op_validates_everything() {
     assert!(e.contains("h0"), "{e}");
     let e = msg(SeqInputs { c0: None, ..ok }.validate());
     assert!(e.contains("c0"), "{e}");
+}
+
+#[test]
+fn saved_state_of_another_cell_is_an_error() {
+    let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
+    let lstm = SeqInputs {
+        kind: CellKind::Lstm,
+        hidden: 2,
+        x_proj: &x,
+        w_hh: &w,
+        b_hh: None,
+        w_hr: None,
+        h0: &h0,
+        c0: Some(&c0),
+        batch_sizes: &[2, 2, 1],
+        reverse: false,
+        concurrent: false,
+    };
+    let mut saved = seq_forward(&Cpu, &lstm).unwrap().saved;
+    assert!(seq_backward(&Cpu, &saved, None, Some(&h0), Some(&c0)).is_ok());
+    // an LSTM's state handed to the GRU backward, and a GRU's state to the LSTM's
+    saved.kind = CellKind::Gru;
+    let e = msg(seq_backward(&Cpu, &saved, None, Some(&h0), None));
+    assert!(e.contains("another cell") || e.contains("gates"), "{e}");
+    saved.kind = CellKind::Lstm;
+    saved.cell = CellSaved::Gru { gh_n: t(&[5, 2]) };
+    let e = msg(seq_backward(&Cpu, &saved, None, Some(&h0), None));
+    assert!(e.contains("another cell"), "{e}");
+    // a saved state must be of its pass's kind, and a projection saves what it projected
+    let e = msg(SeqSaved::from_inputs(
+        &lstm,
+        x.clone(),
+        x.clone(),
+        CellSaved::Rnn,
+    ));
+    assert!(e.contains("another cell"), "{e}");
+    let e = msg(CellSaved::lstm(&lstm, t(&[5, 2]), Some(t(&[5, 2]))));
+    assert!(e.contains("hidden_pre without w_hr"), "{e}");
 }

@@ -85,11 +85,11 @@ fn parent_grads<B: Backend>(saved: &SeqSaved<B>, grads: SeqGrads<B>) -> Vec<Opti
     if saved.has_bias {
         out.push(grads.b_hh);
     }
-    if saved.w_hr.is_some() {
+    if saved.projection().is_some() {
         out.push(grads.w_hr);
     }
     out.push(Some(grads.h0));
-    if saved.c0.is_some() {
+    if saved.c0().is_some() {
         out.push(grads.c0);
     }
     out
