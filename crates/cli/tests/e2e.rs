@@ -13,20 +13,11 @@ use recur_cpu::Cpu;
 use recur_data::Vocab;
 use recur_layers::{rng, Classifier, ClassifierConfig, ModelKind, ParamStore};
 use recur_tensor::DType;
+use recur_testkit::TOPIC_WORDS as WORDS;
 
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("recur-e2e-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    recur_testkit::fresh_dir("e2e", tag)
 }
-
-const WORDS: [&[&str]; 4] = [
-    &["war", "minister", "election", "treaty", "embassy"],
-    &["goal", "match", "season", "coach", "league"],
-    &["stocks", "profit", "market", "shares", "bank"],
-    &["software", "internet", "chip", "space", "computer"],
-];
 
 /// A learnable 4-class CSV: each class has its own words.
 fn write_csv(path: &Path, rows: usize, salt: usize) {

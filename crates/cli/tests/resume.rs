@@ -3,23 +3,14 @@
 //! `model.safetensors` byte-identical to the same run never interrupted; after every kill
 //! the run folder's last complete checkpoint loads, and no temporary is left behind.
 
+use recur_testkit::TOPIC_WORDS as WORDS;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("recur-resume-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    recur_testkit::fresh_dir("resume", tag)
 }
-
-const WORDS: [&[&str]; 4] = [
-    &["war", "minister", "election", "treaty", "embassy"],
-    &["goal", "match", "season", "coach", "league"],
-    &["stocks", "profit", "market", "shares", "bank"],
-    &["software", "internet", "chip", "space", "computer"],
-];
 
 fn write_csv(path: &Path, rows: usize, salt: usize) {
     let mut s = String::new();

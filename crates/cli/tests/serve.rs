@@ -7,18 +7,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use recur_testkit::TOPIC_WORDS as WORDS;
 use serde_json::{json, Value};
 
 fn tmp(tag: &str) -> PathBuf {
     recur_testkit::fresh_dir("serve", tag)
 }
-
-const WORDS: [&[&str]; 4] = [
-    &["war", "minister", "election", "treaty", "embassy"],
-    &["goal", "match", "season", "coach", "league"],
-    &["stocks", "profit", "market", "shares", "bank"],
-    &["software", "internet", "chip", "space", "computer"],
-];
 
 fn trained_run(dir: &Path) -> PathBuf {
     let mut s = String::new();

@@ -175,6 +175,15 @@ pub fn fresh_dir(suite: &str, tag: &str) -> PathBuf {
     d
 }
 
+/// Four topics of five words each (politics, sport, business, technology): the command-line
+/// tests write learnable AG-News-like files from them.
+pub const TOPIC_WORDS: [&[&str]; 4] = [
+    &["war", "minister", "election", "treaty", "embassy"],
+    &["goal", "match", "season", "coach", "league"],
+    &["stocks", "profit", "market", "shares", "bank"],
+    &["software", "internet", "chip", "space", "computer"],
+];
+
 /// The standard output of a command that must have succeeded.
 ///
 /// # Panics

@@ -7,8 +7,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use recur_layers::{Optimizer, ParamStore, Rng};
+use recur_tensor::Backend;
+
 use crate::commit::RunWriter;
-use crate::progress::Progress;
+use crate::params_io::{load_params_bytes, state_from_bytes};
+use crate::progress::{Progress, RngState};
 use crate::{Result, TrainError};
 
 /// Where a run is written: the folder, and the caller's files that belong with the model
@@ -116,4 +120,50 @@ pub(crate) fn read_run_file(dir: &Path, rel: &str) -> Result<(Vec<u8>, std::path
     std::fs::read(&p)
         .map(|b| (b, p.clone()))
         .map_err(|e| TrainError::io(&p, e))
+}
+
+/// What resuming a checkpoint restores besides the loop's own progress.
+pub(crate) struct Restored<B: Backend> {
+    /// The best model so far (`model.safetensors`), when one was asked for.
+    pub best: Option<ParamStore<B>>,
+    /// `metrics.jsonl`, one record a line.
+    pub metrics: Vec<Value>,
+    /// The dropout generator where the checkpoint left it.
+    pub rng: Rng,
+}
+
+/// Loads the checkpoint of run folder `dir` into `store` and `opt` (parameters, optimizer
+/// state) and reads the best model (when `with_best`), the metrics and the generator
+/// `dropout_rng` describes: the part of resuming both training loops share.
+pub(crate) fn restore_checkpoint<B: Backend>(
+    dir: &Path,
+    store: &mut ParamStore<B>,
+    opt: &mut (dyn Optimizer<B> + Send),
+    dropout_rng: &RngState,
+    with_best: bool,
+) -> Result<Restored<B>> {
+    let read = |rel: &str| read_run_file(dir, rel);
+    let (bytes, path) = read("checkpoint/params.safetensors")?;
+    load_params_bytes(store, &bytes, &path)?;
+    let (bytes, path) = read("checkpoint/optimizer.safetensors")?;
+    let state = state_from_bytes(store.backend(), &bytes, &path)?;
+    opt.import_state(store, state)?;
+    let best = if with_best {
+        let (bytes, path) = read("model.safetensors")?;
+        let mut best = store.clone();
+        load_params_bytes(&mut best, &bytes, &path)?;
+        Some(best)
+    } else {
+        None
+    };
+    let (text, path) = read("metrics.jsonl")?;
+    let metrics = String::from_utf8_lossy(&text)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+    let rng = dropout_rng
+        .restore()
+        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", dir.display())))?;
+    Ok(Restored { best, metrics, rng })
 }

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::{Observer, Trainer};
 use crate::commit::Entry;
-use crate::params_io::{load_params_bytes, params_to_bytes, state_from_bytes, state_to_bytes};
+use crate::params_io::{params_to_bytes, state_to_bytes};
 use crate::progress::RngState;
-use crate::run_output::{read_run_file, read_state};
+use crate::run_output::{read_state, restore_checkpoint};
 use crate::{Model, Result, TrainError};
 
 impl<B: Backend, M: Model<B> + Sync> Trainer<'_, B, M> {
@@ -21,28 +21,16 @@ impl<B: Backend, M: Model<B> + Sync> Trainer<'_, B, M> {
             .map(|o| o.dir().to_path_buf())
             .ok_or_else(|| TrainError::Invalid("resuming needs the run folder as output".into()))?;
         let (progress, _) = read_state(&dir)?;
-        let read = |rel: &str| read_run_file(&dir, rel);
-        let (bytes, path) = read("checkpoint/params.safetensors")?;
-        load_params_bytes(&mut self.store, &bytes, &path)?;
-        let (bytes, path) = read("checkpoint/optimizer.safetensors")?;
-        let state = state_from_bytes(self.store.backend(), &bytes, &path)?;
-        self.opt.import_state(&mut self.store, state)?;
-        if progress.best.is_some() {
-            let (bytes, path) = read("model.safetensors")?;
-            let mut best = self.store.clone();
-            load_params_bytes(&mut best, &bytes, &path)?;
-            self.best_store = Some(best);
-        }
-        let (text, path) = read("metrics.jsonl")?;
-        self.metrics = String::from_utf8_lossy(&text)
-            .lines()
-            .map(serde_json::from_str)
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
-        self.rng = progress
-            .dropout_rng
-            .restore()
-            .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", dir.display())))?;
+        let restored = restore_checkpoint(
+            &dir,
+            &mut self.store,
+            self.opt.as_mut(),
+            &progress.dropout_rng,
+            progress.best.is_some(),
+        )?;
+        self.best_store = restored.best;
+        self.metrics = restored.metrics;
+        self.rng = restored.rng;
         self.progress = progress;
         if let Some(out) = self.out.as_mut() {
             out.written = true;
