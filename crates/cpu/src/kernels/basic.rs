@@ -66,13 +66,17 @@ pub fn add_bias_rows<T: Elem>(x: &mut [T], bias: &[T]) {
             }
         }
     };
-    if x.len() >= PAR_MIN && !bias.is_empty() {
+    if x.len() >= BIAS_PAR_MIN && !bias.is_empty() {
         let per = rows_per_task(x.len() / bias.len(), bias.len()) * bias.len();
         x.par_chunks_mut(per).for_each(add);
     } else {
         add(x);
     }
 }
+
+/// Elements from which bias rows are added on several threads: one add per element is too
+/// little work to pay for waking a thread below a few MB.
+const BIAS_PAR_MIN: usize = 1 << 20;
 
 /// Sum over the middle axis of `[outer, n, inner]` into `out [outer, inner]`.
 pub fn sum_axis<T: Elem>(x: &[T], n: usize, inner: usize, out: &mut [T]) {
