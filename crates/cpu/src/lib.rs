@@ -25,8 +25,8 @@ mod pool;
 mod storage;
 
 use recur_tensor::{
-    check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
-    SeqOutputs, SeqSaved, SgdHyper, Tensor, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, HostData, Result, SeqGrads,
+    SeqInputs, SeqOutputs, SeqSaved, SgdHyper, Tensor, UnaryOp,
 };
 
 pub use alloc::keep_freed_memory;
@@ -436,43 +436,27 @@ impl Backend for Cpu {
         Ok(())
     }
 
-    fn lstm_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        self.lstm_seq_forward_impl(x)
+    fn seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+        match x.kind {
+            CellKind::Lstm => self.lstm_seq_forward_impl(x),
+            CellKind::Gru => self.gru_seq_forward_impl(x),
+            CellKind::RnnTanh | CellKind::RnnRelu => self.rnn_seq_forward_impl(x),
+        }
     }
 
-    fn lstm_seq_backward(
+    fn seq_backward(
         &self,
         s: &SeqSaved<Self>,
         grad_output: Option<&CpuTensor>,
         grad_h_n: Option<&CpuTensor>,
         grad_c_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
-        self.lstm_seq_backward_impl(s, grad_output, grad_h_n, grad_c_n)
-    }
-
-    fn gru_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        self.gru_seq_forward_impl(x)
-    }
-
-    fn gru_seq_backward(
-        &self,
-        s: &SeqSaved<Self>,
-        grad_output: Option<&CpuTensor>,
-        grad_h_n: Option<&CpuTensor>,
-    ) -> Result<SeqGrads<Self>> {
-        self.gru_seq_backward_impl(s, grad_output, grad_h_n)
-    }
-
-    fn rnn_seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        self.rnn_seq_forward_impl(x)
-    }
-
-    fn rnn_seq_backward(
-        &self,
-        s: &SeqSaved<Self>,
-        grad_output: Option<&CpuTensor>,
-        grad_h_n: Option<&CpuTensor>,
-    ) -> Result<SeqGrads<Self>> {
-        self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
+        match s.kind {
+            CellKind::Lstm => self.lstm_seq_backward_impl(s, grad_output, grad_h_n, grad_c_n),
+            CellKind::Gru => self.gru_seq_backward_impl(s, grad_output, grad_h_n),
+            CellKind::RnnTanh | CellKind::RnnRelu => {
+                self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
+            }
+        }
     }
 }

@@ -416,11 +416,11 @@ impl Backend for Cuda {
         })
     }
 
-    fn lstm_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
+    fn seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
         recurrent::forward(self, inputs)
     }
 
-    fn lstm_seq_backward(
+    fn seq_backward(
         &self,
         saved: &SeqSaved<Self>,
         grad_output: Option<&CudaTensor>,
@@ -429,33 +429,5 @@ impl Backend for Cuda {
     ) -> Result<SeqGrads<Self>> {
         saved.check_grads(grad_output, grad_h_n, grad_c_n)?;
         recurrent::backward(self, saved, grad_output, grad_h_n, grad_c_n)
-    }
-
-    fn gru_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        recurrent::forward(self, inputs)
-    }
-
-    fn gru_seq_backward(
-        &self,
-        saved: &SeqSaved<Self>,
-        grad_output: Option<&CudaTensor>,
-        grad_h_n: Option<&CudaTensor>,
-    ) -> Result<SeqGrads<Self>> {
-        saved.check_grads(grad_output, grad_h_n, None)?;
-        recurrent::backward(self, saved, grad_output, grad_h_n, None)
-    }
-
-    fn rnn_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        recurrent::forward(self, inputs)
-    }
-
-    fn rnn_seq_backward(
-        &self,
-        saved: &SeqSaved<Self>,
-        grad_output: Option<&CudaTensor>,
-        grad_h_n: Option<&CudaTensor>,
-    ) -> Result<SeqGrads<Self>> {
-        saved.check_grads(grad_output, grad_h_n, None)?;
-        recurrent::backward(self, saved, grad_output, grad_h_n, None)
     }
 }

@@ -317,32 +317,18 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
     ) -> Result<()>;
 
     // ---------------------------------------------------------------- recurrent
-    /// LSTM over a whole (packed) sequence for one layer and direction.
-    fn lstm_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
-    /// Backward through time of [`Backend::lstm_seq_forward`].
-    fn lstm_seq_backward(
+    /// One recurrent layer and direction over a whole (packed) sequence: the cell of
+    /// `inputs.kind` (LSTM, GRU, Elman RNN with tanh or relu) at every step, keeping what
+    /// backward needs. Called through [`crate::seq_forward`], which validates the inputs.
+    fn seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
+    /// Backward through time of [`Backend::seq_forward`] from the gradients of its output,
+    /// `h_n` and (LSTM) `c_n`, each absent when zero. Called through [`crate::seq_backward`],
+    /// which checks the gradients against `saved`.
+    fn seq_backward(
         &self,
         saved: &SeqSaved<Self>,
         grad_output: Option<&Tensor<Self>>,
         grad_h_n: Option<&Tensor<Self>>,
         grad_c_n: Option<&Tensor<Self>>,
-    ) -> Result<SeqGrads<Self>>;
-    /// GRU over a whole (packed) sequence for one layer and direction.
-    fn gru_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
-    /// Backward through time of [`Backend::gru_seq_forward`].
-    fn gru_seq_backward(
-        &self,
-        saved: &SeqSaved<Self>,
-        grad_output: Option<&Tensor<Self>>,
-        grad_h_n: Option<&Tensor<Self>>,
-    ) -> Result<SeqGrads<Self>>;
-    /// Elman RNN (tanh or relu) over a whole (packed) sequence for one layer and direction.
-    fn rnn_seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
-    /// Backward through time of [`Backend::rnn_seq_forward`].
-    fn rnn_seq_backward(
-        &self,
-        saved: &SeqSaved<Self>,
-        grad_output: Option<&Tensor<Self>>,
-        grad_h_n: Option<&Tensor<Self>>,
     ) -> Result<SeqGrads<Self>>;
 }

@@ -1,5 +1,5 @@
-//! Argument and result structs of the fused recurrent op pair (`*_seq_forward` /
-//! `*_seq_backward`), their validation, and the dispatch on [`CellKind`].
+//! Argument and result structs of the fused recurrent op pair ([`seq_forward`] /
+//! [`seq_backward`]) and their validation.
 //!
 //! One call covers one layer and one direction over a whole sequence in packed layout:
 //! rows are time-major, step `t` holds `batch_sizes[t]` rows (a non-increasing list whose
@@ -199,11 +199,7 @@ impl<B: Backend> SeqInputs<'_, B> {
 /// Validates `inputs` and runs the backend's fused forward for its cell kind.
 pub fn seq_forward<B: Backend>(backend: &B, inputs: &SeqInputs<'_, B>) -> Result<SeqOutputs<B>> {
     inputs.validate()?;
-    match inputs.kind {
-        CellKind::Lstm => backend.lstm_seq_forward(inputs),
-        CellKind::Gru => backend.gru_seq_forward(inputs),
-        CellKind::RnnTanh | CellKind::RnnRelu => backend.rnn_seq_forward(inputs),
-    }
+    backend.seq_forward(inputs)
 }
 
 /// Checks the output gradients against `saved` and runs the backend's backward through time.
@@ -216,11 +212,5 @@ pub fn seq_backward<B: Backend>(
     grad_c_n: Option<&Tensor<B>>,
 ) -> Result<SeqGrads<B>> {
     saved.check_grads(grad_output, grad_h_n, grad_c_n)?;
-    match saved.kind {
-        CellKind::Lstm => backend.lstm_seq_backward(saved, grad_output, grad_h_n, grad_c_n),
-        CellKind::Gru => backend.gru_seq_backward(saved, grad_output, grad_h_n),
-        CellKind::RnnTanh | CellKind::RnnRelu => {
-            backend.rnn_seq_backward(saved, grad_output, grad_h_n)
-        }
-    }
+    backend.seq_backward(saved, grad_output, grad_h_n, grad_c_n)
 }
