@@ -1,18 +1,20 @@
-//! Reuse of large freed buffers. A language model's logits, log-probabilities and their
-//! gradient are tens of MB each, allocated and freed at every step; glibc serves blocks
-//! above 32 MiB with a fresh `mmap`, so each step faulted in (and the kernel zeroed) tens of
-//! thousands of pages — more time than the maths that fills them. Storages of 8 MiB and
-//! more are handed back here when dropped and reused for the next request of a similar
-//! size (refilled with the requested value, or as it was for an output its kernel writes in
-//! full); at most 512 MiB wait here, the oldest leave
-//! first. Smaller buffers stay with the allocator, which already reuses them.
+//! Reuse of the largest freed buffers. A language model's logits, log-probabilities and
+//! their gradient are tens of MB each, allocated and freed at every step; glibc serves blocks
+//! above 32 MiB (its largest mmap threshold, see `alloc.rs`) with a fresh `mmap`, so each
+//! step faulted in (and the kernel zeroed) tens of thousands of pages — more time than the
+//! maths that fills them. Storages above 32 MiB are handed back here when dropped and reused
+//! for the next request of a similar size (refilled with the requested value, or as it was
+//! for an output its kernel writes in full); at most 256 MiB wait here, the oldest leave
+//! first. Smaller buffers stay with the allocator, which keeps and reuses them itself: pooling
+//! them too (this pool once took 8 MiB and up) held freed activations of every batch's
+//! length apart from `malloc`, and a packed BiLSTM's peak memory tripled.
 
 use std::sync::Mutex;
 
 /// Buffers at least this large (bytes) are recycled.
-const MIN_BYTES: usize = 8 << 20;
+const MIN_BYTES: usize = (32 << 20) + 1;
 /// At most this many bytes wait for reuse.
-const MAX_BYTES: usize = 512 << 20;
+const MAX_BYTES: usize = 256 << 20;
 
 /// Freed buffers of one element type, oldest first.
 pub struct Recycler<T> {
