@@ -75,22 +75,32 @@ fn add_rows_checks_shapes_and_indices_and_adds() {
     assert_eq!(&v[6..9], &[1.5; 3]);
 }
 
-#[test]
-fn recurrent_op_validates_everything() {
-    let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
-    let ok = SeqInputs {
+/// An LSTM pass over 3 steps of 2, 2 and 1 rows with hidden size 2.
+fn lstm_inputs<'a>(
+    x: &'a Tensor<Cpu>,
+    w: &'a Tensor<Cpu>,
+    h0: &'a Tensor<Cpu>,
+    c0: &'a Tensor<Cpu>,
+) -> SeqInputs<'a, Cpu> {
+    SeqInputs {
         kind: CellKind::Lstm,
         hidden: 2,
-        x_proj: &x,
-        w_hh: &w,
+        x_proj: x,
+        w_hh: w,
         b_hh: None,
         w_hr: None,
-        h0: &h0,
-        c0: Some(&c0),
+        h0,
+        c0: Some(c0),
         batch_sizes: &[2, 2, 1],
         reverse: false,
         concurrent: false,
-    };
+    }
+}
+
+#[test]
+fn recurrent_op_validates_everything() {
+    let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
+    let ok = lstm_inputs(&x, &w, &h0, &c0);
     assert!(ok.validate().is_ok());
     let e = msg(SeqInputs {
         batch_sizes: &[1, 2, 2],
@@ -114,19 +124,7 @@ fn recurrent_op_validates_everything() {
 #[test]
 fn saved_state_of_another_cell_is_an_error() {
     let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
-    let lstm = SeqInputs {
-        kind: CellKind::Lstm,
-        hidden: 2,
-        x_proj: &x,
-        w_hh: &w,
-        b_hh: None,
-        w_hr: None,
-        h0: &h0,
-        c0: Some(&c0),
-        batch_sizes: &[2, 2, 1],
-        reverse: false,
-        concurrent: false,
-    };
+    let lstm = lstm_inputs(&x, &w, &h0, &c0);
     let mut saved = seq_forward(&Cpu, &lstm).unwrap().saved;
     assert!(seq_backward(&Cpu, &saved, None, Some(&h0), Some(&c0)).is_ok());
     // an LSTM's state handed to the GRU backward, and a GRU's state to the LSTM's
