@@ -115,7 +115,7 @@ pub(crate) fn read_checkpoint_state<P: serde::de::DeserializeOwned>(
 }
 
 /// The bytes of file `rel` of the run folder `dir`, and its path (for messages).
-pub(crate) fn read_run_file(dir: &Path, rel: &str) -> Result<(Vec<u8>, std::path::PathBuf)> {
+fn read_run_file(dir: &Path, rel: &str) -> Result<(Vec<u8>, std::path::PathBuf)> {
     let p = dir.join(rel);
     std::fs::read(&p)
         .map(|b| (b, p.clone()))

@@ -12,13 +12,7 @@ pub const PAR_MIN: usize = 1 << 16;
 
 /// `op(x)` elementwise into `out` (the formula of the op's definition).
 pub fn unary<T: Elem>(op: UnaryOp, x: &[T], out: &mut [T]) {
-    if x.len() >= PAR_MIN {
-        out.par_iter_mut()
-            .zip(x.par_iter())
-            .for_each(|(o, &v)| *o = op.forward(v));
-    } else {
-        out.iter_mut().zip(x).for_each(|(o, &v)| *o = op.forward(v));
-    }
+    unary_map(x, out, |v| op.forward(v));
 }
 
 /// `f(x)` elementwise into `out` (split over threads when large).
