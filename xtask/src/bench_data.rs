@@ -14,7 +14,7 @@ use recur_data::{
 };
 use serde_json::{json, Value};
 
-use crate::bench::median;
+use crate::stats::median;
 
 /// Writes `rows` labelled rows cycled from AG News's train sample and test file as
 /// `tmp/data.csv` and `tmp/data.jsonl`.

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use recur_data::{load_vectors, read_csv, OovInit, ReadOptions, Vocab, VocabOrder};
 use serde_json::{json, Value};
 
-use crate::bench::median;
+use crate::stats::median;
 
 const WORDS: usize = 400_000;
 const DIM: usize = 300;

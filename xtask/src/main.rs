@@ -11,6 +11,7 @@ mod goldens;
 mod gpu_check;
 mod kernels;
 mod loadtest;
+mod stats;
 mod train;
 
 use clap::{Parser, Subcommand};

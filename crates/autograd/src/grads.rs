@@ -5,9 +5,7 @@ use std::collections::HashMap;
 
 use recur_tensor::{Backend, Result, Tensor};
 
-#[cfg(doc)]
-use crate::tape::Tape;
-use crate::tape::Var;
+use crate::var::Var;
 
 /// A row-sparse gradient of a `[R, C]` parameter: `values[i]` is the gradient of row
 /// `rows[i]`; rows are distinct and every other row's gradient is exactly zero.
@@ -29,7 +27,7 @@ impl<B: Backend> RowGrad<B> {
     }
 }
 
-/// Gradients of the leaves after [`Tape::backward`].
+/// Gradients of the leaves after [`Tape::backward`](crate::Tape::backward).
 #[derive(Debug)]
 pub struct Grads<B: Backend> {
     leaves: HashMap<Var, Tensor<B>>,
@@ -38,7 +36,7 @@ pub struct Grads<B: Backend> {
 }
 
 impl<B: Backend> Grads<B> {
-    /// No gradients yet (what [`Tape::backward`] starts from).
+    /// No gradients yet (what [`Tape::backward`](crate::Tape::backward) starts from).
     pub(crate) fn empty() -> Self {
         Grads {
             leaves: HashMap::new(),
@@ -65,13 +63,13 @@ impl<B: Backend> Grads<B> {
         Ok(())
     }
 
-    /// Gradient of a leaf made with [`Tape::leaf`] or [`Tape::param`] (`None`: it did not
-    /// influence the loss).
+    /// Gradient of a leaf made with [`Tape::leaf`](crate::Tape::leaf) or
+    /// [`Tape::param`](crate::Tape::param) (`None`: it did not influence the loss).
     pub fn get(&self, v: Var) -> Option<&Tensor<B>> {
         self.leaves.get(&v)
     }
 
-    /// Gradient of parameter `id` (as given to [`Tape::param`]).
+    /// Gradient of parameter `id` (as given to [`Tape::param`](crate::Tape::param)).
     pub fn param(&self, id: usize) -> Option<&Tensor<B>> {
         self.params.get(&id)
     }
@@ -81,7 +79,8 @@ impl<B: Backend> Grads<B> {
         self.params.remove(&id)
     }
 
-    /// The row-sparse gradient of parameter `id` (from [`Tape::embedding`]).
+    /// The row-sparse gradient of parameter `id` (from
+    /// [`Tape::embedding`](crate::Tape::embedding)).
     pub fn rows(&self, id: usize) -> Option<&RowGrad<B>> {
         self.rows.get(&id)
     }

@@ -23,7 +23,9 @@
 mod grads;
 mod ops;
 mod tape;
+mod var;
 
 pub use grads::{Grads, RowGrad};
 pub use ops::SeqVars;
-pub use tape::{Tape, Var};
+pub use tape::Tape;
+pub use var::Var;

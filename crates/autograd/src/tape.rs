@@ -8,15 +8,7 @@ use std::sync::Arc;
 use recur_tensor::{Backend, Error, Result, Tensor};
 
 use crate::grads::{Grads, RowGrad};
-
-/// A handle to one output of one recorded node (cheap to copy). It remembers the tape that
-/// made it: handing it to another tape is an error, never a wrong value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Var {
-    tape: u32,
-    node: u32,
-    out: u32,
-}
+use crate::var::Var;
 
 /// Ids of tapes, so that a [`Var`] can tell which tape made it.
 static NEXT_TAPE: AtomicU32 = AtomicU32::new(1);

@@ -1,102 +1,113 @@
 //! The `recur` command line: `train`, `eval`, `predict`, `plot`, `serve` and `generate` over
-//! run folders (`model.safetensors`, `config.json`, `vocab.txt`, `metrics.jsonl`).
+//! run folders (`config.json`, `vocab.txt`, `model.safetensors`, `metrics.jsonl`). The
+//! flags (`args/`) map onto the library's recipes and inference types; the library does
+//! the work.
 
-mod data_args;
-mod eval;
-mod generate;
-mod lm;
-mod plot;
-mod predict;
+mod args;
+mod commands;
+mod flags;
 mod preset;
-mod serve;
-mod train;
-mod train_args;
-mod train_data;
-mod train_report;
+mod recipes;
+mod report;
+mod stop;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Args as _, CommandFactory, FromArgMatches};
 
-pub use recur_train::{load_params, save_params};
-pub use recur_train::{LoadedRun, RunConfig, RunDir};
+pub use args::{Cli, Command};
+pub use commands::train::EXIT_INTERRUPTED;
+pub use stop::Stop;
 
-/// Command-line interface.
-#[derive(Debug, Parser)]
-#[command(
-    name = "recur",
-    version,
-    about = "Recurrent text classifiers (RNN, LSTM, GRU) with PyTorch parity"
-)]
-pub struct Cli {
-    /// The command.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Train a classifier and save a run folder.
-    Train(Box<train::TrainArgs>),
-    /// Evaluate a run on a labelled file: loss, accuracy, macro-F1, per-class precision/recall/F1,
-    /// confusion.
-    Eval(eval::EvalArgs),
-    /// Classify texts given as arguments, or one per line on stdin.
-    Predict(predict::PredictArgs),
-    /// Draw a run's learning curves (curves.png and curves.svg).
-    Plot(plot::PlotArgs),
-    /// Serve a run over HTTP: POST /predict, GET /health, /info, /metrics.
-    Serve(serve::ServeArgs),
-    /// Sample text from a language-model run (`recur train --task lm`).
-    Generate(generate::GenerateArgs),
-}
-
-/// Parses the process's command line, applying `recur train --preset` to the flags not given
-/// (clap prints usage errors and exits on its own).
+/// Parses the process's command line: refuses `recur train` flags that do not apply to its
+/// task (or any flag beside `--resume`), then applies `--preset` and the language model's
+/// defaults to the flags not given (clap prints usage errors and exits on its own).
 pub fn parse_args() -> Cli {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let (Command::Train(a), Some(sub)) = (&mut cli.command, matches.subcommand_matches("train"))
     {
-        if let Some(p) = a.preset {
+        if let Err(msg) = check_train_flags(a, sub) {
+            Cli::command()
+                .error(ErrorKind::ArgumentConflict, msg)
+                .exit();
+        }
+        if let Some(p) = a.classify.preset {
             preset::apply(p, a, sub);
         }
-        if a.task == train::Task::Lm {
+        if a.task == args::Task::Lm {
             preset::apply_lm_defaults(a, sub);
         }
     }
     cli
 }
 
-/// Exit status of a training run stopped by Ctrl-C (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: i32 = 130;
+/// The ids of the flags of an argument group.
+fn ids_of(group: clap::Command) -> Vec<String> {
+    group
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect()
+}
 
-/// Runs one parsed command and returns the process's exit status. Evaluation and
-/// prediction run on a worker of rayon's pool (the trainer owns a pool of its own), so that
-/// the two-way splits inside the model never wait on waking the caller.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    match cli.command {
-        Command::Train(a) => {
-            let s = train::train(&a)?;
-            Ok(if s.interrupted { EXIT_INTERRUPTED } else { 0 })
+/// `--name` of flag id `id`.
+fn flag(id: &str) -> String {
+    format!("--{}", id.replace('_', "-"))
+}
+
+/// Refuses flags given for another task, or beside `--resume`.
+fn check_train_flags(a: &args::TrainArgs, m: &clap::ArgMatches) -> Result<(), String> {
+    let list = |ids: &[String]| ids.iter().map(|i| flag(i)).collect::<Vec<_>>().join(", ");
+    if a.resume.is_some() {
+        let mut all = ids_of(args::TrainArgs::augment_args(clap::Command::new("train")));
+        all.retain(|id| id != "resume");
+        let given = preset::given_among(m, &all);
+        if !given.is_empty() {
+            return Err(format!(
+                "--resume continues the run exactly as it was configured; it takes no other \
+                 flag (given: {})",
+                list(&given)
+            ));
         }
-        Command::Eval(a) if lm::is_lm_run(&a.run) => {
-            let Some(test) = &a.test else {
-                anyhow::bail!("a language-model run is evaluated on --test FILE");
-            };
-            let pool = rayon::ThreadPoolBuilder::new().build()?;
-            pool.install(|| lm::eval_lm(&a.run, test, &a.data_args, a.json))
-                .map(|_| 0)
-        }
-        Command::Eval(a) => {
-            let pool = rayon::ThreadPoolBuilder::new().build()?;
-            pool.install(|| eval::eval(&a)).map(|_| 0)
-        }
-        Command::Generate(a) => generate::generate_text(&a).map(|()| 0),
-        Command::Plot(a) => plot::plot(&a).map(|_| 0),
-        Command::Serve(a) => serve::serve(&a).map(|()| 0),
-        Command::Predict(a) => {
-            let pool = rayon::ThreadPoolBuilder::new().build()?;
-            pool.install(|| predict::predict(&a)).map(|()| 0)
-        }
+        return Ok(());
     }
+    let (other, other_task) = match a.task {
+        args::Task::Classify => (
+            ids_of(args::LmArgs::augment_args(clap::Command::new("lm"))),
+            args::Task::Lm,
+        ),
+        args::Task::Lm => (
+            ids_of(args::ClassifyArgs::augment_args(clap::Command::new("c"))),
+            args::Task::Classify,
+        ),
+    };
+    let given = preset::given_among(m, &other);
+    if !given.is_empty() {
+        return Err(format!(
+            "{} {} only to --task {}, not to --task {}",
+            list(&given),
+            if given.len() == 1 { "applies" } else { "apply" },
+            other_task.name(),
+            a.task.name()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs one parsed command and returns the process's exit status; `stop` is set by Ctrl-C
+/// and SIGTERM. Evaluation and prediction run on a worker of rayon's pool (the trainer owns
+/// a pool of its own), so that the two-way splits inside the model never wait on waking the
+/// caller.
+pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<i32> {
+    let pool = || rayon::ThreadPoolBuilder::new().build();
+    let result = match cli.command {
+        Command::Train(a) => commands::train::train(&a, stop),
+        Command::Eval(a) => pool()?.install(|| commands::eval::eval(&a)).map(|()| 0),
+        Command::Generate(a) => commands::generate::generate_text(&a).map(|()| 0),
+        Command::Plot(a) => commands::plot::plot(&a).map(|_| 0),
+        Command::Serve(a) => commands::serve::serve(&a).map(|()| 0),
+        Command::Predict(a) => pool()?
+            .install(|| commands::predict::predict(&a))
+            .map(|()| 0),
+    };
+    result.map_err(flags::explain)
 }

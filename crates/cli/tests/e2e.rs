@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use recur_autograd::Tape;
-use recur_cli::{RunConfig, RunDir};
 use recur_cpu::Cpu;
 use recur_data::Vocab;
 use recur_layers::{rng, Classifier, ClassifierConfig, ModelKind, ParamStore};
 use recur_tensor::DType;
 use recur_testkit::TOPIC_WORDS as WORDS;
+use recur_train::{ClassifierRunConfig, RunConfig, RunDir};
 
 fn tmp(tag: &str) -> PathBuf {
     recur_testkit::fresh_dir("e2e", tag)
@@ -148,9 +148,11 @@ fn reloaded_model_gives_identical_logits() {
         1,
     );
     let run = RunDir::new(&dir.join("run"));
-    run.save(&RunConfig::for_model(cfg), &vocab, &store)
+    let names = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let config = ClassifierRunConfig::new(cfg, names, recur_data::Tokenizer::Whitespace, &vocab);
+    run.save(&RunConfig::Classify(config), &vocab, &store)
         .unwrap();
-    let loaded = run.load_on(&Cpu).unwrap();
+    let loaded = run.load_classifier(&Cpu).unwrap();
     let tokens = [3, 4, 5, 0, 1, 11, 7, 0];
     let lengths = [3, 4];
     let logits = |m: &Classifier, s: &ParamStore<Cpu>| {
@@ -158,7 +160,10 @@ fn reloaded_model_gives_identical_logits() {
         let l = m.forward(&tape, s, &tokens, &lengths, None).unwrap();
         tape.value(l).unwrap().to_f32_vec().unwrap()
     };
-    assert_eq!(logits(&model, &store), logits(&loaded.model, &loaded.store));
+    assert_eq!(
+        logits(&model, &store),
+        logits(loaded.model(), loaded.store())
+    );
 }
 
 #[test]

@@ -87,7 +87,7 @@ fn non_finite_values_are_errors_at_every_stage() {
             "--out",
             s(&run),
         ]),
-        "clipping norm must be positive and finite",
+        "--clip-grad-norm must be positive and finite",
     );
 
     // a diverging run stops at the step where the loss stops being finite ...
@@ -235,7 +235,7 @@ fn limits_and_messages_say_what_happened() {
             "--out",
             s(&out),
         ]),
-        "--limit and --save-every must be at least 1",
+        "--limit must be at least 1",
     );
     let o = recur(&[
         "train",

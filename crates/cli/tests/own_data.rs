@@ -124,13 +124,16 @@ fn tsv_with_header_and_string_labels() {
         "{out}"
     );
     let c = config(&run);
-    assert_eq!(c["classes"], serde_json::json!(["ham", "phish", "spam"]));
-    assert_eq!(c["labels"]["kind"], "names");
+    assert_eq!(
+        c["classes"]["names"],
+        serde_json::json!(["ham", "phish", "spam"])
+    );
+    assert_eq!(c["classes"]["labels"]["kind"], "names");
     assert_eq!(c["data"]["format"], "tsv");
     assert_eq!(c["data"]["label_col"], "kind");
-    assert_eq!(c["vocab_order"], "pad-unk");
-    assert_eq!(c["padding_idx"], 0);
-    assert_eq!(c["tokenizer"], "basic_english");
+    assert_eq!(c["text"]["vocab_order"], "pad-unk");
+    assert_eq!(c["model"]["padding_idx"], 0);
+    assert_eq!(c["text"]["tokenizer"], "basic_english");
     let vocab = std::fs::read_to_string(run.join("vocab.txt")).unwrap();
     assert!(vocab.starts_with("<pad>\n<unk>\n"), "{vocab}");
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
@@ -171,7 +174,7 @@ fn tsv_with_header_and_string_labels() {
         "{}",
         &svg[..200.min(svg.len())]
     );
-    fails_with(&recur(&["plot", s(&dir)]), "metrics.jsonl");
+    fails_with(&recur(&["plot", s(&dir)]), "not a run folder");
 }
 
 #[test]
@@ -244,7 +247,7 @@ fn jsonl_with_a_validation_file_and_unseen_labels() {
             "--out",
             s(&dir.join("r3")),
         ]),
-        "exclude each other",
+        "cannot be used with",
     );
 }
 
@@ -258,7 +261,7 @@ fn fasttext_and_char_tokenizer() {
     train(&["--train", s(&tr), "--tokenizer", "char", "--out", s(&run)]);
     let c = config(&run);
     assert_eq!(c["data"]["format"], "fasttext");
-    assert_eq!(c["tokenizer"], "char");
+    assert_eq!(c["text"]["tokenizer"], "char");
     let vocab = std::fs::read_to_string(run.join("vocab.txt")).unwrap();
     assert!(
         vocab
@@ -291,7 +294,7 @@ fn fasttext_and_char_tokenizer() {
         "--out",
         s(&run2),
     ]);
-    assert_eq!(config(&run2)["tokenizer"], "whitespace");
+    assert_eq!(config(&run2)["text"]["tokenizer"], "whitespace");
 }
 
 #[test]
@@ -324,9 +327,12 @@ fn integer_labels_named_by_class_names() {
         s(&run),
     ]);
     let c = config(&run);
-    assert_eq!(c["classes"], serde_json::json!(["spam", "ham", "phish"]));
     assert_eq!(
-        c["labels"],
+        c["classes"]["names"],
+        serde_json::json!(["spam", "ham", "phish"])
+    );
+    assert_eq!(
+        c["classes"]["labels"],
         serde_json::json!({"kind": "integer", "base": 0})
     );
     let pred = ok(&recur(&[
@@ -343,7 +349,10 @@ fn integer_labels_named_by_class_names() {
     // without names, integer classes are named by their numbers
     let run2 = dir.join("run2");
     train(&["--train", s(&tr), "--header", "--out", s(&run2)]);
-    assert_eq!(config(&run2)["classes"], serde_json::json!(["0", "1", "2"]));
+    assert_eq!(
+        config(&run2)["classes"]["names"],
+        serde_json::json!(["0", "1", "2"])
+    );
     // a test label outside the classes names file and line
     std::fs::write(dir.join("bad.csv"), "label,text\n1,ok\n7,nope\n").unwrap();
     fails_with(
@@ -377,20 +386,23 @@ fn preset_strong_fills_the_flags_not_given() {
     let c = config(&run);
     let t = &c["training"];
     // given on the command line: kept
+    let m = &c["model"];
     assert_eq!(
-        (t["epochs"].as_u64(), t["hidden"].as_u64()),
+        (t["train"]["epochs"].as_u64(), m["hidden_dim"].as_u64()),
         (Some(1), Some(8))
     );
     // not given: the preset's
-    assert_eq!(c["cell"], "gru");
-    assert_eq!(c["pooling"], "mean");
-    assert_eq!(c["bidirectional"], true);
-    assert_eq!(t["min_freq"], 3);
-    assert_eq!(t["lr_schedule"], "cosine");
-    assert_eq!(t["valid_fraction"], 0.1);
-    assert_eq!(t["clip_grad_norm"], 1.0);
-    assert_eq!(t["pretrain_embeddings"], true);
-    assert_eq!(t["pretrain_epochs"], 10);
+    assert_eq!(m["cell"], "gru");
+    assert_eq!(m["pooling"], "mean");
+    assert_eq!(m["bidirectional"], true);
+    assert_eq!(t["vocab"]["min_freq"], 3);
+    assert_eq!(t["train"]["schedule"]["kind"], "cosine");
+    assert_eq!(t["files"]["valid_fraction"], 0.1);
+    assert_eq!(t["train"]["clip_grad_norm"], 1.0);
+    assert_eq!(
+        t["embeddings"],
+        serde_json::json!({"from": "skip_gram", "epochs": 10})
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("skip-gram vectors of the training texts"),
@@ -492,7 +504,7 @@ fn bad_flags_fail_clearly() {
         (vec!["--freeze-embeddings"], "--freeze-embeddings needs"),
         (
             vec!["--pretrain-embeddings", "--embeddings", s(&vec_file)],
-            "exclude each other",
+            "cannot be used with",
         ),
         (
             vec!["--pretrain-embeddings", "--pretrain-epochs", "0"],

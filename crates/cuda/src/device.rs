@@ -56,7 +56,7 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Res
             .unwrap_or_default()
             .to_string();
         dev_err(format!(
-            "{what}: no usable CUDA installation ({msg}); --device cuda needs an \
+            "{what}: no usable CUDA installation ({msg}); the CUDA backend needs an \
             NVIDIA GPU with driver 580+ (CUDA 13.0)"
         ))
     })

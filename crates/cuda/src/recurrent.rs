@@ -12,11 +12,12 @@ use recur_tensor::{
 };
 
 use crate::device::dev_err;
+use crate::handle::{dispatch, Cuda, CudaTensor};
 use crate::kernels::gemm::{mm, rm};
 use crate::kernels::steps::{col_sums, gather_prev, BwdBufs, BwdIn, FwdBufs, FwdIn};
 use crate::kernels::{gru, lstm, persistent, rnn};
-use crate::storage::{opt_sl, sl};
-use crate::{dispatch, Cuda, CudaStorage, CudaTensor, DevElem};
+use crate::storage::sl;
+use crate::storage::{CudaStorage, DevElem};
 
 fn tensor(cuda: &Cuda, shape: Vec<usize>, s: CudaStorage) -> Result<CudaTensor> {
     Tensor::from_storage(cuda, shape, s)
@@ -238,4 +239,12 @@ where
             .map(|c| tensor(cuda, vec![b, h], T::wrap(c)))
             .transpose()?,
     })
+}
+
+/// Borrows an optional tensor's storage as a slice of `T`.
+fn opt_sl<'a, T: DevElem>(
+    op: &'static str,
+    t: Option<&'a CudaTensor>,
+) -> Result<Option<&'a cudarc::driver::CudaSlice<T>>> {
+    t.map(|t| sl::<T>(op, t.storage())).transpose()
 }

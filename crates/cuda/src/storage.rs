@@ -133,11 +133,3 @@ pub(crate) fn to_f64<T: DevElem>(v: T) -> f64 {
         HostData::F64(x) => x[0],
     }
 }
-
-/// Borrows an optional tensor's storage as a slice of `T`.
-pub(crate) fn opt_sl<'a, T: DevElem>(
-    op: &'static str,
-    t: Option<&'a recur_tensor::Tensor<crate::Cuda>>,
-) -> Result<Option<&'a CudaSlice<T>>> {
-    t.map(|t| sl::<T>(op, t.storage())).transpose()
-}

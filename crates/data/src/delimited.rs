@@ -1,7 +1,7 @@
 //! CSV and TSV files through the `csv` crate: quoted fields with embedded delimiters, quotes
 //! and newlines, CRLF; columns chosen by header name or 1-based number.
 
-use crate::reader::Rows;
+use crate::rows::Rows;
 use crate::{Column, ReadSpec, Result};
 
 /// Where the label and text are in each row, fixed by the header or the first row.

@@ -35,6 +35,16 @@ pub enum DataError {
         /// What is wrong.
         detail: String,
     },
+    /// Word vectors of another width than the embedding's.
+    #[error("{path}: the vectors have {found} dimensions but the embedding is {expected} wide")]
+    VectorWidth {
+        /// The vectors' file.
+        path: PathBuf,
+        /// Their width.
+        found: usize,
+        /// The embedding's width.
+        expected: usize,
+    },
     /// A downloaded or copied file failed its checks, or could not be fetched.
     #[error("{0}")]
     Download(String),

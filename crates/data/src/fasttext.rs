@@ -3,11 +3,9 @@
 //! until multi-label classification exists.
 
 use crate::lines::{non_blank, utf8};
-use crate::reader::Rows;
+use crate::rows::Rows;
+use crate::spec::LABEL_PREFIX;
 use crate::{DataError, ReadSpec, Result};
-
-/// The prefix that marks a label word.
-pub const LABEL_PREFIX: &str = "__label__";
 
 /// The `(label, text)` of one line; the text is the other words joined with one space.
 fn row(line: &[u8]) -> std::result::Result<(String, String), String> {
@@ -30,8 +28,8 @@ fn row(line: &[u8]) -> std::result::Result<(String, String), String> {
 pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
     if spec.label_col.is_some() || !spec.text_cols.is_empty() || spec.header {
         return Err(DataError::Invalid(
-            "--label-col, --text-cols and --header do not apply to fastText files (labels are the \
-                __label__ words)"
+            "a label column, text columns and a header do not apply to fastText files (labels \
+                are the __label__ words)"
                 .into(),
         ));
     }

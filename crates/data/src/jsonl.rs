@@ -4,15 +4,15 @@
 use serde_json::{Map, Value};
 
 use crate::lines::{non_blank, utf8};
-use crate::reader::Rows;
+use crate::rows::Rows;
 use crate::{Column, DataError, ReadSpec, Result};
 
 /// A field name from the spec; JSONL fields have names, not numbers.
-fn key(c: &Column, flag: &str) -> Result<String> {
+fn key(c: &Column, what: &str) -> Result<String> {
     match c {
         Column::Name(s) => Ok(s.clone()),
         Column::Number(n) => Err(DataError::Invalid(format!(
-            "{flag} {n}: JSONL fields are named, not numbered (e.g. {flag} label)"
+            "{what} {n}: JSONL fields are named, not numbered (name the field, e.g. \"label\")"
         ))),
     }
 }
@@ -97,7 +97,7 @@ fn row(
 /// Reads JSONL rows from `body` (BOM already removed); blank lines are skipped.
 pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
     let label_key = match &spec.label_col {
-        Some(c) => key(c, "--label-col")?,
+        Some(c) => key(c, "label column")?,
         None => "label".to_string(),
     };
     let text_keys: Vec<String> = if spec.text_cols.is_empty() {
@@ -105,7 +105,7 @@ pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> 
     } else {
         spec.text_cols
             .iter()
-            .map(|c| key(c, "--text-cols"))
+            .map(|c| key(c, "text column"))
             .collect::<Result<_>>()?
     };
     if text_keys.contains(&label_key) {

@@ -27,10 +27,12 @@
 //! # Ok::<(), recur_data::DataError>(())
 //! ```
 
+mod ag_news;
 mod classes;
 mod delimited;
 #[cfg(feature = "download")]
 pub mod download;
+mod encoder;
 mod error;
 mod fasttext;
 mod jsonl;
@@ -39,6 +41,7 @@ mod lm;
 mod loader;
 mod locate;
 mod reader;
+mod rows;
 mod spec;
 mod split;
 mod tokenizer;
@@ -46,16 +49,16 @@ mod vectors;
 mod vocab;
 mod vocab_file;
 
+pub use ag_news::{read_csv, ReadOptions};
 pub use classes::{Classes, LabelMap};
+pub use encoder::TextEncoder;
 pub use error::{DataError, Result};
-pub use fasttext::LABEL_PREFIX;
 pub use lm::{lm_ids, lm_vocab, read_documents, Streams, EOS};
-pub use loader::{collate, encode_dataset, Batch, Encoded, Loader, LoaderConfig, Prefetch};
+pub use loader::{collate, Batch, Encoded, Loader, LoaderConfig, Prefetch};
 pub use locate::{locate, DataFiles};
-pub use reader::{
-    read_csv, read_labelled, Dataset, Example, RawDataset, RawExample, ReadOptions, MAX_TEXT_BYTES,
-};
-pub use spec::{Column, Format, ReadSpec};
+pub use reader::{read_labelled, Dataset, Example};
+pub use rows::{RawDataset, RawExample, MAX_TEXT_BYTES};
+pub use spec::{Column, Format, ReadSpec, LABEL_PREFIX};
 pub use split::split_stratified;
 pub use tokenizer::{basic_english, ngrams, Tokenizer};
 pub use vectors::{load_vectors, OovInit, PretrainedTable};

@@ -15,14 +15,20 @@ pub const EOS: &str = "<eos>";
 
 /// The documents of a file: one per non-empty line of a plain-text file (`.txt`, `.text`,
 /// `.tokens`, `.raw`), else the texts of a labelled file read as `spec` says (labels ignored;
-/// a row with no token by `tokenizer` is an error naming its line).
-pub fn read_documents(path: &Path, spec: &ReadSpec, tokenizer: Tokenizer) -> Result<Vec<String>> {
+/// a row with no token by `tokenizer` is an error naming its line, or is skipped with
+/// `skip_bad_rows`).
+pub fn read_documents(
+    path: &Path,
+    spec: &ReadSpec,
+    tokenizer: Tokenizer,
+    skip_bad_rows: bool,
+) -> Result<Vec<String>> {
     let plain = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e, "txt" | "text" | "tokens" | "raw"));
     if !plain {
-        let raw = read_labelled(path, spec, tokenizer, false)?;
+        let raw = read_labelled(path, spec, tokenizer, skip_bad_rows)?;
         return Ok(raw.examples.into_iter().map(|e| e.text).collect());
     }
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::{DataError, Example, Result, Tokenizer, Vocab};
+use crate::{DataError, Result};
 
 /// A dataset encoded with a vocabulary: labels and token ids per example.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,23 +41,6 @@ impl Encoded {
         }
         cut
     }
-}
-
-/// Tokenizes examples with `tokenizer` and encodes them (unknown → [`Vocab::unk_id`]).
-/// Examples never have zero tokens (the readers refuse empty texts).
-pub fn encode_dataset(examples: &[Example], vocab: &Vocab, tokenizer: Tokenizer) -> Encoded {
-    let mut out = Encoded {
-        labels: Vec::with_capacity(examples.len()),
-        ids: Vec::with_capacity(examples.len()),
-    };
-    let mut buf = String::new();
-    for e in examples {
-        let mut ids = Vec::new();
-        tokenizer.tokens_into(&e.text, &mut buf, |t: &str| ids.push(vocab.id_or_unk(t)));
-        out.labels.push(e.label);
-        out.ids.push(ids);
-    }
-    out
 }
 
 /// A padded batch, as the lesson's `padify` / `pad_length` return it.

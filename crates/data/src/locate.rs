@@ -43,8 +43,8 @@ pub fn locate(dir: Option<&Path>, train: Option<&Path>, test: Option<&Path>) -> 
                 sample
             } else {
                 return Err(DataError::NotFound(format!(
-                    "no train.csv (nor train_sample.csv) in {}; run `cargo xtask download` (or \
-                        `--from DIR` offline), or pass --data DIR / set RECUR_DATA_DIR",
+                    "no train.csv (nor train_sample.csv) in {}: download AG News there (`cargo \
+                        xtask download`), or name the folder that holds it",
                     dir.display()
                 )));
             }

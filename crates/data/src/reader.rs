@@ -1,15 +1,12 @@
 //! Reading labelled files: [`read_labelled`] dispatches on the [`Format`] to the CSV/TSV,
 //! JSONL and fastText readers, which all report a malformed row as an error naming file and
-//! line (or skip and count it with `skip_bad_rows`). [`read_csv`] is the lesson's AG News
-//! reader on top of it.
+//! line (or skip and count it with `skip_bad_rows`); the lesson's AG News reader is on
+//! top of it (`ag_news.rs`).
 
 use std::path::{Path, PathBuf};
 
-use crate::{Classes, DataError, Format, ReadSpec, Result, Tokenizer};
-
-/// The longest text a row may hold (8 MiB); a longer one is a malformed row. Tokens past
-/// `--max-tokens` are cut later; this bounds what is read at all.
-pub const MAX_TEXT_BYTES: usize = 8 << 20;
+use crate::rows::{RawDataset, Rows};
+use crate::{DataError, Format, ReadSpec, Result, Tokenizer};
 
 /// One labelled text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,30 +17,6 @@ pub struct Example {
     pub text: String,
     /// 1-based line of the row in its file.
     pub line: u64,
-}
-
-/// A row as read, before its label is mapped to a class.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawExample {
-    /// The label as written (trimmed; fastText: without `__label__`).
-    pub label: String,
-    /// The text columns joined with one space.
-    pub text: String,
-    /// 1-based line where the row starts.
-    pub line: u64,
-}
-
-/// The rows of one file, labels still as written.
-#[derive(Debug)]
-pub struct RawDataset {
-    /// Where they came from.
-    pub path: PathBuf,
-    /// The format they were read as.
-    pub format: Format,
-    /// The good rows, in file order.
-    pub examples: Vec<RawExample>,
-    /// The bad rows that were skipped (only with `skip_bad_rows`), in file order.
-    pub skipped: Vec<DataError>,
 }
 
 /// The examples of one file, labels mapped to classes.
@@ -78,86 +51,6 @@ impl Dataset {
     }
 }
 
-/// Collects a reader's rows: checks that label and text are not empty, and either fails on
-/// the first bad row or records it as skipped.
-pub(crate) struct Rows<'a> {
-    path: &'a Path,
-    tokenizer: Tokenizer,
-    skip_bad_rows: bool,
-    examples: Vec<RawExample>,
-    skipped: Vec<DataError>,
-}
-
-impl<'a> Rows<'a> {
-    pub(crate) fn new(path: &'a Path, tokenizer: Tokenizer, skip_bad_rows: bool) -> Self {
-        Rows {
-            path,
-            tokenizer,
-            skip_bad_rows,
-            examples: Vec::new(),
-            skipped: Vec::new(),
-        }
-    }
-
-    /// An error at `line` of this file.
-    pub(crate) fn error(&self, line: u64, detail: impl Into<String>) -> DataError {
-        DataError::Row {
-            path: self.path.into(),
-            line,
-            detail: detail.into(),
-        }
-    }
-
-    /// Adds the row at `line` (or the reason it is malformed).
-    pub(crate) fn push(
-        &mut self,
-        line: u64,
-        row: std::result::Result<(String, String), String>,
-    ) -> Result<()> {
-        let checked = row.and_then(|(label, text)| {
-            if label.is_empty() {
-                Err("empty label".to_string())
-            } else if text.len() > MAX_TEXT_BYTES {
-                Err(format!(
-                    "the text is {} bytes, over the limit of {MAX_TEXT_BYTES} bytes for one row",
-                    text.len()
-                ))
-            } else if self.tokenizer.is_empty_text(&text) {
-                Err(format!(
-                    "empty text: no token after tokenization ({})",
-                    self.tokenizer
-                ))
-            } else {
-                Ok((label, text))
-            }
-        });
-        match checked {
-            Ok((label, text)) => self.examples.push(RawExample { label, text, line }),
-            Err(detail) => self.bad(self.error(line, detail))?,
-        }
-        Ok(())
-    }
-
-    /// Records a malformed row: an error, or a skip with `skip_bad_rows`.
-    pub(crate) fn bad(&mut self, err: DataError) -> Result<()> {
-        if self.skip_bad_rows {
-            self.skipped.push(err);
-            Ok(())
-        } else {
-            Err(err)
-        }
-    }
-
-    pub(crate) fn finish(self, format: Format) -> RawDataset {
-        RawDataset {
-            path: self.path.into(),
-            format,
-            examples: self.examples,
-            skipped: self.skipped,
-        }
-    }
-}
-
 /// Reads a labelled file as `spec` says (format detected when `spec.format` is `None`).
 /// Every malformed row (field count, missing field, bad JSON, empty label, empty text after
 /// `tokenizer`, invalid UTF-8, a file cut off mid-record) is an error naming file and line,
@@ -180,36 +73,4 @@ pub fn read_labelled(
         Format::FastText => crate::fasttext::read(body, spec, &mut rows)?,
     }
     Ok(rows.finish(format))
-}
-
-/// How [`read_csv`] reads a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReadOptions {
-    /// Classes are `1..=num_classes` in the file.
-    pub num_classes: usize,
-    /// Skip malformed rows (reported in [`Dataset::skipped`]) instead of failing.
-    pub skip_bad_rows: bool,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            num_classes: 4,
-            skip_bad_rows: false,
-        }
-    }
-}
-
-/// Reads an AG News-shaped CSV (no header, integer class `1..=num_classes` in column 1,
-/// every other column joined, e.g. `class,title,description`), tokenized with
-/// `basic_english`: [`read_labelled`] with the default [`ReadSpec`], classes mapped by
-/// [`Classes::integer`].
-pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
-    let spec = ReadSpec {
-        format: Some(Format::Csv),
-        ..ReadSpec::default()
-    };
-    let raw = read_labelled(path, &spec, Tokenizer::BasicEnglish, options.skip_bad_rows)?;
-    let names = (1..=options.num_classes).map(|c| c.to_string()).collect();
-    Classes::integer(names, 1).assign(raw, options.skip_bad_rows)
 }

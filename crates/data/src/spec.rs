@@ -8,6 +8,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// The prefix of a fastText label word (`__label__sports`).
+pub const LABEL_PREFIX: &str = "__label__";
+
 /// A labelled-text file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,7 +58,7 @@ impl Format {
                     .split(|&b| b == b'\n')
                     .map(|l| l.trim_ascii_start())
                     .find(|l| !l.is_empty());
-                if first.is_some_and(|l| l.starts_with(crate::fasttext::LABEL_PREFIX.as_bytes())) {
+                if first.is_some_and(|l| l.starts_with(LABEL_PREFIX.as_bytes())) {
                     Format::FastText
                 } else {
                     Format::Csv
@@ -134,6 +137,7 @@ impl FromStr for Column {
 /// How to find labels and texts in a file. The default is the AG News shape: CSV with the
 /// label in column 1 and every other column joined with one space, no header.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReadSpec {
     /// The format; `None` detects it per file ([`Format::detect`]).
     #[serde(default)]

@@ -115,6 +115,7 @@ pub struct Vocab {
     itos: Vec<String>,
     stoi: FxHashMap<String, usize>,
     unk: usize,
+    order: VocabOrder,
 }
 
 /// Counts tokens, remembering first occurrences (a Python `Counter`'s insertion order):
@@ -271,16 +272,22 @@ impl Vocab {
             .map(|s| s.to_string())
             .chain(kept.into_iter().map(|(_, t, _)| t))
             .collect();
-        Self::from_itos(itos, order.unk_id())
+        Self::from_itos(itos, order)
     }
 
-    pub(crate) fn from_itos(itos: Vec<String>, unk: usize) -> Vocab {
+    pub(crate) fn from_itos(itos: Vec<String>, order: VocabOrder) -> Vocab {
+        let unk = order.unk_id();
         let stoi = itos
             .iter()
             .enumerate()
             .map(|(i, t)| (t.clone(), i))
             .collect();
-        Vocab { itos, stoi, unk }
+        Vocab {
+            itos,
+            stoi,
+            unk,
+            order,
+        }
     }
 
     /// This vocabulary with unused `<dummyI>` tokens appended up to `size` tokens (benchmarks
@@ -289,7 +296,7 @@ impl Vocab {
         let mut itos = self.itos;
         let n = itos.len();
         itos.extend((n..size).map(|i| format!("<dummy{i}>")));
-        Self::from_itos(itos, self.unk)
+        Self::from_itos(itos, self.order)
     }
 
     /// Number of tokens.
@@ -310,6 +317,11 @@ impl Vocab {
     /// Id of a token, if known.
     pub fn id(&self, token: &str) -> Option<usize> {
         self.stoi.get(token).copied()
+    }
+
+    /// How its tokens are numbered (which ids the specials have).
+    pub fn order(&self) -> VocabOrder {
+        self.order
     }
 
     /// The id unknown tokens encode to.

@@ -23,7 +23,7 @@ impl Vocab {
     /// Reads a file written by [`Vocab::save`] for a vocabulary numbered by `order`: checks
     /// that its special tokens open it, and encodes unknown tokens as `order` says.
     pub fn load_as(path: &Path, order: VocabOrder) -> Result<Vocab> {
-        let vocab = Self::load_lines(path, order.unk_id())?;
+        let vocab = Self::load_lines(path, order)?;
         if matches!(order, VocabOrder::PadUnk | VocabOrder::Lm) {
             let specials = order.specials();
             if vocab.itos().len() < specials.len() || vocab.itos()[..specials.len()] != *specials {
@@ -40,7 +40,7 @@ impl Vocab {
         Ok(vocab)
     }
 
-    fn load_lines(path: &Path, unk: usize) -> Result<Vocab> {
+    fn load_lines(path: &Path, order: VocabOrder) -> Result<Vocab> {
         let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
         let mut itos = Vec::new();
         let mut seen = HashMap::new();
@@ -65,7 +65,7 @@ impl Vocab {
                 detail: "no token".into(),
             });
         }
-        Ok(Self::from_itos(itos, unk))
+        Ok(Self::from_itos(itos, order))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use recur_data::{
-    basic_english, collate, encode_dataset, ngrams, read_csv, Encoded, Example, ReadOptions,
+    basic_english, collate, ngrams, read_csv, Encoded, Example, ReadOptions, TextEncoder,
     Tokenizer, Vocab, VocabOrder,
 };
 use recur_testkit::golden_dir;
@@ -119,7 +119,9 @@ fn golden_vocab() {
             line: i as u64 + 1,
         })
         .collect();
-    let enc = encode_dataset(&examples, &vocab, Tokenizer::BasicEnglish);
+    let enc = TextEncoder::new(Tokenizer::BasicEnglish, vocab.clone(), None)
+        .encode_examples(&examples)
+        .0;
     let batch = collate(&enc, &(0..examples.len()).collect::<Vec<_>>()).unwrap();
     assert_eq!(batch.labels, usizes(&pe["labels"]));
     assert_eq!(batch.lengths, usizes(&pe["lengths"]));
@@ -198,7 +200,9 @@ fn golden_agnews_rows() {
             }
         }
         let p16 = &json["padify_first_16"];
-        let enc: Encoded = encode_dataset(&rows[..16], &v1, Tokenizer::BasicEnglish);
+        let enc: Encoded = TextEncoder::new(Tokenizer::BasicEnglish, v1.clone(), None)
+            .encode_examples(&rows[..16])
+            .0;
         let batch = collate(&enc, &(0..16).collect::<Vec<_>>()).unwrap();
         assert_eq!(batch.labels, usizes(&p16["labels"]));
         assert_eq!(batch.lengths, usizes(&p16["lengths"]));

@@ -1,7 +1,7 @@
 //! The stratified validation split and the `pad-unk` vocabulary with `--max-vocab`.
 
 use recur_data::{
-    encode_dataset, split_stratified, Example, Tokenizer, Vocab, VocabOptions, VocabOrder,
+    split_stratified, Example, TextEncoder, Tokenizer, Vocab, VocabOptions, VocabOrder,
 };
 
 fn examples(per_class: &[usize]) -> Vec<Example> {
@@ -71,7 +71,10 @@ fn pad_unk_vocabulary_reserves_padding_and_unknown() {
         line: 1,
     }];
     assert_eq!(
-        encode_dataset(&ex, &v, Tokenizer::BasicEnglish).ids,
+        TextEncoder::new(Tokenizer::BasicEnglish, v.clone(), None)
+            .encode_examples(&ex)
+            .0
+            .ids,
         [vec![4, 1]]
     );
     // saved and loaded with its order; a file without the specials is refused

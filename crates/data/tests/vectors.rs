@@ -131,7 +131,10 @@ fn dimension_mismatch_and_malformed_lines() {
     let e = load_vectors(&p, &v, 50, OovInit::Zeros, None, 1)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("3 dimensions but --embed is 50"), "{e}");
+    assert!(
+        e.contains("3 dimensions but the embedding is 50 wide"),
+        "{e}"
+    );
     let cases: [(&str, &[u8], u64, &str); 4] = [
         (
             "short.txt",

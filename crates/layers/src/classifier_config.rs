@@ -90,6 +90,7 @@ pub enum EmbedInit {
 
 /// Everything needed to rebuild a classifier (saved as `config.json` in a run).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
     /// The model.
     pub model: ModelKind,

@@ -13,6 +13,7 @@ use crate::{
 
 /// Everything needed to rebuild a language model (saved in a run's `config.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LmConfig {
     /// Vocabulary size `V` (the decoder's outputs).
     pub vocab_size: usize,
@@ -41,8 +42,8 @@ impl LmConfig {
         }
         if self.tied && self.embed_dim != self.hidden_dim {
             return Err(LayerError::Config(format!(
-                "tied weights need the embedding width to equal the hidden size (--embed {} \
-                 vs --hidden {}): the decoder's weight is the embedding table",
+                "tied weights need the embedding width to equal the hidden size (embed_dim {} \
+                 vs hidden_dim {}): the decoder's weight is the embedding table",
                 self.embed_dim, self.hidden_dim
             )));
         }

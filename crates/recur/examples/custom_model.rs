@@ -89,11 +89,16 @@ pub fn main() -> Result<()> {
     let model = GruMax::new(&mut store, 30, 2, &mut rng)?;
     let config = TrainConfig {
         clip_grad_norm: Some(1.0),
-        ..TrainConfig::new(4, 32)
+        ..TrainConfig::epochs(4)
     };
-    let mut trainer = Trainer::new(config, &model, store, Box::new(Adam::with_lr(0.01)), rng);
-    let fit = trainer.fit(&Datasets::new(train).with_valid(&valid), &mut Silent)?;
-    let accuracy = fit.valid_accuracy.unwrap_or_default();
+    let data = Datasets::new(train).with_valid(&valid);
+    let task = Classify::new(&model, data, ClassifyConfig::new(32));
+    let mut trainer = Trainer::new(config, task, store, Box::new(Adam::with_lr(0.01)), rng);
+    let fit = trainer.fit(&mut Silent)?;
+    let accuracy = fit
+        .last
+        .and_then(|e| e.task.valid_accuracy)
+        .unwrap_or_default();
     println!(
         "validation accuracy {accuracy:.4} (the best of {} epochs)",
         4

@@ -27,8 +27,13 @@ pub fn main() -> Result<()> {
     let mut store = ParamStore::new(&Cpu, DType::F32);
     let model = Classifier::new(&mut store, config.clone(), &mut rng)?;
     let adam = Box::new(Adam::with_lr(0.01));
-    let mut trainer = Trainer::new(TrainConfig::new(3, 32), &model, store, adam, rng.clone());
-    trainer.fit(&Datasets::new(train).with_test(&test), &mut Silent)?;
+    let task = Classify::new(
+        &model,
+        Datasets::new(train).with_test(&test),
+        ClassifyConfig::new(32),
+    );
+    let mut trainer = Trainer::new(TrainConfig::epochs(3), task, store, adam, rng.clone());
+    trainer.fit(&mut Silent)?;
     let store = trainer.store();
     let accuracy = evaluate(&model, store, &test, 256)?.scores.accuracy();
     println!("test accuracy {accuracy:.4}");

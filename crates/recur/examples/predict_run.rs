@@ -2,24 +2,17 @@
 //! vocabulary, tokenizer and class names.
 //! `cargo run --release --example predict_run -- RUN "some text" "another text"`
 use recur::prelude::*;
-use recur::train::RunDir;
 
 /// The most likely class of each text and its probability (`None`: the text has no token
 /// the run knows how to read).
 pub fn classify(run: &std::path::Path, texts: &[String]) -> Result<Vec<Option<(String, f64)>>> {
-    let run = RunDir::new(run).load_on(&Cpu)?;
-    let classes = run.config.class_names();
-    let mut out = Vec::new();
-    for text in texts {
-        let Some(ids) = run.encode(text) else {
-            out.push(None);
-            continue;
-        };
-        let p = &run.probabilities(&[ids])?[0];
-        let best = (0..p.len()).fold(0, |b, k| if p[k] > p[b] { k } else { b });
-        out.push(Some((classes[best].clone(), p[best])));
-    }
-    Ok(out)
+    let run = RunDir::new(run).load_classifier(&Cpu)?;
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    Ok(run
+        .predict(&texts)?
+        .into_iter()
+        .map(|p| p.map(|p| (run.class_names()[p.class].clone(), p.probabilities[p.class])))
+        .collect())
 }
 
 /// `predict_run RUN TEXT...`

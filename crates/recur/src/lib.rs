@@ -91,8 +91,9 @@ pub mod prelude {
     };
     pub use recur_tensor::{Backend, CellKind, DType, Tensor};
     pub use recur_train::{
-        argmax_rows, evaluate, predict_logits, Datasets, Metric, Model, ParamsFile, ScheduleConfig,
-        ScheduleKind, Silent, TrainConfig, Trainer,
+        argmax_rows, evaluate, predict_logits, Classify, ClassifyConfig, Datasets,
+        LanguageModeling, Metric, Model, Observer, ParamsFile, Predictor, RunDir, ScheduleConfig,
+        ScheduleKind, Silent, Task, TrainConfig, Trainer,
     };
 }
 

@@ -16,7 +16,7 @@ mod own_sequences;
 mod predict_run;
 
 use recur::prelude::*;
-use recur::train::{RunConfig, RunDir};
+use recur::train::{ClassifierRunConfig, RunConfig, RunDir};
 
 #[test]
 fn own_sequences_learns_and_reloads_identically() {
@@ -48,8 +48,13 @@ fn predict_run_classifies_with_a_saved_run() {
     let mut store = ParamStore::new(&Cpu, DType::F32);
     let config = ClassifierConfig::new(vocab.len(), 2);
     Classifier::new(&mut store, config.clone(), &mut rng(3)).unwrap();
-    let mut run_config = RunConfig::for_model(config);
-    run_config.classes = vec!["sports".into(), "finance".into()];
+    let names = vec!["sports".into(), "finance".into()];
+    let run_config = RunConfig::Classify(ClassifierRunConfig::new(
+        config,
+        names,
+        Tokenizer::BasicEnglish,
+        &vocab,
+    ));
     let dir = std::env::temp_dir().join(format!("recur-predict-run-{}", std::process::id()));
     RunDir::new(&dir).save(&run_config, &vocab, &store).unwrap();
     let asked: Vec<String> = ["the match", "", "the rates"].map(String::from).to_vec();

@@ -160,7 +160,7 @@ fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Refusal> {
                 return Err(refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
-                        "{} inputs, over the limit of {} (--max-inputs)",
+                        "{} inputs, over the server's limit of {} a request",
                         items.len(),
                         limits.max_inputs
                     ),
@@ -192,7 +192,7 @@ fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Refusal> {
             return Err(refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
-                    "inputs[{i}] is {} bytes, over the limit of {} (--max-text-bytes)",
+                    "inputs[{i}] is {} bytes, over the server's limit of {} bytes a text",
                     t.len(),
                     limits.max_text_bytes
                 ),
@@ -252,7 +252,7 @@ async fn predict(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesReject
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
-                    "the request body is over the limit of {} bytes (--max-body-bytes)",
+                    "the request body is over the server's limit of {} bytes",
                     s.limits.max_body_bytes
                 ),
             )

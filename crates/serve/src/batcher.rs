@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use recur_cpu::Cpu;
-use recur_train::LoadedRun;
+use recur_train::Predictor;
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -80,7 +80,7 @@ pub struct BatchConfig {
 
 /// Starts the inference thread over `run`; it stops when every [`Queue`] clone is dropped.
 pub fn start(
-    run: LoadedRun<Cpu>,
+    run: Arc<Predictor<Cpu>>,
     config: BatchConfig,
     metrics: Arc<Metrics>,
 ) -> std::io::Result<(Queue, JoinHandle<()>)> {
@@ -115,7 +115,7 @@ struct Counters<'a> {
 }
 
 fn run_loop(
-    run: &LoadedRun<Cpu>,
+    run: &Predictor<Cpu>,
     rx: &Receiver<Job>,
     config: BatchConfig,
     counters: Counters<'_>,

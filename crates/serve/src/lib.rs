@@ -13,7 +13,7 @@
 //! use recur_train::RunDir;
 //!
 //! let path = std::path::Path::new("runs/lstm");
-//! let run = RunDir::new(path).load_on(&Cpu)?;
+//! let run = RunDir::new(path).load_classifier(&Cpu)?;
 //! let server = Server::bind(run, path, "127.0.0.1:8080".parse()?, default_batch(),
 //! Limits::default())?;
 //! println!("listening on http://{}", server.local_addr()?);
@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use recur_cpu::Cpu;
-use recur_train::LoadedRun;
+use recur_train::Predictor;
 use serde_json::json;
 
 pub use batcher::BatchConfig;
@@ -65,9 +65,14 @@ pub enum ServeError {
     /// Binding, the runtime or a thread could not start.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// A setting that cannot work.
-    #[error("{0}")]
-    Invalid(String),
+    /// A setting that cannot work, by its field name in [`BatchConfig`] or [`Limits`].
+    #[error("{name}: {problem}")]
+    Setting {
+        /// The field (`max_batch`, `max_inputs`, …).
+        name: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
 }
 
 /// A server bound to its address, not yet serving.
@@ -82,16 +87,25 @@ impl Server {
     /// Loads nothing itself: serves `run` (read from `run_path`) on `addr` (port 0 picks a
     /// free one) with `batch` and `limits`.
     pub fn bind(
-        run: LoadedRun<Cpu>,
+        run: Predictor<Cpu>,
         run_path: &Path,
         addr: SocketAddr,
         batch: BatchConfig,
         limits: Limits,
     ) -> Result<Server, ServeError> {
-        if batch.max_batch == 0 || limits.max_inputs == 0 || limits.max_body_bytes == 0 {
-            return Err(ServeError::Invalid(
-                "--max-batch, --max-inputs and --max-body-bytes must be at least 1".into(),
-            ));
+        for (name, v) in [
+            ("max_batch", batch.max_batch),
+            ("threads", batch.threads),
+            ("max_inputs", limits.max_inputs),
+            ("max_body_bytes", limits.max_body_bytes),
+            ("max_text_bytes", limits.max_text_bytes),
+        ] {
+            if v == 0 {
+                return Err(ServeError::Setting {
+                    name,
+                    problem: "must be at least 1".into(),
+                });
+            }
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -99,26 +113,23 @@ impl Server {
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
         let metrics = Arc::new(metrics::Metrics::default());
-        let classes = run.config.class_names();
+        let classes = run.class_names().to_vec();
         let info = json!({
             "run": run_path.display().to_string(),
-            "model": run.config.model,
+            "model": run.config().model,
             "classes": classes,
-            "vocab_size": run.vocab.len(),
-            "tokenizer": run.config.tokenizer,
+            "vocab_size": run.encoder().vocab.len(),
+            "tokenizer": run.encoder().tokenizer,
+            "max_tokens": run.encoder().max_tokens,
             "max_batch": batch.max_batch,
             "max_delay_ms": batch.max_delay.as_secs_f64() * 1e3,
             "max_body_bytes": limits.max_body_bytes,
             "max_inputs": limits.max_inputs,
             "max_text_bytes": limits.max_text_bytes,
         });
-        // the handlers encode; the inference thread owns the model
-        let encoder = LoadedRun {
-            config: run.config.clone(),
-            vocab: run.vocab.clone(),
-            store: run.store.clone(),
-            model: run.model.clone(),
-        };
+        // the handlers encode, the inference thread runs the model: one predictor
+        let run = Arc::new(run);
+        let encoder = run.clone();
         let (queue, inference) = batcher::start(run, batch, metrics.clone())?;
         let state = Arc::new(api::AppState {
             queue,

@@ -1,14 +1,19 @@
-//! The [`Backend`] trait: the raw kernels a device must provide, grouped in op families.
+//! The [`Backend`] trait: the raw kernels a device must provide, grouped in op families,
+//! and the types its signatures carry ([`Tensor`] and the fused recurrent pass's
+//! [`SeqInputs`], [`SeqOutputs`], [`SeqGrads`], [`SeqSaved`]). It stays one file because
+//! the trait and those types name each other: from two files they would import each other
+//! in a circle. Their behaviour lives apart (`tensor.rs`, `ops/`, `recurrent.rs`,
+//! `seq_saved.rs`).
 //!
 //! Arguments reaching a backend have already been validated by the [`crate::Tensor`]
 //! front end (shapes, lengths, dtypes and index ranges), so kernels only compute.
 //! Storage is owned by the backend: `Vec` on the CPU, device memory on a GPU.
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::{
-    BinaryOp, DType, HostData, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor, UnaryOp,
-};
+use crate::cell::CellKind;
+use crate::{BinaryOp, DType, HostData, Result, UnaryOp};
 
 /// Where a matrix lives inside a storage: element offset and the two strides.
 /// A transposed operand is the same buffer with the strides swapped.
@@ -331,4 +336,140 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         grad_h_n: Option<&Tensor<Self>>,
         grad_c_n: Option<&Tensor<Self>>,
     ) -> Result<SeqGrads<Self>>;
+}
+
+/// A dense row-major tensor whose storage lives in backend `B`.
+///
+/// Cloning is cheap (the storage is shared); mutation goes through
+/// [`Tensor::storage_mut`], which copies first when the storage is shared.
+#[derive(Clone)]
+pub struct Tensor<B: Backend> {
+    pub(crate) backend: B,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) storage: Arc<B::Storage>,
+}
+
+/// Inputs of one fused recurrent pass (one layer, one direction).
+///
+/// # Shapes
+/// `N = Σ batch_sizes`, `G` = [`CellKind::gates`], `H` = `hidden`, `H_out` = `P` when
+/// `w_hr` is given else `H`, `B = batch_sizes[0]`.
+pub struct SeqInputs<'a, B: Backend> {
+    /// The cell to run.
+    pub kind: CellKind,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// `x · W_ihᵀ + b_ih` for every packed row: `[N, G·H]`.
+    pub x_proj: &'a Tensor<B>,
+    /// Recurrent weight `[G·H, H_out]`.
+    pub w_hh: &'a Tensor<B>,
+    /// Recurrent bias `[G·H]` (absent when the layer has no bias).
+    pub b_hh: Option<&'a Tensor<B>>,
+    /// LSTM projection `[P, H]` (LSTM with `proj_size > 0` only).
+    pub w_hr: Option<&'a Tensor<B>>,
+    /// Initial hidden state `[B, H_out]`, rows in packed (sorted) order.
+    pub h0: &'a Tensor<B>,
+    /// Initial cell state `[B, H]` (LSTM only).
+    pub c0: Option<&'a Tensor<B>>,
+    /// Rows alive at each step; non-increasing, all ≥ 1.
+    pub batch_sizes: &'a [usize],
+    /// Run from the last step to the first; each row starts at its own last step.
+    pub reverse: bool,
+    /// Another pass (the other direction of a bidirectional layer) runs at the same time, so
+    /// the backend should keep this one on a single thread.
+    pub concurrent: bool,
+}
+
+/// Results of one fused recurrent pass.
+#[derive(Clone, Debug)]
+pub struct SeqOutputs<B: Backend> {
+    /// `h_t` for every packed row: `[N, H_out]`.
+    pub output: Tensor<B>,
+    /// Final hidden state of each row (after its last step): `[B, H_out]`.
+    pub h_n: Tensor<B>,
+    /// Final cell state `[B, H]` (LSTM).
+    pub c_n: Option<Tensor<B>>,
+    /// Saved for backward.
+    pub saved: SeqSaved<B>,
+}
+
+/// Gradients of one fused recurrent pass.
+#[derive(Clone, Debug)]
+pub struct SeqGrads<B: Backend> {
+    /// `∂L/∂x_proj`: `[N, G·H]` (also `∂L/∂b_ih` after a column sum).
+    pub x_proj: Tensor<B>,
+    /// `∂L/∂W_hh`: `[G·H, H_out]`.
+    pub w_hh: Tensor<B>,
+    /// `∂L/∂b_hh`: `[G·H]` when the pass had a bias.
+    pub b_hh: Option<Tensor<B>>,
+    /// `∂L/∂W_hr`: `[P, H]` with projection.
+    pub w_hr: Option<Tensor<B>>,
+    /// `∂L/∂h0`: `[B, H_out]`.
+    pub h0: Tensor<B>,
+    /// `∂L/∂c0`: `[B, H]` (LSTM).
+    pub c0: Option<Tensor<B>>,
+}
+
+/// What the forward pass keeps for backward through time.
+///
+/// # Shapes
+/// As in [`SeqInputs`]; every per-step buffer is in packed row order.
+#[derive(Clone, Debug)]
+pub struct SeqSaved<B: Backend> {
+    /// The cell that ran.
+    pub kind: CellKind,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// Rows alive per step.
+    pub batch_sizes: Vec<usize>,
+    /// Direction of the pass.
+    pub reverse: bool,
+    /// Whether the pass ran beside another one (see [`SeqInputs::concurrent`]); backward runs
+    /// the same way.
+    pub concurrent: bool,
+    /// Recurrent weight `[G·H, H_out]`.
+    pub w_hh: Tensor<B>,
+    /// Whether `b_hh` was given (its gradient is then returned).
+    pub has_bias: bool,
+    /// Initial hidden state `[B, H_out]`.
+    pub h0: Tensor<B>,
+    /// Gate activations `[N, G·H]` (LSTM i,f,g,o; GRU r,z,n; RNN h).
+    pub gates: Tensor<B>,
+    /// What this cell kind keeps beyond the common fields.
+    pub cell: CellSaved<B>,
+    /// Hidden states `h_t`: `[N, H_out]` (also the op's output).
+    pub output: Tensor<B>,
+}
+
+/// What one cell kind saves for backward beyond what every kind saves.
+///
+/// # Shapes
+/// As in [`SeqInputs`]; per-step buffers are `[N, H]` in packed row order.
+#[derive(Clone, Debug)]
+pub enum CellSaved<B: Backend> {
+    /// Elman RNN (tanh or relu): nothing more (its gate activations are its outputs).
+    Rnn,
+    /// LSTM: the initial cell state `c0 [B, H]` and every step's cell state `cells [N, H]`.
+    Lstm {
+        /// Initial cell state `[B, H]`.
+        c0: Tensor<B>,
+        /// Cell states `c_t`: `[N, H]`.
+        cells: Tensor<B>,
+        /// With `proj_size > 0`: the projection and what it projected.
+        projection: Option<Projection<B>>,
+    },
+    /// GRU: `W_hn h + b_hn` per row, `[N, H]` (the reset gate multiplies it).
+    Gru {
+        /// `W_hn h_{t-1} + b_hn`: `[N, H]`.
+        gh_n: Tensor<B>,
+    },
+}
+
+/// An LSTM projection as saved for backward.
+#[derive(Clone, Debug)]
+pub struct Projection<B: Backend> {
+    /// `W_hr`: `[P, H]`.
+    pub w_hr: Tensor<B>,
+    /// `o · tanh(c_t)` before `W_hr`: `[N, H]`.
+    pub hidden_pre: Tensor<B>,
 }

@@ -19,6 +19,7 @@
 //! ```
 
 mod backend;
+mod cell;
 pub mod check;
 mod dtype;
 mod elementwise;
@@ -30,11 +31,13 @@ mod seq_saved;
 mod steps;
 mod tensor;
 
-pub use backend::{AdamHyper, Backend, GemmSpec, MatLayout, SgdHyper};
+pub use backend::{
+    AdamHyper, Backend, CellSaved, GemmSpec, MatLayout, Projection, SeqGrads, SeqInputs,
+    SeqOutputs, SeqSaved, SgdHyper, Tensor,
+};
+pub use cell::CellKind;
 pub use dtype::{DType, HostData};
 pub use elementwise::{BinaryOp, Real, UnaryOp};
 pub use error::{Error, Result};
-pub use recurrent::{seq_backward, seq_forward, CellKind, SeqGrads, SeqInputs, SeqOutputs};
-pub use seq_saved::{CellSaved, Projection, SeqSaved};
+pub use recurrent::{seq_backward, seq_forward};
 pub use steps::{step_offsets, StepLayout};
-pub use tensor::Tensor;

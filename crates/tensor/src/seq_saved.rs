@@ -1,73 +1,11 @@
-//! What a fused recurrent pass keeps for backward through time: [`SeqSaved`] (what every
-//! cell keeps) with its [`CellSaved`] (what one cell kind adds), built from the pass's
-//! [`SeqInputs`], and the check of the output gradients against it.
+//! Building and checking what a fused recurrent pass keeps for backward through time
+//! ([`SeqSaved`] and its [`CellSaved`], defined with the `Backend` trait in `backend.rs`):
+//! built from the pass's [`SeqInputs`], and the output gradients checked against it.
 
-use crate::recurrent::{expect_shape, CellKind, SeqInputs};
-use crate::{Backend, Error, Result, Tensor};
-
-/// What the forward pass keeps for backward through time.
-///
-/// # Shapes
-/// As in [`SeqInputs`]; every per-step buffer is in packed row order.
-#[derive(Clone, Debug)]
-pub struct SeqSaved<B: Backend> {
-    /// The cell that ran.
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
-    /// Rows alive per step.
-    pub batch_sizes: Vec<usize>,
-    /// Direction of the pass.
-    pub reverse: bool,
-    /// Whether the pass ran beside another one (see [`SeqInputs::concurrent`]); backward runs
-    /// the same way.
-    pub concurrent: bool,
-    /// Recurrent weight `[G·H, H_out]`.
-    pub w_hh: Tensor<B>,
-    /// Whether `b_hh` was given (its gradient is then returned).
-    pub has_bias: bool,
-    /// Initial hidden state `[B, H_out]`.
-    pub h0: Tensor<B>,
-    /// Gate activations `[N, G·H]` (LSTM i,f,g,o; GRU r,z,n; RNN h).
-    pub gates: Tensor<B>,
-    /// What this cell kind keeps beyond the common fields.
-    pub cell: CellSaved<B>,
-    /// Hidden states `h_t`: `[N, H_out]` (also the op's output).
-    pub output: Tensor<B>,
-}
-
-/// What one cell kind saves for backward beyond what every kind saves.
-///
-/// # Shapes
-/// As in [`SeqInputs`]; per-step buffers are `[N, H]` in packed row order.
-#[derive(Clone, Debug)]
-pub enum CellSaved<B: Backend> {
-    /// Elman RNN (tanh or relu): nothing more (its gate activations are its outputs).
-    Rnn,
-    /// LSTM: the initial cell state `c0 [B, H]` and every step's cell state `cells [N, H]`.
-    Lstm {
-        /// Initial cell state `[B, H]`.
-        c0: Tensor<B>,
-        /// Cell states `c_t`: `[N, H]`.
-        cells: Tensor<B>,
-        /// With `proj_size > 0`: the projection and what it projected.
-        projection: Option<Projection<B>>,
-    },
-    /// GRU: `W_hn h + b_hn` per row, `[N, H]` (the reset gate multiplies it).
-    Gru {
-        /// `W_hn h_{t-1} + b_hn`: `[N, H]`.
-        gh_n: Tensor<B>,
-    },
-}
-
-/// An LSTM projection as saved for backward.
-#[derive(Clone, Debug)]
-pub struct Projection<B: Backend> {
-    /// `W_hr`: `[P, H]`.
-    pub w_hr: Tensor<B>,
-    /// `o · tanh(c_t)` before `W_hr`: `[N, H]`.
-    pub hidden_pre: Tensor<B>,
-}
+use crate::backend::{CellSaved, Projection, SeqInputs, SeqSaved, Tensor};
+use crate::cell::CellKind;
+use crate::recurrent::expect_shape;
+use crate::{Backend, Error, Result};
 
 impl<B: Backend> CellSaved<B> {
     /// An LSTM pass over `x` that produced `cells` and, with a projection, `hidden_pre`

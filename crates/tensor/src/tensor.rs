@@ -1,22 +1,14 @@
-//! The [`Tensor`] type: a shape plus contiguous row-major storage owned by a backend.
+//! What a [`Tensor`] (a shape plus contiguous row-major storage owned by a backend; defined
+//! with the `Backend` trait in `backend.rs`) does besides its ops: making, reading and
+//! sharing storage.
 
 use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::backend::Tensor;
 use crate::{Backend, DType, Error, HostData, Result};
-
-/// A dense row-major tensor whose storage lives in backend `B`.
-///
-/// Cloning is cheap (the storage is shared); mutation goes through
-/// [`Tensor::storage_mut`], which copies first when the storage is shared.
-#[derive(Clone)]
-pub struct Tensor<B: Backend> {
-    backend: B,
-    shape: Vec<usize>,
-    storage: Arc<B::Storage>,
-}
 
 impl<B: Backend> fmt::Debug for Tensor<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,21 +1,25 @@
-//! The training loop of recur as a library.
+//! The training engine of recur as a library: one loop for every task, one run-folder
+//! schema, one inference path.
 //!
-//! A [`Trainer`] trains any [`Model`] (a padded batch → logits `[B, K]`) with an optimizer
-//! from `recur-layers`, a learning-rate [`Schedule`] (constant, linear or cosine with
-//! warmup, reduce-on-plateau), optional gradient clipping, validation after every epoch
-//! ([`evaluate`], [`Scores`]: accuracy, macro-F1, per-class P/R/F1, confusion), the best
-//! model by a validation [`Metric`], early stopping, and checkpoints: the run folder
-//! (caller files, `model.safetensors`, `metrics.jsonl`, `checkpoint/`) is committed as one
-//! unit ([`RunWriter`]) at every epoch end and every `save_every` steps, and
-//! [`Trainer::resume`] continues a run bit-identically. It owns the rayon pool the steps run
-//! on and brings the optimizer up to date before anything reads the parameters.
+//! [`Trainer`] trains any [`Task`] — [`Classify`] (a [`Model`] over padded batches of
+//! encoded texts → class logits) and [`LanguageModeling`] (PyTorch's word_language_model)
+//! ship — with an optimizer from `recur-layers`, a learning-rate [`Schedule`], optional
+//! clipping, evaluation after every epoch, the best model by the task's validation result,
+//! early stopping, and checkpoints: the run folder (`config.json`, `vocab.txt`,
+//! `model.safetensors`, `metrics.jsonl` of typed [`Record`]s, `checkpoint/`) is committed as
+//! one unit ([`RunWriter`]) at every epoch end, every `save_every` steps and when the
+//! [`Observer`] asks to stop, and [`Trainer::resume`] continues a run bit-identically. A
+//! whole run from files — data, model, initialisation, training — is a recipe
+//! ([`ClassifyRecipe`], [`LmRecipe`]) whose typed settings `config.json` keeps
+//! ([`RunConfig`]). A run folder loads as a [`Predictor`] (classifiers) or a [`Generator`]
+//! (language models), which encode text exactly as training did.
 //!
 //! ```
 //! use recur_cpu::Cpu;
 //! use recur_data::Encoded;
 //! use recur_layers::{rng, Adam, Classifier, ClassifierConfig, ParamStore};
 //! use recur_tensor::DType;
-//! use recur_train::{evaluate, Datasets, Silent, TrainConfig, Trainer};
+//! use recur_train::{evaluate, Classify, ClassifyConfig, Datasets, Silent, TrainConfig, Trainer};
 //!
 //! // class = whether token 1 or token 2 is in the sequence
 //! let mut data = Encoded::default();
@@ -25,45 +29,63 @@
 //! }
 //! let mut store = ParamStore::new(&Cpu, DType::F32);
 //! let model = Classifier::new(&mut store, ClassifierConfig::new(10, 2), &mut rng(0))?;
-//! let mut trainer = Trainer::new(TrainConfig::new(5, 16), &model, store,
-//! Box::new(Adam::with_lr(0.02)), rng(1));
-//! trainer.fit(&Datasets::new(data.clone()), &mut Silent)?;
+//! let task = Classify::new(&model, Datasets::new(data.clone()), ClassifyConfig::new(16));
+//! let adam = Box::new(Adam::with_lr(0.02));
+//! let mut trainer = Trainer::new(TrainConfig::epochs(5), task, store, adam, rng(1));
+//! trainer.fit(&mut Silent)?;
 //! let accuracy = evaluate(&model, trainer.store(), &data, 64)?.scores.accuracy();
 //! assert!(accuracy > 0.9, "{accuracy}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod commit;
+mod classify;
+mod engine;
 mod error;
-mod generate;
+mod infer;
 mod lm;
-mod lm_config;
-mod metrics;
-mod model;
+mod optimizer;
 mod params_io;
-mod progress;
-mod run_dir;
-mod run_output;
+mod run;
 mod schedule;
 mod skipgram;
-mod train_config;
-mod trainer;
+mod training;
 
-pub use commit::{Entry, FaultPoint, RunWriter};
+pub use classify::data::{load as load_classify_data, read_examples, ClassifyData};
+pub use classify::eval::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
+pub use classify::init::copy_encoder;
+pub use classify::model::Model;
+pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
+pub use classify::task::{
+    Classify, ClassifyConfig, ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport,
+    ClassifyTally, Datasets,
+};
+pub use engine::config::TrainConfig;
+pub use engine::observer::{Ending, FitSummary, Notice, Observer, Silent};
+pub use engine::progress::{Best, EpochStats, Finished, Progress, RngState};
+pub use engine::records::{
+    records_from_jsonl, records_to_jsonl, EarlyStop, EpochRecord, Interrupted, Record, Records,
+    Report,
+};
+pub use engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
+pub use engine::Trainer;
 pub use error::{Result, TrainError};
-pub use generate::{generate, Sampling};
-pub use lm::{lm_loss, read_lm_state, LmTrainer};
-pub use lm_config::{LmFit, LmObserver, LmProgress, LmTrainConfig, Quiet};
-pub use metrics::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
-pub use model::Model;
+pub use infer::generator::{Generator, Perplexity, Prompt};
+pub use infer::predictor::{Prediction, Predictor};
+pub use lm::generate::{generate, Sampling};
+pub use lm::recipe::{LmRecipe, LmRun};
+pub use lm::task::{lm_loss, LanguageModeling, LmEpoch, LmEval, LmRecords, LmReport, Window};
+pub use optimizer::OptimizerConfig;
 pub use params_io::{
     load_params, load_params_bytes, load_params_bytes_with, params_to_bytes, save_params,
     state_from_bytes, state_to_bytes, LoadReport, ParamsFile,
 };
-pub use progress::{Best, EpochStats, Progress, RngState};
-pub use run_dir::{LoadedRun, RunConfig, RunDir};
-pub use run_output::{checkpoint_extra, RunOutput};
+pub use run::{
+    vocab_bytes, CheckpointState, ClassSpec, ClassifierRunConfig, Entry, FaultPoint, Fingerprint,
+    LmRunConfig, Loaded, RunConfig, RunDir, RunOutput, RunWriter, TextSpec, RUN_SCHEMA_VERSION,
+};
 pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
 pub use skipgram::{train_skipgram, SkipGramConfig};
-pub use train_config::{Datasets, TrainConfig};
-pub use trainer::{EpochSummary, FitSummary, Observer, Silent, Trainer};
+pub use training::{
+    ClassesFrom, ClassifyFiles, ClassifyTraining, Device, EmbeddingInit, LmFiles, LmTraining,
+    VocabPlan,
+};

@@ -13,7 +13,7 @@ use safetensors::SafeTensors;
 use crate::{Result, TrainError};
 
 fn bad(path: &Path, detail: impl std::fmt::Display) -> TrainError {
-    TrainError::Checkpoint(format!("{}: {detail}", path.display()))
+    TrainError::run_folder(path, detail.to_string())
 }
 
 /// Values of one tensor to store, in their own element type.
@@ -64,11 +64,11 @@ fn serialize(entries: Vec<(String, Vec<usize>, Values)>) -> Result<Vec<u8>> {
         .zip(&bytes)
         .map(|((n, s, v), b)| Ok((n.clone(), TensorView::new(v.dtype(), s.clone(), b)?)))
         .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
-        .map_err(|e| TrainError::Checkpoint(format!("serializing: {e}")))?;
+        .map_err(|e| TrainError::Invalid(format!("serializing parameters: {e}")))?;
     let meta: Option<HashMap<String, String>> =
         Some([("format".to_string(), "pt".to_string())].into());
     safetensors::serialize(views, &meta)
-        .map_err(|e| TrainError::Checkpoint(format!("serializing: {e}")))
+        .map_err(|e| TrainError::Invalid(format!("serializing parameters: {e}")))
 }
 
 /// A tensor's values in its own dtype (f32 or f64).

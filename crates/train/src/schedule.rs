@@ -50,6 +50,7 @@ impl std::str::FromStr for ScheduleKind {
 
 /// A schedule's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// The schedule.
     pub kind: ScheduleKind,

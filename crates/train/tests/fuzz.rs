@@ -5,15 +5,22 @@
 
 use proptest::prelude::*;
 use recur_cpu::Cpu;
+use recur_data::{TextEncoder, Tokenizer};
 use recur_data::{Vocab, VocabOrder};
 use recur_layers::{rng, Classifier, ClassifierConfig, ModelKind, ParamStore};
 use recur_tensor::DType;
-use recur_train::{load_params_bytes, params_to_bytes, state_from_bytes, LoadedRun, RunConfig};
+use recur_train::{
+    load_params_bytes, params_to_bytes, state_from_bytes, ClassifierRunConfig, Predictor, RunConfig,
+};
 
 /// A valid `config.json`.
 fn config_bytes() -> Vec<u8> {
-    let config = RunConfig::for_model(ClassifierConfig::lesson(ModelKind::Gru, 5));
-    serde_json::to_vec(&config).unwrap()
+    let vocab = Vocab::from_counts(vec![("a".into(), 1)], VocabOrder::PadUnk, 1);
+    let mut model = ClassifierConfig::lesson(ModelKind::Gru, 3);
+    model.num_class = 2;
+    let names = vec!["x".into(), "y".into()];
+    let config = ClassifierRunConfig::new(model, names, Tokenizer::BasicEnglish, &vocab);
+    RunConfig::Classify(config).to_json().unwrap()
 }
 
 fn cases() -> u32 {
@@ -73,11 +80,12 @@ proptest! {
 
     #[test]
     fn fuzz_config_json(bytes in mutate(config_bytes())) {
-        if let Ok(cfg) = serde_json::from_slice::<RunConfig>(&bytes) {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(RunConfig::Classify(cfg)) = RunConfig::parse(&text, "config.json".as_ref()) {
             // a config that parses builds a model or says why not
             let mut store = ParamStore::new(&Cpu, DType::F32);
             let _ = Classifier::new(&mut store, cfg.model.clone(), &mut rng(0));
-            let _ = cfg.classes();
+            let _ = cfg.classes.classes();
         }
     }
 
@@ -89,17 +97,27 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_text_input(text in "\\\\PC{0,80}") {
+    fn fuzz_text_input(words in prop::collection::vec("w[0-9]|[a-z]{1,3}|\\PC{1,4}", 0..24)) {
+        // words of the vocabulary, other words and any characters: often over the limit
+        let text = words.join(" ");
         let (store, model) = model();
         let vocab = Vocab::from_counts((0..9).map(|i| (format!("w{i}"), 1)).collect(),
             VocabOrder::FirstSeen, 1);
-        let mut config = RunConfig::for_model(model.config.clone());
-        config.max_tokens = Some(5);
-        let run = LoadedRun { config, vocab, store, model };
-        if let Some(ids) = run.encode(&text) {
-            prop_assert!(ids.len() <= 5);
-            let p = run.probabilities(&[ids]).unwrap();
-            prop_assert!(p[0].iter().all(|x| x.is_finite()));
+        let names = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let mut config =
+            ClassifierRunConfig::new(model.config.clone(), names, Tokenizer::Whitespace, &vocab);
+        config.text.max_tokens = Some(5);
+        let encoder = TextEncoder::new(Tokenizer::Whitespace, vocab, Some(5));
+        let run = Predictor::new(config, encoder, store, model).unwrap();
+        let n = text.split_whitespace().count();
+        match run.encode(&text) {
+            None => prop_assert_eq!(n, 0),
+            Some(ids) => {
+                prop_assert_eq!(ids.len(), n.min(5), "{:?}", text);
+                let p = run.probabilities(&[ids]).unwrap();
+                prop_assert!(p[0].iter().all(|x| x.is_finite()));
+                prop_assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-5);
+            }
         }
     }
 }

@@ -14,8 +14,8 @@ use recur_layers::{
 };
 use recur_tensor::DType;
 use recur_train::{
-    load_params, Datasets, Metric, Model, RunOutput, RunWriter, Silent, TrainConfig, TrainError,
-    Trainer,
+    load_params, Classify, ClassifyConfig, ClassifyRecords, Datasets, Ending, Finished, Metric,
+    Model, RunOutput, RunWriter, Silent, TrainConfig, TrainError, Trainer,
 };
 
 fn tmp(tag: &str) -> PathBuf {
@@ -50,11 +50,22 @@ fn classifier(store: &mut ParamStore<Cpu>) -> Classifier {
 fn config(epochs: usize) -> TrainConfig {
     TrainConfig {
         epochs,
-        batch_size: 8,
-        eval_batch_size: 16,
         report_every: 64,
         ..TrainConfig::default()
     }
+}
+
+fn batching() -> ClassifyConfig {
+    ClassifyConfig {
+        batch_size: 8,
+        eval_batch_size: 16,
+        ..ClassifyConfig::default()
+    }
+}
+
+/// `model` trained on `data` with batches of 8.
+fn classify<'a, M>(model: &'a M, data: Datasets<'a>) -> Classify<'a, M> {
+    Classify::new(model, data, batching())
 }
 
 fn adam(lr: f64) -> Box<Adam<Cpu>> {
@@ -67,8 +78,8 @@ fn adam(lr: f64) -> Box<Adam<Cpu>> {
 fn output(dir: &Path) -> RunOutput {
     RunOutput::open(
         dir,
+        "classify",
         vec![("notes.txt".into(), b"caller file\n".to_vec())],
-        serde_json::json!({"who": "test"}),
     )
     .unwrap()
 }
@@ -89,18 +100,22 @@ fn trains_validates_and_commits_every_epoch() {
     let mut store = ParamStore::new(&Cpu, DType::F32);
     let model = classifier(&mut store);
     let (train, valid, test) = (task(240, 0, false), task(60, 1, false), task(30, 2, false));
-    let mut t =
-        Trainer::new(config(3), &model, store, adam(0.05), rng(1)).with_output(output(&dir));
     let data = Datasets {
         train: Arc::new(train),
         valid: Some(&valid),
         test: Some(&test),
     };
-    let fit = t.fit(&data, &mut Silent).unwrap();
+    let task = classify(&model, data);
+    let mut t = Trainer::new(config(3), task, store, adam(0.05), rng(1)).with_output(output(&dir));
+    let fit = t.fit(&mut Silent).unwrap();
     assert_eq!(fit.samples, 720);
-    assert!(fit.valid_accuracy.unwrap() > 0.9, "{fit:?}");
-    assert!(fit.test_accuracy.unwrap() > 0.9, "{fit:?}");
-    assert!(fit.finished.as_deref().unwrap().contains("3 epochs"));
+    let last = fit.last.as_ref().unwrap();
+    assert!(last.task.valid_accuracy.unwrap() > 0.9, "{fit:?}");
+    assert!(last.task.test_accuracy.unwrap() > 0.9, "{fit:?}");
+    assert_eq!(
+        fit.ending,
+        Ending::Finished(Finished::Completed { epochs: 3 })
+    );
     for f in [
         "notes.txt",
         "model.safetensors",
@@ -150,18 +165,28 @@ fn best_model_is_kept_apart_from_the_last_and_early_stopping_ends_the_run() {
     let (train, valid) = (task(240, 0, false), task(60, 1, true));
     let mut cfg = config(10);
     cfg.patience = Some(2);
-    cfg.metric = Metric::Accuracy;
-    let mut t = Trainer::new(cfg, &model, store, adam(0.05), rng(1)).with_output(output(&dir));
     let data = Datasets {
         train: Arc::new(train),
         valid: Some(&valid),
         test: None,
     };
-    let fit = t.fit(&data, &mut Silent).unwrap();
+    let task = Classify::new(
+        &model,
+        data,
+        ClassifyConfig {
+            metric: Metric::Accuracy,
+            ..batching()
+        },
+    );
+    let mut t = Trainer::new(cfg, task, store, adam(0.05), rng(1)).with_output(output(&dir));
+    let fit = t.fit(&mut Silent).unwrap();
     let best = fit.best.unwrap();
     assert_eq!(best.epoch, 1, "{fit:?}");
     assert!(
-        fit.finished.as_deref().unwrap().starts_with("early stop"),
+        matches!(
+            fit.ending,
+            Ending::Finished(Finished::EarlyStop { best_epoch: 1, .. })
+        ),
         "{fit:?}"
     );
     assert_eq!(t.progress().epoch, 3, "stopped after patience epochs");
@@ -219,13 +244,9 @@ fn a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
     let train = task(240, 0, false);
     let mut cfg = config(3);
     cfg.save_every = Some(5);
-    let mut t = Trainer::new(cfg, &model, store, adam(0.05), rng(1)).with_output(output(&dir));
-    let data = Datasets {
-        train: Arc::new(train),
-        valid: None,
-        test: None,
-    };
-    let err = t.fit(&data, &mut Silent).unwrap_err();
+    let task = classify(&model, Datasets::new(train));
+    let mut t = Trainer::new(cfg, task, store, adam(0.05), rng(1)).with_output(output(&dir));
+    let err = t.fit(&mut Silent).unwrap_err();
     assert!(matches!(err, TrainError::NonFinite(_)), "{err}");
     let msg = err.to_string();
     assert!(
@@ -250,12 +271,18 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         let model = classifier(&mut store);
         let mut cfg = config(3);
         cfg.save_every = Some(7);
-        let mut t = Trainer::new(cfg, &model, store, adam(0.05), rng(1)).with_output(output(dir));
+        let data = Datasets {
+            train: Arc::new(train.clone()),
+            valid: Some(&valid),
+            test: None,
+        };
+        let task = classify(&model, data);
+        let mut t = Trainer::new(cfg, task, store, adam(0.05), rng(1)).with_output(output(dir));
         if resume {
             t.resume().unwrap();
         }
         struct StopAfter(Option<usize>, usize);
-        impl recur_train::Observer for StopAfter {
+        impl recur_train::Observer<ClassifyRecords> for StopAfter {
             fn batch_done(&mut self, _: usize) {
                 self.1 += 1;
             }
@@ -263,19 +290,14 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
                 self.0.is_some_and(|n| self.1 >= n)
             }
         }
-        let data = Datasets {
-            train: Arc::new(train.clone()),
-            valid: Some(&valid),
-            test: None,
-        };
-        t.fit(&data, &mut StopAfter(stop_after, 0)).unwrap()
+        t.fit(&mut StopAfter(stop_after, 0)).unwrap()
     };
     let whole = tmp("whole").join("run");
     run(&whole, None, false);
     let parts = tmp("parts").join("run");
-    assert!(run(&parts, Some(40), false).interrupted);
-    assert!(run(&parts, Some(25), true).interrupted);
-    assert!(!run(&parts, None, true).interrupted);
+    assert!(run(&parts, Some(40), false).interrupted());
+    assert!(run(&parts, Some(25), true).interrupted());
+    assert!(!run(&parts, None, true).interrupted());
     for f in [
         "model.safetensors",
         "checkpoint/params.safetensors",
@@ -294,7 +316,7 @@ fn one_writer_per_run_folder() {
     let dir = tmp("lock").join("run");
     let first = RunWriter::open(&dir).unwrap();
     let e = RunWriter::open(&dir).unwrap_err();
-    assert!(matches!(e, TrainError::Locked(_)), "{e}");
+    assert!(matches!(e, TrainError::Locked { .. }), "{e}");
     drop(first);
     RunWriter::open(&dir).unwrap();
     // a file where the folder should be is refused before anything runs
@@ -334,15 +356,13 @@ fn lazy_adam_rows_train_exactly_as_dense_adam() {
             lazy_rows: lazy,
             ..AdamConfig::default()
         }));
-        let mut cfg = config(2);
-        cfg.batch_size = 4;
-        let mut t = Trainer::new(cfg, &model, store, opt, rng(1));
-        let data = Datasets {
-            train: Arc::new(train),
-            valid: None,
-            test: None,
+        let batching = ClassifyConfig {
+            batch_size: 4,
+            ..batching()
         };
-        t.fit(&data, &mut Silent).unwrap();
+        let task = Classify::new(&model, Datasets::new(train), batching);
+        let mut t = Trainer::new(config(2), task, store, opt, rng(1));
+        t.fit(&mut Silent).unwrap();
         let params: Vec<Vec<f32>> = t
             .store()
             .iter()

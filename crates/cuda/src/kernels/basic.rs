@@ -6,7 +6,8 @@
 use cudarc::driver::CudaSlice;
 use recur_tensor::{BinaryOp, Result, UnaryOp};
 
-use crate::{launch, Cuda, DevElem};
+use crate::handle::{launch, Cuda};
+use crate::storage::DevElem;
 
 /// `[len]` filled with `value`.
 pub fn fill<T: DevElem>(cuda: &Cuda, len: usize, value: f64) -> Result<CudaSlice<T>> {

@@ -6,7 +6,8 @@ use cudarc::driver::CudaSlice;
 use recur_tensor::{Error, GemmSpec, MatLayout, Result};
 
 use crate::device::dev_err;
-use crate::{Cuda, DevElem};
+use crate::handle::Cuda;
+use crate::storage::DevElem;
 
 /// `c = alpha·a·b + beta·c` for the views `spec` describes (checked by the caller against
 /// the buffer lengths).

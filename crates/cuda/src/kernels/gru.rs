@@ -7,9 +7,10 @@ use cudarc::driver::PushKernelArg;
 use recur_tensor::{Error, Result};
 
 use crate::device::{dev_err, grid};
+use crate::handle::Cuda;
 use crate::kernels::gemm::{mm, rm};
 use crate::kernels::steps::{add_rows, arg_or_null, BwdBufs, BwdIn, FwdBufs, FwdIn};
-use crate::{Cuda, DevElem};
+use crate::storage::DevElem;
 
 fn missing(op: &'static str, what: &str) -> Error {
     Error::invalid(op, format!("the GRU step needs {what}"))

@@ -5,7 +5,8 @@ use cudarc::driver::CudaSlice;
 use recur_tensor::{AdamHyper, Result, SgdHyper};
 
 use crate::device::dev_err;
-use crate::{launch, Cuda, DevElem};
+use crate::handle::{launch, Cuda};
+use crate::storage::DevElem;
 
 /// Adam's state of one parameter: the parameter, its first and second moments.
 pub struct AdamState<'a, T> {

@@ -7,8 +7,9 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 use recur_tensor::{CellKind, Error, Result, StepLayout};
 
 use crate::device::dev_err;
+use crate::handle::Cuda;
 use crate::kernels::steps::{arg_or_null, step_tables, BwdBufs, BwdIn, FwdBufs, FwdIn};
-use crate::{Cuda, DevElem};
+use crate::storage::DevElem;
 
 /// Largest hidden size of the persistent kernels.
 const PERSISTENT_MAX_H: usize = 64;

@@ -7,9 +7,10 @@ use cudarc::driver::PushKernelArg;
 use recur_tensor::{CellKind, Result};
 
 use crate::device::{dev_err, grid};
+use crate::handle::Cuda;
 use crate::kernels::gemm::{mm, rm};
 use crate::kernels::steps::{arg_or_null, BwdBufs, BwdIn, FwdBufs, FwdIn};
-use crate::{Cuda, DevElem};
+use crate::storage::DevElem;
 
 /// Step rows `off..off + bs`: the new `h` rows, in `output` and the running state.
 pub fn step_forward<T: DevElem>(

@@ -5,8 +5,9 @@ use cudarc::driver::CudaSlice;
 use recur_tensor::Result;
 
 use crate::device::dev_err;
+use crate::handle::{launch, Cuda};
 use crate::storage::to_f64;
-use crate::{launch, Cuda, DevElem};
+use crate::storage::DevElem;
 
 /// Row-wise log-softmax of `x [rows, cols]` (one thread per row).
 pub fn log_softmax<T: DevElem>(cuda: &Cuda, x: &CudaSlice<T>, cols: usize) -> Result<CudaSlice<T>> {

@@ -6,7 +6,8 @@ use cudarc::driver::{CudaSlice, CudaView, CudaViewMut, LaunchArgs, PushKernelArg
 use recur_tensor::{CellKind, Result, StepLayout};
 
 use crate::device::dev_err;
-use crate::{launch, Cuda, DevElem};
+use crate::handle::{launch, Cuda};
+use crate::storage::DevElem;
 
 /// The typed arguments of one forward pass (see `recur_tensor::SeqInputs`).
 pub struct FwdIn<'a, T> {

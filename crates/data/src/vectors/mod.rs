@@ -35,7 +35,7 @@ impl std::str::FromStr for OovInit {
             "zeros" => Ok(OovInit::Zeros),
             "random" => Ok(OovInit::Random),
             _ => Err(format!(
-                "unknown --oov-init {s:?}: expected zeros or random"
+                "unknown out-of-vocabulary init {s:?}: expected zeros or random"
             )),
         }
     }
@@ -123,15 +123,18 @@ pub fn load_vectors(
         }
         (part, dim.unwrap_or(0))
     };
-    if dim != expected_dim {
+    if part.words == 0 || dim == 0 {
         return Err(DataError::Invalid(format!(
-            "{}: the vectors have {dim} dimensions but --embed is {expected_dim}; pass --embed \
-                {dim}",
+            "{}: no word vector in it",
             path.display()
         )));
     }
-    if part.words == 0 {
-        return Err(DataError::Invalid(format!("{}: no vector", path.display())));
+    if dim != expected_dim {
+        return Err(DataError::VectorWidth {
+            path: path.into(),
+            found: dim,
+            expected: expected_dim,
+        });
     }
     let mean = part.sum / part.values as f64;
     let std = (part.sum_sq / part.values as f64 - mean * mean)

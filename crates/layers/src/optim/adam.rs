@@ -4,14 +4,15 @@
 use recur_autograd::Grads;
 use recur_tensor::{AdamHyper, Backend, Tensor};
 
-use super::{
+use super::optimizer::{
     dense_of, entries_of, ids_of, no_leftovers, refuse_live_tape, state_err, take_counters,
     take_tensor, Optimizer, StateValue,
 };
 use crate::{ParamStore, Result, RowClock};
 
 /// `torch.optim.Adam` hyper-parameters (defaults: lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdamConfig {
     /// Learning rate.
     pub lr: f64,

@@ -3,14 +3,15 @@
 use recur_autograd::Grads;
 use recur_tensor::{Backend, SgdHyper, Tensor};
 
-use super::{
+use super::optimizer::{
     dense_of, entries_of, ids_of, no_leftovers, refuse_live_tape, take_tensor, Optimizer,
     StateValue,
 };
 use crate::{ParamStore, Result};
 
 /// `torch.optim.SGD` hyper-parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SgdConfig {
     /// Learning rate.
     pub lr: f64,

@@ -1,0 +1,151 @@
+//! The command line's flags: one struct per command ([`TrainArgs`] with a group per task),
+//! in modules that import nothing of the program (so no import runs back through them).
+
+mod data;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use data::DataArgs;
+pub use train::{ClassifyArgs, CommonArgs, LmArgs, Preset, Task, TrainArgs};
+
+/// Command-line interface.
+#[derive(Debug, Parser)]
+#[command(
+    name = "recur",
+    version,
+    about = "Recurrent text classifiers and language models (RNN, LSTM, GRU) with PyTorch parity"
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a classifier or a language model and save a run folder.
+    Train(Box<TrainArgs>),
+    /// Evaluate a run on a file: a classifier's loss, accuracy, macro-F1, per-class
+    /// precision/recall/F1 and confusion; a language model's perplexity.
+    Eval(EvalArgs),
+    /// Classify texts given as arguments, or one per line on stdin.
+    Predict(PredictArgs),
+    /// Draw a run's learning curves (curves.png and curves.svg).
+    Plot(PlotArgs),
+    /// Serve a classifier run over HTTP: POST /predict, GET /health, /info, /metrics.
+    Serve(ServeArgs),
+    /// Sample text from a language-model run (`recur train --task lm`).
+    Generate(GenerateArgs),
+}
+
+/// Arguments of `recur eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Labelled file to evaluate on, read as the run's training data was unless flags say
+    /// otherwise (default: test.csv of --data / $RECUR_DATA_DIR).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Data folder holding test.csv.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// How the file is read (overrides what the run remembers).
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    /// Batch size (padded models see padding, so this matters for them; the lesson used 16).
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Print the scores as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// cpu | cuda.
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    pub device: String,
+}
+
+/// Arguments of `recur predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Texts to classify; none reads one text per line from stdin.
+    pub texts: Vec<String>,
+    /// Print one JSON object per text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `recur plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The run folder.
+    pub run: PathBuf,
+    /// Folder for curves.png and curves.svg (default: the run folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `recur serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Address to bind (loopback by default; 0.0.0.0 to accept other machines).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0: any free one, printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Most texts the model runs as one batch.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
+    /// Longest wait, after a request arrives, for others to batch with it.
+    #[arg(long, default_value_t = 2.0)]
+    pub max_delay_ms: f64,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Most texts in one request (413 above).
+    #[arg(long, default_value_t = 256)]
+    pub max_inputs: usize,
+    /// Longest text in bytes (413 above).
+    #[arg(long, default_value_t = 64 << 10)]
+    pub max_text_bytes: usize,
+    /// Threads running the model.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+/// Arguments of `recur generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// A language-model run folder (`recur train --task lm`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Text to continue (default: the start of a new document).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Words to generate (word-level runs).
+    #[arg(long, conflicts_with = "chars")]
+    pub words: Option<usize>,
+    /// Characters to generate (character-level runs, --tokenizer char).
+    #[arg(long)]
+    pub chars: Option<usize>,
+    /// Divides the logits: below 1 is more conservative (near 0: greedy), above 1 more varied.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub temperature: f64,
+    /// Draw from the K most likely tokens only.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

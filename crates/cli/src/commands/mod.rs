@@ -1,0 +1,8 @@
+//! One module per command of the `recur` binary.
+
+pub mod eval;
+pub mod generate;
+pub mod plot;
+pub mod predict;
+pub mod serve;
+pub mod train;

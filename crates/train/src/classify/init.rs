@@ -1,0 +1,104 @@
+//! How a classifier's parameters start besides their random draw: the embedding from
+//! pretrained or skip-gram vectors ([`init_embedding`]), or the embedding and recurrent
+//! layers from a language model ([`copy_encoder`]).
+
+use recur_data::load_vectors;
+use recur_layers::{Classifier, ParamId, ParamStore};
+use recur_tensor::{Backend, DType, Tensor};
+
+use crate::classify::data::ClassifyData;
+use crate::engine::observer::Notice;
+use crate::skipgram::{train_skipgram, SkipGramConfig};
+use crate::training::EmbeddingInit;
+use crate::{Result, TrainError};
+
+/// Starts `model`'s embedding table as `init` says (`dim` wide; `padding`: the padding row,
+/// kept zero; `seed`: the skip-gram's and the missing words' draws); nothing for a random
+/// start or a language model's encoder.
+pub(crate) fn init_embedding<B: Backend>(
+    init: &EmbeddingInit,
+    (dim, padding, seed): (usize, Option<usize>, u64),
+    data: &ClassifyData,
+    model: &Classifier,
+    store: &mut ParamStore<B>,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<()> {
+    let vocab = &data.encoder.vocab;
+    let table = match init {
+        EmbeddingInit::Random | EmbeddingInit::Encoder { .. } => return Ok(()),
+        EmbeddingInit::SkipGram { epochs } => {
+            let t0 = std::time::Instant::now();
+            let skip: Vec<usize> = padding.into_iter().chain([vocab.unk_id()]).collect();
+            let config = SkipGramConfig {
+                dim,
+                epochs: *epochs,
+                seed,
+                ..SkipGramConfig::default()
+            };
+            let mut table = train_skipgram(&data.train.ids, vocab.len(), &skip, config);
+            if let Some(p) = padding {
+                table[p * dim..(p + 1) * dim].fill(0.0);
+            }
+            notice(Notice::SkipGram {
+                words: vocab.len(),
+                epochs: *epochs,
+                seconds: t0.elapsed().as_secs_f64(),
+            });
+            table
+        }
+        EmbeddingInit::Vectors { path, oov } => {
+            let t0 = std::time::Instant::now();
+            let t = load_vectors(path, vocab, dim, *oov, padding, seed)?;
+            notice(Notice::Vectors {
+                file: path.clone(),
+                found: (t.found(), t.lowercase, vocab.len()),
+                file_words: t.file_words,
+                seconds: t0.elapsed().as_secs_f64(),
+            });
+            t.table
+        }
+    };
+    let t = Tensor::from_f32(store.backend(), &[vocab.len(), dim], &table, DType::F32)?;
+    store.set(model.embedding.weight, t)?;
+    Ok(())
+}
+
+/// Copies a language model's embedding and recurrent layers into a classifier's `store`
+/// (`encoder.weight` → `embedding.weight`, `rnn.*` → `rnn.*`), every shape checked;
+/// returns the ids of the parameters copied, the embedding first.
+pub fn copy_encoder<B: Backend>(
+    lm: &ParamStore<B>,
+    store: &mut ParamStore<B>,
+) -> Result<Vec<ParamId>> {
+    let mut copied = Vec::new();
+    for (_, name, value) in lm.iter() {
+        let target = match name {
+            "encoder.weight" => "embedding.weight",
+            n if n.starts_with("rnn.") => n,
+            _ => continue,
+        };
+        let Some(id) = store.id(target) else {
+            return Err(TrainError::Invalid(format!(
+                "the classifier has no {target} for the language model's {name}: give it the \
+                 model's cell, layers, embedding width and hidden size (unidirectional, no \
+                 projection)"
+            )));
+        };
+        store.set(id, value.clone()).map_err(|e| {
+            TrainError::Invalid(format!("the language model's {name} does not fit: {e}"))
+        })?;
+        copied.push(id);
+    }
+    let missing: Vec<&str> = store
+        .iter()
+        .filter(|(id, n, _)| n.starts_with("rnn.") && !copied.contains(id))
+        .map(|(_, n, _)| n)
+        .collect();
+    if !missing.is_empty() {
+        return Err(TrainError::Invalid(format!(
+            "the language model has no {}: give the classifier its layers and cell",
+            missing.join(", ")
+        )));
+    }
+    Ok(copied)
+}

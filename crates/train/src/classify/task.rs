@@ -1,0 +1,284 @@
+//! Text classification as a [`Task`] of the one loop ([`Classify`]): shuffled batches of
+//! encoded texts from a prefetch thread, cross-entropy of the model's logits, the running
+//! training accuracy, validation (the best epoch by a [`Metric`]) and test evaluation after
+//! every epoch; its records ([`ClassifyRecords`]).
+
+use std::sync::Arc;
+
+use recur_autograd::{Tape, Var};
+use recur_data::{Batch, Encoded, Loader, LoaderConfig, Prefetch};
+use recur_layers::{ParamStore, Rng};
+use recur_tensor::Backend;
+use serde::{Deserialize, Serialize};
+
+use crate::classify::eval::{argmax_rows, evaluate, Evaluation, Metric};
+use crate::classify::model::Model;
+use crate::engine::progress::EpochStats;
+use crate::engine::records::Records;
+use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
+use crate::{Result, TrainError};
+
+/// How a classifier is batched and judged.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyConfig {
+    /// Examples per training batch.
+    pub batch_size: usize,
+    /// Examples per batch when evaluating (padded models see the padding of a batch).
+    pub eval_batch_size: usize,
+    /// Seed of the batch order (each epoch its own stream).
+    pub seed: u64,
+    /// The validation metric for the best model, early stopping and the plateau schedule.
+    pub metric: Metric,
+}
+
+impl ClassifyConfig {
+    /// Shuffled batches of `batch_size` (evaluated in batches of the same size), seed 0,
+    /// the best epoch by accuracy.
+    pub fn new(batch_size: usize) -> Self {
+        ClassifyConfig {
+            batch_size,
+            eval_batch_size: batch_size,
+            seed: 0,
+            metric: Metric::Accuracy,
+        }
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(TrainError::setting("batch_size", "must be at least 1"));
+        }
+        if self.eval_batch_size == 0 {
+            return Err(TrainError::setting("eval_batch_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ClassifyConfig {
+    /// The lesson's batches of 16.
+    fn default() -> Self {
+        ClassifyConfig::new(16)
+    }
+}
+
+/// The datasets of a classifier run.
+pub struct Datasets<'a> {
+    /// Training examples (shared with the batching thread).
+    pub train: Arc<Encoded>,
+    /// Validation examples: evaluated after every epoch; they choose the best model.
+    pub valid: Option<&'a Encoded>,
+    /// Test examples: evaluated after every epoch for reporting only.
+    pub test: Option<&'a Encoded>,
+}
+
+impl<'a> Datasets<'a> {
+    /// Training examples alone.
+    pub fn new(train: Encoded) -> Self {
+        Datasets {
+            train: Arc::new(train),
+            valid: None,
+            test: None,
+        }
+    }
+
+    /// The same with validation examples (they choose the best model).
+    pub fn with_valid(self, valid: &'a Encoded) -> Self {
+        Datasets {
+            valid: Some(valid),
+            ..self
+        }
+    }
+
+    /// The same with test examples (evaluated for reporting only).
+    pub fn with_test(self, test: &'a Encoded) -> Self {
+        Datasets {
+            test: Some(test),
+            ..self
+        }
+    }
+}
+
+/// Training a [`Model`] to classify encoded texts.
+pub struct Classify<'a, M> {
+    model: &'a M,
+    data: Datasets<'a>,
+    /// Batching and the validation metric.
+    pub config: ClassifyConfig,
+}
+
+impl<'a, M> Classify<'a, M> {
+    /// `model` trained on `data` as `config` says.
+    pub fn new(model: &'a M, data: Datasets<'a>, config: ClassifyConfig) -> Self {
+        Classify {
+            model,
+            data,
+            config,
+        }
+    }
+}
+
+/// The record types of classification.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClassifyRecords;
+
+/// Correct training predictions of an epoch so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyTally {
+    /// Correct predictions.
+    pub correct: usize,
+}
+
+/// A classifier's progress report fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifyReport {
+    /// Running training accuracy of the epoch.
+    pub train_accuracy: f64,
+}
+
+/// A classifier's epoch record fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassifyEpoch {
+    /// Running training accuracy of the epoch.
+    pub train_accuracy: f64,
+    /// Validation accuracy.
+    #[serde(default)]
+    pub valid_accuracy: Option<f64>,
+    /// Validation macro-F1.
+    #[serde(default)]
+    pub valid_macro_f1: Option<f64>,
+    /// Test accuracy.
+    #[serde(default)]
+    pub test_accuracy: Option<f64>,
+    /// Mean test loss.
+    #[serde(default)]
+    pub test_loss: Option<f64>,
+}
+
+/// Validation and test results after an epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassifyEval {
+    /// On the validation data.
+    pub valid: Option<Evaluation>,
+    /// On the test data.
+    pub test: Option<Evaluation>,
+}
+
+impl Records for ClassifyRecords {
+    type Tally = ClassifyTally;
+    type Report = ClassifyReport;
+    type Epoch = ClassifyEpoch;
+    type Eval = ClassifyEval;
+
+    fn add(total: &mut ClassifyTally, batch: &ClassifyTally) {
+        total.correct += batch.correct;
+    }
+
+    fn report(stats: &EpochStats<ClassifyTally>) -> ClassifyReport {
+        ClassifyReport {
+            train_accuracy: stats.tally.correct as f64 / stats.samples.max(1) as f64,
+        }
+    }
+
+    fn epoch(stats: &EpochStats<ClassifyTally>, eval: &ClassifyEval) -> ClassifyEpoch {
+        ClassifyEpoch {
+            train_accuracy: stats.tally.correct as f64 / stats.samples.max(1) as f64,
+            valid_accuracy: eval.valid.as_ref().map(|v| v.scores.accuracy()),
+            valid_macro_f1: eval.valid.as_ref().map(|v| v.scores.macro_f1()),
+            test_accuracy: eval.test.as_ref().map(|t| t.scores.accuracy()),
+            test_loss: eval.test.as_ref().map(|t| t.loss),
+        }
+    }
+}
+
+impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
+    type Batch = Batch;
+    type Records = ClassifyRecords;
+
+    fn report_unit(&self) -> ReportUnit {
+        ReportUnit::Samples
+    }
+
+    fn has_validation(&self) -> bool {
+        self.data.valid.is_some()
+    }
+
+    fn metric_name(&self) -> &'static str {
+        self.config.metric.name()
+    }
+
+    fn batches_per_epoch(&self) -> usize {
+        self.data
+            .train
+            .len()
+            .div_ceil(self.config.batch_size.max(1))
+    }
+
+    fn epoch_samples(&self) -> usize {
+        self.data.train.len()
+    }
+
+    fn samples_per_batch(&self) -> usize {
+        self.config.batch_size
+    }
+
+    fn batches(&self, epoch: usize, skip: usize) -> Result<Batches<Batch>> {
+        self.config.validate()?;
+        let order = LoaderConfig::shuffled(self.config.batch_size, self.config.seed);
+        let loader = Loader::new(self.data.train.len(), order, epoch as u64)?.skip_batches(skip);
+        let prefetch = Prefetch::start(self.data.train.clone(), loader, 4);
+        Ok(Box::new(prefetch.map(|b| b.map_err(TrainError::from))))
+    }
+
+    fn samples(&self, batch: &Batch) -> usize {
+        batch.len()
+    }
+
+    fn rows<'b>(&self, batch: &'b Batch) -> &'b [usize] {
+        &batch.tokens
+    }
+
+    fn forward(
+        &mut self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        batch: &Batch,
+        rng: &mut Rng,
+    ) -> Result<(Var, ClassifyTally)> {
+        let logits = self.model.logits(tape, store, batch, Some(rng))?;
+        let loss = tape.cross_entropy(logits, &batch.labels)?;
+        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
+        let correct = preds
+            .iter()
+            .zip(&batch.labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        Ok((loss, ClassifyTally { correct }))
+    }
+
+    fn evaluate(&self, store: &ParamStore<B>, _train_loss: f64) -> Result<Evaluated<ClassifyEval>> {
+        let eb = self.config.eval_batch_size;
+        let valid = self
+            .data
+            .valid
+            .map(|v| evaluate(self.model, store, v, eb))
+            .transpose()?;
+        let test = self
+            .data
+            .test
+            .map(|t| evaluate(self.model, store, t, eb))
+            .transpose()?;
+        let metric = self.config.metric;
+        Ok(Evaluated {
+            valid_loss: valid.as_ref().map(|v| v.loss),
+            judged: valid.as_ref().map(|v| Judged {
+                value: v.metric(metric),
+                higher_is_better: metric.higher_is_better(),
+                from_validation: true,
+            }),
+            eval: ClassifyEval { valid, test },
+        })
+    }
+}

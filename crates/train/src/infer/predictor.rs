@@ -1,0 +1,204 @@
+//! [`Predictor`]: a classifier with everything it needs to read text as its training did —
+//! the one inference path of `eval`, `predict`, `serve` and export. It encodes through the
+//! run's [`TextEncoder`] (tokenizer, vocabulary, token limit) and runs the model as
+//! evaluation does.
+
+use std::collections::BTreeMap;
+
+use recur_autograd::Tape;
+use recur_data::{collate, Encoded, Example, TextEncoder};
+use recur_layers::{Classifier, ParamStore};
+use recur_tensor::Backend;
+
+use crate::classify::eval::{evaluate, Evaluation};
+use crate::run::config::ClassifierRunConfig;
+use crate::{Result, TrainError};
+
+/// A classifier ready to classify text.
+pub struct Predictor<B: Backend> {
+    config: ClassifierRunConfig,
+    encoder: TextEncoder,
+    store: ParamStore<B>,
+    model: Classifier,
+}
+
+/// One text's classification.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Probability of each class, index = class.
+    pub probabilities: Vec<f64>,
+    /// The most likely class (the first of equal ones).
+    pub class: usize,
+}
+
+impl Prediction {
+    /// From class probabilities.
+    pub fn from_probabilities(probabilities: Vec<f64>) -> Prediction {
+        let class =
+            probabilities
+                .iter()
+                .enumerate()
+                .fold(0, |b, (i, &p)| if p > probabilities[b] { i } else { b });
+        Prediction {
+            probabilities,
+            class,
+        }
+    }
+
+    /// The `k` most likely classes, most likely first: `(class, probability)`.
+    pub fn top(&self, k: usize) -> Vec<(usize, f64)> {
+        let mut order: Vec<(usize, f64)> = self.probabilities.iter().copied().enumerate().collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        order.truncate(k);
+        order
+    }
+}
+
+impl<B: Backend> Predictor<B> {
+    /// A predictor of `model` with parameters `store`, reading text with `encoder`, as
+    /// `config` describes it; every part is checked against the others.
+    pub fn new(
+        config: ClassifierRunConfig,
+        encoder: TextEncoder,
+        store: ParamStore<B>,
+        model: Classifier,
+    ) -> Result<Self> {
+        let bad = |m: String| Err(TrainError::Invalid(m));
+        if encoder.vocab.len() != config.model.vocab_size {
+            return bad(format!(
+                "the vocabulary has {} tokens but the model's embedding {} rows",
+                encoder.vocab.len(),
+                config.model.vocab_size
+            ));
+        }
+        if encoder.vocab.order() != config.text.vocab_order {
+            return bad(format!(
+                "the vocabulary is numbered {} but the config says {}",
+                encoder.vocab.order().name(),
+                config.text.vocab_order.name()
+            ));
+        }
+        if (encoder.tokenizer, encoder.max_tokens)
+            != (config.text.tokenizer, config.text.max_tokens)
+        {
+            return bad("the encoder's tokenizer or token limit differs from the config's".into());
+        }
+        if model.config != config.model || config.classes.names.len() != config.model.num_class {
+            return bad("the model, its config and its classes do not agree".into());
+        }
+        Ok(Predictor {
+            config,
+            encoder,
+            store,
+            model,
+        })
+    }
+
+    /// Its config.
+    pub fn config(&self) -> &ClassifierRunConfig {
+        &self.config
+    }
+
+    /// How it reads text.
+    pub fn encoder(&self) -> &TextEncoder {
+        &self.encoder
+    }
+
+    /// Class names, index = class.
+    pub fn class_names(&self) -> &[String] {
+        &self.config.classes.names
+    }
+
+    /// The parameters.
+    pub fn store(&self) -> &ParamStore<B> {
+        &self.store
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Classifier {
+        &self.model
+    }
+
+    /// Token ids of `text` as the run reads it (its tokenizer, vocabulary and token limit);
+    /// `None` when the text has no token.
+    pub fn encode(&self, text: &str) -> Option<Vec<usize>> {
+        let ids = self.encoder.encode(text);
+        (!ids.is_empty()).then_some(ids)
+    }
+
+    /// Encodes labelled examples as the run reads text; returns them and how many were cut
+    /// to the token limit.
+    pub fn encode_examples(&self, examples: &[Example]) -> (Encoded, usize) {
+        self.encoder.encode_examples(examples)
+    }
+
+    /// Class probabilities `[len(texts), K]` of encoded texts (each non-empty). A text's
+    /// result never depends on the others: a packed model runs them as one packed batch (no
+    /// work on padding), a padded model runs texts of equal length together. Outputs that
+    /// are not finite are an error.
+    pub fn probabilities(&self, texts: &[Vec<usize>]) -> Result<Vec<Vec<f64>>> {
+        let mut out = vec![Vec::new(); texts.len()];
+        let groups: Vec<Vec<usize>> = if self.config.model.packed() {
+            vec![(0..texts.len()).collect()]
+        } else {
+            let mut by_len: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for (i, t) in texts.iter().enumerate() {
+                by_len.entry(t.len()).or_default().push(i);
+            }
+            by_len.into_values().collect()
+        };
+        let k = self.config.model.num_class;
+        for group in groups.into_iter().filter(|g| !g.is_empty()) {
+            if let Some(&i) = group.iter().find(|&&i| texts[i].is_empty()) {
+                return Err(TrainError::Invalid(format!("text {i} has no token")));
+            }
+            let enc = Encoded {
+                labels: vec![0; group.len()],
+                ids: group.iter().map(|&i| texts[i].clone()).collect(),
+            };
+            let batch = collate(&enc, &(0..group.len()).collect::<Vec<_>>())?;
+            let tape = Tape::no_grad(self.store.backend());
+            let logits =
+                self.model
+                    .forward(&tape, &self.store, &batch.tokens, &batch.lengths, None)?;
+            let log_probs = tape.value(logits)?.log_softmax()?.to_f64_vec()?;
+            for (row, &i) in group.iter().enumerate() {
+                let p: Vec<f64> = log_probs[row * k..(row + 1) * k]
+                    .iter()
+                    .map(|lp| lp.exp())
+                    .collect();
+                if p.iter().any(|x| !x.is_finite()) {
+                    return Err(TrainError::NonFinite(
+                        "the model's outputs are not finite: its parameters overflow (the run \
+                         is not usable)"
+                            .into(),
+                    ));
+                }
+                out[i] = p;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Classifies `texts`: `None` for a text with no token.
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Option<Prediction>>> {
+        let encoded: Vec<Option<Vec<usize>>> = texts.iter().map(|t| self.encode(t)).collect();
+        let present: Vec<Vec<usize>> = encoded.iter().flatten().cloned().collect();
+        let mut probs = self.probabilities(&present)?.into_iter();
+        Ok(encoded
+            .iter()
+            .map(|e| {
+                e.as_ref()
+                    .and_then(|_| probs.next())
+                    .map(Prediction::from_probabilities)
+            })
+            .collect())
+    }
+
+    /// Loss and scores on encoded examples, in batches of `batch_size` as training's
+    /// evaluation runs them (a padded model sees the padding of its batch, as the lesson's
+    /// evaluation does; batches of 1 see none).
+    pub fn evaluate(&self, data: &Encoded, batch_size: usize) -> Result<Evaluation> {
+        evaluate(&self.model, &self.store, data, batch_size)
+    }
+}

@@ -1,0 +1,186 @@
+//! A run folder as a model to use ([`RunDir`]): `config.json` (typed, versioned),
+//! `vocab.txt` and `model.safetensors`, loaded with every part cross-checked into the
+//! task's inference type ([`Loaded`]: a [`Predictor`] or a [`Generator`]), or saved as one
+//! unit.
+
+use std::path::{Path, PathBuf};
+
+use recur_data::{TextEncoder, Vocab};
+use recur_layers::{rng, Classifier, LanguageModel, ParamStore};
+use recur_tensor::{Backend, DType};
+
+use crate::infer::generator::Generator;
+use crate::infer::predictor::Predictor;
+use crate::run::commit::{Entry, RunWriter};
+use crate::run::config::RunConfig;
+use crate::{load_params, params_to_bytes, Result, TrainError};
+
+/// The files of one run.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    /// The folder.
+    pub path: PathBuf,
+}
+
+/// A run folder's model, by task.
+pub enum Loaded<B: Backend> {
+    /// A classifier.
+    Classifier(Box<Predictor<B>>),
+    /// A language model.
+    Lm(Box<Generator<B>>),
+}
+
+impl RunDir {
+    /// A run at `path`.
+    pub fn new(path: &Path) -> RunDir {
+        RunDir {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// `config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.path.join("config.json")
+    }
+
+    /// `vocab.txt`.
+    pub fn vocab_path(&self) -> PathBuf {
+        self.path.join("vocab.txt")
+    }
+
+    /// `model.safetensors`.
+    pub fn model_path(&self) -> PathBuf {
+        self.path.join("model.safetensors")
+    }
+
+    /// `metrics.jsonl`.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.path.join("metrics.jsonl")
+    }
+
+    /// Reads and checks `config.json` (any schema version this recur reads).
+    pub fn config(&self) -> Result<RunConfig> {
+        let cp = self.config_path();
+        if !self.path.is_dir() {
+            return Err(TrainError::run_folder(
+                &self.path,
+                "not a run folder (no such folder)",
+            ));
+        }
+        if !cp.is_file() {
+            return Err(TrainError::run_folder(
+                &self.path,
+                "not a run folder (it has no config.json)",
+            ));
+        }
+        let text = std::fs::read_to_string(&cp).map_err(|e| TrainError::io(&cp, e))?;
+        RunConfig::parse(&text, &cp)
+    }
+
+    /// The config of a run that can be resumed: one with a checkpoint (refused, saying so,
+    /// before anything else is read).
+    pub fn resumable_config(&self) -> Result<RunConfig> {
+        let state = self.path.join("checkpoint/state.json");
+        if !state.is_file() {
+            return Err(TrainError::run_folder(
+                &self.path,
+                "no checkpoint to resume from (no checkpoint/state.json)",
+            ));
+        }
+        self.config()
+    }
+
+    /// Saves config, vocabulary and parameters as one unit (see [`RunWriter`]); the
+    /// vocabulary's numbering must be the config's.
+    pub fn save<B: Backend>(
+        &self,
+        config: &RunConfig,
+        vocab: &Vocab,
+        store: &ParamStore<B>,
+    ) -> Result<()> {
+        if vocab.order() != config.text().vocab_order || vocab.len() != config.vocab_size() {
+            return Err(TrainError::Invalid(format!(
+                "the vocabulary ({} tokens, numbered {}) is not the config's ({} tokens, {})",
+                vocab.len(),
+                vocab.order().name(),
+                config.vocab_size(),
+                config.text().vocab_order.name()
+            )));
+        }
+        let writer = RunWriter::open(&self.path)?;
+        writer.commit(&[
+            ("config.json".into(), Entry::Bytes(config.to_json()?)),
+            ("vocab.txt".into(), Entry::Bytes(vocab_bytes(vocab))),
+            (
+                "model.safetensors".into(),
+                Entry::Bytes(params_to_bytes(store)?),
+            ),
+        ])
+    }
+
+    /// Loads config, vocabulary and parameters onto `backend`, checked against each other.
+    pub fn load<B: Backend>(&self, backend: &B) -> Result<Loaded<B>> {
+        let config = self.config()?;
+        let text = config.text().clone();
+        let vocab = Vocab::load_as(&self.vocab_path(), text.vocab_order)?;
+        if vocab.len() != config.vocab_size() {
+            return Err(TrainError::run_folder(
+                self.vocab_path(),
+                format!(
+                    "{} tokens but config.json says vocab_size {} (the embedding's rows)",
+                    vocab.len(),
+                    config.vocab_size()
+                ),
+            ));
+        }
+        let encoder = TextEncoder::new(text.tokenizer, vocab, text.max_tokens);
+        let mut store = ParamStore::new(backend, DType::F32);
+        let fail = |e: TrainError| TrainError::run_folder(self.config_path(), e.to_string());
+        Ok(match config {
+            RunConfig::Classify(c) => {
+                let model = Classifier::new(&mut store, c.model.clone(), &mut rng(0))?;
+                load_params(&mut store, &self.model_path())?;
+                Loaded::Classifier(Box::new(
+                    Predictor::new(c, encoder, store, model).map_err(fail)?,
+                ))
+            }
+            RunConfig::Lm(c) => {
+                let model = LanguageModel::new(&mut store, c.model.clone(), &mut rng(0))?;
+                load_params(&mut store, &self.model_path())?;
+                Loaded::Lm(Box::new(
+                    Generator::new(c, encoder, store, model).map_err(fail)?,
+                ))
+            }
+        })
+    }
+
+    /// Loads a classifier run; a language-model run is refused.
+    pub fn load_classifier<B: Backend>(&self, backend: &B) -> Result<Predictor<B>> {
+        match self.load(backend)? {
+            Loaded::Classifier(p) => Ok(*p),
+            Loaded::Lm(_) => Err(TrainError::run_folder(
+                &self.path,
+                "a language-model run, not a classifier: it generates text and scores \
+                 perplexity, it does not classify",
+            )),
+        }
+    }
+
+    /// Loads a language-model run; a classifier run is refused.
+    pub fn load_lm<B: Backend>(&self, backend: &B) -> Result<Generator<B>> {
+        match self.load(backend)? {
+            Loaded::Lm(g) => Ok(*g),
+            Loaded::Classifier(_) => Err(TrainError::run_folder(
+                &self.path,
+                "a classifier run, not a language model: it classifies, it does not generate",
+            )),
+        }
+    }
+}
+
+/// `vocab.txt`: one token a line, in id order.
+pub fn vocab_bytes(vocab: &Vocab) -> Vec<u8> {
+    let mut text = vocab.itos().join("\n");
+    text.push('\n');
+    text.into_bytes()
+}

@@ -1,0 +1,17 @@
+//! The run folder, one schema for every task: `config.json` ([`RunConfig`], typed and
+//! versioned; [`legacy`] reads folders written before the version), `vocab.txt`,
+//! `model.safetensors`, `metrics.jsonl` and `checkpoint/` — written as one unit by
+//! [`RunWriter`], loaded by [`RunDir`].
+
+mod commit;
+pub(crate) mod config;
+mod dir;
+pub(crate) mod legacy;
+mod output;
+mod read;
+
+pub use commit::{Entry, FaultPoint, RunWriter};
+pub use config::{ClassSpec, ClassifierRunConfig, LmRunConfig, RunConfig, TextSpec};
+pub use dir::{vocab_bytes, Loaded, RunDir};
+pub(crate) use output::read_run_file;
+pub use output::{CheckpointState, Fingerprint, RunOutput, RUN_SCHEMA_VERSION};
