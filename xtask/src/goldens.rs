@@ -40,7 +40,7 @@ pub fn run(a: &GoldensArgs) -> Result<()> {
         .or_else(|| std::env::var_os("RECUR_DATA_DIR").map(PathBuf::from))
         .unwrap_or_else(|| root.join("../shared/datasets/ag_news"));
     let out = if a.check {
-        let scratch = root.join("target/goldens-check");
+        let scratch = crate::target_dir().join("goldens-check");
         if scratch.exists() {
             std::fs::remove_dir_all(&scratch)
                 .with_context(|| format!("clearing {}", scratch.display()))?;

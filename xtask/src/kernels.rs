@@ -3,7 +3,7 @@
 //! any warning, and prints registers and spills per kernel. The workspace build never needs
 //! nvcc: at run time the backend compiles the same source with NVRTC.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -29,8 +29,8 @@ pub struct KernelsArgs {
 }
 
 /// Finds (or installs) the pinned nvcc.
-fn pinned_nvcc(root: &Path) -> Result<PathBuf> {
-    let venv = root.join("target/nvcc-venv");
+fn pinned_nvcc() -> Result<PathBuf> {
+    let venv = crate::target_dir().join("nvcc-venv");
     let find = || -> Option<PathBuf> {
         let lib = venv.join("lib");
         std::fs::read_dir(&lib)
@@ -65,9 +65,9 @@ pub fn run(a: &KernelsArgs) -> Result<()> {
     let root = crate::root();
     let nvcc = match &a.nvcc {
         Some(n) => n.clone(),
-        None => pinned_nvcc(&root)?,
+        None => pinned_nvcc()?,
     };
-    let out_dir = root.join("target/kernels");
+    let out_dir = crate::target_dir().join("kernels");
     std::fs::create_dir_all(&out_dir)?;
     let mut sources: Vec<PathBuf> = std::fs::read_dir(root.join("crates/cuda/kernels"))?
         .filter_map(|e| e.ok())

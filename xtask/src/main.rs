@@ -100,5 +100,21 @@ pub fn build_recur() -> anyhow::Result<std::path::PathBuf> {
             .current_dir(root())
             .status()?;
     anyhow::ensure!(status.success(), "building recur failed");
-    Ok(root().join("target/release/recur"))
+    let bin = target_dir().join("release/recur");
+    anyhow::ensure!(
+        bin.is_file(),
+        "cargo built recur, but {} is not there (the target folder is $CARGO_TARGET_DIR when \
+         set, else target/ in the workspace)",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// Where cargo puts build output: `$CARGO_TARGET_DIR` (relative to the workspace when it
+/// is relative), else the workspace's `target/`.
+pub fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root().join(d),
+        _ => root().join("target"),
+    }
 }

@@ -13,6 +13,7 @@ use crate::infer::generator::Generator;
 use crate::infer::predictor::Predictor;
 use crate::run::commit::{Entry, RunWriter};
 use crate::run::config::RunConfig;
+use crate::run::output::CheckpointState;
 use crate::{load_params, params_to_bytes, Result, TrainError};
 
 /// The files of one run.
@@ -87,6 +88,8 @@ impl RunDir {
                 "no checkpoint to resume from (no checkpoint/state.json)",
             ));
         }
+        // a checkpoint of another schema is refused before any data is read
+        CheckpointState::<serde_json::Value>::read(&self.path)?;
         self.config()
     }
 

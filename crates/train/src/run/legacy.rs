@@ -7,12 +7,17 @@
 use std::path::Path;
 
 use recur_data::{LabelMap, ReadSpec, Tokenizer, VocabOrder};
+use recur_layers::{AdamConfig, SgdConfig};
 use recur_layers::{ClassifierConfig, LmConfig};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::engine::config::TrainConfig;
+use crate::optimizer::OptimizerConfig;
 use crate::run::config::{ClassSpec, ClassifierRunConfig, LmRunConfig, RunConfig, TextSpec};
 use crate::run::output::RUN_SCHEMA_VERSION;
+use crate::schedule::{ScheduleConfig, ScheduleKind};
+use crate::training::{Device, LmFiles, LmTraining, VocabPlan};
 use crate::{Result, TrainError};
 
 /// Takes key `key` out of `map` as a `T` (its default when absent).
@@ -33,8 +38,9 @@ pub(crate) fn read(value: Value, path: &Path) -> Result<RunConfig> {
     let Value::Object(mut map) = value else {
         return Err(TrainError::run_folder(path, "not a JSON object"));
     };
-    // the command line's flags: not part of the model, not needed to use it
-    map.remove("training");
+    // the command line's flags: only a language model's evaluation needs one of them
+    // (its windows), so they become its training block; a classifier's are dropped
+    let flags = map.remove("training");
     let tokenizer: Tokenizer = take(&mut map, "tokenizer", path)?;
     let data: ReadSpec = take(&mut map, "data", path)?;
     if map.get("task").and_then(Value::as_str) == Some("lm") {
@@ -56,7 +62,7 @@ pub(crate) fn read(value: Value, path: &Path) -> Result<RunConfig> {
                 max_tokens: None,
             },
             data,
-            training: None,
+            training: flags.as_ref().and_then(lm_training),
         }));
     }
     let names: Vec<String> = take(&mut map, "classes", path)?;
@@ -87,4 +93,79 @@ pub(crate) fn read(value: Value, path: &Path) -> Result<RunConfig> {
         data,
         training: None,
     }))
+}
+
+/// A language model's training block from the flags an earlier recur kept (`None` when a
+/// flag it needs is missing).
+fn lm_training(flags: &Value) -> Option<LmTraining> {
+    let n = |k: &str| flags.get(k)?.as_u64().map(|v| v as usize);
+    let f = |k: &str| flags.get(k)?.as_f64();
+    let opt_n = |k: &str| flags.get(k).and_then(Value::as_u64).map(|v| v as usize);
+    let path = |k: &str| flags.get(k)?.as_str().map(std::path::PathBuf::from);
+    let valid = path("valid");
+    let optimizer = flags.get("optimizer")?.as_str()?;
+    let lr = f("lr")?;
+    let weight_decay = f("weight_decay").unwrap_or(if optimizer == "adamw" { 0.01 } else { 0.0 });
+    let optimizer = match optimizer {
+        "sgd" => OptimizerConfig::Sgd(SgdConfig {
+            lr,
+            momentum: f("momentum").unwrap_or(0.0),
+            weight_decay,
+            ..SgdConfig::default()
+        }),
+        name => OptimizerConfig::Adam(AdamConfig {
+            lr,
+            weight_decay,
+            decoupled: name == "adamw",
+            sparse_rows: flags.get("sparse_embedding")?.as_bool()?,
+            lazy_rows: true,
+            ..AdamConfig::default()
+        }),
+    };
+    let schedule = ScheduleConfig {
+        kind: if valid.is_some() {
+            ScheduleKind::Plateau
+        } else {
+            ScheduleKind::Constant
+        },
+        warmup_steps: 0,
+        factor: 0.25,
+        patience: 0,
+        threshold: 0.0,
+    };
+    Some(LmTraining {
+        files: LmFiles {
+            train: path("train")?,
+            valid,
+            skip_bad_rows: flags["data_args"]["skip_bad_rows"]
+                .as_bool()
+                .unwrap_or(false),
+        },
+        vocab: VocabPlan {
+            min_freq: n("min_freq")?,
+            max_size: opt_n("max_vocab"),
+            pad_to: None,
+        },
+        optimizer,
+        streams: n("batch_size")?,
+        eval_streams: opt_n("eval_batch_size").unwrap_or(10),
+        bptt: n("bptt")?,
+        train: TrainConfig {
+            epochs: n("epochs")?,
+            limit: opt_n("limit"),
+            report_every: n("report_every")?,
+            clip_grad_norm: f("clip_grad_norm"),
+            schedule,
+            patience: None,
+            save_every: opt_n("save_every"),
+            frozen: Vec::new(),
+            freeze_epochs: 0,
+        },
+        seed: flags.get("seed")?.as_u64()?,
+        device: if flags.get("device")?.as_str()? == "cuda" {
+            Device::Cuda
+        } else {
+            Device::Cpu
+        },
+    })
 }
