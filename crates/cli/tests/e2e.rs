@@ -267,7 +267,7 @@ fn bad_inputs_fail_with_clear_errors() {
     std::fs::write(d.join("config.json"), cfg).unwrap();
     fails_with(
         &recur(&["predict", "--run", &r(&d), "x"]),
-        "rnn.weight_ih_l0 has shape [128, 64], the model expects [64, 64]",
+        "rnn.weight_ih_l0 is [128, 64], but config.json's model makes it [64, 64]",
     );
     // vocabulary size ≠ embedding rows
     let d = copy("vocab");
@@ -295,7 +295,7 @@ fn bad_inputs_fail_with_clear_errors() {
     .unwrap();
     fails_with(
         &recur(&["predict", "--run", &r(&d), "x"]),
-        "unknown key(s) rnn.weight_ih_l9",
+        "holds rnn.weight_ih_l9, which config.json's model does not have",
     );
     // a malformed training row names file and line
     let bad = dir.join("badtrain");

@@ -36,6 +36,9 @@ pub struct Classes {
     index: FxHashMap<String, usize>,
 }
 
+/// The most classes a task may have.
+pub const MAX_CLASSES: usize = 100_000;
+
 fn is_integer_label(s: &str) -> Option<usize> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -48,6 +51,12 @@ impl Classes {
     pub fn new(names: Vec<String>, map: LabelMap) -> Result<Classes> {
         if names.is_empty() {
             return Err(DataError::Invalid("no class".into()));
+        }
+        if names.len() > MAX_CLASSES {
+            return Err(DataError::Invalid(format!(
+                "{} classes, over the limit of {MAX_CLASSES}",
+                names.len()
+            )));
         }
         let mut index = FxHashMap::default();
         for (i, n) in names.iter().enumerate() {
@@ -95,6 +104,18 @@ impl Classes {
         if let Some(ints) = ints {
             let base = if ints.contains(&0) { 0 } else { 1 };
             let max = ints.iter().copied().max().unwrap_or(base);
+            // integer labels are class numbers: a few labels far apart would make classes
+            // that no example has, which is a mistake, not a task
+            let count = max - base + 1;
+            let empty = count - ints.len();
+            if names.is_none() && (count > MAX_CLASSES || (empty > 64 && empty > ints.len())) {
+                return Err(DataError::Invalid(format!(
+                    "the integer labels run up to {max}, which makes {count} classes of which \
+                     only {} have an example: integer labels are class numbers {base}..=K; for \
+                     labels that are names, name the classes",
+                    ints.len()
+                )));
+            }
             let names = match names {
                 Some(n) => n.to_vec(),
                 None => (base..=max).map(|c| c.to_string()).collect(),

@@ -1,8 +1,16 @@
-//! CSV and TSV files through the `csv` crate: quoted fields with embedded delimiters, quotes
-//! and newlines, CRLF; columns chosen by header name or 1-based number.
+//! CSV and TSV files (RFC 4180): quoted fields with embedded delimiters, doubled quotes and
+//! newlines, CRLF; columns chosen by header name or 1-based number. Read as a stream by a
+//! small parser of its own rather than the `csv` crate, because it must do two things that
+//! crate does not: refuse a malformed quote (a lone `"` inside a quoted field, or a quote
+//! left open at the end of the file) instead of reading a guess, and refuse a row as soon
+//! as it crosses [`MAX_ROW_BYTES`] instead of after reading it whole. A quote inside an
+//! unquoted field is a literal (`5" screen`), as in the `csv` crate.
 
+use std::io::BufRead;
+
+use crate::lines::{MAX_ROW_BYTES, MAX_SKIP_BYTES};
 use crate::rows::Rows;
-use crate::{Column, ReadSpec, Result};
+use crate::{Column, DataError, ReadSpec, Result};
 
 /// Where the label and text are in each row, fixed by the header or the first row.
 struct Layout {
@@ -19,7 +27,7 @@ struct Layout {
 impl Layout {
     /// Resolves `spec`'s columns against the first record (the header when `header`).
     fn resolve(
-        record: &csv::ByteRecord,
+        record: &[Vec<u8>],
         header: bool,
         spec: &ReadSpec,
     ) -> std::result::Result<Layout, String> {
@@ -93,7 +101,7 @@ impl Layout {
     }
 
     /// The `(label, text)` of one record, or what is wrong with it.
-    fn row(&self, record: &csv::ByteRecord) -> std::result::Result<(String, String), String> {
+    fn row(&self, record: &[Vec<u8>]) -> std::result::Result<(String, String), String> {
         if record.len() != self.fields {
             return Err(format!(
                 "expected {} fields like the {}, found {}",
@@ -118,98 +126,213 @@ impl Layout {
     }
 }
 
-/// True when `bytes` (one record to the end of the file) ends inside a quoted field, as the
-/// `csv` crate's parser would see it: a quote opens a field only at its start, `""` inside
-/// is a literal quote.
-fn ends_inside_quotes(bytes: &[u8], delimiter: u8) -> bool {
-    let (mut quoted, mut at_field_start) = (false, true);
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if quoted {
-            if b == b'"' {
-                if bytes.get(i + 1) == Some(&b'"') {
-                    i += 1;
-                } else {
-                    quoted = false;
+/// Where the parser is inside a record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before a field's first byte.
+    FieldStart,
+    /// Inside an unquoted field.
+    Unquoted,
+    /// Inside a quoted field.
+    Quoted,
+    /// Just after a quote inside a quoted field: a second quote, a delimiter or a line
+    /// ending must follow.
+    QuoteInQuoted,
+    /// A malformed row: skipping to the end of its line.
+    SkipLine,
+}
+
+/// One record, or what is wrong with it.
+enum Record {
+    /// Its fields are in the reader's `fields[..n]`.
+    Fields(usize),
+    /// A malformed row and why.
+    Bad(String),
+}
+
+/// CSV/TSV records of a stream, each with the line it starts on.
+struct Records<R> {
+    input: R,
+    delimiter: u8,
+    /// Line of the next byte (1-based).
+    line: u64,
+    fields: Vec<Vec<u8>>,
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(input: R, delimiter: u8) -> Self {
+        Records {
+            input,
+            delimiter,
+            line: 1,
+            fields: Vec::new(),
+        }
+    }
+
+    /// The next record and its first line; `None` at the end of the file.
+    fn next(&mut self) -> Result<Option<(u64, Record)>> {
+        let d = self.delimiter;
+        // blank lines between records are skipped
+        let start = loop {
+            let chunk = self.input.fill_buf().map_err(io)?;
+            let Some(&b) = chunk.first() else {
+                return Ok(None);
+            };
+            match b {
+                b'\n' => self.line += 1,
+                b'\r' => {}
+                _ => break self.line,
+            }
+            self.input.consume(1);
+        };
+        let (mut n, mut bytes, mut state) = (0usize, 0usize, State::FieldStart);
+        let mut bad: Option<String> = None;
+        let mut skipped = 0u64;
+        field(&mut self.fields, n);
+        loop {
+            let chunk = self.input.fill_buf().map_err(io)?;
+            if chunk.is_empty() {
+                // the end of the file ends the record, unless a quote is open
+                if state == State::Quoted && bad.is_none() {
+                    bad = Some(format!(
+                        "the file ends in the middle of a row, inside a quoted field opened on \
+                         line {start}: a quote is not closed, or the file is truncated"
+                    ));
+                }
+                return Ok(Some((start, self.finish(n + 1, bad))));
+            }
+            let mut used = 0;
+            let mut ended = false;
+            for &b in chunk {
+                used += 1;
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                match (state, b) {
+                    (State::SkipLine, b'\n') => {
+                        ended = true;
+                        break;
+                    }
+                    (State::SkipLine, _) => {}
+                    (State::Quoted, b'"') => state = State::QuoteInQuoted,
+                    (State::Quoted, _) => self.fields[n].push(b),
+                    (State::QuoteInQuoted, b'"') => {
+                        self.fields[n].push(b'"');
+                        state = State::Quoted;
+                    }
+                    (State::FieldStart, b'"') => state = State::Quoted,
+                    (_, b) if b == d => {
+                        n += 1;
+                        field(&mut self.fields, n);
+                        state = State::FieldStart;
+                    }
+                    (_, b'\n') => {
+                        ended = true;
+                        break;
+                    }
+                    (_, b'\r') => {}
+                    (State::QuoteInQuoted, _) => {
+                        bad = Some(
+                            "a quote inside a quoted field must be doubled (\"\"): the field \
+                             closes its quote and goes on"
+                                .into(),
+                        );
+                        state = State::SkipLine;
+                    }
+                    (State::FieldStart | State::Unquoted, _) => {
+                        self.fields[n].push(b);
+                        state = State::Unquoted;
+                    }
                 }
             }
-        } else if b == b'"' && at_field_start {
-            quoted = true;
-            at_field_start = false;
-        } else {
-            at_field_start = b == delimiter || b == b'\n' || b == b'\r';
-        }
-        i += 1;
-    }
-    quoted
-}
-
-/// 1-based line numbers of byte offsets, counted incrementally as the reader moves forward
-/// (the `csv` crate's own count is one short after a `\r\n` ending).
-#[derive(Default)]
-struct LineCounter {
-    byte: usize,
-    newlines: u64,
-}
-
-impl LineCounter {
-    /// The line of the first byte at or after `start` that is not a line ending.
-    fn at(&mut self, body: &[u8], start: usize) -> u64 {
-        let first = body[start..]
-            .iter()
-            .position(|&b| b != b'\n' && b != b'\r')
-            .map_or(body.len(), |i| start + i);
-        if first >= self.byte {
-            self.newlines += body[self.byte..first]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
-            self.byte = first;
-        }
-        self.newlines + 1
-    }
-}
-
-/// Reads CSV (`delimiter` `,`) or TSV (`\t`) rows from `body` (BOM already removed).
-pub(crate) fn read(body: &[u8], delimiter: u8, spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(body);
-    let header = spec.has_header();
-    let mut record = csv::ByteRecord::new();
-    let mut layout: Option<Layout> = None;
-    let mut lines = LineCounter::default();
-    loop {
-        let start = reader.position().byte() as usize;
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                rows.bad(rows.error(lines.at(body, start), format!("unreadable row: {e}")))?;
-                continue;
+            self.input.consume(used);
+            bytes += used;
+            if ended {
+                return Ok(Some((start, self.finish(n + 1, bad))));
+            }
+            if bytes > MAX_ROW_BYTES && bad.is_none() {
+                bad = Some(format!(
+                    "the row is over the limit of {MAX_ROW_BYTES} bytes for one row"
+                ));
+                for f in &mut self.fields {
+                    *f = Vec::new();
+                }
+                // skip to where the row would end: its quote closes, then a line ends
+                state = if state == State::Quoted {
+                    State::Quoted
+                } else {
+                    State::SkipLine
+                };
+                n = 0;
+            }
+            if bad.is_some() {
+                skipped += used as u64;
+                if skipped > MAX_SKIP_BYTES {
+                    return Err(DataError::Invalid(format!(
+                        "the row has no end within {} MiB: not a CSV or TSV file?",
+                        MAX_SKIP_BYTES >> 20
+                    )));
+                }
+                // the row is discarded: nothing of it is kept while its end is looked for
+                for f in &mut self.fields {
+                    f.clear();
+                }
             }
         }
-        let line = lines.at(body, start);
-        let end = reader.position().byte() as usize;
-        if end >= body.len() && ends_inside_quotes(&body[start..], delimiter) {
-            rows.bad(rows.error(
-                line,
-                "the file ends in the middle of a row, inside a quoted field opened here: a quote \
-                    is not closed, or the file is truncated",
-            ))?;
-            break;
+    }
+
+    fn finish(&self, n: usize, bad: Option<String>) -> Record {
+        match bad {
+            Some(detail) => Record::Bad(detail),
+            None => Record::Fields(n),
         }
+    }
+}
+
+/// Makes `fields[n]` an empty field.
+fn field(fields: &mut Vec<Vec<u8>>, n: usize) {
+    if fields.len() <= n {
+        fields.push(Vec::new());
+    }
+    fields[n].clear();
+}
+
+fn io(e: std::io::Error) -> DataError {
+    DataError::Invalid(format!("reading: {e}"))
+}
+
+/// Reads CSV (`delimiter` `,`) or TSV (`\t`) rows from `input` (BOM already removed).
+pub(crate) fn read(
+    input: impl BufRead,
+    delimiter: u8,
+    spec: &ReadSpec,
+    rows: &mut Rows,
+) -> Result<()> {
+    let header = spec.has_header();
+    let mut layout: Option<Layout> = None;
+    let mut records = Records::new(input, delimiter);
+    loop {
+        let (line, record) = match records.next() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => return Err(rows.error(records.line, e.to_string())),
+        };
+        let n = match record {
+            Record::Fields(n) => n,
+            Record::Bad(detail) => {
+                rows.bad(rows.error(line, detail))?;
+                continue;
+            }
+        };
+        let fields = &records.fields[..n];
         if layout.is_none() {
-            layout = Some(Layout::resolve(&record, header, spec).map_err(|d| rows.error(line, d))?);
+            layout = Some(Layout::resolve(fields, header, spec).map_err(|d| rows.error(line, d))?);
             if header {
                 continue;
             }
         }
         if let Some(l) = &layout {
-            let row = l.row(&record);
+            let row = l.row(fields);
             rows.push(line, row)?;
         }
     }
@@ -218,15 +341,56 @@ pub(crate) fn read(body: &[u8], delimiter: u8, spec: &ReadSpec, rows: &mut Rows)
 
 #[cfg(test)]
 mod tests {
-    use super::ends_inside_quotes;
+    use super::*;
+
+    /// The records of `text` as strings, or `!why` for a bad one.
+    fn records(text: &[u8]) -> Vec<(u64, String)> {
+        let mut r = Records::new(std::io::BufReader::with_capacity(3, text), b',');
+        let mut out = Vec::new();
+        while let Some((line, rec)) = r.next().unwrap() {
+            out.push((
+                line,
+                match rec {
+                    Record::Fields(n) => r.fields[..n]
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                    Record::Bad(why) => format!("!{}", &why[..12.min(why.len())]),
+                },
+            ));
+        }
+        out
+    }
 
     #[test]
-    fn quote_state_at_the_end() {
-        assert!(!ends_inside_quotes(b"1,\"a\",\"b\"\"c\"\n", b','));
-        assert!(ends_inside_quotes(b"1,\"a\",\"b cut", b','));
-        assert!(ends_inside_quotes(b"1,\"a\n2,b,c\n", b','));
-        // a quote inside an unquoted field is a literal (5" screen)
-        assert!(!ends_inside_quotes(b"1,a 5\" screen,b\n", b','));
-        assert!(!ends_inside_quotes(b"1\t\"a\tb\"\tc\n", b'\t'));
+    fn rfc_4180_with_lines_quotes_and_crlf() {
+        let got =
+            records(b"1,\"a, b\",\"say \"\"hi\"\"\"\r\n\n2,5\" screen,\"two\nlines\"\n3,,\n4,x");
+        let want = [
+            (1, "1|a, b|say \"hi\""),
+            (3, "2|5\" screen|two\nlines"),
+            (5, "3||"),
+            (6, "4|x"),
+        ];
+        assert_eq!(got, want.map(|(l, s)| (l, s.to_string())));
+    }
+
+    #[test]
+    fn malformed_quotes_are_rows_in_error_and_reading_goes_on() {
+        let got = records(b"1,\"he said \"hi\" ok\",x\n2,fine\n3,\"open\n4,more");
+        assert_eq!(got[0], (1, "!a quote insi".to_string()));
+        assert_eq!(got[1], (2, "2|fine".to_string()));
+        assert_eq!(got[2], (3, "!the file end".to_string()));
+        assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn an_endless_row_is_refused_not_read() {
+        let mut r = Records::new(std::io::BufReader::new(std::io::repeat(b'x')), b',');
+        match r.next() {
+            Err(e) => assert!(e.to_string().contains("no end"), "{e}"),
+            Ok(_) => panic!("an endless row was read"),
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! may stand anywhere in the line, as fastText allows; a line with several labels is refused
 //! until multi-label classification exists.
 
-use crate::lines::{non_blank, utf8};
+use std::io::BufRead;
+
+use crate::lines::{too_long, utf8, Line, Lines, MAX_ROW_BYTES};
 use crate::rows::Rows;
 use crate::spec::LABEL_PREFIX;
 use crate::{DataError, ReadSpec, Result};
@@ -24,8 +26,8 @@ fn row(line: &[u8]) -> std::result::Result<(String, String), String> {
     }
 }
 
-/// Reads fastText lines from `body` (BOM already removed); blank lines are skipped.
-pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
+/// Reads fastText lines from `input` (BOM already removed); blank lines are skipped.
+pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
     if spec.label_col.is_some() || !spec.text_cols.is_empty() || spec.header {
         return Err(DataError::Invalid(
             "a label column, text columns and a header do not apply to fastText files (labels \
@@ -33,8 +35,16 @@ pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> 
                 .into(),
         ));
     }
-    for (number, line, _) in non_blank(body) {
-        rows.push(number, row(line))?;
+    let mut lines = Lines::new(input, MAX_ROW_BYTES);
+    while let Some((number, line)) = lines
+        .next_line()
+        .map_err(|e| DataError::Invalid(e.to_string()))?
+    {
+        match line {
+            Line::Text(t, _) if t.trim_ascii().is_empty() => {}
+            Line::Text(t, _) => rows.push(number, row(t))?,
+            Line::TooLong => rows.push(number, Err(too_long(MAX_ROW_BYTES)))?,
+        }
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::lines::{non_blank, utf8};
+use std::io::BufRead;
+
+use crate::lines::{too_long, utf8, Line, Lines, MAX_ROW_BYTES};
 use crate::rows::Rows;
 use crate::{Column, DataError, ReadSpec, Result};
 
@@ -94,8 +96,11 @@ fn row(
     Ok((label, text))
 }
 
-/// Reads JSONL rows from `body` (BOM already removed); blank lines are skipped.
-pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
+/// A line as read: its bytes and whether a newline ended it, or why it is refused.
+type ReadLine = std::result::Result<(Vec<u8>, bool), String>;
+
+/// Reads JSONL rows from `input` (BOM already removed); blank lines are skipped.
+pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
     let label_key = match &spec.label_col {
         Some(c) => key(c, "label column")?,
         None => "label".to_string(),
@@ -113,17 +118,39 @@ pub(crate) fn read(body: &[u8], spec: &ReadSpec, rows: &mut Rows) -> Result<()> 
             "field {label_key:?} is both the label and a text field"
         )));
     }
-    // parse in parallel (lines are independent), then collect in file order so that the
-    // first bad row reported is the first in the file
+    // parse in parallel (lines are independent) a block at a time, then in file order, so
+    // that the first bad row reported is the first in the file
     use rayon::prelude::*;
-    let lines: Vec<(u64, &[u8], bool)> = non_blank(body).collect();
-    let parsed: Vec<_> = lines
-        .par_iter()
-        .with_min_len(256)
-        .map(|&(_, line, terminated)| row(line, terminated, &label_key, &text_keys))
-        .collect();
-    for ((number, _, _), r) in lines.iter().zip(parsed) {
-        rows.push(*number, r)?;
+    let mut lines = Lines::new(input, MAX_ROW_BYTES);
+    let mut block: Vec<(u64, ReadLine)> = Vec::new();
+    let mut done = false;
+    while !done {
+        block.clear();
+        while block.len() < 4096 {
+            match lines
+                .next_line()
+                .map_err(|e| DataError::Invalid(e.to_string()))?
+            {
+                None => {
+                    done = true;
+                    break;
+                }
+                Some((_, Line::Text(t, _))) if t.trim_ascii().is_empty() => {}
+                Some((n, Line::Text(t, end))) => block.push((n, Ok((t.to_vec(), end)))),
+                Some((n, Line::TooLong)) => block.push((n, Err(too_long(MAX_ROW_BYTES)))),
+            }
+        }
+        let parsed: Vec<_> = block
+            .par_iter()
+            .with_min_len(256)
+            .map(|(_, line)| match line {
+                Ok((text, terminated)) => row(text, *terminated, &label_key, &text_keys),
+                Err(e) => Err(e.clone()),
+            })
+            .collect();
+        for ((number, _), r) in block.iter().zip(parsed) {
+            rows.push(*number, r)?;
+        }
     }
     Ok(())
 }

@@ -50,9 +50,10 @@ mod vocab;
 mod vocab_file;
 
 pub use ag_news::{read_csv, ReadOptions};
-pub use classes::{Classes, LabelMap};
+pub use classes::{Classes, LabelMap, MAX_CLASSES};
 pub use encoder::TextEncoder;
 pub use error::{DataError, Result};
+pub use lines::{Line, Lines, MAX_ROW_BYTES};
 pub use lm::{lm_ids, lm_vocab, read_documents, Streams, EOS};
 pub use loader::{collate, Batch, Encoded, Loader, LoaderConfig, Prefetch};
 pub use locate::{locate, DataFiles};
@@ -62,8 +63,8 @@ pub use spec::{Column, Format, ReadSpec, LABEL_PREFIX};
 pub use split::split_stratified;
 pub use tokenizer::{basic_english, ngrams, Tokenizer};
 pub use vectors::{load_vectors, OovInit, PretrainedTable};
-pub use vocab::{Vocab, VocabOptions, VocabOrder};
-pub use vocab_file::write_atomic;
+pub use vocab::{Vocab, VocabOptions, VocabOrder, MAX_VOCAB};
+pub use vocab_file::{read_text, write_atomic, MAX_VOCAB_FILE_BYTES};
 
 /// AG News class names, index = label − 1.
 pub const AG_NEWS_CLASSES: [&str; 4] = ["World", "Sports", "Business", "Sci/Tech"];

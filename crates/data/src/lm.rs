@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::lines::{too_long, utf8, Line, Lines, MAX_ROW_BYTES};
 use crate::{
     read_labelled, DataError, ReadSpec, Result, Tokenizer, Vocab, VocabOptions, VocabOrder,
 };
@@ -31,17 +32,24 @@ pub fn read_documents(
         let raw = read_labelled(path, spec, tokenizer, skip_bad_rows)?;
         return Ok(raw.examples.into_iter().map(|e| e.text).collect());
     }
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let (input, ()) = crate::reader::open_text(path, |_| ())?;
+    let mut lines = Lines::new(input, MAX_ROW_BYTES);
     let mut docs = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = std::str::from_utf8(line).map_err(|_| DataError::Row {
+    while let Some((number, line)) = lines.next_line().map_err(|e| DataError::io(path, e))? {
+        let bad = |detail: String| DataError::Row {
             path: path.into(),
-            line: i as u64 + 1,
-            detail: "not valid UTF-8".into(),
-        })?;
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if !line.trim().is_empty() {
-            docs.push(line.to_string());
+            line: number,
+            detail,
+        };
+        let text = match line {
+            Line::TooLong => Err(too_long(MAX_ROW_BYTES)),
+            Line::Text(t, _) => utf8(t).map(str::to_string),
+        };
+        match text {
+            Ok(t) if t.trim().is_empty() => {}
+            Ok(t) => docs.push(t),
+            Err(_) if skip_bad_rows => {}
+            Err(detail) => return Err(bad(detail)),
         }
     }
     if docs.is_empty() {

@@ -3,6 +3,7 @@
 //! line (or skip and count it with `skip_bad_rows`); the lesson's AG News reader is on
 //! top of it (`ag_news.rs`).
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use crate::rows::{RawDataset, Rows};
@@ -62,15 +63,31 @@ pub fn read_labelled(
     tokenizer: Tokenizer,
     skip_bad_rows: bool,
 ) -> Result<RawDataset> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let format = spec.format_for(path, &bytes[..bytes.len().min(4096)]);
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let (input, format) = open_text(path, |head| spec.format_for(path, head))?;
     let mut rows = Rows::new(path, tokenizer, skip_bad_rows);
     match format {
-        Format::Csv => crate::delimited::read(body, b',', spec, &mut rows)?,
-        Format::Tsv => crate::delimited::read(body, b'\t', spec, &mut rows)?,
-        Format::Jsonl => crate::jsonl::read(body, spec, &mut rows)?,
-        Format::FastText => crate::fasttext::read(body, spec, &mut rows)?,
+        Format::Csv => crate::delimited::read(input, b',', spec, &mut rows)?,
+        Format::Tsv => crate::delimited::read(input, b'\t', spec, &mut rows)?,
+        Format::Jsonl => crate::jsonl::read(input, spec, &mut rows)?,
+        Format::FastText => crate::fasttext::read(input, spec, &mut rows)?,
     }
     Ok(rows.finish(format))
+}
+
+/// Opens `path` to be read as a stream, its UTF-8 byte-order mark skipped, and what `what`
+/// makes of its first bytes (up to 4 KiB: the format).
+pub(crate) fn open_text<T>(
+    path: &Path,
+    what: impl FnOnce(&[u8]) -> T,
+) -> Result<(impl BufRead, T)> {
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, file);
+    let head = input.fill_buf().map_err(|e| DataError::io(path, e))?;
+    let head = &head[..head.len().min(4096)];
+    let bom = head.starts_with(b"\xef\xbb\xbf");
+    let t = what(head);
+    if bom {
+        input.consume(3);
+    }
+    Ok((input, t))
 }

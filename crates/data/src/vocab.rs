@@ -108,6 +108,9 @@ impl Default for VocabOptions {
     }
 }
 
+/// The most tokens a vocabulary may have (`with_dummies` pads to at most this many).
+pub const MAX_VOCAB: usize = 1 << 22;
+
 /// Token ↔ id maps. Unknown tokens encode to [`Vocab::unk_id`] (0 in the lesson's orders, as
 /// the lesson's `encode`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -291,8 +294,10 @@ impl Vocab {
     }
 
     /// This vocabulary with unused `<dummyI>` tokens appended up to `size` tokens (benchmarks
-    /// the cost of a large embedding); ids and the unknown id are unchanged.
+    /// the cost of a large embedding); ids and the unknown id are unchanged. At most
+    /// [`MAX_VOCAB`] tokens.
     pub fn with_dummies(self, size: usize) -> Vocab {
+        let size = size.min(MAX_VOCAB);
         let mut itos = self.itos;
         let n = itos.len();
         itos.extend((n..size).map(|i| format!("<dummy{i}>")));

@@ -41,7 +41,7 @@ impl Vocab {
     }
 
     fn load_lines(path: &Path, order: VocabOrder) -> Result<Vocab> {
-        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+        let text = read_text(path, MAX_VOCAB_FILE_BYTES)?;
         let mut itos = Vec::new();
         let mut seen = HashMap::new();
         for (i, line) in text.lines().enumerate() {
@@ -67,6 +67,28 @@ impl Vocab {
         }
         Ok(Self::from_itos(itos, order))
     }
+}
+
+/// The most bytes a vocabulary file may have (a few million tokens).
+pub const MAX_VOCAB_FILE_BYTES: u64 = 1 << 30;
+
+/// The text of `path`, refused past `max` bytes (an endless or runaway file is not read
+/// whole) or when it is not UTF-8.
+pub fn read_text(path: &Path, max: u64) -> Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(DataError::Invalid(format!(
+            "{}: over {max} bytes, more than such a file holds",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| DataError::Invalid(format!("{}: not valid UTF-8 ({e})", path.display())))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a

@@ -267,7 +267,27 @@ impl ClassifierConfig {
             })
     }
 
-    /// Checks the options that are not the recurrent layer's.
+    /// Every parameter `Classifier::new` registers, with its shape, in PyTorch's order:
+    /// `embedding.weight [V, E]`, the recurrent layers' `rnn.*`, `attn.weight [1, D·H_out]`
+    /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`. Computed without
+    /// allocating.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let features = self.feature_dim();
+        let mut out = vec![(
+            "embedding.weight".to_string(),
+            vec![self.vocab_size, self.embed_dim],
+        )];
+        out.extend(self.recurrent().param_shapes("rnn"));
+        if self.pooling() == Pooling::Attention {
+            out.push(("attn.weight".into(), vec![1, features]));
+        }
+        out.push(("fc.weight".into(), vec![self.num_class, features]));
+        out.push(("fc.bias".into(), vec![self.num_class]));
+        out
+    }
+
+    /// Checks the options that are not the recurrent layer's, and the model's size
+    /// ([`crate::MAX_PARAMS`]).
     pub fn validate(&self) -> Result<()> {
         if self.vocab_size == 0 || self.num_class == 0 || self.embed_dim == 0 {
             return Err(LayerError::Config(format!(
@@ -275,6 +295,14 @@ impl ClassifierConfig {
                 self.vocab_size, self.embed_dim, self.num_class
             )));
         }
+        if self.num_layers > crate::MAX_LAYERS {
+            return Err(LayerError::Config(format!(
+                "num_layers is {}, over the limit of {}",
+                self.num_layers,
+                crate::MAX_LAYERS
+            )));
+        }
+        crate::check_param_count("classifier", &self.param_shapes())?;
         for (name, p) in [
             ("embed_dropout", self.embed_dropout),
             ("fc_dropout", self.fc_dropout),
@@ -317,6 +345,6 @@ impl ClassifierConfig {
     /// Width of the pooled feature vector (`D · H_out`).
     pub fn feature_dim(&self) -> usize {
         let r = self.recurrent();
-        r.directions() * r.out_size()
+        r.directions().saturating_mul(r.out_size())
     }
 }

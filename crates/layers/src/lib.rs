@@ -54,5 +54,7 @@ pub use linear::{Bias, Linear};
 pub use lm::{LanguageModel, LmConfig, LmState};
 pub use models::Classifier;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
-pub use params::{rng, ParamId, ParamStore, Rng, RowClock};
+pub use params::{
+    check_param_count, param_count, rng, ParamId, ParamStore, Rng, RowClock, MAX_LAYERS, MAX_PARAMS,
+};
 pub use recurrent::{Recurrent, RecurrentConfig, RecurrentOutput};

@@ -53,7 +53,33 @@ impl LmConfig {
                 self.dropout
             )));
         }
-        Ok(())
+        if self.num_layers > crate::MAX_LAYERS {
+            return Err(LayerError::Config(format!(
+                "num_layers is {}, over the limit of {}",
+                self.num_layers,
+                crate::MAX_LAYERS
+            )));
+        }
+        crate::check_param_count("language model", &self.param_shapes())
+    }
+
+    /// Every parameter `LanguageModel::new` registers, with its shape, in PyTorch's order:
+    /// `encoder.weight [V, E]`, `rnn.*`, `decoder.weight [V, H]` (not when tied),
+    /// `decoder.bias [V]`. Computed without allocating.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let mut out = vec![(
+            "encoder.weight".to_string(),
+            vec![self.vocab_size, self.embed_dim],
+        )];
+        out.extend(self.recurrent().param_shapes("rnn"));
+        if !self.tied {
+            out.push((
+                "decoder.weight".into(),
+                vec![self.vocab_size, self.hidden_dim],
+            ));
+        }
+        out.push(("decoder.bias".into(), vec![self.vocab_size]));
+        out
     }
 
     fn recurrent(&self) -> RecurrentConfig {

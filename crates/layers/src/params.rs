@@ -20,6 +20,37 @@ pub fn rng(seed: u64) -> Rng {
     Rng::seed_from_u64(seed)
 }
 
+/// The most parameters (elements) one model may have: 2^31, 8 GiB of f32. A config
+/// asking for more is refused before anything is allocated.
+pub const MAX_PARAMS: usize = 1 << 31;
+
+/// The most stacked recurrent layers a model may have.
+pub const MAX_LAYERS: usize = 256;
+
+/// The elements of parameters of `shapes` (`None`: the count overflows).
+pub fn param_count(shapes: &[(String, Vec<usize>)]) -> Option<usize> {
+    shapes.iter().try_fold(0usize, |total, (_, shape)| {
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        total.checked_add(n)
+    })
+}
+
+/// Refuses a model of `shapes` over [`MAX_PARAMS`], naming its largest parameter.
+pub fn check_param_count(what: &str, shapes: &[(String, Vec<usize>)]) -> crate::Result<()> {
+    let total = param_count(shapes);
+    if total.is_some_and(|n| n <= MAX_PARAMS) {
+        return Ok(());
+    }
+    let largest = shapes
+        .iter()
+        .max_by_key(|(_, s)| s.iter().fold(1u128, |a, &d| a.saturating_mul(d as u128)));
+    Err(crate::LayerError::Config(format!(
+        "the {what} would have {} parameters, over the limit of {MAX_PARAMS}{}",
+        total.map_or("more than 2^64".to_string(), |n| n.to_string()),
+        largest.map_or(String::new(), |(n, s)| format!(" (the largest: {n} {s:?})"))
+    )))
+}
+
 /// A parameter of one [`ParamStore`] (and of its clones): handing it to another store is an
 /// error naming the parameter, never another parameter's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -376,3 +376,58 @@ proptest! {
         }
     }
 }
+
+/// The shapes a config reports without allocating are the ones its model registers, name
+/// for name, in order: a file's shapes are checked against them before a model is built.
+#[test]
+fn param_shapes_are_what_the_models_register() {
+    use recur_layers::{Classifier, ClassifierConfig, LanguageModel, LmConfig, ModelKind, Pooling};
+
+    let registered = |store: &ParamStore<Cpu>| -> Vec<(String, Vec<usize>)> {
+        store
+            .iter()
+            .map(|(_, n, t)| (n.to_string(), t.shape().to_vec()))
+            .collect()
+    };
+    for cell in [CellKind::RnnTanh, CellKind::Lstm, CellKind::Gru] {
+        for (layers, bi, proj, pooling) in [
+            (1, false, 0, Pooling::Last),
+            (2, true, 0, Pooling::Attention),
+            (3, true, 3, Pooling::Max),
+        ] {
+            if proj > 0 && cell != CellKind::Lstm {
+                continue;
+            }
+            let mut c = ClassifierConfig::lesson(ModelKind::LstmPacked, 11)
+                .with_cell(cell)
+                .with_pooling(pooling)
+                .with_sizes(5, 4)
+                .with_layers(layers, 0.0);
+            c.bidirectional = bi;
+            c.proj_size = proj;
+            c.num_class = 3;
+            let mut store = ParamStore::new(&Cpu, DType::F32);
+            Classifier::new(&mut store, c.clone(), &mut rng(1)).unwrap();
+            assert_eq!(registered(&store), c.param_shapes(), "{c:?}");
+        }
+        for tied in [false, true] {
+            let c = LmConfig {
+                vocab_size: 9,
+                embed_dim: 4,
+                hidden_dim: 4,
+                num_layers: 2,
+                cell,
+                dropout: 0.0,
+                tied,
+            };
+            let mut store = ParamStore::new(&Cpu, DType::F32);
+            LanguageModel::new(&mut store, c.clone(), &mut rng(1)).unwrap();
+            assert_eq!(registered(&store), c.param_shapes(), "{c:?}");
+        }
+    }
+    // a size no machine holds is refused before anything is allocated
+    let mut huge = ClassifierConfig::lesson(ModelKind::Lstm, 100);
+    huge.hidden_dim = 10_000_000;
+    let e = Classifier::new(&mut ParamStore::new(&Cpu, DType::F32), huge, &mut rng(1));
+    assert!(e.unwrap_err().to_string().contains("over the limit"));
+}

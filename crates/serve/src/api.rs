@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -37,6 +36,8 @@ pub struct AppState {
     pub classes: Vec<String>,
     /// Encodes a text for the model.
     pub encode: Encoder,
+    /// How long a request's body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 /// A JSON error response.
@@ -127,6 +128,8 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
 /// Checks a request body against the API and the limits.
 fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Refusal> {
     let unprocessable = |m: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, m);
+    // a UTF-8 byte-order mark is not part of the JSON
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
     let text = std::str::from_utf8(body).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -244,20 +247,33 @@ fn labelled(probs: &[f64], classes: &[String], top_k: Option<usize>) -> Value {
     )
 }
 
-async fn predict(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn predict(State(s): State<Arc<AppState>>, req: Request) -> Response {
     let _in_flight = s.queue.enter();
-    let body = match body {
-        Ok(b) => b,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+    let limit = s.limits.max_body_bytes;
+    let read = axum::body::to_bytes(req.into_body(), limit);
+    let body: Bytes = match tokio::time::timeout(s.body_timeout, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            // a body that arrives fails only on its length (`LengthLimitError`)
+            let too_long = e.to_string().contains("length limit");
+            return if too_long {
+                error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the request body is over the server's limit of {limit} bytes"),
+                )
+            } else {
+                error(StatusCode::BAD_REQUEST, format!("reading the body: {e}"))
+            };
+        }
+        Err(_) => {
             return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::REQUEST_TIMEOUT,
                 format!(
-                    "the request body is over the server's limit of {} bytes",
-                    s.limits.max_body_bytes
+                    "the request body did not arrive within {:.0} s",
+                    s.body_timeout.as_secs_f64()
                 ),
             )
         }
-        Err(r) => return error(r.status(), r.body_text()),
     };
     let parsed = match parse(&body, &s.limits) {
         Ok(p) => p,

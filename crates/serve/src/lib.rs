@@ -9,20 +9,21 @@
 //!
 //! ```no_run
 //! use recur_cpu::Cpu;
-//! use recur_serve::{default_batch, Limits, Server};
+//! use recur_serve::{default_batch, Limits, Server, Timeouts};
 //! use recur_train::RunDir;
 //!
 //! let path = std::path::Path::new("runs/lstm");
 //! let run = RunDir::new(path).load_classifier(&Cpu)?;
 //! let server = Server::bind(run, path, "127.0.0.1:8080".parse()?, default_batch(),
-//! Limits::default())?;
+//! Limits::default(), Timeouts::default())?;
 //! println!("listening on http://{}", server.local_addr()?);
-//! server.run()?; // until SIGTERM or Ctrl-C, then drains
+//! server.run()?; // until SIGTERM or Ctrl-C, then drains (at most the shutdown timeout)
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod api;
 pub mod batcher;
+pub mod conn;
 pub mod metrics;
 
 use std::future::Future;
@@ -59,6 +60,44 @@ impl Default for Limits {
     }
 }
 
+/// How long the server waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For a request's head, and for the next request on an idle connection (then it is
+    /// closed).
+    pub read: Duration,
+    /// For a request's body, once its head has come (408 after).
+    pub body: Duration,
+    /// After SIGTERM or Ctrl-C, for the requests in flight to finish; then the remaining
+    /// connections are closed. A second signal closes them at once.
+    pub shutdown: Duration,
+}
+
+impl Default for Timeouts {
+    /// 30 s to read a request's head or to wait for the next, 30 s for its body, 10 s to
+    /// drain at shutdown.
+    fn default() -> Self {
+        Timeouts {
+            read: Duration::from_secs(30),
+            body: Duration::from_secs(30),
+            shutdown: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The longest any timeout or batching delay may be (an hour).
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// The most threads the model may run on.
+pub const MAX_THREADS: usize = 1024;
+
+/// How a server's run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// Connections still open at the shutdown deadline (or at a second signal), closed.
+    pub closed: usize,
+}
+
 /// What went wrong starting or running the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -81,6 +120,7 @@ pub struct Server {
     runtime: tokio::runtime::Runtime,
     state: Arc<api::AppState>,
     inference: std::thread::JoinHandle<()>,
+    timeouts: Timeouts,
 }
 
 impl Server {
@@ -92,7 +132,38 @@ impl Server {
         addr: SocketAddr,
         batch: BatchConfig,
         limits: Limits,
+        timeouts: Timeouts,
     ) -> Result<Server, ServeError> {
+        for (name, t) in [
+            ("max_delay", batch.max_delay),
+            ("read_timeout", timeouts.read),
+            ("body_timeout", timeouts.body),
+            ("shutdown_timeout", timeouts.shutdown),
+        ] {
+            if t > MAX_WAIT {
+                return Err(ServeError::Setting {
+                    name,
+                    problem: format!("must be at most an hour, found {t:?}"),
+                });
+            }
+        }
+        for (name, t) in [
+            ("read_timeout", timeouts.read),
+            ("body_timeout", timeouts.body),
+        ] {
+            if t.is_zero() {
+                return Err(ServeError::Setting {
+                    name,
+                    problem: "must be positive".into(),
+                });
+            }
+        }
+        if batch.threads > MAX_THREADS {
+            return Err(ServeError::Setting {
+                name: "threads",
+                problem: format!("must be at most {MAX_THREADS}, found {}", batch.threads),
+            });
+        }
         for (name, v) in [
             ("max_batch", batch.max_batch),
             ("threads", batch.threads),
@@ -126,6 +197,8 @@ impl Server {
             "max_body_bytes": limits.max_body_bytes,
             "max_inputs": limits.max_inputs,
             "max_text_bytes": limits.max_text_bytes,
+            "read_timeout_s": timeouts.read.as_secs_f64(),
+            "body_timeout_s": timeouts.body.as_secs_f64(),
         });
         // the handlers encode, the inference thread runs the model: one predictor
         let run = Arc::new(run);
@@ -138,12 +211,14 @@ impl Server {
             info,
             classes,
             encode: Box::new(move |t| encoder.encode(t)),
+            body_timeout: timeouts.body,
         });
         Ok(Server {
             listener,
             runtime,
             state,
             inference,
+            timeouts,
         })
     }
 
@@ -152,33 +227,71 @@ impl Server {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight and stops
-    /// the inference thread.
-    pub fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), ServeError> {
+    /// Serves until `shutdown` completes (the first time), then stops accepting, lets the
+    /// requests in flight finish — until the shutdown timeout or until `shutdown` completes
+    /// again (a second signal) — closes what is left, and stops the inference thread.
+    pub fn run_until<F>(self, shutdown: impl Fn() -> F) -> Result<Stopped, ServeError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         let Server {
             listener,
             runtime,
             state,
             inference,
+            timeouts,
         } = self;
         let app = api::router(state);
-        runtime.block_on(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        })?;
-        // the router (and every queue clone) is gone: the inference thread ends
+        let closed = runtime.block_on(async move {
+            use hyper_util::rt::{TokioIo, TokioTimer};
+            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+            let first = shutdown();
+            tokio::pin!(first);
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else {
+                            // out of descriptors and the like: pause, then go on
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        };
+                        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let conn::Head::Good(io) =
+                                conn::first_head(stream, timeouts.read).await
+                            else {
+                                return;
+                            };
+                            let conn = hyper::server::conn::http1::Builder::new()
+                                .timer(TokioTimer::new())
+                                .header_read_timeout(timeouts.read)
+                                .serve_connection(TokioIo::new(io), service);
+                            let _ = watcher.watch(conn).await;
+                        });
+                    }
+                    _ = &mut first => break,
+                }
+            }
+            drop(listener);
+            let second = shutdown();
+            let open = graceful.count();
+            tokio::select! {
+                _ = graceful.shutdown() => 0,
+                _ = tokio::time::sleep(timeouts.shutdown) => open,
+                _ = second => open,
+            }
+        });
+        // the router (and every queue clone) is gone with the runtime: the inference
+        // thread ends, and connections still open are closed
         drop(runtime);
         let _ = inference.join();
-        Ok(())
+        Ok(Stopped { closed })
     }
 
     /// Serves until SIGTERM or Ctrl-C.
-    pub fn run(self) -> Result<(), ServeError> {
-        self.run_until(shutdown_signal())
+    pub fn run(self) -> Result<Stopped, ServeError> {
+        self.run_until(shutdown_signal)
     }
 }
 

@@ -79,9 +79,11 @@ pub use params_io::{
     load_params, load_params_bytes, load_params_bytes_with, params_to_bytes, save_params,
     state_from_bytes, state_to_bytes, LoadReport, ParamsFile,
 };
+pub use run::files::{check_file_shapes, file_shapes, read_bounded};
 pub use run::{
     vocab_bytes, CheckpointState, ClassSpec, ClassifierRunConfig, Entry, FaultPoint, Fingerprint,
-    LmRunConfig, Loaded, RunConfig, RunDir, RunOutput, RunWriter, TextSpec, RUN_SCHEMA_VERSION,
+    LmRunConfig, Loaded, RunConfig, RunDir, RunOutput, RunWriter, TextSpec, MAX_CONFIG_BYTES,
+    MAX_METRICS_BYTES, MAX_STATE_BYTES, RUN_FILES, RUN_SCHEMA_VERSION,
 };
 pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
 pub use skipgram::{train_skipgram, SkipGramConfig};

@@ -10,6 +10,7 @@ use recur_tensor::{Backend, DType, HostData, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
+use crate::run::files::{read_bounded, safetensors_bound};
 use crate::{Result, TrainError};
 
 fn bad(path: &Path, detail: impl std::fmt::Display) -> TrainError {
@@ -266,7 +267,9 @@ pub fn load_params_bytes_with<B: Backend>(
 
 /// [`load_params_bytes`] on the file at `path`.
 pub fn load_params<B: Backend>(store: &mut ParamStore<B>, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
+    let elements: usize = store.iter().map(|(_, _, t)| t.numel()).sum();
+    let max = safetensors_bound(elements, store.len());
+    let bytes = read_bounded(path, max)?;
     load_params_bytes(store, &bytes, path)
 }
 

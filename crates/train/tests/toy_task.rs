@@ -277,7 +277,8 @@ fn a_toy_task_resumes_exactly_from_inside_an_epoch() {
         valid: numbers(20, 3.2),
         batch: 8,
     };
-    let out = RunOutput::open(&parts, "another", Vec::new()).unwrap();
+    let notes = vec![("notes.txt".to_string(), b"toy\n".to_vec())];
+    let out = RunOutput::open(&parts, "another", notes).unwrap();
     let sgd = Box::new(Sgd::new(SgdConfig::default()));
     let mut t = Trainer::new(TrainConfig::default(), task, store, sgd, rng(0)).with_output(out);
     let e = t.resume().unwrap_err().to_string();

@@ -122,6 +122,17 @@ pub struct ServeArgs {
     /// Threads running the model.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Seconds a client has to send a request's head, and an idle connection waits for its
+    /// next request before it is closed.
+    #[arg(long, default_value_t = 30.0)]
+    pub read_timeout_s: f64,
+    /// Seconds a client has to send a request's body (408 after).
+    #[arg(long, default_value_t = 30.0)]
+    pub body_timeout_s: f64,
+    /// Seconds the requests in flight have to finish after SIGTERM or Ctrl-C; then the
+    /// connections left are closed (a second signal closes them at once).
+    #[arg(long, default_value_t = 10.0)]
+    pub shutdown_timeout_s: f64,
 }
 
 /// Arguments of `recur generate`.

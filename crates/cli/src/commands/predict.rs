@@ -1,10 +1,9 @@
 //! `recur predict`: class and probabilities for each text (arguments, or lines on stdin),
 //! read and run by the run's [`recur_train::Predictor`] exactly as `eval` and `serve` do.
 
-use std::io::BufRead;
-
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use recur_cpu::Cpu;
+use recur_data::{Line, Lines, MAX_ROW_BYTES};
 use recur_train::{Prediction, RunDir};
 
 use crate::args::PredictArgs;
@@ -53,8 +52,18 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
         Ok(())
     };
     if a.texts.is_empty() {
-        for (i, line) in std::io::stdin().lock().lines().enumerate() {
-            emit(&line.with_context(|| format!("stdin line {}", i + 1))?)?;
+        // one text a line, each bounded as it is read (a runaway line is refused when it
+        // crosses the limit, never read whole)
+        let mut lines = Lines::new(std::io::stdin().lock(), MAX_ROW_BYTES);
+        while let Some((number, line)) = lines.next_line().context("reading stdin")? {
+            let text = match line {
+                Line::Text(t, _) => std::str::from_utf8(t)
+                    .with_context(|| format!("stdin line {number}: not valid UTF-8"))?,
+                Line::TooLong => bail!(
+                    "stdin line {number}: over the limit of {MAX_ROW_BYTES} bytes for one text"
+                ),
+            };
+            emit(text)?;
         }
     } else {
         for t in &a.texts {

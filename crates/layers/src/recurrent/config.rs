@@ -82,6 +82,43 @@ impl RecurrentConfig {
         }
     }
 
+    /// Every parameter `Recurrent::new` registers under `prefix`, with its shape, in
+    /// PyTorch's order (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`,
+    /// `weight_hr_l0`, then `_reverse`, then the next layer). Computed without allocating,
+    /// so a size read from a file is checked before anything is built.
+    pub fn param_shapes(&self, prefix: &str) -> Vec<(String, Vec<usize>)> {
+        let (h, d) = (self.hidden_size, self.directions());
+        let gh = self.kind.gates().saturating_mul(h);
+        let mut out = Vec::new();
+        for layer in 0..self.num_layers {
+            let in_size = if layer == 0 {
+                self.input_size
+            } else {
+                d.saturating_mul(self.out_size())
+            };
+            for dir in 0..d {
+                let sfx = format!("l{layer}{}", if dir == 1 { "_reverse" } else { "" });
+                let name = |n: &str| {
+                    if prefix.is_empty() {
+                        format!("{n}_{sfx}")
+                    } else {
+                        format!("{prefix}.{n}_{sfx}")
+                    }
+                };
+                out.push((name("weight_ih"), vec![gh, in_size]));
+                out.push((name("weight_hh"), vec![gh, self.out_size()]));
+                if self.bias {
+                    out.push((name("bias_ih"), vec![gh]));
+                    out.push((name("bias_hh"), vec![gh]));
+                }
+                if self.proj_size > 0 {
+                    out.push((name("weight_hr"), vec![self.proj_size, h]));
+                }
+            }
+        }
+        out
+    }
+
     /// Checks the options as PyTorch does; returns warnings (dropout with one layer).
     pub fn validate(&self) -> Result<Vec<String>> {
         let bad = |m: String| Err(LayerError::Config(m));

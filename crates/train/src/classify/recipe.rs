@@ -179,8 +179,18 @@ impl ClassifyRecipe {
         if t.vocab.max_size == Some(0) {
             return Err(TrainError::setting("vocab.max_size", "must be at least 1"));
         }
-        if t.vocab.pad_to == Some(0) {
-            return Err(TrainError::setting("vocab.pad_to", "must be at least 1"));
+        if let Some(pad) = t
+            .vocab
+            .pad_to
+            .filter(|&p| p == 0 || p > recur_data::MAX_VOCAB)
+        {
+            return Err(TrainError::setting(
+                "vocab.pad_to",
+                format!(
+                    "must be between 1 and {} tokens, found {pad}",
+                    recur_data::MAX_VOCAB
+                ),
+            ));
         }
         if self.text.max_tokens == Some(0) {
             return Err(TrainError::setting(

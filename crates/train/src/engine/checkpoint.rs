@@ -10,7 +10,10 @@ use super::{Observer, Trainer};
 use crate::engine::records::{records_from_jsonl, records_to_jsonl};
 use crate::engine::task::Task;
 use crate::params_io::{load_params_bytes, params_to_bytes, state_from_bytes, state_to_bytes};
-use crate::run::{read_run_file, CheckpointState, Entry, RUN_SCHEMA_VERSION};
+use crate::run::Fingerprint;
+use crate::run::{
+    read_run_file, safetensors_bound, CheckpointState, Entry, MAX_METRICS_BYTES, RUN_SCHEMA_VERSION,
+};
 use crate::{Result, RngState, TrainError};
 
 /// The parameters of the checkpoint.
@@ -43,27 +46,32 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
                 ),
             ));
         }
+        state.check_files(&dir)?;
         if let (Some(saved), Some(now)) = (&state.fingerprint, &out.fingerprint) {
             if let Some(what) = saved.differs(now) {
                 return Err(TrainError::Changed { dir, what });
             }
         }
         let progress = state.progress;
-        let (bytes, path) = read_run_file(&dir, PARAMS)?;
+        self.check_progress(&progress)
+            .map_err(|e| TrainError::run_folder(dir.join(STATE), e))?;
+        let elements: usize = self.store.iter().map(|(_, _, t)| t.numel()).sum();
+        let params_max = safetensors_bound(elements, self.store.len());
+        let (bytes, path) = read_run_file(&dir, PARAMS, params_max)?;
         load_params_bytes(&mut self.store, &bytes, &path)?;
-        let (bytes, path) = read_run_file(&dir, OPTIMIZER)?;
+        let (bytes, path) = read_run_file(&dir, OPTIMIZER, params_max.saturating_mul(3))?;
         let opt_state = state_from_bytes(self.store.backend(), &bytes, &path)?;
         self.opt.import_state(&mut self.store, opt_state)?;
         self.best_store = match progress.best {
             Some(_) => {
-                let (bytes, path) = read_run_file(&dir, "model.safetensors")?;
+                let (bytes, path) = read_run_file(&dir, "model.safetensors", params_max)?;
                 let mut best = self.store.clone();
                 load_params_bytes(&mut best, &bytes, &path)?;
                 Some(best)
             }
             None => None,
         };
-        let (text, path) = read_run_file(&dir, "metrics.jsonl")?;
+        let (text, path) = read_run_file(&dir, "metrics.jsonl", MAX_METRICS_BYTES)?;
         let text = String::from_utf8(text)
             .map_err(|_| TrainError::run_folder(&path, "not valid UTF-8"))?;
         self.records = records_from_jsonl(&text, &path)?;
@@ -74,7 +82,7 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
         // mid-epoch, the task continues from the state it carried (none at an epoch's start)
         if progress.batch > 0 {
             let carried = if dir.join(CARRIED).exists() {
-                let (bytes, path) = read_run_file(&dir, CARRIED)?;
+                let (bytes, path) = read_run_file(&dir, CARRIED, params_max)?;
                 state_from_bytes(self.store.backend(), &bytes, &path)?
                     .into_iter()
                     .map(|(name, v)| match v {
@@ -94,6 +102,76 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
         if let Some(out) = self.out.as_mut() {
             out.written = true;
             out.best_written = true;
+        }
+        Ok(())
+    }
+
+    /// Refuses a saved position that this run cannot have reached: past its epochs, past
+    /// an epoch's batches, running sums that disagree with the position, a finished run
+    /// that is not, a schedule made for another run.
+    fn check_progress(
+        &self,
+        p: &crate::Progress<super::TallyOf<B, T>>,
+    ) -> std::result::Result<(), String> {
+        let epochs = self.config.epochs;
+        let per_epoch = self.task.batches_per_epoch();
+        if p.epoch > epochs {
+            return Err(format!(
+                "epoch {} is past the run's {epochs} epochs",
+                p.epoch
+            ));
+        }
+        if p.batch >= per_epoch.max(1) {
+            return Err(format!(
+                "batch {} is past an epoch of {per_epoch} batches",
+                p.batch
+            ));
+        }
+        if p.stats.batches != p.batch || p.stats.samples > self.task.epoch_samples() {
+            return Err(format!(
+                "the epoch's running sums ({} batches, {} samples) do not match its position \
+                 (batch {})",
+                p.stats.batches, p.stats.samples, p.batch
+            ));
+        }
+        // one step a batch: an unfinished run has taken exactly the steps of its position
+        let done = p.epoch.saturating_mul(per_epoch).saturating_add(p.batch);
+        if (p.finished.is_none() && p.step != done) || p.step > done || p.samples < p.stats.samples
+        {
+            return Err(format!(
+                "step {} and {} samples do not match its position (epoch {}, batch {}: {done} \
+                 steps)",
+                p.step, p.samples, p.epoch, p.batch
+            ));
+        }
+        match &p.finished {
+            None if p.epoch >= epochs => {
+                return Err(format!(
+                    "every epoch ({epochs}) is done but the run is not finished"
+                ))
+            }
+            Some(crate::Finished::Completed { epochs: e }) if *e != epochs || p.epoch != epochs => {
+                return Err(format!(
+                    "it says {e} epochs were trained, at epoch {} of {epochs}",
+                    p.epoch
+                ))
+            }
+            _ => {}
+        }
+        if p.best.is_some_and(|b| b.epoch > p.epoch || b.epoch == 0) {
+            return Err("its best epoch is not one of the epochs trained".into());
+        }
+        if let Some(s) = &p.schedule {
+            if s.config != self.config.schedule || s.total_steps != self.total_steps() {
+                return Err(format!(
+                    "its schedule was made for another run ({} steps, {:?}), not this one ({} \
+                     steps, {:?})",
+                    s.total_steps,
+                    s.config.kind,
+                    self.total_steps(),
+                    self.config.schedule.kind
+                ));
+            }
         }
         Ok(())
     }
@@ -122,10 +200,15 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
             Some(best) => Entry::Bytes(params_to_bytes(best)?),
         };
         let optimizer = state_to_bytes(&self.opt.export_state(&self.store))?;
+        let mut own = Fingerprint::default();
+        for (name, bytes) in &out.files {
+            own.parts.extend(Fingerprint::of_bytes(name, bytes).parts);
+        }
         let state = CheckpointState {
             version: RUN_SCHEMA_VERSION,
             task: out.task.to_string(),
             fingerprint: out.fingerprint.clone(),
+            files: own,
             progress: self.progress.clone(),
         };
         let state = serde_json::to_vec_pretty(&state)

@@ -28,7 +28,7 @@ use records::{EarlyStop, EpochRecord, Interrupted, Record, Records};
 use task::Task;
 
 /// The tally type of task `T`.
-type TallyOf<B, T> = <<T as Task<B>>::Records as Records>::Tally;
+pub(crate) type TallyOf<B, T> = <<T as Task<B>>::Records as Records>::Tally;
 
 /// A training run: the task, the parameters and optimizer, and where it is.
 pub struct Trainer<B: Backend, T: Task<B>> {
@@ -122,7 +122,7 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
     }
 
     /// Optimizer steps of the whole run (the decay schedules end at 0 there).
-    fn total_steps(&self) -> usize {
+    pub(crate) fn total_steps(&self) -> usize {
         let all = self.task.batches_per_epoch() * self.config.epochs;
         match self.config.limit {
             Some(l) => all.min(l.div_ceil(self.task.samples_per_batch().max(1))),

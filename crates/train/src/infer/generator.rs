@@ -68,6 +68,30 @@ impl<B: Backend> Generator<B> {
         })
     }
 
+    /// Refuses a model whose outputs are not finite: one window over ids spread through
+    /// the vocabulary (up to 4,096) must give finite logits.
+    pub fn check_outputs(&self) -> Result<()> {
+        let v = self.config.model.vocab_size;
+        let ids: Vec<usize> = (0..v).step_by((v / 4096).max(1)).collect();
+        let tape = recur_autograd::Tape::no_grad(self.store.backend());
+        let (logits, _) = self
+            .model
+            .forward(&tape, &self.store, &ids, 1, None, None)?;
+        if tape
+            .value(logits)?
+            .to_f32_vec()?
+            .iter()
+            .any(|x| !x.is_finite())
+        {
+            return Err(TrainError::NonFinite(
+                "the model's outputs are not finite: its parameters are finite but overflow the \
+                 arithmetic (the run is not usable)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Its config.
     pub fn config(&self) -> &LmRunConfig {
         &self.config

@@ -180,6 +180,27 @@ impl<B: Backend> Predictor<B> {
         Ok(out)
     }
 
+    /// Refuses a model whose outputs are not finite: its logits for texts made of every
+    /// vocabulary id (up to 8,192 of them, spread over the vocabulary) must be finite, so a
+    /// run whose finite parameters overflow (`3e38`) is refused when it is loaded rather
+    /// than answering NaN.
+    pub fn check_outputs(&self) -> Result<()> {
+        let v = self.config.model.vocab_size;
+        let ids: Vec<usize> = (0..v).step_by((v / 8192).max(1)).collect();
+        for chunk in ids.chunks(2048) {
+            let texts: Vec<Vec<usize>> = chunk.iter().map(|&i| vec![i, i]).collect();
+            self.probabilities(&texts).map_err(|e| match e {
+                TrainError::NonFinite(_) => TrainError::NonFinite(
+                    "the model's outputs are not finite: its parameters are finite but overflow \
+                     the arithmetic (the run is not usable)"
+                        .into(),
+                ),
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Classifies `texts`: `None` for a text with no token.
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Option<Prediction>>> {
         let encoded: Vec<Option<Vec<usize>>> = texts.iter().map(|t| self.encode(t)).collect();

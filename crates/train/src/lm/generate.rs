@@ -62,6 +62,9 @@ impl Sampling {
     }
 }
 
+/// Prompt tokens fed to the model at a time.
+const PROMPT_WINDOW: usize = 256;
+
 /// Draws an index from `probabilities` (summing to 1).
 fn draw(probabilities: &[f64], rng: &mut Rng) -> usize {
     let u: f64 = rng.gen();
@@ -97,8 +100,16 @@ pub fn generate<B: Backend>(
             "generating needs a prompt of at least one token".into(),
         ));
     }
-    let mut input = prompt.to_vec();
+    // all but the prompt's last token only move the state: fed in windows of PROMPT_WINDOW
+    // tokens, so a long prompt costs a window's memory, not the prompt's
+    let (head, last) = prompt.split_at(prompt.len() - 1);
     let mut state = None;
+    for window in head.chunks(PROMPT_WINDOW) {
+        let tape = Tape::no_grad(store.backend());
+        let (_, next) = model.forward(&tape, store, window, 1, state.as_ref(), None)?;
+        state = Some(next);
+    }
+    let mut input = last.to_vec();
     for _ in 0..n {
         let tape = Tape::no_grad(store.backend());
         let (logits, next) = model.forward(&tape, store, &input, 1, state.as_ref(), None)?;

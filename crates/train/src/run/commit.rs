@@ -111,17 +111,75 @@ fn try_lock(_: &File) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// The files and folders of a run folder: the only names a folder may hold for a run to
+/// be written into it (a commit replaces the whole folder).
+pub const RUN_FILES: [&str; 7] = [
+    "config.json",
+    "vocab.txt",
+    "model.safetensors",
+    "metrics.jsonl",
+    "checkpoint",
+    "curves.png",
+    "curves.svg",
+];
+
+/// Refuses a path that a run must not be written to: something that is not a folder, a
+/// symbolic link, or a folder holding anything but a run's files (`RUN_FILES` and
+/// `extra`), which a commit would delete.
+fn check_target(dir: &Path, extra: &[&str]) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        return Err(TrainError::run_folder(
+            dir,
+            "is a symbolic link: name the run folder itself",
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(TrainError::run_folder(
+            dir,
+            "exists and is not a folder: write the run elsewhere",
+        ));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
+    let mut foreign = Vec::new();
+    for e in entries {
+        let e = e.map_err(|e| TrainError::io(dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !RUN_FILES.contains(&name.as_str()) && !extra.contains(&name.as_str()) {
+            foreign.push(name);
+        }
+    }
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    let shown: Vec<&str> = foreign.iter().take(5).map(String::as_str).collect();
+    Err(TrainError::run_folder(
+        dir,
+        format!(
+            "holds files that are not a recur run's ({}{}): a run is written only into a new \
+             path, an empty folder or a run folder, since each commit replaces the folder whole",
+            shown.join(", "),
+            if foreign.len() > 5 { ", …" } else { "" }
+        ),
+    ))
+}
+
 impl RunWriter {
     /// Takes the lock of the run folder `dir` (`.<name>.lock` beside it), removes the
     /// temporaries a crashed writer left, and checks that the folder can be written — all
-    /// before any training, so that a bad `--out` fails at once.
+    /// before any training, so that a bad output folder fails at once. `dir` must be a new
+    /// path, an empty folder or a run folder (see [`RUN_FILES`]).
     pub fn open(dir: &Path) -> Result<RunWriter> {
-        if dir.exists() && !dir.is_dir() {
-            return Err(TrainError::run_folder(
-                dir,
-                "exists and is not a folder: write the run elsewhere",
-            ));
-        }
+        Self::open_with(dir, &[])
+    }
+
+    /// [`RunWriter::open`] for a run that also keeps the files named `extra` (a caller's
+    /// own files written with each commit).
+    pub fn open_with(dir: &Path, extra: &[&str]) -> Result<RunWriter> {
+        check_target(dir, extra)?;
         let name = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -154,9 +212,19 @@ impl RunWriter {
         if let Ok(entries) = std::fs::read_dir(&parent) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if n.starts_with(&aside) && !dir.exists() {
+                // only folders named as this writer names its temporaries
+                // (`.<name>.tmp-<pid>-<n>`) are its own
+                let ours = |prefix: &str| {
+                    n.strip_prefix(prefix).is_some_and(|rest| {
+                        rest.split('-').count() == 2
+                            && rest
+                                .split('-')
+                                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                    }) && e.file_type().is_ok_and(|t| t.is_dir())
+                };
+                if ours(&aside) && !dir.exists() {
                     let _ = std::fs::rename(e.path(), dir);
-                } else if n.starts_with(&stale) || n.starts_with(&aside) {
+                } else if ours(&stale) || ours(&aside) {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }

@@ -13,7 +13,9 @@ use crate::infer::generator::Generator;
 use crate::infer::predictor::Predictor;
 use crate::run::commit::{Entry, RunWriter};
 use crate::run::config::RunConfig;
+use crate::run::files::{check_file_shapes, read_bounded};
 use crate::run::output::CheckpointState;
+use crate::run::output::MAX_CONFIG_BYTES;
 use crate::{load_params, params_to_bytes, Result, TrainError};
 
 /// The files of one run.
@@ -74,7 +76,9 @@ impl RunDir {
                 "not a run folder (it has no config.json)",
             ));
         }
-        let text = std::fs::read_to_string(&cp).map_err(|e| TrainError::io(&cp, e))?;
+        let bytes = read_bounded(&cp, MAX_CONFIG_BYTES)?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| TrainError::run_folder(&cp, "not valid UTF-8"))?;
         RunConfig::parse(&text, &cp)
     }
 
@@ -88,8 +92,9 @@ impl RunDir {
                 "no checkpoint to resume from (no checkpoint/state.json)",
             ));
         }
-        // a checkpoint of another schema is refused before any data is read
-        CheckpointState::<serde_json::Value>::read(&self.path)?;
+        // a checkpoint of another schema, or beside files changed since, is refused before
+        // any data is read
+        CheckpointState::<serde_json::Value>::read(&self.path)?.check_files(&self.path)?;
         self.config()
     }
 
@@ -139,22 +144,27 @@ impl RunDir {
         let encoder = TextEncoder::new(text.tokenizer, vocab, text.max_tokens);
         let mut store = ParamStore::new(backend, DType::F32);
         let fail = |e: TrainError| TrainError::run_folder(self.config_path(), e.to_string());
-        Ok(match config {
+        // the file's shapes are checked against the config's before a model is built
+        let source = "config.json's model";
+        let loaded = match config {
             RunConfig::Classify(c) => {
+                check_file_shapes(&self.model_path(), &c.model.param_shapes(), source)?;
                 let model = Classifier::new(&mut store, c.model.clone(), &mut rng(0))?;
                 load_params(&mut store, &self.model_path())?;
-                Loaded::Classifier(Box::new(
-                    Predictor::new(c, encoder, store, model).map_err(fail)?,
-                ))
+                let p = Predictor::new(c, encoder, store, model).map_err(fail)?;
+                p.check_outputs()?;
+                Loaded::Classifier(Box::new(p))
             }
             RunConfig::Lm(c) => {
+                check_file_shapes(&self.model_path(), &c.model.param_shapes(), source)?;
                 let model = LanguageModel::new(&mut store, c.model.clone(), &mut rng(0))?;
                 load_params(&mut store, &self.model_path())?;
-                Loaded::Lm(Box::new(
-                    Generator::new(c, encoder, store, model).map_err(fail)?,
-                ))
+                let g = Generator::new(c, encoder, store, model).map_err(fail)?;
+                g.check_outputs()?;
+                Loaded::Lm(Box::new(g))
             }
-        })
+        };
+        Ok(loaded)
     }
 
     /// Loads a classifier run; a language-model run is refused.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::progress::Progress;
 use crate::run::commit::RunWriter;
+use crate::run::files::read_bounded;
 use crate::{Result, TrainError};
 
 /// The version of the run-folder schema this recur writes (`config.json`'s `version`,
@@ -37,7 +38,15 @@ impl RunOutput {
     /// Opens the run folder `dir` for writing (taking its lock, checking it can be
     /// written) for a run of task `task` with the caller's `files`.
     pub fn open(dir: &Path, task: &'static str, files: Vec<(String, Vec<u8>)>) -> Result<Self> {
-        Ok(Self::with_writer(RunWriter::open(dir)?, task, files))
+        let names: Vec<&str> = files
+            .iter()
+            .map(|(n, _)| n.split('/').next().unwrap_or(n))
+            .collect();
+        Ok(Self::with_writer(
+            RunWriter::open_with(dir, &names)?,
+            task,
+            files,
+        ))
     }
 
     /// [`RunOutput::open`] with a writer opened earlier (to check the folder before loading
@@ -111,6 +120,20 @@ impl Fingerprint {
         self.parts.push((name.to_string(), format!("{:016x}", h.0)));
     }
 
+    /// A fingerprint of one part: `bytes` under `name`.
+    pub fn of_bytes(name: &str, bytes: &[u8]) -> Fingerprint {
+        let mut f = Fingerprint::default();
+        f.add(
+            name,
+            bytes.chunks(8).map(|c| {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                u64::from_le_bytes(w) ^ ((c.len() as u64) << 56)
+            }),
+        );
+        f
+    }
+
     /// What differs between `self` (the run's) and `now` (the data given to the resume),
     /// named by part; `None` when nothing does.
     pub fn differs(&self, now: &Fingerprint) -> Option<String> {
@@ -162,15 +185,37 @@ pub struct CheckpointState<T> {
     /// The data the run was started on.
     #[serde(default)]
     pub fingerprint: Option<Fingerprint>,
+    /// The run's own files beside the checkpoint (`config.json`, `vocab.txt`) as committed:
+    /// a file edited or swapped since is named on resume.
+    #[serde(default)]
+    pub files: Fingerprint,
     /// Where the loop is.
     pub progress: Progress<T>,
+}
+
+impl<T> CheckpointState<T> {
+    /// Refuses a resume when a file of `files` in `dir` differs from what was committed.
+    pub fn check_files(&self, dir: &Path) -> Result<()> {
+        for (name, digest) in &self.files.parts {
+            let path = dir.join(name);
+            let bytes = read_bounded(&path, MAX_METRICS_BYTES)?;
+            if Fingerprint::of_bytes(name, &bytes).parts[0].1 != *digest {
+                return Err(TrainError::run_folder(
+                    path,
+                    "changed since the checkpoint was written (edited, or another run's file): \
+                     the run cannot be resumed with it",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<T: DeserializeOwned> CheckpointState<T> {
     /// Reads `dir/checkpoint/state.json`; a checkpoint of an earlier schema is refused with
     /// what can still be done with the run.
     pub fn read(dir: &Path) -> Result<Self> {
-        let (bytes, path) = read_run_file(dir, "checkpoint/state.json")?;
+        let (bytes, path) = read_run_file(dir, "checkpoint/state.json", MAX_STATE_BYTES)?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| TrainError::run_folder(&path, format!("not valid JSON: {e}")))?;
         match value.get("version").and_then(|v| v.as_u64()) {
@@ -198,10 +243,15 @@ impl<T: DeserializeOwned> CheckpointState<T> {
     }
 }
 
-/// The bytes of file `rel` of the run folder `dir`, and its path (for messages).
-pub(crate) fn read_run_file(dir: &Path, rel: &str) -> Result<(Vec<u8>, PathBuf)> {
+/// The most bytes `config.json` may have.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+/// The most bytes `checkpoint/state.json` may have.
+pub const MAX_STATE_BYTES: u64 = 16 << 20;
+/// The most bytes `metrics.jsonl` may have.
+pub const MAX_METRICS_BYTES: u64 = 1 << 30;
+
+/// The bytes of file `rel` of the run folder `dir` (at most `max`), and its path.
+pub(crate) fn read_run_file(dir: &Path, rel: &str, max: u64) -> Result<(Vec<u8>, PathBuf)> {
     let p = dir.join(rel);
-    std::fs::read(&p)
-        .map(|b| (b, p.clone()))
-        .map_err(|e| TrainError::io(&p, e))
+    read_bounded(&p, max).map(|b| (b, p))
 }
