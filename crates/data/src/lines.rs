@@ -42,7 +42,7 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next line and its 1-based number; `Ok(None)` at the end. A line longer than the
-    /// limit is skipped to its end (at most [`MAX_SKIP_BYTES`] further: past that the input
+    /// limit is skipped to its end (at most 64 MiB further: past that the input
     /// is no text file, an error).
     pub fn next_line(&mut self) -> std::io::Result<Option<(u64, Line<'_>)>> {
         self.buf.clear();

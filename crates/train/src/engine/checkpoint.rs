@@ -134,10 +134,15 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
                 p.stats.batches, p.stats.samples, p.batch
             ));
         }
-        // one step a batch: an unfinished run has taken exactly the steps of its position
+        // one step a batch, every sample an epoch: an unfinished run has taken exactly the
+        // steps and samples of its position
         let done = p.epoch.saturating_mul(per_epoch).saturating_add(p.batch);
-        if (p.finished.is_none() && p.step != done) || p.step > done || p.samples < p.stats.samples
-        {
+        let seen = p
+            .epoch
+            .saturating_mul(self.task.epoch_samples())
+            .saturating_add(p.stats.samples);
+        let unfinished = p.finished.is_none() && (p.step != done || p.samples != seen);
+        if unfinished || p.step > done || p.samples > seen {
             return Err(format!(
                 "step {} and {} samples do not match its position (epoch {}, batch {}: {done} \
                  steps)",
