@@ -103,6 +103,7 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<i32> {
         Command::Train(a) => commands::train::train(&a, stop),
         Command::Eval(a) => pool()?.install(|| commands::eval::eval(&a)).map(|()| 0),
         Command::Generate(a) => commands::generate::generate_text(&a).map(|()| 0),
+        Command::Export(a) => commands::export::export(&a).map(|()| 0),
         Command::Plot(a) => commands::plot::plot(&a).map(|_| 0),
         Command::Serve(a) => commands::serve::serve(&a).map(|()| 0),
         Command::Predict(a) => pool()?

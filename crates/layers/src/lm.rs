@@ -82,7 +82,8 @@ impl LmConfig {
         out
     }
 
-    fn recurrent(&self) -> RecurrentConfig {
+    /// The recurrent stack's config (time-major, one direction, no projection).
+    pub fn recurrent(&self) -> RecurrentConfig {
         RecurrentConfig {
             kind: self.cell,
             input_size: self.embed_dim,

@@ -5,7 +5,8 @@
 //! [`tensor`] (tensors, dtypes, the `Backend` trait), [`cpu`] and `cuda` (backends),
 //! [`autograd`] (the tape), [`packed`] (`PackedSequence` and PyTorch's pack/pad functions),
 //! [`nn`] (layers, models, optimizers, parameter store), [`data`] (readers, tokenizers,
-//! vocabularies, batches) and [`train`] (the training loop, evaluation, checkpoints).
+//! vocabularies, batches), [`train`] (the training loop, evaluation, checkpoints) and
+//! [`onnx`] (trained models as standard ONNX graphs).
 //! [`prelude`] brings in what a training program uses; [`Error`] holds any of their errors,
 //! so `?` works across them; [`rand`] is the `rand` these crates are built with (its `Rng`
 //! trait draws from [`nn::Rng`]).
@@ -70,6 +71,12 @@ pub mod train {
     pub use recur_train::*;
 }
 
+/// Trained models as standard ONNX graphs with what a runtime needs to read text
+/// (`recur-onnx`).
+pub mod onnx {
+    pub use recur_onnx::*;
+}
+
 /// What a training program uses, in one `use recur::prelude::*`.
 pub mod prelude {
     pub use crate::{Error, Result};
@@ -115,6 +122,9 @@ pub enum Error {
     /// Training, evaluation, checkpoints and run folders.
     #[error(transparent)]
     Train(#[from] recur_train::TrainError),
+    /// Exporting a model to ONNX.
+    #[error(transparent)]
+    Onnx(#[from] recur_onnx::OnnxError),
 }
 
 /// Result alias with [`Error`].

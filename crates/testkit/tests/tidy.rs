@@ -36,7 +36,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The workspace's crates: (folder, package name, layer). A crate may depend only on crates
 /// of a lower layer.
-const CRATES: [(&str, &str, u8); 14] = [
+const CRATES: [(&str, &str, u8); 15] = [
     ("crates/tensor", "recur-tensor", 0),
     ("crates/data", "recur-data", 0),
     ("crates/cpu", "recur-cpu", 1),
@@ -47,6 +47,7 @@ const CRATES: [(&str, &str, u8); 14] = [
     ("crates/layers", "recur-layers", 3),
     ("crates/train", "recur-train", 4),
     ("crates/serve", "recur-serve", 5),
+    ("crates/onnx", "recur-onnx", 5),
     ("crates/recur", "recur", 6),
     ("crates/cli", "recur-cli", 7),
     ("benches", "recur-benches", 8),

@@ -40,6 +40,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sample text from a language-model run (`recur train --task lm`).
     Generate(GenerateArgs),
+    /// Export a run as a standard ONNX model (and what a runtime needs to read text as
+    /// recur does, beside it as <file>.json).
+    Export(ExportArgs),
+}
+
+/// Arguments of `recur export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Write the ONNX model here (and its sidecar as <file>.json).
+    #[arg(long)]
+    pub onnx: PathBuf,
+    /// Export a run whose training did not finish (its best model so far).
+    #[arg(long)]
+    pub unfinished: bool,
 }
 
 /// Arguments of `recur eval`.

@@ -1,6 +1,7 @@
 //! One module per command of the `recur` binary.
 
 pub mod eval;
+pub mod export;
 pub mod generate;
 pub mod plot;
 pub mod predict;

@@ -15,7 +15,7 @@ use crate::run::commit::{Entry, RunWriter};
 use crate::run::config::RunConfig;
 use crate::run::files::{check_file_shapes, read_bounded};
 use crate::run::output::CheckpointState;
-use crate::run::output::MAX_CONFIG_BYTES;
+use crate::run::output::{MAX_CONFIG_BYTES, MAX_STATE_BYTES};
 use crate::{load_params, params_to_bytes, Result, TrainError};
 
 /// The files of one run.
@@ -96,6 +96,32 @@ impl RunDir {
         // any data is read
         CheckpointState::<serde_json::Value>::read(&self.path)?.check_files(&self.path)?;
         self.config()
+    }
+
+    /// Where the run's training stands: `Some(epoch)` (0-based) when its checkpoint says it
+    /// stopped before finishing, `None` when it finished or has no checkpoint (a model
+    /// saved on its own). Reads checkpoints of every schema version.
+    pub fn unfinished_epoch(&self) -> Result<Option<usize>> {
+        let path = self.path.join("checkpoint/state.json");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let bytes = read_bounded(&path, MAX_STATE_BYTES)?;
+        let state: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| TrainError::run_folder(&path, format!("not valid JSON: {e}")))?;
+        let progress = state
+            .get("progress")
+            .ok_or_else(|| TrainError::run_folder(&path, "no \"progress\" key"))?;
+        if progress.get("finished").is_some_and(|f| !f.is_null()) {
+            return Ok(None);
+        }
+        let epoch = progress
+            .get("epoch")
+            .and_then(|e| e.as_u64())
+            .ok_or_else(|| {
+                TrainError::run_folder(&path, "\"progress.epoch\" is not a whole number")
+            })?;
+        Ok(Some(epoch as usize))
     }
 
     /// Saves config, vocabulary and parameters as one unit (see [`RunWriter`]); the
