@@ -106,9 +106,7 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<i32> {
         Command::Export(a) => commands::export::export(&a).map(|()| 0),
         Command::Plot(a) => commands::plot::plot(&a).map(|_| 0),
         Command::Serve(a) => commands::serve::serve(&a).map(|()| 0),
-        Command::Predict(a) => pool()?
-            .install(|| commands::predict::predict(&a))
-            .map(|()| 0),
+        Command::Predict(a) => pool()?.install(|| commands::predict::predict(&a, stop)),
     };
     result.map_err(flags::explain)
 }

@@ -287,5 +287,5 @@ fn limits_and_messages_say_what_happened() {
         .write_all(b"goal match\n\xff\xfe bad\n")
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    fails_with(&o, "stdin line 2");
+    fails_with(&o, "<stdin>:2: not valid UTF-8");
 }

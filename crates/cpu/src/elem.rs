@@ -42,6 +42,9 @@ pub trait Elem:
     /// A buffer of `len` elements for an output its kernel writes in full (a recycled one
     /// keeps stale values; see `pool.rs`).
     fn overwritten(len: usize) -> Vec<Self>;
+    /// An empty buffer with room for `len` elements, for an output its kernel appends
+    /// (a recycled one when large; see `pool.rs`).
+    fn empty(len: usize) -> Vec<Self>;
     /// Borrows the elements of a storage of this type.
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     /// Mutably borrows the elements of a storage of this type.
@@ -85,6 +88,9 @@ impl Elem for f32 {
     }
     fn overwritten(len: usize) -> Vec<f32> {
         crate::pool::F32.overwritten(len, 0.0)
+    }
+    fn empty(len: usize) -> Vec<f32> {
+        crate::pool::F32.empty(len)
     }
     fn slice(s: &CpuStorage) -> Option<&[f32]> {
         match s {
@@ -140,6 +146,9 @@ impl Elem for f64 {
     }
     fn overwritten(len: usize) -> Vec<f64> {
         crate::pool::F64.overwritten(len, 0.0)
+    }
+    fn empty(len: usize) -> Vec<f64> {
+        crate::pool::F64.empty(len)
     }
     fn slice(s: &CpuStorage) -> Option<&[f64]> {
         match s {

@@ -322,7 +322,7 @@ impl Backend for Cpu {
         let rows = check::rows("gather_rows", src.len(), cols)?;
         check::indices("gather_rows", idx, rows)?;
         Ok(dispatch!(src.dtype(), T => {
-            let mut out = out_like::<T>(idx.len() * cols);
+            let mut out = T::empty(idx.len() * cols);
             basic::gather_rows(sl::<T>("gather_rows", src)?, cols, idx, &mut out);
             T::wrap(out)
         }))

@@ -62,6 +62,18 @@ impl<T: Copy> Recycler<T> {
         }
     }
 
+    /// An empty buffer with room for `len` elements, for an output its kernel appends in
+    /// full (a recycled one when large); nothing is written to it first.
+    pub fn empty(&self, len: usize) -> Vec<T> {
+        match self.take(len) {
+            Some(mut v) => {
+                v.clear();
+                v
+            }
+            None => Vec::with_capacity(len),
+        }
+    }
+
     /// The smallest waiting buffer that holds `len` elements without wasting more than a
     /// quarter of it (only for large requests).
     fn take(&self, len: usize) -> Option<Vec<T>> {

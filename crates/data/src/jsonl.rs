@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::io::BufRead;
 
 use crate::lines::{too_long, utf8, Line, Lines, MAX_ROW_BYTES};
-use crate::rows::Rows;
+use crate::rows::{Fields, Rows};
 use crate::{Column, DataError, ReadSpec, Result};
 
 /// A field name from the spec; JSONL fields have names, not numbers.
@@ -37,13 +37,14 @@ fn keys(obj: &Map<String, Value>) -> String {
         .join(", ")
 }
 
-/// The `(label, text)` of one line.
+/// The fields of one line: its label (when `label_key` is given), text and id.
 fn row(
     line: &[u8],
     terminated: bool,
-    label_key: &str,
+    label_key: Option<&str>,
     text_keys: &[String],
-) -> std::result::Result<(String, String), String> {
+    id_key: Option<&str>,
+) -> std::result::Result<Fields, String> {
     let line = utf8(line)?;
     let obj: Map<String, Value> = match serde_json::from_str::<Value>(line) {
         Ok(Value::Object(o)) => o,
@@ -55,22 +56,23 @@ fn row(
         }
         Err(e) => return Err(format!("invalid JSON: {e}")),
     };
-    let label = match obj.get(label_key) {
-        None => {
-            return Err(format!(
-                "missing label field {label_key:?} (the object has: {})",
+    // a label or id: a string or an integer
+    let name = |key: &str, what: &str| -> std::result::Result<String, String> {
+        match obj.get(key) {
+            None => Err(format!(
+                "missing {what} field {key:?} (the object has: {})",
                 keys(&obj)
-            ))
-        }
-        Some(Value::String(s)) => s.trim().to_string(),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-        Some(other) => {
-            return Err(format!(
-                "label field {label_key:?} must be a string or an integer, found {}",
+            )),
+            Some(Value::String(s)) => Ok(s.trim().to_string()),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+            Some(other) => Err(format!(
+                "{what} field {key:?} must be a string or an integer, found {}",
                 kind(other)
-            ))
+            )),
         }
     };
+    let label = label_key.map(|k| name(k, "label")).transpose()?;
+    let id = id_key.map(|k| name(k, "id")).transpose()?;
     let mut text = String::new();
     for (j, k) in text_keys.iter().enumerate() {
         let part = match obj.get(k) {
@@ -93,7 +95,7 @@ fn row(
         }
         text.push_str(part);
     }
-    Ok((label, text))
+    Ok(Fields { label, text, id })
 }
 
 /// A line as read: its bytes and whether a newline ended it, or why it is refused.
@@ -101,10 +103,13 @@ type ReadLine = std::result::Result<(Vec<u8>, bool), String>;
 
 /// Reads JSONL rows from `input` (BOM already removed); blank lines are skipped.
 pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Result<()> {
-    let label_key = match &spec.label_col {
-        Some(c) => key(c, "label column")?,
-        None => "label".to_string(),
+    // reading texts alone, a label is neither needed nor read
+    let label_key = match (&spec.label_col, rows.labelled()) {
+        (Some(c), true) => Some(key(c, "label column")?),
+        (None, true) => Some("label".to_string()),
+        (_, false) => None,
     };
+    let id_key = rows.id_col.map(|c| key(c, "id column")).transpose()?;
     let text_keys: Vec<String> = if spec.text_cols.is_empty() {
         vec!["text".to_string()]
     } else {
@@ -113,10 +118,12 @@ pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Res
             .map(|c| key(c, "text column"))
             .collect::<Result<_>>()?
     };
-    if text_keys.contains(&label_key) {
-        return Err(DataError::Invalid(format!(
-            "field {label_key:?} is both the label and a text field"
-        )));
+    for (k, what) in [(&label_key, "label"), (&id_key, "id")] {
+        if let Some(k) = k.as_ref().filter(|k| text_keys.contains(k)) {
+            return Err(DataError::Invalid(format!(
+                "field {k:?} is both the {what} and a text field"
+            )));
+        }
     }
     // parse in parallel (lines are independent) a block at a time, then in file order, so
     // that the first bad row reported is the first in the file
@@ -144,7 +151,13 @@ pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Res
             .par_iter()
             .with_min_len(256)
             .map(|(_, line)| match line {
-                Ok((text, terminated)) => row(text, *terminated, &label_key, &text_keys),
+                Ok((text, terminated)) => row(
+                    text,
+                    *terminated,
+                    label_key.as_deref(),
+                    &text_keys,
+                    id_key.as_deref(),
+                ),
                 Err(e) => Err(e.clone()),
             })
             .collect();

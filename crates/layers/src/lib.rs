@@ -52,7 +52,7 @@ pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::{LayerError, Result};
 pub use linear::{Bias, Linear};
 pub use lm::{LanguageModel, LmConfig, LmState};
-pub use models::Classifier;
+pub use models::{Classifier, InputTable};
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{
     check_param_count, param_count, rng, ParamId, ParamStore, Rng, RowClock, MAX_LAYERS, MAX_PARAMS,

@@ -4,7 +4,9 @@
 //! presets of these options.
 
 use recur_autograd::{Tape, Var};
-use recur_packed::{pack_padded_sequence, pad_packed_sequence, Layout, Order};
+use recur_packed::{
+    pack_padded_sequence, packed_order, pad_packed_sequence, Layout, Order, PackedSequence,
+};
 use recur_tensor::{Backend, Tensor};
 
 use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
@@ -12,6 +14,21 @@ use crate::{
     dropout, Bias, Embedding, EmbeddingConfig, LayerError, Linear, ParamStore, Recurrent, Result,
     Rng,
 };
+
+/// The first layer's input projection of every vocabulary row, one `[V, G·H]` table per
+/// direction ([`Classifier::input_table`]).
+#[derive(Clone, Debug)]
+pub struct InputTable<B: Backend> {
+    dirs: Vec<Tensor<B>>,
+}
+
+/// What the recurrent layers give the head.
+enum RnnOut {
+    /// Packed outputs and `h_n`.
+    Packed(PackedSequence, Var),
+    /// Padded outputs `[B, T, W]` and `h_n`.
+    Padded(Var, Var),
+}
 
 /// A lesson classifier.
 #[derive(Clone, Debug)]
@@ -89,31 +106,14 @@ impl Classifier {
         lengths: &[usize],
         train_rng: Option<&mut Rng>,
     ) -> Result<Var> {
-        let b = lengths.len();
-        if b == 0 || !tokens.len().is_multiple_of(b) || tokens.is_empty() {
-            return Err(LayerError::Shape {
-                layer: "classifier".into(),
-                detail: format!("{} tokens do not form a [B={b}, T] batch", tokens.len()),
-            });
-        }
-        let t = tokens.len() / b;
-        if let Some(&bad) = tokens.iter().find(|&&id| id >= self.config.vocab_size) {
-            return Err(LayerError::Shape {
-                layer: "embedding".into(),
-                detail: format!(
-                    "token id {bad} is out of range for a vocabulary of {}",
-                    self.config.vocab_size
-                ),
-            });
-        }
+        let (b, t) = self.check_batch(tokens, lengths)?;
         let mut train_rng = train_rng;
         let dtype = store.dtype();
         let mut emb = self.embedding.forward(tape, store, tokens, &[b, t])?;
         if let Some(rng) = train_rng.as_deref_mut() {
             emb = dropout(tape, emb, self.config.embed_dropout, dtype, rng)?;
         }
-        let pooling = self.config.pooling();
-        let (output, h_n) = if self.config.packed() {
+        let rnn = if self.config.packed() {
             let packed = pack_padded_sequence(tape, emb, lengths, Layout::BatchFirst, Order::Any)?;
             let (packed_out, out) = self.rnn.forward_packed(
                 tape,
@@ -123,29 +123,120 @@ impl Classifier {
                 None,
                 train_rng.as_deref_mut(),
             )?;
-            // pad back for mean/max over each row's own steps (-inf never wins a max)
-            let output = match pooling {
-                Pooling::Last => None,
-                Pooling::Mean | Pooling::Attention => {
-                    Some(pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, 0.0, None)?.0)
-                }
-                Pooling::Max => Some(
-                    pad_packed_sequence(
-                        tape,
-                        &packed_out,
-                        Layout::BatchFirst,
-                        f64::NEG_INFINITY,
-                        None,
-                    )?
-                    .0,
-                ),
-            };
-            (output, out.h_n)
+            RnnOut::Packed(packed_out, out.h_n)
         } else {
             let out = self
                 .rnn
                 .forward(tape, store, emb, None, None, train_rng.as_deref_mut())?;
-            (Some(out.output), out.h_n)
+            RnnOut::Padded(out.output, out.h_n)
+        };
+        self.head(tape, store, rnn, lengths, train_rng)
+    }
+
+    /// [`Classifier::forward`] for inference through `table` (made by
+    /// [`Classifier::input_table`] from this model's parameters): the first layer's input
+    /// projections are gathered by token id instead of embedding the tokens and multiplying
+    /// them, the rest runs as `forward` runs it. The logits equal `forward`'s to f32
+    /// rounding.
+    pub fn forward_tabled<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        table: &InputTable<B>,
+        tokens: &[usize],
+        lengths: &[usize],
+    ) -> Result<Var> {
+        let (b, t) = self.check_batch(tokens, lengths)?;
+        let packed = self.config.packed();
+        // a padded model runs every row over all T steps: a packed batch of full rows
+        let (lens, order) = if packed {
+            (lengths.to_vec(), Order::Any)
+        } else {
+            (vec![t; b], Order::Sorted)
+        };
+        let order = packed_order(&lens, b, t, Layout::BatchFirst, order)?;
+        let ids: Vec<usize> = order.rows.iter().map(|&i| tokens[i]).collect();
+        let projected: Vec<Var> = table
+            .dirs
+            .iter()
+            .map(|d| Ok(tape.constant(d.gather_rows(&ids)?)))
+            .collect::<Result<_>>()?;
+        let seq = PackedSequence::new(tape, projected[0], order.batch_sizes, order.sorted_indices)?;
+        let (packed_out, out) = self.rnn.forward_projected(tape, store, &seq, &projected)?;
+        let rnn = if packed {
+            RnnOut::Packed(packed_out, out.h_n)
+        } else {
+            // rows in time-major order [T·B, W] → [B, T, W]
+            let w = tape.shape(out.output)?[1];
+            let steps = tape.reshape(out.output, &[t, b, w])?;
+            RnnOut::Padded(tape.transpose01(steps)?, out.h_n)
+        };
+        self.head(tape, store, rnn, lengths, None)
+    }
+
+    /// The first layer's input projection of every vocabulary row (see
+    /// [`Classifier::forward_tabled`]); [`Classifier::input_table_bytes`] says its size.
+    pub fn input_table<B: Backend>(&self, store: &ParamStore<B>) -> Result<InputTable<B>> {
+        let emb = store.get(self.embedding.weight)?;
+        Ok(InputTable {
+            dirs: self.rnn.input_table(store, emb)?,
+        })
+    }
+
+    /// The bytes [`Classifier::input_table`] takes: `V · D · G·H` values of `bytes_per`.
+    pub fn input_table_bytes(&self, bytes_per: usize) -> usize {
+        let r = self.rnn.config.clone();
+        self.config.vocab_size * r.directions() * r.kind.gates() * r.hidden_size * bytes_per
+    }
+
+    /// Checks a padded batch of `tokens` with `lengths`: its `(B, T)`.
+    fn check_batch(&self, tokens: &[usize], lengths: &[usize]) -> Result<(usize, usize)> {
+        let b = lengths.len();
+        if b == 0 || !tokens.len().is_multiple_of(b) || tokens.is_empty() {
+            return Err(LayerError::Shape {
+                layer: "classifier".into(),
+                detail: format!("{} tokens do not form a [B={b}, T] batch", tokens.len()),
+            });
+        }
+        if let Some(&bad) = tokens.iter().find(|&&id| id >= self.config.vocab_size) {
+            return Err(LayerError::Shape {
+                layer: "embedding".into(),
+                detail: format!(
+                    "token id {bad} is out of range for a vocabulary of {}",
+                    self.config.vocab_size
+                ),
+            });
+        }
+        Ok((b, tokens.len() / b))
+    }
+
+    /// Pooling, dropout (training) and the output layer over the recurrent layers' result.
+    fn head<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        rnn: RnnOut,
+        lengths: &[usize],
+        train_rng: Option<&mut Rng>,
+    ) -> Result<Var> {
+        let b = lengths.len();
+        let dtype = store.dtype();
+        let pooling = self.config.pooling();
+        let (output, h_n) = match rnn {
+            RnnOut::Padded(output, h_n) => (Some(output), h_n),
+            // pad back for mean/max over each row's own steps (-inf never wins a max)
+            RnnOut::Packed(packed_out, h_n) => {
+                let fill = match pooling {
+                    Pooling::Last => None,
+                    Pooling::Mean | Pooling::Attention => Some(0.0),
+                    Pooling::Max => Some(f64::NEG_INFINITY),
+                };
+                let output = fill
+                    .map(|f| pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, f, None))
+                    .transpose()?
+                    .map(|(o, _)| o);
+                (output, h_n)
+            }
         };
         let features = match (pooling, output) {
             (Pooling::Mean, Some(output)) if self.config.packed() => {

@@ -14,6 +14,70 @@ fn mismatch(expected: impl Into<String>, found: impl Into<String>) -> PackError 
     }
 }
 
+/// Where the rows of a packed batch come from ([`packed_order`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackedOrder {
+    /// For each packed row, its position in the padded batch (`row·T + step` batch-first,
+    /// `step·B + row` time-major).
+    pub rows: Vec<usize>,
+    /// Rows alive at each step.
+    pub batch_sizes: Vec<usize>,
+    /// Rows by decreasing length (`None`: already in order).
+    pub sorted_indices: Option<Vec<usize>>,
+    /// The inverse of `sorted_indices`.
+    pub unsorted_indices: Option<Vec<usize>>,
+}
+
+/// The order [`pack_padded_sequence`] puts the rows of a padded batch of `b` sequences of
+/// `t` steps in, for `lengths` (each in `1..=t`): so anything laid out like the batch (token
+/// ids, say) can be packed the same way.
+pub fn packed_order(
+    lengths: &[usize],
+    b: usize,
+    t: usize,
+    layout: Layout,
+    order: Order,
+) -> Result<PackedOrder> {
+    if lengths.len() != b {
+        return Err(mismatch(
+            format!("{b} lengths (the batch size of the input)"),
+            format!("{} lengths", lengths.len()),
+        ));
+    }
+    let (sorted, unsorted) = sort_by_length(lengths, order == Order::Sorted)?;
+    if let Some((index, &length)) = lengths.iter().enumerate().find(|&(_, &l)| l > t) {
+        return Err(PackError::TooLong {
+            index,
+            length,
+            max: t,
+            shape: if layout == Layout::BatchFirst {
+                vec![b, t]
+            } else {
+                vec![t, b]
+            },
+        });
+    }
+    let rows_order: Vec<usize> = sorted.clone().unwrap_or_else(|| (0..b).collect());
+    let sorted_lengths: Vec<usize> = rows_order.iter().map(|&r| lengths[r]).collect();
+    let batch_sizes = batch_sizes_for(&sorted_lengths);
+    let mut rows = Vec::with_capacity(lengths.iter().sum());
+    for (step, &bs) in batch_sizes.iter().enumerate() {
+        for &row in &rows_order[..bs] {
+            rows.push(if layout == Layout::BatchFirst {
+                row * t + step
+            } else {
+                step * b + row
+            });
+        }
+    }
+    Ok(PackedOrder {
+        rows,
+        batch_sizes,
+        sorted_indices: sorted,
+        unsorted_indices: unsorted,
+    })
+}
+
 /// Packs a padded batch `[B, T, *F]` ([`Layout::BatchFirst`]) or `[T, B, *F]` of sequences
 /// with the given `lengths` (original batch order). With [`Order::Sorted`] (PyTorch's
 /// `enforce_sorted=True`) the lengths must be non-increasing and no permutation is recorded;
@@ -25,8 +89,6 @@ pub fn pack_padded_sequence<B: Backend>(
     layout: Layout,
     order: Order,
 ) -> Result<PackedSequence> {
-    let batch_first = layout == Layout::BatchFirst;
-    let enforce_sorted = order == Order::Sorted;
     let shape = tape.shape(input)?;
     if shape.len() < 2 {
         return Err(mismatch(
@@ -34,7 +96,7 @@ pub fn pack_padded_sequence<B: Backend>(
             format!("shape {shape:?}"),
         ));
     }
-    let (b, t) = if batch_first {
+    let (b, t) = if layout == Layout::BatchFirst {
         (shape[0], shape[1])
     } else {
         (shape[1], shape[0])
@@ -45,28 +107,22 @@ pub fn pack_padded_sequence<B: Backend>(
             format!("{} lengths", lengths.len()),
         ));
     }
-    let (sorted, unsorted) = sort_by_length(lengths, enforce_sorted)?;
-    if let Some((index, &length)) = lengths.iter().enumerate().find(|&(_, &l)| l > t) {
-        return Err(PackError::TooLong {
+    let PackedOrder {
+        rows: idx,
+        batch_sizes,
+        sorted_indices: sorted,
+        unsorted_indices: unsorted,
+    } = packed_order(lengths, b, t, layout, order).map_err(|e| match e {
+        PackError::TooLong {
+            index, length, max, ..
+        } => PackError::TooLong {
             index,
             length,
-            max: t,
-            shape,
-        });
-    }
-    let order: Vec<usize> = sorted.clone().unwrap_or_else(|| (0..b).collect());
-    let sorted_lengths: Vec<usize> = order.iter().map(|&r| lengths[r]).collect();
-    let batch_sizes = batch_sizes_for(&sorted_lengths);
-    let mut idx = Vec::with_capacity(lengths.iter().sum());
-    for (step, &bs) in batch_sizes.iter().enumerate() {
-        for &row in &order[..bs] {
-            idx.push(if batch_first {
-                row * t + step
-            } else {
-                step * b + row
-            });
-        }
-    }
+            max,
+            shape: shape.clone(),
+        },
+        other => other,
+    })?;
     let mut flat_shape = vec![b * t];
     flat_shape.extend_from_slice(&shape[2..]);
     let flat = tape.reshape(input, &flat_shape)?;

@@ -28,7 +28,7 @@ mod sequence;
 
 pub use error::{PackError, Result};
 pub use functions::{
-    pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence, unpack_sequence,
-    unpad_sequence,
+    pack_padded_sequence, pack_sequence, packed_order, pad_packed_sequence, pad_sequence,
+    unpack_sequence, unpad_sequence, PackedOrder,
 };
 pub use sequence::{batch_sizes_for, sort_by_length, Layout, Order, PackedSequence};

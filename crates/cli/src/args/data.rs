@@ -20,7 +20,7 @@ fn parse_format(s: &str) -> Result<FormatArg, String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnList(pub Vec<Column>);
 
-fn parse_columns(s: &str) -> Result<ColumnList, String> {
+pub fn parse_columns(s: &str) -> Result<ColumnList, String> {
     Column::parse_list(s).map(ColumnList)
 }
 

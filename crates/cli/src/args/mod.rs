@@ -7,6 +7,7 @@ mod train;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use recur_data::{Column, TextLayout};
 
 pub use data::DataArgs;
 pub use train::{ClassifyArgs, CommonArgs, LmArgs, Preset, Task, TrainArgs};
@@ -92,11 +93,75 @@ pub struct PredictArgs {
     /// The run folder.
     #[arg(long)]
     pub run: PathBuf,
-    /// Texts to classify; none reads one text per line from stdin.
+    /// Texts to classify; none reads --input, or one text per line from stdin.
     pub texts: Vec<String>,
-    /// Print one JSON object per text.
+    /// A file of texts to classify, read as the run's training files were (its format and
+    /// columns) unless flags say otherwise; a label column in it is ignored.
+    #[arg(long, conflicts_with = "texts")]
+    pub input: Option<PathBuf>,
+    /// auto | csv | tsv | jsonl | fasttext | lines (auto: the run's format, else by
+    /// extension, `.txt` being lines; stdin: lines).
+    #[arg(long, value_parser = parse_layout)]
+    pub format: Option<LayoutArg>,
+    /// The label column, when the input has one (ignored; excluded from the text).
     #[arg(long)]
+    pub label_col: Option<Column>,
+    /// The text columns, joined with one space in this order (default: the run's).
+    #[arg(long, value_parser = data::parse_columns)]
+    pub text_cols: Option<data::ColumnList>,
+    /// The first CSV/TSV row is a header (implied when a column is given by name).
+    #[arg(long)]
+    pub header: bool,
+    /// A column (or JSONL field) copied to each output row as its `id`.
+    #[arg(long)]
+    pub id_col: Option<Column>,
+    /// Skip bad rows (missing column, invalid UTF-8, no token), counted at the end, instead
+    /// of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Write the predictions here (through a temporary file, renamed when complete)
+    /// instead of to stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// text | jsonl | csv | tsv (default: text on stdout; for --output, by its extension,
+    /// else jsonl).
+    #[arg(long)]
+    pub output_format: Option<OutputFormat>,
+    /// Print one JSON object per text (--output-format jsonl).
+    #[arg(long, conflicts_with = "output_format")]
     pub json: bool,
+    /// Give the K most likely classes with their probabilities instead of every class.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Texts run together (sorted by length within windows of 16 batches, so little
+    /// padding is run; the results do not depend on it).
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+}
+
+/// `--format` of `recur predict`: auto (`None`) or one layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayoutArg(pub Option<TextLayout>);
+
+fn parse_layout(s: &str) -> Result<LayoutArg, String> {
+    if s == "auto" {
+        Ok(LayoutArg(None))
+    } else {
+        s.parse().map(|l| LayoutArg(Some(l)))
+    }
+}
+
+/// How predictions are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// `class<TAB>name=p …` per text (for people).
+    Text,
+    /// One JSON object per text.
+    Jsonl,
+    /// A header, then one row per text.
+    Csv,
+    /// As csv, tab-separated.
+    Tsv,
 }
 
 /// Arguments of `recur plot`.

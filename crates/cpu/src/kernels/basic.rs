@@ -185,10 +185,10 @@ pub fn transpose01<T: Elem>(x: &[T], d0: usize, d1: usize, inner: usize, out: &m
     }
 }
 
-/// `out[i, :] = src[idx[i], :]`.
-pub fn gather_rows<T: Elem>(src: &[T], cols: usize, idx: &[usize], out: &mut [T]) {
-    for (dst, &i) in out.chunks_exact_mut(cols).zip(idx) {
-        dst.copy_from_slice(&src[i * cols..(i + 1) * cols]);
+/// Appends `src[idx[i], :]` for each `i` to `out`.
+pub fn gather_rows<T: Elem>(src: &[T], cols: usize, idx: &[usize], out: &mut Vec<T>) {
+    for &i in idx {
+        out.extend_from_slice(&src[i * cols..(i + 1) * cols]);
     }
 }
 

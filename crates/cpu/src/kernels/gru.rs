@@ -83,8 +83,49 @@ pub fn forward<T: Elem>(x: &GruIn<'_, T>, steps: &Steps<'_>) -> GruFwd<T> {
     }
 }
 
-/// The step loop over one part's rows.
-fn forward_part<T: Elem>(
+/// Activates one row's gates in place and steps its state, one loop per stage so each
+/// vectorizes: `r, z = σ(x + gh)`, `n = tanh(x_n + r·gh_n)`, `h' = (1 − z)·n + z·h`.
+#[inline(always)]
+fn cell_forward<T: Elem>(gr: &mut [T], ghr: &[T], hs: &mut [T], gh_n: &mut [T], out: &mut [T]) {
+    let h = hs.len();
+    let one = T::one();
+    let (rz, n) = gr.split_at_mut(2 * h);
+    let (ghrz, ghn) = ghr.split_at(2 * h);
+    let (rz, ghrz, ghn, n) = (&mut rz[..2 * h], &ghrz[..2 * h], &ghn[..h], &mut n[..h]);
+    for (v, &g) in rz.iter_mut().zip(ghrz) {
+        *v += g;
+    }
+    for v in rz.iter_mut() {
+        *v = T::sigmoid(*v);
+    }
+    let (r, z) = rz.split_at(h);
+    let (gh_n, out) = (&mut gh_n[..h], &mut out[..h]);
+    for ((v, &rj), &g) in n.iter_mut().zip(r).zip(ghn) {
+        *v += rj * g;
+    }
+    for v in n.iter_mut() {
+        *v = T::tanh_act(*v);
+    }
+    for j in 0..h {
+        gh_n[j] = ghn[j];
+        let hn = (one - z[j]) * n[j] + z[j] * hs[j];
+        hs[j] = hn;
+        out[j] = hn;
+    }
+}
+
+with_simd! {
+    /// The step loop over one part's rows (AVX-512 or AVX2 code when the CPU has it).
+    fn forward_part<T>(
+        x: &GruIn<'_, T>,
+        w_hh: &StepWeight<'_, T>,
+        steps: &Steps<'_>,
+        part: FwdPart<'_, T>,
+    ) => forward_part_impl
+}
+
+#[inline(always)]
+fn forward_part_impl<T: Elem>(
     x: &GruIn<'_, T>,
     w_hh: &StepWeight<'_, T>,
     steps: &Steps<'_>,
@@ -92,7 +133,6 @@ fn forward_part<T: Elem>(
 ) {
     let h = x.hidden;
     let g3 = 3 * h;
-    let one = T::one();
     let FwdPart {
         mut gates,
         mut gh_n,
@@ -116,18 +156,13 @@ fn forward_part<T: Elem>(
             }
             let gr = &mut gates[r * g3..(r + 1) * g3];
             let hs = &mut h_state[r * h..(r + 1) * h];
-            for j in 0..h {
-                let rg = T::sigmoid(gr[j] + ghr[j]);
-                let z = T::sigmoid(gr[h + j] + ghr[h + j]);
-                let nn = T::tanh_act(gr[2 * h + j] + rg * ghr[2 * h + j]);
-                gr[j] = rg;
-                gr[h + j] = z;
-                gr[2 * h + j] = nn;
-                gh_n[r * h + j] = ghr[2 * h + j];
-                let hn = (one - z) * nn + z * hs[j];
-                hs[j] = hn;
-                output[r * h + j] = hn;
-            }
+            cell_forward(
+                gr,
+                ghr,
+                hs,
+                &mut gh_n[r * h..(r + 1) * h],
+                &mut output[r * h..(r + 1) * h],
+            );
         }
     }
 }
@@ -217,8 +252,20 @@ pub fn backward<T: Elem>(
     }
 }
 
-/// The step loop over one part's rows, last step first.
-fn backward_part<T: Elem>(
+with_simd! {
+    /// The step loop over one part's rows, last step first (AVX-512 or AVX2 code when the
+    /// CPU has it).
+    fn backward_part<T>(
+        s: &GruSaved<'_, T>,
+        w: &StepWeight<'_, T>,
+        steps: &Steps<'_>,
+        grad_output: Option<&[T]>,
+        part: BwdPart<'_, T>,
+    ) => backward_part_impl
+}
+
+#[inline(always)]
+fn backward_part_impl<T: Elem>(
     s: &GruSaved<'_, T>,
     w: &StepWeight<'_, T>,
     steps: &Steps<'_>,

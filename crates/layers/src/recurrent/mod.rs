@@ -2,7 +2,7 @@
 //! parameter names and state layouts. Each layer and direction is one fused op on the tape;
 //! [`Recurrent::forward_unrolled`] is the cell-by-cell reference.
 
-use recur_autograd::{SeqVars, Tape, Var};
+use recur_autograd::{Tape, Var};
 use recur_packed::PackedSequence;
 use recur_tensor::{Backend, CellKind, Tensor};
 
@@ -10,6 +10,7 @@ use crate::cells::CellParams;
 use crate::{LayerError, ParamId, ParamStore, Result, Rng};
 
 mod config;
+mod pass;
 mod unrolled;
 
 pub use config::RecurrentConfig;
@@ -211,8 +212,15 @@ impl Recurrent {
         };
         let data = tape.reshape(time_major, &[t * b, self.config.input_size])?;
         let batch_sizes = vec![b; t];
-        let (out, h_n, c_n) =
-            self.run_packed(tape, store, data, &batch_sizes, h0, c0, train_rng)?;
+        let (out, h_n, c_n) = self.run_packed(
+            tape,
+            store,
+            FirstLayer::Rows(data),
+            &batch_sizes,
+            h0,
+            c0,
+            train_rng,
+        )?;
         let width = self.config.directions() * self.config.out_size();
         let out = tape.reshape(out, &[t, b, width])?;
         let output = if self.config.batch_first {
@@ -234,12 +242,71 @@ impl Recurrent {
         c0: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> Result<(PackedSequence, RecurrentOutput)> {
+        self.packed_pass(tape, store, input, None, h0, c0, train_rng)
+    }
+
+    /// [`Recurrent::forward_packed`] for inference from the first layer's input
+    /// projections (`x · W_ihᵀ + b_ih`, `[N, G·H]` per direction, rows in `input`'s packed
+    /// order, e.g. gathered from [`Recurrent::input_table`]): `input` gives the batch
+    /// sizes and permutation, its data is not read.
+    pub fn forward_projected<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        input: &PackedSequence,
+        projected: &[Var],
+    ) -> Result<(PackedSequence, RecurrentOutput)> {
+        let gh = self.config.kind.gates() * self.config.hidden_size;
+        for &p in projected {
+            let shape = tape.shape(p)?;
+            if shape != [input.rows(), gh] {
+                return Err(self.shape_err(format!(
+                    "input projection: expected [{}, {gh}], got {shape:?}",
+                    input.rows()
+                )));
+            }
+        }
+        self.packed_pass(tape, store, input, Some(projected), None, None, None)
+    }
+
+    /// The first layer's input projection of every row of `table [V, I]` (an embedding's
+    /// weight), one `[V, G·H]` per direction: gathering its rows by token id gives what the
+    /// first layer computes from the embedded tokens, without the product.
+    pub fn input_table<B: Backend>(
+        &self,
+        store: &ParamStore<B>,
+        table: &Tensor<B>,
+    ) -> Result<Vec<Tensor<B>>> {
+        (0..self.config.directions())
+            .map(|dir| {
+                let p = &self.params[dir];
+                let w = store.get(p.w_ih)?;
+                let b = p.b_ih.map(|b| store.get(b)).transpose()?;
+                Ok(table.linear(w, b)?)
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn packed_pass<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        input: &PackedSequence,
+        projected: Option<&[Var]>,
+        h0: Option<Var>,
+        c0: Option<Var>,
+        train_rng: Option<&mut Rng>,
+    ) -> Result<(PackedSequence, RecurrentOutput)> {
         let shape = tape.shape(input.data())?;
-        if shape.len() != 2 || shape[1] != self.config.input_size || shape[0] != input.rows() {
+        let width = match projected {
+            Some(_) => self.config.kind.gates() * self.config.hidden_size,
+            None => self.config.input_size,
+        };
+        if shape.len() != 2 || shape[1] != width || shape[0] != input.rows() {
             return Err(self.shape_err(format!(
-                "packed data: expected [{}, {}], got {shape:?}",
+                "packed data: expected [{}, {width}], got {shape:?}",
                 input.rows(),
-                self.config.input_size
             )));
         }
         let b = input.batch();
@@ -255,15 +322,12 @@ impl Recurrent {
         };
         let h0 = permute(h0, input.sorted_indices())?;
         let c0 = permute(c0, input.sorted_indices())?;
-        let (out, h_n, c_n) = self.run_packed(
-            tape,
-            store,
-            input.data(),
-            input.batch_sizes(),
-            h0,
-            c0,
-            train_rng,
-        )?;
+        let first = match projected {
+            Some(p) => FirstLayer::Projected(p),
+            None => FirstLayer::Rows(input.data()),
+        };
+        let (out, h_n, c_n) =
+            self.run_packed(tape, store, first, input.batch_sizes(), h0, c0, train_rng)?;
         let h_n = permute(Some(h_n), input.unsorted_indices())?.unwrap_or(h_n);
         let c_n = match c_n {
             Some(c) => permute(Some(c), input.unsorted_indices())?,
@@ -278,93 +342,13 @@ impl Recurrent {
             },
         ))
     }
+}
 
-    /// Initial state `idx` of `[L·D, B, W]` as `[B, W]`, or zeros.
-    fn initial<B: Backend>(
-        &self,
-        tape: &Tape<B>,
-        store: &ParamStore<B>,
-        all: Option<Var>,
-        idx: usize,
-        b: usize,
-        width: usize,
-    ) -> Result<Var> {
-        Ok(match all {
-            Some(all) => tape.reshape(tape.narrow(all, 0, idx, 1)?, &[b, width])?,
-            None => tape.constant(Tensor::zeros(store.backend(), &[b, width], store.dtype())?),
-        })
-    }
-
-    /// Runs every layer and direction over packed rows `data [N, I]`; states in packed order.
-    #[allow(clippy::too_many_arguments)]
-    fn run_packed<B: Backend>(
-        &self,
-        tape: &Tape<B>,
-        store: &ParamStore<B>,
-        data: Var,
-        batch_sizes: &[usize],
-        h0: Option<Var>,
-        c0: Option<Var>,
-        mut train_rng: Option<&mut Rng>,
-    ) -> Result<(Var, Var, Option<Var>)> {
-        let cfg = &self.config;
-        let (d, h, p) = (cfg.directions(), cfg.hidden_size, cfg.out_size());
-        let b = batch_sizes[0];
-        let lstm = cfg.kind == CellKind::Lstm;
-        let mut layer_input = data;
-        let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
-        for layer in 0..cfg.num_layers {
-            if layer > 0 && cfg.dropout > 0.0 {
-                if let Some(rng) = train_rng.as_deref_mut() {
-                    layer_input =
-                        crate::dropout(tape, layer_input, cfg.dropout, store.dtype(), rng)?;
-                }
-            }
-            let mut seqs = Vec::with_capacity(d);
-            for dir in 0..d {
-                let idx = layer * d + dir;
-                let cp = self.cell_params(tape, store, idx)?;
-                let x_proj = tape.linear(layer_input, cp.w_ih, cp.b_ih)?;
-                let h_init = self.initial(tape, store, h0, idx, b, p)?;
-                let c_init = if lstm {
-                    Some(self.initial(tape, store, c0, idx, b, h)?)
-                } else {
-                    None
-                };
-                seqs.push(SeqVars {
-                    kind: cfg.kind,
-                    hidden: h,
-                    x_proj,
-                    w_hh: cp.w_hh,
-                    b_hh: cp.b_hh,
-                    w_hr: cp.w_hr,
-                    h0: h_init,
-                    c0: c_init,
-                    batch_sizes,
-                    reverse: dir == 1,
-                });
-            }
-            let results = if d == 2 {
-                tape.recurrent_pair(&seqs[0], &seqs[1])?.to_vec()
-            } else {
-                vec![tape.recurrent(&seqs[0])?]
-            };
-            let mut outs = Vec::with_capacity(d);
-            for (out, h_n, c_n) in results {
-                outs.push(out);
-                h_ns.push(tape.reshape(h_n, &[1, b, p])?);
-                if let Some(c_n) = c_n {
-                    c_ns.push(tape.reshape(c_n, &[1, b, h])?);
-                }
-            }
-            layer_input = if d == 1 { outs[0] } else { tape.cat(&outs, 1)? };
-        }
-        let h_n = tape.cat(&h_ns, 0)?;
-        let c_n = if lstm {
-            Some(tape.cat(&c_ns, 0)?)
-        } else {
-            None
-        };
-        Ok((layer_input, h_n, c_n))
-    }
+/// What the first layer reads.
+#[derive(Clone, Copy)]
+enum FirstLayer<'a> {
+    /// The input rows `[N, I]`.
+    Rows(Var),
+    /// Their projections `x · W_ihᵀ + b_ih`, `[N, G·H]` per direction.
+    Projected(&'a [Var]),
 }

@@ -4,15 +4,21 @@
 //! evaluation does.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use recur_autograd::Tape;
 use recur_data::{collate, Encoded, Example, TextEncoder};
-use recur_layers::{Classifier, ParamStore};
+use recur_layers::{Classifier, InputTable, ParamStore};
 use recur_tensor::Backend;
 
 use crate::classify::eval::{evaluate, Evaluation};
 use crate::run::config::ClassifierRunConfig;
 use crate::{Result, TrainError};
+
+/// The largest first-layer input table a predictor builds (see
+/// [`Classifier::input_table`]); a model whose table would be larger runs the embedding
+/// product instead.
+pub const MAX_INPUT_TABLE_BYTES: usize = 256 << 20;
 
 /// A classifier ready to classify text.
 pub struct Predictor<B: Backend> {
@@ -20,6 +26,9 @@ pub struct Predictor<B: Backend> {
     encoder: TextEncoder,
     store: ParamStore<B>,
     model: Classifier,
+    /// The first layer's input projection of every vocabulary row, made on first use
+    /// (`None`: over [`MAX_INPUT_TABLE_BYTES`]).
+    table: OnceLock<Option<InputTable<B>>>,
 }
 
 /// One text's classification.
@@ -91,6 +100,7 @@ impl<B: Backend> Predictor<B> {
             encoder,
             store,
             model,
+            table: OnceLock::new(),
         })
     }
 
@@ -158,9 +168,19 @@ impl<B: Backend> Predictor<B> {
             };
             let batch = collate(&enc, &(0..group.len()).collect::<Vec<_>>())?;
             let tape = Tape::no_grad(self.store.backend());
-            let logits =
-                self.model
-                    .forward(&tape, &self.store, &batch.tokens, &batch.lengths, None)?;
+            let logits = match self.table()? {
+                Some(table) => self.model.forward_tabled(
+                    &tape,
+                    &self.store,
+                    table,
+                    &batch.tokens,
+                    &batch.lengths,
+                )?,
+                None => {
+                    self.model
+                        .forward(&tape, &self.store, &batch.tokens, &batch.lengths, None)?
+                }
+            };
             let log_probs = tape.value(logits)?.log_softmax()?.to_f64_vec()?;
             for (row, &i) in group.iter().enumerate() {
                 let p: Vec<f64> = log_probs[row * k..(row + 1) * k]
@@ -174,6 +194,53 @@ impl<B: Backend> Predictor<B> {
                             .into(),
                     ));
                 }
+                out[i] = p;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The input table, made on first use when it fits [`MAX_INPUT_TABLE_BYTES`].
+    fn table(&self) -> Result<Option<&InputTable<B>>> {
+        if let Some(t) = self.table.get() {
+            return Ok(t.as_ref());
+        }
+        let bytes = self.model.input_table_bytes(self.store.dtype().size());
+        let table = if bytes <= MAX_INPUT_TABLE_BYTES {
+            Some(self.model.input_table(&self.store)?)
+        } else {
+            None
+        };
+        Ok(self.table.get_or_init(|| table).as_ref())
+    }
+
+    /// Class probabilities of many encoded texts (each non-empty), the numbers
+    /// [`Predictor::probabilities`] gives, run for throughput: sorted by length so each
+    /// batch of `batch_size` holds texts of like length (little padding, for packed and
+    /// padded models alike), the batches spread over the machine's threads; results in
+    /// the order given.
+    pub fn probabilities_batched(
+        &self,
+        texts: &[Vec<usize>],
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f64>>>
+    where
+        Self: Sync,
+    {
+        use rayon::prelude::*;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let batches: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
+        let done: Vec<Vec<Vec<f64>>> = batches
+            .par_iter()
+            .map(|idx| {
+                let batch: Vec<Vec<usize>> = idx.iter().map(|&i| texts[i].clone()).collect();
+                self.probabilities(&batch)
+            })
+            .collect::<Result<_>>()?;
+        let mut out = vec![Vec::new(); texts.len()];
+        for (idx, probs) in batches.iter().zip(done) {
+            for (&i, p) in idx.iter().zip(probs) {
                 out[i] = p;
             }
         }

@@ -1,130 +1,14 @@
-//! CSV and TSV files (RFC 4180): quoted fields with embedded delimiters, doubled quotes and
-//! newlines, CRLF; columns chosen by header name or 1-based number. Read as a stream by a
-//! small parser of its own rather than the `csv` crate, because it must do two things that
-//! crate does not: refuse a malformed quote (a lone `"` inside a quoted field, or a quote
-//! left open at the end of the file) instead of reading a guess, and refuse a row as soon
-//! as it crosses [`MAX_ROW_BYTES`] instead of after reading it whole. A quote inside an
-//! unquoted field is a literal (`5" screen`), as in the `csv` crate.
+//! CSV/TSV records of a stream ([`Records`]), read by a small parser of its own rather than
+//! the `csv` crate, because it must do two things that crate does not: refuse a malformed
+//! quote (a lone `"` inside a quoted field, or a quote left open at the end of the file)
+//! instead of reading a guess, and refuse a row as soon as it crosses [`MAX_ROW_BYTES`]
+//! instead of after reading it whole. A quote inside an unquoted field is a literal
+//! (`5" screen`), as in the `csv` crate.
 
 use std::io::BufRead;
 
 use crate::lines::{MAX_ROW_BYTES, MAX_SKIP_BYTES};
-use crate::rows::Rows;
-use crate::{Column, DataError, ReadSpec, Result};
-
-/// Where the label and text are in each row, fixed by the header or the first row.
-struct Layout {
-    /// Fields every row must have.
-    fields: usize,
-    /// 0-based label field.
-    label: usize,
-    /// 0-based text fields, joined in this order.
-    text: Vec<usize>,
-    /// "header" or "first row", for messages.
-    first: &'static str,
-}
-
-impl Layout {
-    /// Resolves `spec`'s columns against the first record (the header when `header`).
-    fn resolve(
-        record: &[Vec<u8>],
-        header: bool,
-        spec: &ReadSpec,
-    ) -> std::result::Result<Layout, String> {
-        let n = record.len();
-        let first = if header { "header" } else { "first row" };
-        if n < 2 {
-            return Err(format!(
-                "expected at least 2 fields (a label and a text), the {first} has {n}"
-            ));
-        }
-        let names: Vec<&str> = if header {
-            record
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    std::str::from_utf8(f)
-                        .map(str::trim)
-                        .map_err(|_| format!("header field {} is not valid UTF-8", i + 1))
-                })
-                .collect::<std::result::Result<_, _>>()?
-        } else {
-            Vec::new()
-        };
-        let index = |c: &Column| -> std::result::Result<usize, String> {
-            match c {
-                Column::Number(k) if *k <= n => Ok(k - 1),
-                Column::Number(k) => Err(format!(
-                    "column {k} does not exist: the {first} has {n} fields"
-                )),
-                Column::Name(s) => {
-                    let at: Vec<usize> = (0..names.len()).filter(|&i| names[i] == s).collect();
-                    match at.as_slice() {
-                        [i] => Ok(*i),
-                        [] => Err(format!(
-                            "column {s:?} is not in the header (its columns: {})",
-                            names.join(", ")
-                        )),
-                        many => Err(format!(
-                            "column {s:?} appears {} times in the header (columns {})",
-                            many.len(),
-                            many.iter()
-                                .map(|i| (i + 1).to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    }
-                }
-            }
-        };
-        let label = spec.label_col.as_ref().map_or(Ok(0), index)?;
-        let text: Vec<usize> = if spec.text_cols.is_empty() {
-            (0..n).filter(|&i| i != label).collect()
-        } else {
-            spec.text_cols
-                .iter()
-                .map(index)
-                .collect::<std::result::Result<_, _>>()?
-        };
-        if text.contains(&label) {
-            return Err(format!(
-                "column {} is both the label and a text column",
-                label + 1
-            ));
-        }
-        Ok(Layout {
-            fields: n,
-            label,
-            text,
-            first,
-        })
-    }
-
-    /// The `(label, text)` of one record, or what is wrong with it.
-    fn row(&self, record: &[Vec<u8>]) -> std::result::Result<(String, String), String> {
-        if record.len() != self.fields {
-            return Err(format!(
-                "expected {} fields like the {}, found {}",
-                self.fields,
-                self.first,
-                record.len()
-            ));
-        }
-        let field = |i: usize| {
-            std::str::from_utf8(&record[i])
-                .map_err(|e| format!("field {} is not valid UTF-8: {e}", i + 1))
-        };
-        let label = field(self.label)?.trim().to_string();
-        let mut text = String::with_capacity(self.text.iter().map(|&i| record[i].len() + 1).sum());
-        for (j, &i) in self.text.iter().enumerate() {
-            if j > 0 {
-                text.push(' ');
-            }
-            text.push_str(field(i)?);
-        }
-        Ok((label, text))
-    }
-}
+use crate::{DataError, Result};
 
 /// Where the parser is inside a record.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -143,7 +27,7 @@ enum State {
 }
 
 /// One record, or what is wrong with it.
-enum Record {
+pub(super) enum Record {
     /// Its fields are in the reader's `fields[..n]`.
     Fields(usize),
     /// A malformed row and why.
@@ -151,16 +35,17 @@ enum Record {
 }
 
 /// CSV/TSV records of a stream, each with the line it starts on.
-struct Records<R> {
+pub(super) struct Records<R> {
     input: R,
     delimiter: u8,
     /// Line of the next byte (1-based).
-    line: u64,
-    fields: Vec<Vec<u8>>,
+    pub(super) line: u64,
+    /// The last record's fields (the first `n` of them, see [`Record::Fields`]).
+    pub(super) fields: Vec<Vec<u8>>,
 }
 
 impl<R: BufRead> Records<R> {
-    fn new(input: R, delimiter: u8) -> Self {
+    pub(super) fn new(input: R, delimiter: u8) -> Self {
         Records {
             input,
             delimiter,
@@ -170,7 +55,7 @@ impl<R: BufRead> Records<R> {
     }
 
     /// The next record and its first line; `None` at the end of the file.
-    fn next(&mut self) -> Result<Option<(u64, Record)>> {
+    pub(super) fn next(&mut self) -> Result<Option<(u64, Record)>> {
         let d = self.delimiter;
         // blank lines between records are skipped
         let start = loop {
@@ -299,44 +184,6 @@ fn field(fields: &mut Vec<Vec<u8>>, n: usize) {
 
 fn io(e: std::io::Error) -> DataError {
     DataError::Invalid(format!("reading: {e}"))
-}
-
-/// Reads CSV (`delimiter` `,`) or TSV (`\t`) rows from `input` (BOM already removed).
-pub(crate) fn read(
-    input: impl BufRead,
-    delimiter: u8,
-    spec: &ReadSpec,
-    rows: &mut Rows,
-) -> Result<()> {
-    let header = spec.has_header();
-    let mut layout: Option<Layout> = None;
-    let mut records = Records::new(input, delimiter);
-    loop {
-        let (line, record) = match records.next() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => return Err(rows.error(records.line, e.to_string())),
-        };
-        let n = match record {
-            Record::Fields(n) => n,
-            Record::Bad(detail) => {
-                rows.bad(rows.error(line, detail))?;
-                continue;
-            }
-        };
-        let fields = &records.fields[..n];
-        if layout.is_none() {
-            layout = Some(Layout::resolve(fields, header, spec).map_err(|d| rows.error(line, d))?);
-            if header {
-                continue;
-            }
-        }
-        if let Some(l) = &layout {
-            let row = l.row(fields);
-            rows.push(line, row)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
