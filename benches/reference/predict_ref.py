@@ -4,8 +4,11 @@ Python `predict`, tokenization included, and, with --onnx, ONNX Runtime on a mod
 exported (crates/onnx/python/classify.py's reading of text). Prints one JSON line:
 texts/s and peak memory.
 
-usage: predict_ref.py fasttext TRAIN.csv TEXTS.csv [--threads 2]
+usage: predict_ref.py fasttext-train TRAIN.csv MODEL.bin
+       predict_ref.py fasttext MODEL.bin TEXTS.csv [--threads 2]
        predict_ref.py onnx MODEL.onnx TEXTS.csv [--threads 2] [--batch-size 64]
+
+Training is a process of its own, so the peak memory printed is the predicting process's.
 """
 import argparse
 import csv
@@ -26,7 +29,7 @@ def texts_of(path):
         return [" ".join(r[1:]) for r in csv.reader(f)]
 
 
-def fasttext_side(args):
+def fasttext_train(args):
     import fasttext
     from textref import basic_english
 
@@ -38,6 +41,15 @@ def fasttext_side(args):
         path = f.name
     model = fasttext.train_supervised(path, wordNgrams=2, thread=args.threads, verbose=0, seed=1)
     os.unlink(path)
+    model.save_model(args.texts)
+    print(json.dumps({"model": args.texts, "bytes": os.path.getsize(args.texts)}))
+
+
+def fasttext_side(args):
+    import fasttext
+    from textref import basic_english
+
+    model = fasttext.load_model(args.model)
     texts = texts_of(args.texts)
     started = time.perf_counter()
     labels, _ = model.predict([" ".join(basic_english(t)) for t in texts])
@@ -72,12 +84,14 @@ def onnx_side(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("side", choices=["fasttext", "onnx"])
-    ap.add_argument("model", help="fasttext: the training CSV; onnx: the .onnx file")
-    ap.add_argument("texts")
+    ap.add_argument("side", choices=["fasttext-train", "fasttext", "onnx"])
+    ap.add_argument("model", help="fasttext-train: the training CSV; else the model file")
+    ap.add_argument("texts", help="the texts (CSV, label first); fasttext-train: the model out")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args()
+    if args.side == "fasttext-train":
+        return fasttext_train(args)
     n, seconds = (fasttext_side if args.side == "fasttext" else onnx_side)(args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"texts": n, "seconds": seconds, "texts_per_s": n / seconds,

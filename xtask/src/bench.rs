@@ -40,6 +40,13 @@ pub struct BenchArgs {
     /// texts of the training file (validated on test.csv's), 3 epochs.
     #[arg(long)]
     pub lm: bool,
+    /// The predict rows alone: `recur predict` (lesson and strong models, f32 and int8)
+    /// against fastText and ONNX Runtime on 76,000 texts, then a large CSV.
+    #[arg(long)]
+    pub predict: bool,
+    /// Rows of the large CSV `--predict` streams (0: none).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub big_rows: usize,
     /// Rows of the generated file the data row reads (AG News rows cycled).
     #[arg(long, default_value_t = 120_000)]
     pub data_rows: usize,
@@ -242,6 +249,18 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let recur = crate::build_recur()?;
     let tmp = std::env::temp_dir().join(format!("recur-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
+    if a.predict {
+        let rows =
+            crate::bench_predict::run(&recur, &python, &data, &a.train_file, a.big_rows, &tmp)?;
+        let dir = root.join("bench");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("predict.json"),
+            serde_json::to_string_pretty(&rows)?,
+        )?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok(());
+    }
     if a.lm {
         let row = crate::bench_lm::run(
             &recur,

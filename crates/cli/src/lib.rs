@@ -104,6 +104,7 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<i32> {
         Command::Eval(a) => pool()?.install(|| commands::eval::eval(&a)).map(|()| 0),
         Command::Generate(a) => commands::generate::generate_text(&a).map(|()| 0),
         Command::Export(a) => commands::export::export(&a).map(|()| 0),
+        Command::Quantize(a) => commands::quantize::quantize(&a).map(|()| 0),
         Command::Plot(a) => commands::plot::plot(&a).map(|_| 0),
         Command::Serve(a) => commands::serve::serve(&a).map(|()| 0),
         Command::Predict(a) => pool()?.install(|| commands::predict::predict(&a, stop)),

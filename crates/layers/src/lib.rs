@@ -42,6 +42,7 @@ mod lm;
 mod models;
 mod optim;
 mod params;
+mod quant;
 mod recurrent;
 
 pub use cells::{gru_step, lstm_step, rnn_step, Cell, CellParams};
@@ -57,4 +58,5 @@ pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{
     check_param_count, param_count, rng, ParamId, ParamStore, Rng, RowClock, MAX_LAYERS, MAX_PARAMS,
 };
+pub use quant::Int8Rows;
 pub use recurrent::{Recurrent, RecurrentConfig, RecurrentOutput};

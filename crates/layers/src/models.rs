@@ -7,19 +7,68 @@ use recur_autograd::{Tape, Var};
 use recur_packed::{
     pack_padded_sequence, packed_order, pad_packed_sequence, Layout, Order, PackedSequence,
 };
-use recur_tensor::{Backend, Tensor};
+use recur_tensor::{Backend, DType, HostData, Tensor};
 
 use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
 use crate::{
-    dropout, Bias, Embedding, EmbeddingConfig, LayerError, Linear, ParamStore, Recurrent, Result,
-    Rng,
+    dropout, Bias, Embedding, EmbeddingConfig, Int8Rows, LayerError, Linear, ParamStore, Recurrent,
+    Result, Rng,
 };
 
 /// The first layer's input projection of every vocabulary row, one `[V, G·H]` table per
-/// direction ([`Classifier::input_table`]).
+/// direction ([`Classifier::input_table`]), exact or as int8 rows
+/// ([`InputTable::into_int8`]).
 #[derive(Clone, Debug)]
 pub struct InputTable<B: Backend> {
-    dirs: Vec<Tensor<B>>,
+    dirs: Vec<TableRows<B>>,
+}
+
+/// One direction's table.
+#[derive(Clone, Debug)]
+enum TableRows<B: Backend> {
+    /// As computed.
+    Exact(Tensor<B>),
+    /// Quantized per row.
+    Int8(Int8Rows),
+}
+
+impl<B: Backend> InputTable<B> {
+    /// The table with each row quantized to int8 (a quarter of the memory, and of the
+    /// bytes each lookup moves); lookups give `q · scale`.
+    pub fn into_int8(self) -> Result<InputTable<B>> {
+        let dirs = self
+            .dirs
+            .into_iter()
+            .map(|d| match d {
+                TableRows::Exact(t) => {
+                    let cols = t.shape().get(1).copied().unwrap_or(1);
+                    Ok(TableRows::Int8(Int8Rows::quantize(&t.to_f32_vec()?, cols)))
+                }
+                q => Ok(q),
+            })
+            .collect::<Result<_>>()?;
+        Ok(InputTable { dirs })
+    }
+
+    /// The rows `ids` of direction `d`'s table, `[ids.len(), G·H]`.
+    fn gather(&self, d: usize, ids: &[usize], like: &Tensor<B>) -> Result<Tensor<B>> {
+        match &self.dirs[d] {
+            TableRows::Exact(t) => Ok(t.gather_rows(ids)?),
+            TableRows::Int8(q) => {
+                let mut out = Vec::with_capacity(ids.len() * q.cols);
+                q.gather_into(ids, &mut out);
+                let data = match like.dtype() {
+                    DType::F32 => HostData::F32(out),
+                    DType::F64 => HostData::F64(out.into_iter().map(f64::from).collect()),
+                };
+                Ok(Tensor::from_host(
+                    like.backend(),
+                    &[ids.len(), q.cols],
+                    data,
+                )?)
+            }
+        }
+    }
 }
 
 /// What the recurrent layers give the head.
@@ -156,10 +205,9 @@ impl Classifier {
         };
         let order = packed_order(&lens, b, t, Layout::BatchFirst, order)?;
         let ids: Vec<usize> = order.rows.iter().map(|&i| tokens[i]).collect();
-        let projected: Vec<Var> = table
-            .dirs
-            .iter()
-            .map(|d| Ok(tape.constant(d.gather_rows(&ids)?)))
+        let like = store.get(self.embedding.weight)?;
+        let projected: Vec<Var> = (0..table.dirs.len())
+            .map(|d| Ok(tape.constant(table.gather(d, &ids, like)?)))
             .collect::<Result<_>>()?;
         let seq = PackedSequence::new(tape, projected[0], order.batch_sizes, order.sorted_indices)?;
         let (packed_out, out) = self.rnn.forward_projected(tape, store, &seq, &projected)?;
@@ -179,7 +227,12 @@ impl Classifier {
     pub fn input_table<B: Backend>(&self, store: &ParamStore<B>) -> Result<InputTable<B>> {
         let emb = store.get(self.embedding.weight)?;
         Ok(InputTable {
-            dirs: self.rnn.input_table(store, emb)?,
+            dirs: self
+                .rnn
+                .input_table(store, emb)?
+                .into_iter()
+                .map(TableRows::Exact)
+                .collect(),
         })
     }
 

@@ -1,4 +1,5 @@
-//! The HTTP API: `POST /predict` (Hugging Face text-classification JSON), `GET /health`,
+//! The HTTP API: `POST /predict` (Hugging Face text-classification JSON, the first model),
+//! `POST /models/NAME/predict`, `GET /models`, `POST /models/NAME/reload`, `GET /health`,
 //! `GET /info`, `GET /metrics`; every error is a JSON `{"error": "..."}` with a status that
 //! says what kind it is, and never affects another request.
 
@@ -6,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,29 +16,38 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::batcher::{Job, Queue};
+use crate::batcher::Job;
 use crate::metrics::Metrics;
+use crate::models::Slot;
+use crate::request::{labelled, parse};
 use crate::Limits;
-
-/// Token ids of a text as the model was trained (`None`: no token).
-pub type Encoder = Box<dyn Fn(&str) -> Option<Vec<usize>> + Send + Sync>;
 
 /// What every handler shares.
 pub struct AppState {
-    /// Into the inference thread.
-    pub queue: Queue,
+    /// The models, the first being the one `/predict` and `/info` serve.
+    pub models: Vec<Arc<Slot>>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Request limits.
     pub limits: Limits,
-    /// `GET /info`'s body.
-    pub info: Value,
-    /// Class names, index = class.
-    pub classes: Vec<String>,
-    /// Encodes a text for the model.
-    pub encode: Encoder,
+    /// The server's settings, in `GET /info`.
+    pub settings: Value,
     /// How long a request's body may take to arrive.
     pub body_timeout: std::time::Duration,
+}
+
+impl AppState {
+    fn model(&self, name: &str) -> Option<&Arc<Slot>> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    fn names(&self) -> String {
+        self.models
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A JSON error response.
@@ -54,14 +64,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
     };
     Router::new()
-        .route("/predict", post(predict).fallback(not_allowed))
+        .route("/predict", post(predict_first).fallback(not_allowed))
+        .route("/models", get(models).fallback(not_allowed))
+        .route(
+            "/models/{name}/predict",
+            post(predict_named).fallback(not_allowed),
+        )
+        .route("/models/{name}/reload", post(reload).fallback(not_allowed))
         .route("/health", get(health).fallback(not_allowed))
         .route("/info", get(info).fallback(not_allowed))
         .route("/metrics", get(metrics).fallback(not_allowed))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
-                "no such route: use POST /predict, GET /health, GET /info or GET /metrics",
+                "no such route: use POST /predict, POST /models/NAME/predict, GET /models, \
+                 POST /models/NAME/reload, GET /health, GET /info or GET /metrics",
             )
         })
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -89,166 +106,80 @@ async fn health() -> Response {
 }
 
 async fn info(State(s): State<Arc<AppState>>) -> Response {
-    axum::Json(s.info.clone()).into_response()
+    let first = &s.models[0];
+    let run = first.current();
+    let mut info = json!({
+        "run": first.path.display().to_string(),
+        "model": run.config().model,
+        "classes": run.class_names(),
+        "vocab_size": run.encoder().vocab.len(),
+        "tokenizer": run.encoder().tokenizer,
+        "max_tokens": run.encoder().max_tokens,
+        "models": s.models.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+    });
+    if let (Value::Object(o), Value::Object(settings)) = (&mut info, &s.settings) {
+        o.extend(settings.clone());
+    }
+    axum::Json(info).into_response()
+}
+
+async fn models(State(s): State<Arc<AppState>>) -> Response {
+    axum::Json(json!({"models": s.models.iter().map(|m| m.describe()).collect::<Vec<_>>()}))
+        .into_response()
+}
+
+/// Loads the model's run folder again; the old version serves until the new one is
+/// loaded, and stays when it cannot be (500 with why).
+async fn reload(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    let Some(slot) = s.model(&name).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no model {name:?}: the models are {}", s.names()),
+        );
+    };
+    match tokio::task::spawn_blocking(move || slot.reload()).await {
+        Ok(Ok(version)) => axum::Json(json!({"name": name, "version": version})).into_response(),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{name} was not reloaded (the previous version still serves): {e}"),
+        ),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the reload failed"),
+    }
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(s.queue.depth()),
+        s.metrics
+            .render(s.models.iter().map(|m| m.queue.depth()).sum()),
     )
         .into_response()
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
+async fn predict_first(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let slot = s.models[0].clone();
+    predict(&s, &slot, req).await
 }
 
-/// A parsed `/predict` request: the texts, whether one text was sent (not a list), top_k.
-struct Parsed {
-    texts: Vec<String>,
-    single: bool,
-    top_k: Option<usize>,
-}
-
-/// A refused request: its status and message.
-type Refusal = (StatusCode, String);
-
-fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
-    (status, message.into())
-}
-
-/// Checks a request body against the API and the limits.
-fn parse(body: &[u8], limits: &Limits) -> Result<Parsed, Refusal> {
-    let unprocessable = |m: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, m);
-    // a UTF-8 byte-order mark is not part of the JSON
-    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-    let text = std::str::from_utf8(body).map_err(|e| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid UTF-8 (byte {})", e.valid_up_to()),
-        )
-    })?;
-    let v: Value = serde_json::from_str(text).map_err(|e| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    let Value::Object(mut obj) = v else {
-        return Err(unprocessable(format!(
-            "expected a JSON object {{\"inputs\": ...}}, found {}",
-            kind(&v)
-        )));
+async fn predict_named(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Response {
+    let Some(slot) = s.model(&name).cloned() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no model {name:?}: the models are {}", s.names()),
+        );
     };
-    let (texts, single) = match obj.remove("inputs") {
-        None => {
-            return Err(unprocessable(
-                "missing \"inputs\": expected a string or a list of strings".into(),
-            ))
-        }
-        Some(Value::String(s)) => (vec![s], true),
-        Some(Value::Array(items)) => {
-            if items.is_empty() {
-                return Err(unprocessable("\"inputs\" is an empty list".into()));
-            }
-            if items.len() > limits.max_inputs {
-                return Err(refuse(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "{} inputs, over the server's limit of {} a request",
-                        items.len(),
-                        limits.max_inputs
-                    ),
-                ));
-            }
-            let mut texts = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                match item {
-                    Value::String(s) => texts.push(s),
-                    other => {
-                        return Err(unprocessable(format!(
-                            "inputs[{i}] is {}, expected a string",
-                            kind(&other)
-                        )))
-                    }
-                }
-            }
-            (texts, false)
-        }
-        Some(other) => {
-            return Err(unprocessable(format!(
-                "\"inputs\" is {}, expected a string or a list of strings",
-                kind(&other)
-            )))
-        }
-    };
-    for (i, t) in texts.iter().enumerate() {
-        if t.len() > limits.max_text_bytes {
-            return Err(refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "inputs[{i}] is {} bytes, over the server's limit of {} bytes a text",
-                    t.len(),
-                    limits.max_text_bytes
-                ),
-            ));
-        }
-    }
-    let top_k = match obj.get("parameters").map(|p| p.get("top_k")) {
-        None | Some(None) => Some(1),
-        Some(Some(Value::Null)) => None,
-        Some(Some(Value::Number(n))) => match n.as_u64() {
-            Some(0) => None,
-            Some(k) => Some(k as usize),
-            None => {
-                return Err(unprocessable(format!(
-                    "parameters.top_k is {n}, expected a non-negative integer or null"
-                )))
-            }
-        },
-        Some(Some(other)) => {
-            return Err(unprocessable(format!(
-                "parameters.top_k is {}, expected a non-negative integer or null",
-                kind(other)
-            )))
-        }
-    };
-    if let Some(p) = obj.get("parameters").filter(|p| !p.is_object()) {
-        return Err(unprocessable(format!(
-            "\"parameters\" is {}, expected an object",
-            kind(p)
-        )));
-    }
-    Ok(Parsed {
-        texts,
-        single,
-        top_k,
-    })
+    predict(&s, &slot, req).await
 }
 
-/// `[{"label", "score"}, …]` sorted by score (ties by class order), the first `top_k`.
-fn labelled(probs: &[f64], classes: &[String], top_k: Option<usize>) -> Value {
-    let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-    order.truncate(top_k.unwrap_or(probs.len()));
-    Value::Array(
-        order
-            .into_iter()
-            .map(|c| json!({"label": classes[c], "score": probs[c]}))
-            .collect(),
-    )
-}
-
-async fn predict(State(s): State<Arc<AppState>>, req: Request) -> Response {
-    let _in_flight = s.queue.enter();
+/// Classifies a request's texts with `slot`'s model.
+async fn predict(s: &AppState, slot: &Slot, req: Request) -> Response {
+    let _in_flight = slot.queue.enter();
+    // this version encodes and runs the request, whatever reloads meanwhile
+    let run = slot.current();
     let limit = s.limits.max_body_bytes;
     let read = axum::body::to_bytes(req.into_body(), limit);
     let body: Bytes = match tokio::time::timeout(s.body_timeout, read).await {
@@ -281,7 +212,7 @@ async fn predict(State(s): State<Arc<AppState>>, req: Request) -> Response {
     };
     let mut ids = Vec::with_capacity(parsed.texts.len());
     for (i, t) in parsed.texts.iter().enumerate() {
-        match (s.encode)(t) {
+        match run.encode(t) {
             Some(x) => ids.push(x),
             None => {
                 return error(
@@ -292,7 +223,12 @@ async fn predict(State(s): State<Arc<AppState>>, req: Request) -> Response {
         }
     }
     let (tx, rx) = oneshot::channel();
-    if let Err(e) = s.queue.send(Job { ids, reply: tx }) {
+    let classes = run.class_names().to_vec();
+    if let Err(e) = slot.queue.send(Job {
+        run,
+        ids,
+        reply: tx,
+    }) {
         return error(StatusCode::SERVICE_UNAVAILABLE, e);
     }
     let probs = match rx.await {
@@ -312,7 +248,7 @@ async fn predict(State(s): State<Arc<AppState>>, req: Request) -> Response {
     };
     let mut rows: Vec<Value> = probs
         .iter()
-        .map(|p| labelled(p, &s.classes, parsed.top_k))
+        .map(|p| labelled(p, &classes, parsed.top_k))
         .collect();
     let out = if parsed.single {
         rows.pop().unwrap_or(Value::Null)

@@ -21,6 +21,8 @@ pub type Reply = Result<Vec<Vec<f64>>, String>;
 
 /// One request's texts, encoded, and where to send their probabilities.
 pub struct Job {
+    /// The model version that encoded them, which runs them.
+    pub run: Arc<Predictor<Cpu>>,
     /// Token ids per text (each non-empty).
     pub ids: Vec<Vec<usize>>,
     /// The answer goes here (a client that went away dropped its receiver).
@@ -78,9 +80,11 @@ pub struct BatchConfig {
     pub threads: usize,
 }
 
-/// Starts the inference thread over `run`; it stops when every [`Queue`] clone is dropped.
+/// Starts an inference thread (each job brings the model version that runs it) on `pool`;
+/// it stops when every [`Queue`] clone is dropped.
 pub fn start(
-    run: Arc<Predictor<Cpu>>,
+    name: &str,
+    pool: Arc<rayon::ThreadPool>,
     config: BatchConfig,
     metrics: Arc<Metrics>,
 ) -> std::io::Result<(Queue, JoinHandle<()>)> {
@@ -92,18 +96,14 @@ pub fn start(
         depth: depth.clone(),
         in_flight: in_flight.clone(),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(std::io::Error::other)?;
     let handle = std::thread::Builder::new()
-        .name("recur-inference".into())
+        .name(format!("recur-{name}"))
         .spawn(move || {
             let counters = Counters {
                 depth: &depth,
                 in_flight: &in_flight,
             };
-            run_loop(&run, &rx, config, counters, &metrics, &pool)
+            run_loop(&rx, config, counters, &metrics, &pool)
         })?;
     Ok((queue, handle))
 }
@@ -115,7 +115,6 @@ struct Counters<'a> {
 }
 
 fn run_loop(
-    run: &Predictor<Cpu>,
     rx: &Receiver<Job>,
     config: BatchConfig,
     counters: Counters<'_>,
@@ -144,26 +143,44 @@ fn run_loop(
         counters.depth.fetch_sub(jobs.len(), Ordering::SeqCst);
         // jobs whose client has gone are not computed
         jobs.retain(|j| !j.reply.is_closed());
-        let all: Vec<Vec<usize>> = jobs.iter().flat_map(|j| j.ids.iter().cloned()).collect();
-        let mut results: Vec<Vec<f64>> = Vec::with_capacity(all.len());
-        let mut failure = None;
-        for chunk in all.chunks(config.max_batch.max(1)) {
-            metrics.observe_batch(chunk.len());
-            match pool.install(|| run.probabilities(chunk)) {
-                Ok(p) => results.extend(p),
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
+        // each model version runs its own jobs (a reload may fall between two requests)
+        while !jobs.is_empty() {
+            let run = jobs[0].run.clone();
+            let (group, rest): (Vec<Job>, Vec<Job>) =
+                jobs.into_iter().partition(|j| Arc::ptr_eq(&j.run, &run));
+            jobs = rest;
+            answer(&run, group, config, metrics, pool);
+        }
+    }
+}
+
+/// Runs `jobs` on `run` in batches of at most `max_batch` texts and answers each.
+fn answer(
+    run: &Predictor<Cpu>,
+    jobs: Vec<Job>,
+    config: BatchConfig,
+    metrics: &Metrics,
+    pool: &rayon::ThreadPool,
+) {
+    let all: Vec<Vec<usize>> = jobs.iter().flat_map(|j| j.ids.iter().cloned()).collect();
+    let mut results: Vec<Vec<f64>> = Vec::with_capacity(all.len());
+    let mut failure = None;
+    for chunk in all.chunks(config.max_batch.max(1)) {
+        metrics.observe_batch(chunk.len());
+        match pool.install(|| run.probabilities(chunk)) {
+            Ok(p) => results.extend(p),
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
             }
         }
-        let mut rows = results.into_iter();
-        for job in jobs {
-            let reply = match &failure {
-                Some(e) => Err(e.clone()),
-                None => Ok(rows.by_ref().take(job.ids.len()).collect()),
-            };
-            let _ = job.reply.send(reply);
-        }
+    }
+    let mut rows = results.into_iter();
+    for job in jobs {
+        let reply = match &failure {
+            Some(e) => Err(e.clone()),
+            None => Ok(rows.by_ref().take(job.ids.len()).collect()),
+        };
+        let _ = job.reply.send(reply);
     }
 }

@@ -1,20 +1,26 @@
-//! `recur serve`: a run folder's classifier behind an HTTP JSON API (axum + tokio).
+//! `recur serve`: run folders' classifiers behind an HTTP JSON API (axum + tokio).
 //!
 //! `POST /predict` takes `{"inputs": "text" | ["t1", …], "parameters": {"top_k": k}}` and
 //! answers `[{"label", "score"}, …]` (a list of such lists for a list of inputs), scores
-//! being softmax probabilities sorted high to low; `GET /health`, `GET /info`,
-//! `GET /metrics` (Prometheus). Concurrent requests are gathered into batches on a
-//! dedicated inference thread ([`batcher`]); bad input is a JSON error that never touches
-//! another request; SIGTERM or Ctrl-C drains the requests in flight, then the server exits.
+//! being softmax probabilities sorted high to low, from the first model;
+//! `POST /models/NAME/predict` the same from any model; `GET /models` lists them (version,
+//! when loaded, the last reload's error); `POST /models/NAME/reload` loads a model's run
+//! folder again, as [`Server::watch`] does by itself when a training run re-commits it; a
+//! request runs on the version that encoded it, so a reload drops none, and a reload that
+//! fails keeps the old version serving. `GET /health`, `GET /info`, `GET /metrics`
+//! (Prometheus). Concurrent requests are gathered into batches on each model's inference
+//! thread ([`batcher`]); bad input is a JSON error that never touches another request;
+//! SIGTERM or Ctrl-C drains the requests in flight, then the server exits.
 //!
 //! ```no_run
 //! use recur_cpu::Cpu;
-//! use recur_serve::{default_batch, Limits, Server, Timeouts};
+//! use recur_serve::{default_batch, Limits, Served, Server, Timeouts};
 //! use recur_train::RunDir;
 //!
-//! let path = std::path::Path::new("runs/lstm");
-//! let run = RunDir::new(path).load_classifier(&Cpu)?;
-//! let server = Server::bind(run, path, "127.0.0.1:8080".parse()?, default_batch(),
+//! let path = std::path::PathBuf::from("runs/lstm");
+//! let run = RunDir::new(&path).load_classifier(&Cpu)?;
+//! let served = vec![Served { name: "lstm".into(), path, run }];
+//! let server = Server::bind(served, "127.0.0.1:8080".parse()?, default_batch(),
 //! Limits::default(), Timeouts::default())?;
 //! println!("listening on http://{}", server.local_addr()?);
 //! server.run()?; // until SIGTERM or Ctrl-C, then drains (at most the shutdown timeout)
@@ -25,71 +31,21 @@ pub mod api;
 pub mod batcher;
 pub mod conn;
 pub mod metrics;
+pub mod models;
+pub mod request;
+mod settings;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use recur_cpu::Cpu;
-use recur_train::Predictor;
 use serde_json::json;
 
 pub use batcher::BatchConfig;
-
-/// Request limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest request body (413 above).
-    pub max_body_bytes: usize,
-    /// Most texts in one request (413 above).
-    pub max_inputs: usize,
-    /// Longest text, in bytes (413 above).
-    pub max_text_bytes: usize,
-}
-
-impl Default for Limits {
-    /// 1 MiB bodies, 256 texts, 64 KiB per text.
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 1 << 20,
-            max_inputs: 256,
-            max_text_bytes: 64 << 10,
-        }
-    }
-}
-
-/// How long the server waits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    /// For a request's head, and for the next request on an idle connection (then it is
-    /// closed).
-    pub read: Duration,
-    /// For a request's body, once its head has come (408 after).
-    pub body: Duration,
-    /// After SIGTERM or Ctrl-C, for the requests in flight to finish; then the remaining
-    /// connections are closed. A second signal closes them at once.
-    pub shutdown: Duration,
-}
-
-impl Default for Timeouts {
-    /// 30 s to read a request's head or to wait for the next, 30 s for its body, 10 s to
-    /// drain at shutdown.
-    fn default() -> Self {
-        Timeouts {
-            read: Duration::from_secs(30),
-            body: Duration::from_secs(30),
-            shutdown: Duration::from_secs(10),
-        }
-    }
-}
-
-/// The longest any timeout or batching delay may be (an hour).
-pub const MAX_WAIT: Duration = Duration::from_secs(3600);
-
-/// The most threads the model may run on.
-pub const MAX_THREADS: usize = 1024;
+pub use models::{Served, Slot};
+pub use settings::{default_batch, Limits, ServeError, Timeouts, MAX_THREADS, MAX_WAIT};
 
 /// How a server's run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,100 +54,61 @@ pub struct Stopped {
     pub closed: usize,
 }
 
-/// What went wrong starting or running the server.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// Binding, the runtime or a thread could not start.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    /// A setting that cannot work, by its field name in [`BatchConfig`] or [`Limits`].
-    #[error("{name}: {problem}")]
-    Setting {
-        /// The field (`max_batch`, `max_inputs`, …).
-        name: &'static str,
-        /// What is wrong with its value.
-        problem: String,
-    },
-}
+/// What a watched reload did: the model's name, and its new version or why it stays.
+pub type ReloadReport = Box<dyn Fn(&str, Result<u64, String>) + Send>;
 
 /// A server bound to its address, not yet serving.
 pub struct Server {
     listener: tokio::net::TcpListener,
     runtime: tokio::runtime::Runtime,
     state: Arc<api::AppState>,
-    inference: std::thread::JoinHandle<()>,
+    inference: Vec<std::thread::JoinHandle<()>>,
     timeouts: Timeouts,
+    watch: Option<(Duration, ReloadReport)>,
 }
 
 impl Server {
-    /// Loads nothing itself: serves `run` (read from `run_path`) on `addr` (port 0 picks a
-    /// free one) with `batch` and `limits`.
+    /// Loads nothing itself: serves `models` (the first also on `/predict`; names unique,
+    /// of letters, digits, `-`, `_`, `.`) on `addr` (port 0 picks a free one) with `batch`
+    /// and `limits`; the models share one pool of `batch.threads` threads.
     pub fn bind(
-        run: Predictor<Cpu>,
-        run_path: &Path,
+        models: Vec<Served>,
         addr: SocketAddr,
         batch: BatchConfig,
         limits: Limits,
         timeouts: Timeouts,
     ) -> Result<Server, ServeError> {
-        for (name, t) in [
-            ("max_delay", batch.max_delay),
-            ("read_timeout", timeouts.read),
-            ("body_timeout", timeouts.body),
-            ("shutdown_timeout", timeouts.shutdown),
-        ] {
-            if t > MAX_WAIT {
-                return Err(ServeError::Setting {
-                    name,
-                    problem: format!("must be at most an hour, found {t:?}"),
-                });
-            }
-        }
-        for (name, t) in [
-            ("read_timeout", timeouts.read),
-            ("body_timeout", timeouts.body),
-        ] {
-            if t.is_zero() {
-                return Err(ServeError::Setting {
-                    name,
-                    problem: "must be positive".into(),
-                });
-            }
-        }
-        if batch.threads > MAX_THREADS {
+        if models.is_empty() {
             return Err(ServeError::Setting {
-                name: "threads",
-                problem: format!("must be at most {MAX_THREADS}, found {}", batch.threads),
+                name: "models",
+                problem: "no model to serve".into(),
             });
         }
-        for (name, v) in [
-            ("max_batch", batch.max_batch),
-            ("threads", batch.threads),
-            ("max_inputs", limits.max_inputs),
-            ("max_body_bytes", limits.max_body_bytes),
-            ("max_text_bytes", limits.max_text_bytes),
-        ] {
-            if v == 0 {
+        for (i, m) in models.iter().enumerate() {
+            if !models::valid_name(&m.name) {
                 return Err(ServeError::Setting {
-                    name,
-                    problem: "must be at least 1".into(),
+                    name: "models",
+                    problem: format!(
+                        "model name {:?}: use letters, digits, '-', '_' and '.'",
+                        m.name
+                    ),
+                });
+            }
+            if models[..i].iter().any(|o| o.name == m.name) {
+                return Err(ServeError::Setting {
+                    name: "models",
+                    problem: format!("two models are named {:?}", m.name),
                 });
             }
         }
+        settings::check(&batch, &limits, &timeouts)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
         let metrics = Arc::new(metrics::Metrics::default());
-        let classes = run.class_names().to_vec();
-        let info = json!({
-            "run": run_path.display().to_string(),
-            "model": run.config().model,
-            "classes": classes,
-            "vocab_size": run.encoder().vocab.len(),
-            "tokenizer": run.encoder().tokenizer,
-            "max_tokens": run.encoder().max_tokens,
+        let settings = json!({
             "max_batch": batch.max_batch,
             "max_delay_ms": batch.max_delay.as_secs_f64() * 1e3,
             "max_body_bytes": limits.max_body_bytes,
@@ -200,17 +117,26 @@ impl Server {
             "read_timeout_s": timeouts.read.as_secs_f64(),
             "body_timeout_s": timeouts.body.as_secs_f64(),
         });
-        // the handlers encode, the inference thread runs the model: one predictor
-        let run = Arc::new(run);
-        let encoder = run.clone();
-        let (queue, inference) = batcher::start(run, batch, metrics.clone())?;
+        // the handlers encode, each model's inference thread runs it, on one shared pool
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(batch.threads)
+                .build()
+                .map_err(std::io::Error::other)?,
+        );
+        let mut slots = Vec::with_capacity(models.len());
+        let mut inference = Vec::with_capacity(models.len());
+        for served in models {
+            let (queue, thread) =
+                batcher::start(&served.name, pool.clone(), batch, metrics.clone())?;
+            slots.push(Arc::new(Slot::new(served, queue)));
+            inference.push(thread);
+        }
         let state = Arc::new(api::AppState {
-            queue,
+            models: slots,
             metrics,
             limits,
-            info,
-            classes,
-            encode: Box::new(move |t| encoder.encode(t)),
+            settings,
             body_timeout: timeouts.body,
         });
         Ok(Server {
@@ -219,7 +145,16 @@ impl Server {
             state,
             inference,
             timeouts,
+            watch: None,
         })
+    }
+
+    /// Watches every model's run folder, checking every `every`: a new commit (a training
+    /// run re-committing it, a copy swapped in) is loaded and served; `report` hears of each
+    /// reload, good or failed.
+    pub fn watch(mut self, every: Duration, report: ReloadReport) -> Server {
+        self.watch = Some((every, report));
+        self
     }
 
     /// The address it listens on.
@@ -240,7 +175,21 @@ impl Server {
             state,
             inference,
             timeouts,
+            watch,
         } = self;
+        let stop_watch = Arc::new(AtomicBool::new(false));
+        let watcher = match watch {
+            Some((every, report)) => {
+                let slots = state.models.clone();
+                let stop = stop_watch.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("recur-watch".into())
+                        .spawn(move || watch_loop(&slots, every, &report, &stop))?,
+                )
+            }
+            None => None,
+        };
         let app = api::router(state);
         let closed = runtime.block_on(async move {
             use hyper_util::rt::{TokioIo, TokioTimer};
@@ -285,13 +234,38 @@ impl Server {
         // the router (and every queue clone) is gone with the runtime: the inference
         // thread ends, and connections still open are closed
         drop(runtime);
-        let _ = inference.join();
+        stop_watch.store(true, Ordering::SeqCst);
+        if let Some(w) = watcher {
+            let _ = w.join();
+        }
+        for thread in inference {
+            let _ = thread.join();
+        }
         Ok(Stopped { closed })
     }
 
     /// Serves until SIGTERM or Ctrl-C.
     pub fn run(self) -> Result<Stopped, ServeError> {
         self.run_until(shutdown_signal)
+    }
+}
+
+/// Reloads each slot whose folder holds a new commit, every `every`, until `stop`.
+fn watch_loop(slots: &[Arc<Slot>], every: Duration, report: &ReloadReport, stop: &AtomicBool) {
+    let tick = Duration::from_millis(50).min(every);
+    let mut waited = Duration::ZERO;
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(tick);
+        waited += tick;
+        if waited < every {
+            continue;
+        }
+        waited = Duration::ZERO;
+        for slot in slots {
+            if slot.changed() {
+                report(&slot.name, slot.reload());
+            }
+        }
     }
 }
 
@@ -314,14 +288,5 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
-    }
-}
-
-/// The default batching: 64 texts or 2 ms, two inference threads.
-pub fn default_batch() -> BatchConfig {
-    BatchConfig {
-        max_batch: 64,
-        max_delay: Duration::from_millis(2),
-        threads: 2,
     }
 }

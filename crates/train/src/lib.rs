@@ -76,8 +76,9 @@ pub use lm::recipe::{LmRecipe, LmRun};
 pub use lm::task::{lm_loss, LanguageModeling, LmEpoch, LmEval, LmRecords, LmReport, Window};
 pub use optimizer::OptimizerConfig;
 pub use params_io::{
-    load_params, load_params_bytes, load_params_bytes_with, params_to_bytes, save_params,
-    state_from_bytes, state_to_bytes, LoadReport, ParamsFile,
+    is_int8, load_params, load_params_bytes, load_params_bytes_with, params_to_bytes,
+    params_to_bytes_int8, save_params, state_from_bytes, state_to_bytes, LoadReport, ParamsFile,
+    QUANTIZED,
 };
 pub use run::files::{check_file_shapes, file_shapes, read_bounded};
 pub use run::{

@@ -42,8 +42,22 @@ pub enum Command {
     /// Sample text from a language-model run (`recur train --task lm`).
     Generate(GenerateArgs),
     /// Export a run as a standard ONNX model (and what a runtime needs to read text as
-    /// recur does, beside it as <file>.json).
+    /// recur does, beside it as FILE.json).
     Export(ExportArgs),
+    /// Write a copy of a run with its matrices as int8 rows (about 4x smaller; eval,
+    /// predict, serve and generate load it as any run).
+    Quantize(QuantizeArgs),
+}
+
+/// Arguments of `recur quantize`.
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// The run folder to quantize.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The new run folder (created; an existing run folder is replaced whole).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Arguments of `recur export`.
@@ -52,7 +66,7 @@ pub struct ExportArgs {
     /// The run folder.
     #[arg(long)]
     pub run: PathBuf,
-    /// Write the ONNX model here (and its sidecar as <file>.json).
+    /// Write the ONNX model here (and its sidecar as FILE.json).
     #[arg(long)]
     pub onnx: PathBuf,
     /// Export a run whose training did not finish (its best model so far).
@@ -134,8 +148,9 @@ pub struct PredictArgs {
     #[arg(long)]
     pub top_k: Option<usize>,
     /// Texts run together (sorted by length within windows of 16 batches, so little
-    /// padding is run; the results do not depend on it).
-    #[arg(long, default_value_t = 256)]
+    /// padding is run; the results do not depend on it). Small batches keep each one's
+    /// activations in cache.
+    #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
 }
 
@@ -177,9 +192,21 @@ pub struct PlotArgs {
 /// Arguments of `recur serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The run folder.
+    /// A run folder to serve, as DIR (named by its folder) or NAME=DIR; repeat it to serve
+    /// several (the first also answers /predict and /info).
+    #[arg(long, required_unless_present = "runs")]
+    pub run: Vec<String>,
+    /// A folder of run folders: each one holding a config.json is served, named by its
+    /// folder (after the --run ones).
     #[arg(long)]
-    pub run: PathBuf,
+    pub runs: Option<PathBuf>,
+    /// Reload a model when its run folder is committed again (a training run saving an
+    /// epoch, a copy swapped in); a reload that fails keeps the old model serving.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between checks of the run folders with --watch.
+    #[arg(long, default_value_t = 1.0)]
+    pub watch_interval_s: f64,
     /// Address to bind (loopback by default; 0.0.0.0 to accept other machines).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,

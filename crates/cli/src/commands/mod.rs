@@ -5,5 +5,6 @@ pub mod export;
 pub mod generate;
 pub mod plot;
 pub mod predict;
+pub mod quantize;
 pub mod serve;
 pub mod train;

@@ -1,13 +1,15 @@
-//! `recur serve --run DIR`: loads the run and serves it over HTTP (see `recur-serve`),
-//! printing the address it listens on.
+//! `recur serve --run DIR` (or several `--run NAME=DIR`, or `--runs FOLDER`): loads the
+//! runs and serves them over HTTP (see `recur-serve`), printing the address it listens on
+//! and, with `--watch`, each reload.
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use recur_cpu::Cpu;
-use recur_serve::{BatchConfig, Limits, ServeError, Server, Timeouts};
+use recur_serve::{BatchConfig, Limits, ServeError, Served, Server, Timeouts};
 
 use recur_train::RunDir;
 
@@ -27,7 +29,14 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         body: wait("--body-timeout-s", a.body_timeout_s)?,
         shutdown: wait("--shutdown-timeout-s", a.shutdown_timeout_s)?,
     };
-    let run = RunDir::new(&a.run).load_classifier(&Cpu)?;
+    let watch = wait("--watch-interval-s", a.watch_interval_s)?;
+    let mut served = Vec::new();
+    for (name, path) in runs(a)? {
+        let run = RunDir::new(&path)
+            .load_classifier(&Cpu)
+            .with_context(|| format!("loading model {name}"))?;
+        served.push(Served { name, path, run });
+    }
     let addr: SocketAddr = (a.host.as_str(), a.port)
         .to_socket_addrs()
         .with_context(|| format!("--host {} is not an address", a.host))?
@@ -43,12 +52,27 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         max_inputs: a.max_inputs,
         max_text_bytes: a.max_text_bytes,
     };
-    let server = match Server::bind(run, &a.run, addr, batch, limits, timeouts) {
+    let server = match Server::bind(served, addr, batch, limits, timeouts) {
         Ok(s) => s,
+        Err(ServeError::Setting {
+            name: "models",
+            problem,
+        }) => anyhow::bail!("--run: {problem}"),
         Err(ServeError::Setting { name, problem }) => {
             anyhow::bail!("--{} {problem}", name.replace('_', "-"))
         }
         Err(e) => return Err(e).with_context(|| format!("serving on {addr}")),
+    };
+    let server = if a.watch {
+        server.watch(
+            watch.max(Duration::from_millis(50)),
+            Box::new(|name, result| match result {
+                Ok(v) => eprintln!("reloaded {name} (version {v})"),
+                Err(e) => eprintln!("{name}: not reloaded, the previous version still serves: {e}"),
+            }),
+        )
+    } else {
+        server
     };
     let local = server.local_addr()?;
     println!("listening on http://{local}");
@@ -63,4 +87,44 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The models to serve, `(name, folder)`: each `--run` (`DIR` named by its folder, or
+/// `NAME=DIR`), then the run folders inside `--runs`, in name order.
+fn runs(a: &ServeArgs) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for r in &a.run {
+        let (name, path) = match r.split_once('=') {
+            Some((n, p)) if !n.contains('/') => (n.to_string(), PathBuf::from(p)),
+            _ => {
+                let path = PathBuf::from(r);
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .with_context(|| format!("--run {r}: name it as NAME={r}"))?;
+                (name, path)
+            }
+        };
+        out.push((name, path));
+    }
+    if let Some(dir) = &a.runs {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.join("config.json").is_file() {
+                if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                    found.push((name.to_string(), path.clone()));
+                }
+            }
+        }
+        if found.is_empty() {
+            anyhow::bail!(
+                "--runs {}: no run folder in it (none holds a config.json)",
+                dir.display()
+            );
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }

@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use recur_autograd::Tape;
-use recur_data::{collate, Encoded, Example, TextEncoder};
-use recur_layers::{Classifier, InputTable, ParamStore};
+use recur_autograd::{Tape, Var};
+use recur_data::{collate, Batch, Encoded, Example, TextEncoder};
+use recur_layers::{Classifier, InputTable, ParamStore, Rng};
 use recur_tensor::Backend;
 
 use crate::classify::eval::{evaluate, Evaluation};
+use crate::classify::model::Model;
 use crate::run::config::ClassifierRunConfig;
 use crate::{Result, TrainError};
 
@@ -29,6 +30,8 @@ pub struct Predictor<B: Backend> {
     /// The first layer's input projection of every vocabulary row, made on first use
     /// (`None`: over [`MAX_INPUT_TABLE_BYTES`]).
     table: OnceLock<Option<InputTable<B>>>,
+    /// Keep the table as int8 rows (an int8 run).
+    int8_table: bool,
 }
 
 /// One text's classification.
@@ -101,7 +104,16 @@ impl<B: Backend> Predictor<B> {
             store,
             model,
             table: OnceLock::new(),
+            int8_table: false,
         })
+    }
+
+    /// With `int8`, the input table is kept as int8 rows (an int8 run: a quarter of the
+    /// memory and of the bytes each lookup moves; see [`InputTable::into_int8`]).
+    pub fn with_int8_table(mut self, int8: bool) -> Self {
+        self.int8_table = int8;
+        self.table = OnceLock::new();
+        self
     }
 
     /// Its config.
@@ -168,19 +180,7 @@ impl<B: Backend> Predictor<B> {
             };
             let batch = collate(&enc, &(0..group.len()).collect::<Vec<_>>())?;
             let tape = Tape::no_grad(self.store.backend());
-            let logits = match self.table()? {
-                Some(table) => self.model.forward_tabled(
-                    &tape,
-                    &self.store,
-                    table,
-                    &batch.tokens,
-                    &batch.lengths,
-                )?,
-                None => {
-                    self.model
-                        .forward(&tape, &self.store, &batch.tokens, &batch.lengths, None)?
-                }
-            };
+            let logits = self.logits(&tape, &batch.tokens, &batch.lengths)?;
             let log_probs = tape.value(logits)?.log_softmax()?.to_f64_vec()?;
             for (row, &i) in group.iter().enumerate() {
                 let p: Vec<f64> = log_probs[row * k..(row + 1) * k]
@@ -200,14 +200,35 @@ impl<B: Backend> Predictor<B> {
         Ok(out)
     }
 
+    /// Logits `[B, K]` of a padded batch, as every inference path computes them (through
+    /// the input table when there is one).
+    fn logits(
+        &self,
+        tape: &Tape<B>,
+        tokens: &[usize],
+        lengths: &[usize],
+    ) -> recur_layers::Result<Var> {
+        match self.table()? {
+            Some(table) => self
+                .model
+                .forward_tabled(tape, &self.store, table, tokens, lengths),
+            None => self.model.forward(tape, &self.store, tokens, lengths, None),
+        }
+    }
+
     /// The input table, made on first use when it fits [`MAX_INPUT_TABLE_BYTES`].
-    fn table(&self) -> Result<Option<&InputTable<B>>> {
+    fn table(&self) -> recur_layers::Result<Option<&InputTable<B>>> {
         if let Some(t) = self.table.get() {
             return Ok(t.as_ref());
         }
         let bytes = self.model.input_table_bytes(self.store.dtype().size());
         let table = if bytes <= MAX_INPUT_TABLE_BYTES {
-            Some(self.model.input_table(&self.store)?)
+            let table = self.model.input_table(&self.store)?;
+            Some(if self.int8_table {
+                table.into_int8()?
+            } else {
+                table
+            })
         } else {
             None
         };
@@ -287,6 +308,26 @@ impl<B: Backend> Predictor<B> {
     /// evaluation runs them (a padded model sees the padding of its batch, as the lesson's
     /// evaluation does; batches of 1 see none).
     pub fn evaluate(&self, data: &Encoded, batch_size: usize) -> Result<Evaluation> {
-        evaluate(&self.model, &self.store, data, batch_size)
+        evaluate(&AsPredicted(self), &self.store, data, batch_size)
+    }
+}
+
+/// A predictor's model as it predicts (through its input table), for [`evaluate`]: so
+/// `eval`, `predict` and `serve` compute the same numbers, int8 runs included.
+struct AsPredicted<'a, B: Backend>(&'a Predictor<B>);
+
+impl<B: Backend> Model<B> for AsPredicted<'_, B> {
+    fn logits(
+        &self,
+        tape: &Tape<B>,
+        _store: &ParamStore<B>,
+        batch: &Batch,
+        _train_rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Var> {
+        self.0.logits(tape, &batch.tokens, &batch.lengths)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.0.config.model.num_class
     }
 }

@@ -13,10 +13,14 @@ use crate::infer::generator::Generator;
 use crate::infer::predictor::Predictor;
 use crate::run::commit::{Entry, RunWriter};
 use crate::run::config::RunConfig;
+use crate::run::files::safetensors_bound;
 use crate::run::files::{check_file_shapes, read_bounded};
 use crate::run::output::CheckpointState;
+use crate::run::output::MAX_METRICS_BYTES;
 use crate::run::output::{MAX_CONFIG_BYTES, MAX_STATE_BYTES};
-use crate::{load_params, params_to_bytes, Result, TrainError};
+use crate::{
+    is_int8, load_params_bytes, params_to_bytes, params_to_bytes_int8, Result, TrainError,
+};
 
 /// The files of one run.
 #[derive(Clone, Debug)]
@@ -176,21 +180,61 @@ impl RunDir {
             RunConfig::Classify(c) => {
                 check_file_shapes(&self.model_path(), &c.model.param_shapes(), source)?;
                 let model = Classifier::new(&mut store, c.model.clone(), &mut rng(0))?;
-                load_params(&mut store, &self.model_path())?;
-                let p = Predictor::new(c, encoder, store, model).map_err(fail)?;
+                let int8 = self.load_model_file(&mut store)?;
+                let p = Predictor::new(c, encoder, store, model)
+                    .map_err(fail)?
+                    .with_int8_table(int8);
                 p.check_outputs()?;
                 Loaded::Classifier(Box::new(p))
             }
             RunConfig::Lm(c) => {
                 check_file_shapes(&self.model_path(), &c.model.param_shapes(), source)?;
                 let model = LanguageModel::new(&mut store, c.model.clone(), &mut rng(0))?;
-                load_params(&mut store, &self.model_path())?;
+                self.load_model_file(&mut store)?;
                 let g = Generator::new(c, encoder, store, model).map_err(fail)?;
                 g.check_outputs()?;
                 Loaded::Lm(Box::new(g))
             }
         };
         Ok(loaded)
+    }
+
+    /// Loads `model.safetensors` into `store` (f32, or int8 matrices dequantized); whether
+    /// the file is int8.
+    fn load_model_file<B: Backend>(&self, store: &mut ParamStore<B>) -> Result<bool> {
+        let path = self.model_path();
+        let elements: usize = store.iter().map(|(_, _, t)| t.numel()).sum();
+        let bytes = read_bounded(&path, safetensors_bound(elements, store.len() * 2))?;
+        load_params_bytes(store, &bytes, &path)?;
+        Ok(is_int8(&bytes))
+    }
+
+    /// Writes a copy of this run to `out` with its matrices as int8 rows
+    /// ([`params_to_bytes_int8`]): a run folder every command loads as any other (without a
+    /// checkpoint: it is not trained further). Returns the model file's size before and
+    /// after.
+    pub fn quantize_to<B: Backend>(&self, backend: &B, out: &Path) -> Result<(u64, u64)> {
+        let store = match self.load(backend)? {
+            Loaded::Classifier(p) => p.store().clone(),
+            Loaded::Lm(g) => g.store().clone(),
+        };
+        let model = params_to_bytes_int8(&store)?;
+        let config = read_bounded(&self.config_path(), MAX_CONFIG_BYTES)?;
+        let vocab = read_bounded(&self.vocab_path(), recur_data::MAX_VOCAB_FILE_BYTES)?;
+        let mut files = vec![
+            ("config.json".to_string(), Entry::Bytes(config)),
+            ("vocab.txt".to_string(), Entry::Bytes(vocab)),
+            ("model.safetensors".to_string(), Entry::Bytes(model.clone())),
+        ];
+        if self.metrics_path().is_file() {
+            let metrics = read_bounded(&self.metrics_path(), MAX_METRICS_BYTES)?;
+            files.push(("metrics.jsonl".to_string(), Entry::Bytes(metrics)));
+        }
+        let before = std::fs::metadata(self.model_path())
+            .map_err(|e| TrainError::io(self.model_path(), e))?
+            .len();
+        RunWriter::open(out)?.commit(&files)?;
+        Ok((before, model.len() as u64))
     }
 
     /// Loads a classifier run; a language-model run is refused.

@@ -95,9 +95,17 @@ pub fn check_file_shapes(
             Some(_) => {}
         }
     }
+    // an int8 file keeps each matrix's row scales as `name.scale [rows]`
+    let is_scale = |n: &str, s: &[usize]| {
+        n.strip_suffix(".scale").is_some_and(|base| {
+            expected
+                .iter()
+                .any(|(e, shape)| e == base && shape.len() == 2 && s == [shape[0]])
+        })
+    };
     if let Some((name, _)) = found
         .iter()
-        .find(|(n, _)| !expected.iter().any(|(e, _)| e == n))
+        .find(|(n, s)| !expected.iter().any(|(e, _)| e == n) && !is_scale(n, s))
     {
         return Err(bad(
             path,

@@ -1,11 +1,10 @@
-//! Parameters and optimizer state ↔ safetensors. Parameters are keyed by PyTorch
-//! `state_dict` names; loading checks every key, shape and value (NaN and infinity are
-//! refused, naming the tensor).
+//! Reading parameters and optimizer state from safetensors images: every key, shape and
+//! value checked (NaN and infinity refused, naming the tensor), int8 matrices dequantized
+//! with their row scales, nothing changed in the store until all of it was read.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use recur_layers::{Optimizer, ParamStore, StateValue};
+use recur_layers::{Int8Rows, ParamStore, StateValue};
 use recur_tensor::{Backend, DType, HostData, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
@@ -17,99 +16,8 @@ fn bad(path: &Path, detail: impl std::fmt::Display) -> TrainError {
     TrainError::run_folder(path, detail.to_string())
 }
 
-/// Values of one tensor to store, in their own element type.
-enum Values {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    U64(Vec<u64>),
-}
-
-impl Values {
-    fn dtype(&self) -> Dtype {
-        match self {
-            Values::F32(_) => Dtype::F32,
-            Values::F64(_) => Dtype::F64,
-            Values::U64(_) => Dtype::U64,
-        }
-    }
-
-    /// The values as little-endian bytes (borrowed on little-endian machines: no copy).
-    fn le_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
-        #[cfg(target_endian = "little")]
-        {
-            let (ptr, len) = match self {
-                Values::F32(v) => (v.as_ptr() as *const u8, v.len() * 4),
-                Values::F64(v) => (v.as_ptr() as *const u8, v.len() * 8),
-                Values::U64(v) => (v.as_ptr() as *const u8, v.len() * 8),
-            };
-            // SAFETY: f32, f64 and u64 have no padding and every byte of them is
-            // initialised; the slice borrows `self`, which owns the vector.
-            std::borrow::Cow::Borrowed(unsafe { std::slice::from_raw_parts(ptr, len) })
-        }
-        #[cfg(not(target_endian = "little"))]
-        {
-            std::borrow::Cow::Owned(match self {
-                Values::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                Values::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                Values::U64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            })
-        }
-    }
-}
-
-/// `(name, shape, values)` → a safetensors file image.
-fn serialize(entries: Vec<(String, Vec<usize>, Values)>) -> Result<Vec<u8>> {
-    let bytes: Vec<_> = entries.iter().map(|(_, _, v)| v.le_bytes()).collect();
-    let views = entries
-        .iter()
-        .zip(&bytes)
-        .map(|((n, s, v), b)| Ok((n.clone(), TensorView::new(v.dtype(), s.clone(), b)?)))
-        .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
-        .map_err(|e| TrainError::Invalid(format!("serializing parameters: {e}")))?;
-    let meta: Option<HashMap<String, String>> =
-        Some([("format".to_string(), "pt".to_string())].into());
-    safetensors::serialize(views, &meta)
-        .map_err(|e| TrainError::Invalid(format!("serializing parameters: {e}")))
-}
-
-/// A tensor's values in its own dtype (f32 or f64).
-fn tensor_values<B: Backend>(t: &Tensor<B>) -> Result<Values> {
-    Ok(match t.dtype() {
-        DType::F32 => Values::F32(t.to_f32_vec()?),
-        DType::F64 => Values::F64(t.to_f64_vec()?),
-    })
-}
-
-/// Every parameter of `store`, in its own dtype, as a safetensors image (what
-/// `safetensors.torch.save_file(model.state_dict())` writes). Refused while an optimizer
-/// has left rows behind (they would be saved stale): sync it first.
-pub fn params_to_bytes<B: Backend>(store: &ParamStore<B>) -> Result<Vec<u8>> {
-    let behind = store.behind();
-    if !behind.is_empty() {
-        return Err(TrainError::Invalid(format!(
-            "{} {} rows the optimizer has not brought up to date (lazy Adam): call \
-             opt.sync(&mut store) before saving, or save with save_synced",
-            behind.join(", "),
-            if behind.len() == 1 { "has" } else { "have" }
-        )));
-    }
-    let mut entries = Vec::with_capacity(store.len());
-    for (_, name, value) in store.iter() {
-        entries.push((
-            name.to_string(),
-            value.shape().to_vec(),
-            tensor_values(value)?,
-        ));
-    }
-    serialize(entries)
-}
-
-/// Writes every parameter to `path` (not atomically: run folders are committed as a unit
-/// by [`crate::RunWriter`]).
-pub fn save_params<B: Backend>(store: &ParamStore<B>, path: &Path) -> Result<()> {
-    let bytes = params_to_bytes(store)?;
-    std::fs::write(path, bytes).map_err(|e| TrainError::io(path, e))
-}
+/// The metadata key of a safetensors file whose matrices are int8 rows, and its value.
+pub const QUANTIZED: (&str, &str) = ("recur.quantized", "int8-per-row");
 
 /// The values of one stored tensor as host data, refusing NaN and infinity.
 fn host_data(path: &Path, name: &str, view: &TensorView<'_>) -> Result<HostData> {
@@ -144,6 +52,60 @@ fn host_data(path: &Path, name: &str, view: &TensorView<'_>) -> Result<HostData>
         )));
     }
     Ok(data)
+}
+
+/// The values of the int8 matrix `name` (`[rows, cols]`), dequantized with its scales
+/// `name.scale` (F32 `[rows]`, finite).
+fn int8_data(
+    path: &Path,
+    name: &str,
+    view: &TensorView<'_>,
+    st: &SafeTensors<'_>,
+) -> Result<HostData> {
+    let shape = view.shape();
+    if shape.len() != 2 {
+        return Err(bad(
+            path,
+            format!("key {name} is int8 but not a matrix ({shape:?})"),
+        ));
+    }
+    let scale_key = format!("{name}.scale");
+    let scale = st.tensor(&scale_key).map_err(|_| {
+        bad(
+            path,
+            format!("key {name} is int8 but {scale_key} (its row scales) is missing"),
+        )
+    })?;
+    if scale.shape() != [shape[0]] || scale.dtype() != Dtype::F32 {
+        return Err(bad(
+            path,
+            format!(
+                "{scale_key} must be F32 [{}] (one scale per row of {name}), found {:?} {:?}",
+                shape[0],
+                scale.dtype(),
+                scale.shape()
+            ),
+        ));
+    }
+    let HostData::F32(scale) = host_data(path, &scale_key, &scale)? else {
+        return Err(bad(path, format!("{scale_key} is not F32")));
+    };
+    let q = Int8Rows {
+        q: view.data().iter().map(|&b| b as i8).collect(),
+        scale,
+        cols: shape[1],
+    };
+    Ok(HostData::F32(q.dequantize()))
+}
+
+/// Whether the safetensors image `bytes` holds int8 matrices ([`QUANTIZED`]).
+pub fn is_int8(bytes: &[u8]) -> bool {
+    SafeTensors::read_metadata(bytes).is_ok_and(|(_, m)| {
+        m.metadata()
+            .as_ref()
+            .and_then(|m| m.get(QUANTIZED.0))
+            .is_some_and(|v| v == QUANTIZED.1)
+    })
 }
 
 fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>> {
@@ -204,10 +166,16 @@ pub fn load_params_bytes_with<B: Backend>(
     strict: bool,
 ) -> Result<LoadReport> {
     let st = parse(path, bytes)?;
+    // `name.scale` belongs to an int8 parameter `name`
+    let is_scale = |n: &str| {
+        n.strip_suffix(".scale").is_some_and(|base| {
+            store.id(base).is_some() && st.tensor(base).is_ok_and(|t| t.dtype() == Dtype::I8)
+        })
+    };
     let mut unknown: Vec<String> = st
         .names()
         .into_iter()
-        .filter(|n| store.id(n).is_none())
+        .filter(|n| store.id(n).is_none() && !is_scale(n))
         .cloned()
         .collect();
     unknown.sort();
@@ -251,7 +219,11 @@ pub fn load_params_bytes_with<B: Backend>(
                 ),
             ));
         }
-        let data = host_data(path, &name, &view)?;
+        let data = if view.dtype() == Dtype::I8 {
+            int8_data(path, &name, &view, &st)?
+        } else {
+            host_data(path, &name, &view)?
+        };
         let data = match store.dtype() {
             DType::F32 => HostData::F32(data.to_f32()),
             DType::F64 => HostData::F64(data.to_f64()),
@@ -273,24 +245,7 @@ pub fn load_params<B: Backend>(store: &mut ParamStore<B>, path: &Path) -> Result
     load_params_bytes(store, &bytes, path)
 }
 
-/// An optimizer's exported state as a safetensors image: tensors in their dtype, counters
-/// as U64.
-pub fn state_to_bytes<B: Backend>(state: &[(String, StateValue<B>)]) -> Result<Vec<u8>> {
-    let mut entries = Vec::with_capacity(state.len());
-    for (name, value) in state {
-        match value {
-            StateValue::Tensor(t) => {
-                entries.push((name.clone(), t.shape().to_vec(), tensor_values(t)?))
-            }
-            StateValue::Counters(c) => {
-                entries.push((name.clone(), vec![c.len()], Values::U64(c.clone())))
-            }
-        }
-    }
-    serialize(entries)
-}
-
-/// Reads what [`state_to_bytes`] wrote, tensors onto `backend`.
+/// Reads what [`super::state_to_bytes`] wrote, tensors onto `backend`.
 pub fn state_from_bytes<B: Backend>(
     backend: &B,
     bytes: &[u8],
@@ -318,45 +273,4 @@ pub fn state_from_bytes<B: Backend>(
         out.push((name.clone(), value));
     }
     Ok(out)
-}
-
-/// Saving and loading a [`ParamStore`] as a safetensors file keyed by PyTorch `state_dict`
-/// names (`use recur_train::ParamsFile` to call these as methods).
-pub trait ParamsFile<B: Backend> {
-    /// Writes every parameter to `path` (safetensors; not atomic: run folders are committed
-    /// whole by [`crate::RunWriter`]). Refused while an optimizer has left rows behind: see
-    /// [`ParamsFile::save_synced`].
-    fn save(&self, path: impl AsRef<Path>) -> Result<()>;
-
-    /// Brings every parameter up to date with `opt` ([`Optimizer::sync`]), then saves.
-    fn save_synced(&mut self, opt: &mut dyn Optimizer<B>, path: impl AsRef<Path>) -> Result<()>;
-
-    /// Loads `path` strictly: every parameter present with its shape and finite values, no
-    /// other key (`load_state_dict(strict=True)`). On an error nothing is changed.
-    fn load(&mut self, path: impl AsRef<Path>) -> Result<()>;
-
-    /// Loads the parameters `path` has and reports the missing and unexpected keys
-    /// (`load_state_dict(strict=False)`); shapes and values are still checked.
-    fn load_non_strict(&mut self, path: impl AsRef<Path>) -> Result<LoadReport>;
-}
-
-impl<B: Backend> ParamsFile<B> for ParamStore<B> {
-    fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        save_params(self, path.as_ref())
-    }
-
-    fn save_synced(&mut self, opt: &mut dyn Optimizer<B>, path: impl AsRef<Path>) -> Result<()> {
-        opt.sync(self)?;
-        save_params(self, path.as_ref())
-    }
-
-    fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        load_params(self, path.as_ref())
-    }
-
-    fn load_non_strict(&mut self, path: impl AsRef<Path>) -> Result<LoadReport> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-        load_params_bytes_with(self, &bytes, path, false)
-    }
 }
