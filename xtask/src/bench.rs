@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// against fastText and ONNX Runtime on 76,000 texts, then a large CSV.
     #[arg(long)]
     pub predict: bool,
+    /// The realistic-vocabulary rows alone: AG News rows with a long tail of rare words,
+    /// at these sizes (comma-separated), recur's whole training against PyTorch's epoch.
+    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    pub tail: Option<Vec<usize>>,
     /// Rows of the large CSV `--predict` streams (0: none).
     #[arg(long, default_value_t = 2_000_000)]
     pub big_rows: usize,
@@ -249,6 +253,21 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let recur = crate::build_recur()?;
     let tmp = std::env::temp_dir().join(format!("recur-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
+    if let Some(sizes) = &a.tail {
+        let sizes = if sizes.is_empty() {
+            vec![50_000, 200_000]
+        } else {
+            sizes.clone()
+        };
+        let python = a.against_pytorch.then_some(python.as_path());
+        let rows =
+            crate::bench_tail::run(&recur, python, &script, &data, &a.train_file, &sizes, &tmp)?;
+        let dir = root.join("bench");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("tail.json"), serde_json::to_string_pretty(&rows)?)?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Ok(());
+    }
     if a.predict {
         let rows =
             crate::bench_predict::run(&recur, &python, &data, &a.train_file, a.big_rows, &tmp)?;

@@ -5,6 +5,7 @@ mod bench;
 mod bench_data;
 mod bench_lm;
 mod bench_predict;
+mod bench_tail;
 mod bench_vectors;
 mod download;
 mod fuzz;

@@ -44,10 +44,19 @@ fn adam_elem<T: Elem>(p: &mut T, g: T, m: &mut T, v: &mut T, s: &AdamScalars<T>)
     *p = *p - s.step_size * (*m / denom);
 }
 
+#[inline(always)]
 fn adam_slice<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], s: &AdamScalars<T>) {
-    for i in 0..p.len() {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
         adam_elem(&mut p[i], g[i], &mut m[i], &mut v[i], s);
     }
+}
+
+with_simd! {
+    /// [`adam_slice`] in AVX-512 or AVX2 code when the CPU has it (the same operations).
+    fn adam_chunk<T>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], s: &AdamScalars<T>)
+        => adam_slice
 }
 
 /// Chunk size for the multi-threaded dense update (elements).
@@ -61,9 +70,9 @@ pub fn adam_step<T: Elem>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], h: &Ad
             .zip(g.par_chunks(ADAM_CHUNK))
             .zip(m.par_chunks_mut(ADAM_CHUNK))
             .zip(v.par_chunks_mut(ADAM_CHUNK))
-            .for_each(|(((p, g), m), v)| adam_slice(p, g, m, v, &s));
+            .for_each(|(((p, g), m), v)| adam_chunk(p, g, m, v, &s));
     } else {
-        adam_slice(p, g, m, v, &s);
+        adam_chunk(p, g, m, v, &s);
     }
 }
 
@@ -87,14 +96,10 @@ pub fn adam_rows_catch_up<T: Elem>(
     // scalars of the steps some touched row still has to replay: `replay[i]` is step `base + 1 + i`
     let base = rows.iter().map(|&r| last[r]).min().unwrap_or(h.step);
     let replay: Vec<AdamScalars<T>> = (base + 1..h.step).map(|s| scalars::<T>(h, s)).collect();
+    let decay = h.weight_decay != 0.0;
     let update = |p: &mut [T], m: &mut [T], v: &mut [T], grow: &[T], from: u64| {
-        let fixed = h.weight_decay == 0.0 && m.iter().chain(v.iter()).all(|&x| x == T::zero());
-        if !fixed {
-            for s in &replay[(from - base) as usize..] {
-                adam_slice_zero(p, m, v, s);
-            }
-        }
-        adam_slice(p, grow, m, v, &now);
+        let replay = &replay[(from - base) as usize..];
+        update_row(p, m, v, grow, replay, &now, decay);
     };
     if rows.len() >= 256 {
         // Split the table into disjoint row slices so rows can be updated in parallel.
@@ -139,10 +144,136 @@ pub fn adam_rows_catch_up<T: Elem>(
     }
 }
 
+with_simd! {
+    /// One row of catch-up Adam: its zero-gradient steps `replay` (skipped for a row whose
+    /// moments are still zero and without weight `decay`: a fixed point), then the step
+    /// `now` with its gradient `grow` (AVX-512 or AVX2 code when the CPU has it: the same
+    /// operations, so the same bits).
+    fn update_row<T>(
+        p: &mut [T],
+        m: &mut [T],
+        v: &mut [T],
+        grow: &[T],
+        replay: &[AdamScalars<T>],
+        now: &AdamScalars<T>,
+        decay: bool,
+    ) => update_row_impl
+}
+
+#[inline(always)]
+fn update_row_impl<T: Elem>(
+    p: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    grow: &[T],
+    replay: &[AdamScalars<T>],
+    now: &AdamScalars<T>,
+    decay: bool,
+) {
+    let fixed = !decay && m.iter().chain(v.iter()).all(|&x| x == T::zero());
+    if decay {
+        for s in replay {
+            adam_slice_zero(p, m, v, s);
+        }
+    } else if !fixed {
+        replay_settling(p, m, v, replay);
+    }
+    adam_slice(p, grow, m, v, now);
+}
+
+/// Steps between two checks of whether a replayed row has settled.
+const SETTLE_CHECK: usize = 16;
+
+/// A row's zero-gradient steps without weight decay, exact but skipping the work that can
+/// no longer change a value. Over a long gap `m` decays by `β1` a step into subnormal
+/// numbers, where every operation is an order of magnitude slower, and then stops moving
+/// (`m + (1−β1)·(0 − m)` rounds back to `m`). So: full steps until no remaining step can
+/// move `p` (each update is at most `2·step_size·|m|/eps`, below a quarter of `p`'s ulp);
+/// then `m` and `v` alone until `m` stops moving; then `v` alone. Each skipped operation
+/// would have returned its input unchanged, so the result is the dense replay's, bit for
+/// bit.
+#[inline(always)]
+fn replay_settling<T: Elem>(p: &mut [T], m: &mut [T], v: &mut [T], replay: &[AdamScalars<T>]) {
+    let mut k = 0;
+    while k < replay.len() {
+        let end = (k + SETTLE_CHECK).min(replay.len());
+        for s in &replay[k..end] {
+            adam_slice_zero(p, m, v, s);
+        }
+        k = end;
+        if k < replay.len() && p_settled(p, m, &replay[k..]) {
+            break;
+        }
+    }
+    while k < replay.len() {
+        let end = (k + SETTLE_CHECK).min(replay.len());
+        for s in &replay[k..end] {
+            decay_moments(m, v, s);
+        }
+        k = end;
+        if m_settled(m, &replay[0]) {
+            break;
+        }
+    }
+    let zero = T::zero();
+    for s in &replay[k..] {
+        for x in v.iter_mut() {
+            *x = *x * s.b2 + s.one_minus_b2 * zero * zero;
+        }
+    }
+}
+
+/// The moments' part of a zero-gradient step without weight decay ([`adam_elem`]'s
+/// operations for `m` and `v`, in its order).
+#[inline(always)]
+fn decay_moments<T: Elem>(m: &mut [T], v: &mut [T], s: &AdamScalars<T>) {
+    let n = m.len();
+    let (v, g) = (&mut v[..n], T::zero());
+    for i in 0..n {
+        m[i] = m[i] + s.one_minus_b1 * (g - m[i]);
+        v[i] = v[i] * s.b2 + s.one_minus_b2 * g * g;
+    }
+}
+
+/// Whether none of the steps `rest` can move `p` any more: for each element, `m` is 0, or
+/// `p` is normal and twice the largest update `step_size·|m|/eps` is below an eighth of
+/// `p`'s relative precision (a quarter of its ulp, with room for rounding).
+fn p_settled<T: Elem>(p: &[T], m: &[T], rest: &[AdamScalars<T>]) -> bool {
+    let eps = rest[0].eps.to_f64().unwrap_or(0.0);
+    if eps <= 0.0 {
+        return false;
+    }
+    let step_max = rest
+        .iter()
+        .map(|s| s.step_size.to_f64().unwrap_or(f64::INFINITY).abs())
+        .fold(0.0, f64::max);
+    let precision = T::epsilon().to_f64().unwrap_or(1.0) / 8.0;
+    let min_normal = T::min_positive_value().to_f64().unwrap_or(f64::INFINITY);
+    p.iter().zip(m).all(|(&p, &m)| {
+        let (p, m) = (
+            p.to_f64().unwrap_or(0.0).abs(),
+            m.to_f64().unwrap_or(1.0).abs(),
+        );
+        m == 0.0 || (p >= min_normal && 2.0 * step_max * m / eps < p * precision)
+    })
+}
+
+/// Whether a zero-gradient step leaves every `m` as it is (`β1` is the same every step).
+fn m_settled<T: Elem>(m: &[T], s: &AdamScalars<T>) -> bool {
+    let g = T::zero();
+    m.iter().all(|&x| {
+        let y = x + s.one_minus_b1 * (g - x);
+        // the same value and the same sign (a -0 becomes +0)
+        y == x && y.is_sign_negative() == x.is_sign_negative()
+    })
+}
+
 /// One zero-gradient Adam step over a row (the dense update with `g = 0`).
 #[inline(always)]
 fn adam_slice_zero<T: Elem>(p: &mut [T], m: &mut [T], v: &mut [T], s: &AdamScalars<T>) {
-    for i in 0..p.len() {
+    let n = p.len();
+    let (m, v) = (&mut m[..n], &mut v[..n]);
+    for i in 0..n {
         adam_elem(&mut p[i], T::zero(), &mut m[i], &mut v[i], s);
     }
 }

@@ -83,9 +83,14 @@ struct AdamState<B: Backend> {
     v: Tensor<B>,
 }
 
+/// Rows caught up per backend call when a sync may be stopped between calls.
+const CATCH_UP_ROWS: usize = 2048;
+
 /// Brings the rows of `p` left behind by lazy Adam up to step `upto` (inclusive) — only
 /// those among `only` when given — replaying their zero-gradient steps; once every row is
-/// current the clock is dropped.
+/// current the clock is dropped. With `stop`, the rows go in pieces of [`CATCH_UP_ROWS`]
+/// and `Ok(false)` says it stopped between two (the rows done are current, the others
+/// keep their clock).
 fn catch_up<B: Backend>(
     p: &mut Tensor<B>,
     clock: &mut Option<RowClock>,
@@ -93,9 +98,10 @@ fn catch_up<B: Backend>(
     config: &AdamConfig,
     upto: u64,
     only: Option<&[usize]>,
-) -> Result<()> {
+    stop: Option<&dyn Fn() -> bool>,
+) -> Result<bool> {
     let Some(c) = clock.as_mut() else {
-        return Ok(());
+        return Ok(true);
     };
     let stale: Vec<usize> = match only {
         Some(rows) => {
@@ -112,20 +118,35 @@ fn catch_up<B: Backend>(
     };
     if !stale.is_empty() && upto > 0 {
         let cols = p.shape()[1];
-        let zeros = Tensor::zeros(p.backend(), &[stale.len(), cols], p.dtype())?;
-        p.adam_rows_catch_up(
-            &zeros,
-            &mut st.m,
-            &mut st.v,
-            &stale,
-            &mut c.last,
-            &config.hyper(upto),
-        )?;
+        let piece = if stop.is_some() {
+            CATCH_UP_ROWS
+        } else {
+            stale.len()
+        };
+        let zeros = Tensor::zeros(p.backend(), &[piece.min(stale.len()), cols], p.dtype())?;
+        for rows in stale.chunks(piece) {
+            if stop.is_some_and(|s| s()) {
+                return Ok(false);
+            }
+            let zeros = if rows.len() == piece.min(stale.len()) {
+                zeros.clone()
+            } else {
+                Tensor::zeros(p.backend(), &[rows.len(), cols], p.dtype())?
+            };
+            p.adam_rows_catch_up(
+                &zeros,
+                &mut st.m,
+                &mut st.v,
+                rows,
+                &mut c.last,
+                &config.hyper(upto),
+            )?;
+        }
     }
     if only.is_none() && c.last.iter().all(|&l| l >= c.now) {
         *clock = None;
     }
-    Ok(())
+    Ok(true)
 }
 
 impl AdamConfig {
@@ -227,7 +248,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 }
                 (dense, rows) => {
                     let g = dense_of(dense, rows)?;
-                    catch_up(p, clock, st, &config, st.step - 1, None)?;
+                    catch_up(p, clock, st, &config, st.step - 1, None, None)?;
                     p.adam_step(&g, &mut st.m, &mut st.v, &config.hyper(st.step))?;
                 }
             }
@@ -241,10 +262,24 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             if let Some(st) = self.state.get_mut(id.index()).and_then(Option::as_mut) {
                 let (p, clock) = store.get_with_clock_mut(id)?;
                 let step = st.step;
-                catch_up(p, clock, st, &config, step, None)?;
+                catch_up(p, clock, st, &config, step, None, None)?;
             }
         }
         Ok(())
+    }
+
+    fn sync_until(&mut self, store: &mut ParamStore<B>, stop: &dyn Fn() -> bool) -> Result<bool> {
+        let config = self.config;
+        for id in ids_of(store) {
+            if let Some(st) = self.state.get_mut(id.index()).and_then(Option::as_mut) {
+                let (p, clock) = store.get_with_clock_mut(id)?;
+                let step = st.step;
+                if !catch_up(p, clock, st, &config, step, None, Some(stop))? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn prepare_rows(&mut self, store: &mut ParamStore<B>, rows: &[usize]) -> Result<()> {
@@ -256,7 +291,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             let (p, clock) = store.get_with_clock_mut(id)?;
             if clock.is_some() {
                 let step = st.step;
-                catch_up(p, clock, st, &config, step, Some(rows))?;
+                catch_up(p, clock, st, &config, step, Some(rows), None)?;
             }
         }
         Ok(())

@@ -26,6 +26,13 @@ pub trait Optimizer<B: Backend> {
         Ok(())
     }
 
+    /// [`Optimizer::sync`] in pieces, asking `stop` between them: `Ok(false)` when it
+    /// stopped early (what was brought up to date stays so; a later sync finishes the rest
+    /// exactly), `Ok(true)` when every parameter is current.
+    fn sync_until(&mut self, store: &mut ParamStore<B>, _stop: &dyn Fn() -> bool) -> Result<bool> {
+        self.sync(store).map(|()| true)
+    }
+
     /// Brings rows `rows` of every parameter with deferred rows up to date: call it with a
     /// batch's token ids before its forward pass when the optimizer defers rows
     /// ([`crate::AdamConfig::lazy_rows`]); an embedding refuses to read rows left behind.

@@ -14,7 +14,7 @@ pub(crate) mod records;
 mod step;
 pub(crate) mod task;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use recur_layers::{Optimizer, ParamStore, Rng};
 use recur_tensor::Backend;
@@ -26,6 +26,10 @@ use observer::{Ending, FitSummary, Observer};
 use progress::{Best, EpochStats, Finished, Progress};
 use records::{EarlyStop, EpochRecord, Interrupted, Record, Records};
 use task::Task;
+
+/// How long a stopped run may spend bringing deferred optimizer work up to date so it can
+/// save where it stopped; past it, the last commit stands.
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// The tally type of task `T`.
 pub(crate) type TallyOf<B, T> = <<T as Task<B>>::Records as Records>::Tally;
@@ -145,6 +149,8 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
         let (samples_before, seconds_before) = (self.progress.samples, self.progress.train_seconds);
         let mut last = None;
         let mut interrupted = false;
+        // stopped inside the optimizer's deferred work: nothing more is saved
+        let mut unsynced = false;
         while self.progress.finished.is_none() && self.progress.epoch < self.config.epochs {
             let epoch = self.progress.epoch;
             if self.progress.batch == 0 {
@@ -187,6 +193,12 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
                 {
                     self.add_seconds(secs - since);
                     since = secs;
+                    if !self.catch_up(&|| observer.stop_requested())? {
+                        // stopped inside the optimizer's catch-up: the last commit stands
+                        interrupted = true;
+                        unsynced = true;
+                        break;
+                    }
                     self.commit(false, observer)?;
                 } else {
                     self.add_seconds(secs - since);
@@ -195,10 +207,18 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
             }
             let secs = t0.elapsed().as_secs_f64();
             self.add_seconds(secs - since);
+            // the epoch's deferred optimizer work, stoppable: a stop inside it keeps the
+            // last commit (resumable from there), never a half-updated model
+            if !interrupted && !self.catch_up(&|| observer.stop_requested())? {
+                interrupted = true;
+                unsynced = true;
+            }
             if interrupted {
-                // an interrupted first epoch never replaces another run's folder
-                if self.out.as_ref().is_some_and(|o| o.written || !o.replaces) {
-                    self.opt.sync(&mut self.store)?;
+                // an interrupted first epoch never replaces another run's folder; the save
+                // gets a second of deferred optimizer work, else the last commit stands
+                let may_commit = self.out.as_ref().is_some_and(|o| o.written || !o.replaces);
+                let deadline = Instant::now() + STOP_GRACE;
+                if may_commit && !unsynced && self.catch_up(&|| Instant::now() > deadline)? {
                     self.records.push(Record::Interrupted(Interrupted {
                         epoch: epoch + 1,
                         samples: self.progress.stats.samples,
@@ -245,6 +265,12 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
             best: self.progress.best,
             saved,
         })
+    }
+
+    /// Brings the optimizer's deferred work up to date unless `stop` says otherwise between
+    /// two pieces of it; whether it finished.
+    fn catch_up(&mut self, stop: &dyn Fn() -> bool) -> Result<bool> {
+        Ok(self.opt.sync_until(&mut self.store, stop)?)
     }
 
     /// Adds `secs` of training to the epoch and the run.
