@@ -563,15 +563,93 @@ def text(out, data_dir):
     return len(TOKENIZER_TEXTS)
 
 
+# ------------------------------------------------------------------------------------ ops
+
+def lengths_mask(lengths, t):
+    return torch.tensor([[s < l for s in range(t)] for l in lengths])
+
+
+def op_case(name, inputs, fn, extra=None, mask=None):
+    """Inputs (name -> tensor), `fn(**leaves)` -> output; the loss is `sum(out · W)` over
+    the output's kept entries (`mask`: which entries of the output count)."""
+    seed(name)
+    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+    out = fn(**leaves)
+    w = torch.randn(out.shape)
+    kept = out if mask is None else torch.where(mask, out, torch.zeros_like(out))
+    (kept * w).sum().backward()
+    shown = out.detach() if mask is None else torch.where(mask, out.detach(), torch.zeros_like(out))
+    case = {"inputs": {k: t(v) for k, v in inputs.items()}, "weights": t(w), "output": t(shown),
+            "grads": {k: t(leaves[k].grad) for k in inputs}}
+    if mask is not None:
+        case["output_mask"] = [bool(b) for b in mask.reshape(-1).tolist()]
+    case.update(extra or {})
+    return case
+
+
+def ops(out):
+    n = 0
+    r = lambda *shape: torch.randn(*shape)
+    pos = lambda *shape: torch.rand(*shape) + 0.5
+
+    def put(name, case):
+        nonlocal n
+        write(out, "ops", name, case)
+        n += 1
+
+    put("add_broadcast", op_case("add_broadcast", {"a": r(2, 3, 4), "b": r(3, 1)},
+                                 lambda a, b: a + b))
+    put("mul_broadcast", op_case("mul_broadcast", {"a": r(4, 1, 5), "b": r(1, 3, 1)},
+                                 lambda a, b: a * b))
+    put("sub_broadcast", op_case("sub_broadcast", {"a": r(2, 3), "b": r(3)},
+                                 lambda a, b: a - b))
+    put("div_broadcast", op_case("div_broadcast", {"a": r(2, 3), "b": pos(2, 1)},
+                                 lambda a, b: a / b))
+    put("exp", op_case("exp", {"a": r(3, 4)}, lambda a: a.exp()))
+    put("log", op_case("log", {"a": pos(3, 4)}, lambda a: a.log()))
+    lengths = [3, 1]
+    m = lengths_mask(lengths, 3).unsqueeze(2)
+    put("masked_fill", op_case("masked_fill", {"a": r(2, 3, 4)},
+                               lambda a: a.masked_fill(~m, -2.5),
+                               {"lengths": lengths, "value": -2.5}))
+    sm_mask = lengths_mask([4, 2], 4).unsqueeze(2)
+    put("softmax_axis1_masked", op_case(
+        "softmax_axis1_masked", {"a": r(2, 4, 3)},
+        lambda a: a.masked_fill(~sm_mask, float("-inf")).softmax(1),
+        {"axis": 1, "lengths": [4, 2]}))
+    put("softmax_axis2", op_case("softmax_axis2", {"a": r(2, 3, 5)}, lambda a: a.softmax(2),
+                                 {"axis": 2}))
+    put("softmax_axis0", op_case("softmax_axis0", {"a": r(3, 4)}, lambda a: a.softmax(0),
+                                 {"axis": 0}))
+    full = sm_mask.expand(2, 4, 3)
+    put("log_softmax_axis1_masked", op_case(
+        "log_softmax_axis1_masked", {"a": r(2, 4, 3)},
+        lambda a: a.masked_fill(~sm_mask, float("-inf")).log_softmax(1),
+        {"axis": 1, "lengths": [4, 2]}, mask=full))
+    lens = [4, 2, 1]
+    lm = lengths_mask(lens, 4).unsqueeze(2)
+    put("sum_lengths", op_case("sum_lengths", {"a": r(3, 4, 2)},
+                               lambda a: a.masked_fill(~lm, 0.0).sum(1), {"lengths": lens}))
+    put("mean_lengths", op_case(
+        "mean_lengths", {"a": r(3, 4, 2)},
+        lambda a: a.masked_fill(~lm, 0.0).sum(1) / torch.tensor(lens).unsqueeze(1),
+        {"lengths": lens}))
+    put("max_lengths", op_case("max_lengths", {"a": r(3, 4, 2)},
+                               lambda a: a.masked_fill(~lm, float("-inf")).max(1).values,
+                               {"lengths": lens}))
+    return n
+
+
 # ----------------------------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=HERE, help="golden folder to write (default: this one)")
     ap.add_argument("--data-dir", help="folder holding AG News test.csv (for text/agnews_*)")
-    ap.add_argument("--only", choices=["cells", "rnn", "packing", "classifiers", "text"])
+    ap.add_argument("--only", choices=["cells", "rnn", "packing", "classifiers", "text", "ops"])
     a = ap.parse_args()
     makers = {"rnn": rnn, "cells": cells, "packing": packing, "classifiers": classifiers,
+              "ops": ops,
               "tokenizer_strings": lambda out: text(out, a.data_dir)}
     counts = {}
     for key, make in makers.items():

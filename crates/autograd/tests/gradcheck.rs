@@ -4,7 +4,7 @@
 #![allow(clippy::needless_range_loop)] // finite differences index inputs and gradients together
 
 use proptest::prelude::*;
-use recur_autograd::{Tape, Var};
+use recur_autograd::{Mask, Tape, Var};
 use recur_cpu::Cpu;
 use recur_tensor::{DType, Tensor, UnaryOp};
 
@@ -77,6 +77,36 @@ fn dims() -> impl Strategy<Value = usize> {
     1usize..4
 }
 
+/// Two shapes that broadcast: a common shape of rank 1–3 whose axes each operand keeps or
+/// sets to 1, the second possibly without leading axes; with values for both.
+type Input = (Vec<usize>, Vec<f64>);
+fn broadcast_pair() -> impl Strategy<Value = (Input, Input)> {
+    (
+        prop::collection::vec(dims(), 1..4),
+        prop::collection::vec(any::<bool>(), 3),
+        prop::collection::vec(any::<bool>(), 3),
+        0usize..3,
+    )
+        .prop_flat_map(|(shape, ka, kb, drop)| {
+            let a: Vec<usize> = shape
+                .iter()
+                .zip(&ka)
+                .map(|(&d, &k)| if k { d } else { 1 })
+                .collect();
+            let b: Vec<usize> = shape
+                .iter()
+                .zip(&kb)
+                .map(|(&d, &k)| if k { d } else { 1 })
+                .collect();
+            let b = b[drop.min(b.len() - 1)..].to_vec();
+            let (na, nb) = (a.iter().product(), b.iter().product());
+            (
+                values(na).prop_map(move |v| (a.clone(), v)),
+                values(nb).prop_map(move |v| (b.clone(), v)),
+            )
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -108,10 +138,62 @@ proptest! {
         gradcheck(&|t, v| t.sub(v[0], v[1]).unwrap(), &[a.clone(), b.clone()])?;
         gradcheck(&|t, v| t.mul(v[0], v[1]).unwrap(), &[a.clone(), b])?;
         gradcheck(&move |t, v| t.scale(v[0], alpha).unwrap(), std::slice::from_ref(&a))?;
-        // every activation recur-tensor defines
+        // every activation recur-tensor defines (log on positive values)
+        let positive = (a.0.clone(), a.1.iter().map(|x| x.abs()).collect::<Vec<_>>());
         for &op in UnaryOp::ALL {
-            gradcheck(&move |t, v| t.unary(v[0], op).unwrap(), std::slice::from_ref(&a))?;
+            let input = if op == UnaryOp::Log { &positive } else { &a };
+            gradcheck(&move |t, v| t.unary(v[0], op).unwrap(), std::slice::from_ref(input))?;
         }
+    }
+
+    #[test]
+    fn broadcasting_ops((a, b) in broadcast_pair()) {
+        gradcheck(&|t, v| t.add(v[0], v[1]).unwrap(), &[a.clone(), b.clone()])?;
+        gradcheck(&|t, v| t.sub(v[0], v[1]).unwrap(), &[a.clone(), b.clone()])?;
+        gradcheck(&|t, v| t.mul(v[0], v[1]).unwrap(), &[a.clone(), b.clone()])?;
+        gradcheck(&|t, v| t.div(v[0], v[1]).unwrap(), &[a.clone(), b.clone()])?;
+        // the same as expanding both explicitly first
+        let tape = Tape::no_grad(&Cpu);
+        let (x, y) = (
+            tape.constant(Tensor::from_f64(&Cpu, &a.0, &a.1, DType::F64).unwrap()),
+            tape.constant(Tensor::from_f64(&Cpu, &b.0, &b.1, DType::F64).unwrap()),
+        );
+        let shape = recur_autograd::broadcast_shape("test", &a.0, &b.0).unwrap();
+        let direct = tape.value(tape.mul(x, y).unwrap()).unwrap().to_f64_vec().unwrap();
+        let ex = tape.broadcast_to(x, &shape).unwrap();
+        let ey = tape.broadcast_to(y, &shape).unwrap();
+        prop_assert_eq!(tape.shape(ex).unwrap(), shape.clone());
+        let expanded = tape.value(tape.mul(ex, ey).unwrap()).unwrap().to_f64_vec().unwrap();
+        prop_assert_eq!(direct, expanded);
+    }
+
+    #[test]
+    fn masked_and_length_ops(
+        (b, tt, h) in (dims(), dims(), dims()),
+        seed in values(27),
+        lens in prop::collection::vec(1usize..4, 3),
+        axis in 0usize..3,
+    ) {
+        let n = b * tt * h;
+        let x = (vec![b, tt, h], seed.iter().cycle().take(n).copied().collect::<Vec<_>>());
+        let lens: Vec<usize> = lens[..b].iter().map(|&l| l.min(tt)).collect();
+        let l2 = lens.clone();
+        gradcheck(&move |t, v| t.sum_lengths(v[0], &l2).unwrap(), std::slice::from_ref(&x))?;
+        let l2 = lens.clone();
+        gradcheck(&move |t, v| t.mean_lengths(v[0], &l2).unwrap(), std::slice::from_ref(&x))?;
+        let mask = Mask::lengths(&lens, tt).unwrap().unsqueeze(2);
+        let m2 = mask.clone();
+        gradcheck(&move |t, v| t.masked_fill(v[0], &m2, 0.5).unwrap(), std::slice::from_ref(&x))?;
+        let m2 = mask.clone();
+        gradcheck(&move |t, v| t.softmax(v[0], 1, Some(&m2)).unwrap(), std::slice::from_ref(&x))?;
+        gradcheck(&move |t, v| t.softmax(v[0], axis, None).unwrap(), std::slice::from_ref(&x))?;
+        // log-softmax: the kept entries (the others are −∞), gathered from the flat output
+        let kept: Vec<usize> = (0..n).filter(|&i| lens[i / (tt * h)] > (i / h) % tt).collect();
+        gradcheck(&move |t, v| {
+            let y = t.log_softmax(v[0], 1, Some(&mask)).unwrap();
+            let flat = t.reshape(y, &[n, 1]).unwrap();
+            t.gather_rows(flat, &kept).unwrap()
+        }, std::slice::from_ref(&x))?;
     }
 
     #[test]

@@ -26,9 +26,12 @@ UNARY(sigmoid, T(1) / (T(1) + exp(-x)), g * y * (T(1) - y))
 UNARY(tanh, tanh(x), g * (T(1) - y * y))
 UNARY(relu, x > T(0) ? x : T(0), y > T(0) ? g : T(0))
 UNARY(softsign, x / (T(1) + fabs(x)), g * (T(1) - fabs(y)) * (T(1) - fabs(y)))
+UNARY(exp, exp(x), g * y)
+UNARY(log, log(x), g * exp(-y))
 BINARY(add, a + b)
 BINARY(sub, a - b)
 BINARY(mul, a * b)
+BINARY(div, a / b)
 
 template <typename T> __device__ void axpy_(T alpha, const T* x, T* y, long long n) { GRID_STRIDE(i, n) { y[i] += alpha * x[i]; } }
 template <typename T> __device__ void scale_(T alpha, const T* x, T* y, long long n) { GRID_STRIDE(i, n) { y[i] = alpha * x[i]; } }

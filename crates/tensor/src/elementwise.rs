@@ -122,6 +122,14 @@ unary_ops! {
     Softsign = "softsign",
         |x| x / (T::one() + x.abs()),
         |y, g| g * (T::one() - y.abs()) * (T::one() - y.abs());
+    /// `e^x`; backward `g · y`.
+    Exp = "exp",
+        |x| x.fast_exp(),
+        |y, g| g * y;
+    /// `ln x`; backward `g / x = g · e^{−y}`.
+    Log = "log",
+        |x| x.ln(),
+        |y, g| g * (-y).fast_exp();
 }
 
 binary_ops! {
@@ -131,6 +139,8 @@ binary_ops! {
     Sub = "sub", |a, b| a - b;
     /// `a · b`.
     Mul = "mul", |a, b| a * b;
+    /// `a / b`.
+    Div = "div", |a, b| a / b;
 }
 
 #[cfg(test)]
@@ -150,6 +160,6 @@ mod tests {
         assert_eq!(UnaryOp::Relu.backward(0.0, 1.0), 0.0);
         assert_eq!(UnaryOp::Tanh.backward_name(), "tanh_backward");
         assert_eq!(BinaryOp::Sub.apply(5.0, 3.0), 2.0);
-        assert_eq!(UnaryOp::ALL.len(), 4);
+        assert_eq!(UnaryOp::ALL.len(), 6);
     }
 }

@@ -6,8 +6,9 @@ use crate::{Tape, Var};
 
 impl<B: Backend> Tape<B> {
     /// `softmax(x)[r, c] = exp(x[r, c] − m_r) / Σ_j exp(x[r, j] − m_r)` with `m_r` the row
-    /// maximum, for `x [R, C]` → `[R, C]`. `−∞` entries get weight 0 (masking); a row must
-    /// have a finite entry. Computed in f64 on the host (attention scores are small).
+    /// maximum, for `x [R, C]` → `[R, C]`. `−∞` entries get weight 0 (masking); a row with
+    /// no finite entry is an error (not NaN). Computed in f64 on the host (attention scores
+    /// are small). [`Tape::softmax`] takes any axis and a mask.
     pub fn softmax_rows(&self, x: Var) -> Result<Var> {
         let vx = self.value(x)?;
         let shape = vx.shape().to_vec();
@@ -18,8 +19,14 @@ impl<B: Backend> Tape<B> {
             ));
         }
         let mut y = vx.to_f64_vec()?;
-        for row in y.chunks_mut(shape[1]) {
+        for (r, row) in y.chunks_mut(shape[1]).enumerate() {
             let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if !m.is_finite() {
+                return Err(recur_tensor::Error::shape(
+                    "softmax_rows",
+                    format!("row {r} has no finite entry to normalise (every one −∞ or NaN)"),
+                ));
+            }
             let mut sum = 0.0;
             for v in row.iter_mut() {
                 *v = (*v - m).exp();
