@@ -42,6 +42,7 @@ mod lm;
 mod models;
 mod optim;
 mod params;
+pub mod pooling;
 mod quant;
 mod recurrent;
 

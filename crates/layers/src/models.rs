@@ -11,8 +11,8 @@ use recur_tensor::{Backend, DType, HostData, Tensor};
 
 use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
 use crate::{
-    dropout, Bias, Embedding, EmbeddingConfig, Int8Rows, LayerError, Linear, ParamStore, Recurrent,
-    Result, Rng,
+    dropout, pooling, Bias, Embedding, EmbeddingConfig, Int8Rows, LayerError, Linear, ParamStore,
+    Recurrent, Result, Rng,
 };
 
 /// The first layer's input projection of every vocabulary row, one `[V, G·H]` table per
@@ -272,99 +272,35 @@ impl Classifier {
         lengths: &[usize],
         train_rng: Option<&mut Rng>,
     ) -> Result<Var> {
-        let b = lengths.len();
         let dtype = store.dtype();
         let pooling = self.config.pooling();
         let (output, h_n) = match rnn {
             RnnOut::Padded(output, h_n) => (Some(output), h_n),
-            // pad back for mean/max over each row's own steps (-inf never wins a max)
+            // padded back (with zeros) for pooling over each row's own steps
             RnnOut::Packed(packed_out, h_n) => {
-                let fill = match pooling {
-                    Pooling::Last => None,
-                    Pooling::Mean | Pooling::Attention => Some(0.0),
-                    Pooling::Max => Some(f64::NEG_INFINITY),
-                };
-                let output = fill
-                    .map(|f| pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, f, None))
+                let output = (pooling != Pooling::Last)
+                    .then(|| pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, 0.0, None))
                     .transpose()?
                     .map(|(o, _)| o);
                 (output, h_n)
             }
         };
+        let lens = self.config.packed().then_some(lengths);
         let features = match (pooling, output) {
-            (Pooling::Mean, Some(output)) if self.config.packed() => {
-                let sums = tape.sum_axis(output, 1)?;
-                let width = tape.shape(sums)?[1];
-                let inv: Vec<f64> = lengths
-                    .iter()
-                    .flat_map(|&l| std::iter::repeat_n(1.0 / l as f64, width))
-                    .collect();
-                let inv = Tensor::from_f64(tape.backend(), &[b, width], &inv, dtype)?;
-                tape.mul(sums, tape.constant(inv))?
-            }
-            (Pooling::Mean, Some(output)) => tape.mean_axis(output, 1)?,
-            (Pooling::Max, Some(output)) => tape.max_axis(output, 1)?,
+            (Pooling::Mean, Some(output)) => pooling::mean(tape, output, lens)?,
+            (Pooling::Max, Some(output)) => pooling::max(tape, output, lens)?,
             (Pooling::Attention, Some(output)) => {
-                let lens = self.config.packed().then_some(lengths);
-                self.attend(tape, store, output, lens)?
+                let attn = self.attn.as_ref().ok_or_else(|| {
+                    LayerError::Config("attention pooling without attn parameters".into())
+                })?;
+                pooling::attention(tape, store, attn, output, lens)?
             }
-            _ => {
-                let r = self.rnn.config.clone();
-                let (d, p) = (r.directions(), r.out_size());
-                let last = tape.narrow(h_n, 0, (r.num_layers - 1) * d, d)?;
-                let last = if d == 1 {
-                    last
-                } else {
-                    tape.transpose01(last)?
-                };
-                tape.reshape(last, &[b, d * p])?
-            }
+            _ => pooling::last_state(tape, h_n, &self.rnn.config)?,
         };
         let features = match train_rng {
             Some(rng) => dropout(tape, features, self.config.fc_dropout, dtype, rng)?,
             None => features,
         };
         self.fc.forward(tape, store, features)
-    }
-}
-
-impl Classifier {
-    /// Attention pooling of `x [B, T, W]`: scores `attn(x) [B, T]`, steps at or past
-    /// `lengths[b]` (when given) masked to −∞, `α = softmax_t`, then `Σ_t α[b, t] x[b, t]`
-    /// → `[B, W]`.
-    fn attend<B: Backend>(
-        &self,
-        tape: &Tape<B>,
-        store: &ParamStore<B>,
-        x: Var,
-        lengths: Option<&[usize]>,
-    ) -> Result<Var> {
-        let attn = self.attn.as_ref().ok_or_else(|| {
-            LayerError::Config("attention pooling without attn parameters".into())
-        })?;
-        let shape = tape.shape(x)?;
-        let (b, t, w) = (shape[0], shape[1], shape[2]);
-        let dtype = store.dtype();
-        let flat = tape.reshape(x, &[b * t, w])?;
-        let mut scores = tape.reshape(attn.forward(tape, store, flat)?, &[b, t])?;
-        if let Some(lengths) = lengths {
-            let mask: Vec<f64> = lengths
-                .iter()
-                .flat_map(|&l| (0..t).map(move |s| if s < l { 0.0 } else { f64::NEG_INFINITY }))
-                .collect();
-            let mask = Tensor::from_f64(tape.backend(), &[b, t], &mask, dtype)?;
-            scores = tape.add(scores, tape.constant(mask))?;
-        }
-        let alpha = tape.softmax_rows(scores)?;
-        // α [B·T, 1] · ones [1, W] spreads each weight over its step's features
-        let ones = Tensor::from_f64(tape.backend(), &[1, w], &vec![1.0; w], dtype)?;
-        let spread = tape.matmul(
-            tape.reshape(alpha, &[b * t, 1])?,
-            tape.constant(ones),
-            false,
-            false,
-        )?;
-        let weighted = tape.reshape(tape.mul(spread, flat)?, &[b, t, w])?;
-        Ok(tape.sum_axis(weighted, 1)?)
     }
 }

@@ -43,6 +43,8 @@ pub struct AdamConfig {
 }
 
 impl Default for AdamConfig {
+    /// PyTorch's defaults: learning rate 0.001, betas (0.9, 0.999), eps 1e-8, no weight
+    /// decay, dense rows.
     fn default() -> Self {
         AdamConfig {
             lr: 1e-3,

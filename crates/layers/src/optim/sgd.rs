@@ -26,6 +26,8 @@ pub struct SgdConfig {
 }
 
 impl Default for SgdConfig {
+    /// Learning rate 0.001, no momentum, dampening or weight decay (PyTorch's defaults but
+    /// for the learning rate, which `torch.optim.SGD` requires).
     fn default() -> Self {
         SgdConfig {
             lr: 1e-3,
@@ -52,6 +54,14 @@ impl<B: Backend> Sgd<B> {
             config,
             bufs: Vec::new(),
         }
+    }
+
+    /// `torch.optim.SGD(params, lr=lr)`: plain SGD.
+    pub fn with_lr(lr: f64) -> Self {
+        Sgd::new(SgdConfig {
+            lr,
+            ..SgdConfig::default()
+        })
     }
 }
 
