@@ -28,7 +28,13 @@ pub fn fetch_ag_news(dest: &Path, from: Option<&Path>, base_url: &str) -> Result
         dest,
         from,
         std::io::stderr().is_terminal(),
-    )?;
+    )
+    .map_err(|e| match e {
+        recur_data::DataError::Download(_) if from.is_none() => {
+            anyhow::anyhow!("{e} (`cargo xtask download --from DIR`)")
+        }
+        e => e.into(),
+    })?;
     for (name, outcome) in outcomes {
         let what = match outcome {
             Outcome::AlreadyValid => "already present and valid",

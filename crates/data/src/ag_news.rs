@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::reader::{read_labelled, Dataset};
+use crate::reader::{read_labelled_first, Dataset};
 use crate::{Classes, Format, ReadSpec, Result, Tokenizer};
 
 /// How [`read_csv`] reads a file.
@@ -13,13 +13,17 @@ pub struct ReadOptions {
     pub num_classes: usize,
     /// Skip malformed rows (reported in [`Dataset::skipped`]) instead of failing.
     pub skip_bad_rows: bool,
+    /// Read at most this many good rows, the first ones (`None`: all).
+    pub max_rows: Option<usize>,
 }
 
 impl Default for ReadOptions {
+    /// AG News's four classes; a malformed row is an error.
     fn default() -> Self {
         ReadOptions {
             num_classes: 4,
             skip_bad_rows: false,
+            max_rows: None,
         }
     }
 }
@@ -33,7 +37,13 @@ pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
         format: Some(Format::Csv),
         ..ReadSpec::default()
     };
-    let raw = read_labelled(path, &spec, Tokenizer::BasicEnglish, options.skip_bad_rows)?;
+    let raw = read_labelled_first(
+        path,
+        &spec,
+        Tokenizer::BasicEnglish,
+        options.skip_bad_rows,
+        options.max_rows,
+    )?;
     let names = (1..=options.num_classes).map(|c| c.to_string()).collect();
     Classes::integer(names, 1).assign(raw, options.skip_bad_rows)
 }

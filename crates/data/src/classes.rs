@@ -6,6 +6,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::error::LabelError;
 use crate::{DataError, Dataset, Example, RawDataset, RawExample, Result};
 
 /// How a label as written becomes a class index.
@@ -151,25 +152,31 @@ impl Classes {
     }
 
     /// The class of a label as written, or why it has none.
-    pub fn class_of(&self, label: &str) -> std::result::Result<usize, String> {
+    pub fn class_of(&self, label: &str) -> std::result::Result<usize, LabelError> {
         let k = self.names.len();
         match self.map {
-            LabelMap::Integer { base } => match label.trim().parse::<i64>() {
-                Ok(c) if c >= base as i64 && ((c - base as i64) as usize) < k => {
-                    Ok((c - base as i64) as usize)
+            LabelMap::Integer { base } => {
+                let (first, last) = (base, base + k - 1);
+                match label.trim().parse::<i64>() {
+                    Ok(c) if c >= base as i64 && ((c - base as i64) as usize) < k => {
+                        Ok((c - base as i64) as usize)
+                    }
+                    Ok(label) => Err(LabelError::OutOfRange { label, first, last }),
+                    Err(_) => Err(LabelError::NotInteger {
+                        label: label.to_string(),
+                        first,
+                        last,
+                    }),
                 }
-                Ok(c) => Err(format!("class {c} is outside {base}..={}", base + k - 1)),
-                Err(_) => Err(format!(
-                    "class {label:?} is not an integer (the classes are {base}..={})",
-                    base + k - 1
-                )),
-            },
-            LabelMap::Names => self.index.get(label).copied().ok_or_else(|| {
-                format!(
-                    "label {label:?} is not one of the classes ({})",
-                    self.names.join(", ")
-                )
-            }),
+            }
+            LabelMap::Names => self
+                .index
+                .get(label)
+                .copied()
+                .ok_or_else(|| LabelError::Unknown {
+                    label: label.to_string(),
+                    names: self.names.clone(),
+                }),
         }
     }
 
@@ -186,11 +193,11 @@ impl Classes {
                     text,
                     line,
                 }),
-                Err(detail) => {
+                Err(why) => {
                     let err = DataError::Row {
                         path: raw.path.clone(),
                         line,
-                        detail,
+                        detail: why.to_string(),
                     };
                     if !skip_bad_rows {
                         return Err(err);

@@ -188,8 +188,8 @@ pub fn fetch(
                 let resp = ureq::get(&file.url).call().map_err(|e| {
                     DataError::Download(format!(
                         "could not download {}: {e}\nwithout internet access, copy train.csv and \
-                            test.csv from a machine that has them and run `cargo xtask download \
-                            --from DIR`",
+                            test.csv from a machine that has them and install them from that \
+                            folder",
                         file.url
                     ))
                 })?;

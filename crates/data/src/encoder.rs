@@ -2,7 +2,7 @@
 //! (unknown words → `<unk>`) and its token limit (the first `max_tokens` kept). Training,
 //! evaluation, prediction, serving and export all encode through it.
 
-use crate::{Encoded, Example, Tokenizer, Vocab};
+use crate::{DataError, Encoded, Example, Result, Tokenizer, Vocab};
 
 /// How a run turns texts into token ids.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +67,51 @@ impl TextEncoder {
     }
 }
 
+impl Encoded {
+    /// Texts in memory with their 0-based `labels`, encoded as `encoder` reads text (the
+    /// token limit applied). A text with no token, or as many labels as texts missing, is
+    /// an error naming the text's index.
+    pub fn from_texts<S: AsRef<str>>(
+        encoder: &TextEncoder,
+        texts: &[S],
+        labels: &[usize],
+    ) -> Result<Encoded> {
+        if texts.len() != labels.len() {
+            return Err(DataError::Invalid(format!(
+                "{} texts but {} labels",
+                texts.len(),
+                labels.len()
+            )));
+        }
+        let mut out = Encoded {
+            labels: labels.to_vec(),
+            ids: Vec::with_capacity(texts.len()),
+        };
+        let mut buf = String::new();
+        for (i, text) in texts.iter().enumerate() {
+            let mut ids = Vec::new();
+            encoder.encode_into(text.as_ref(), &mut buf, &mut ids);
+            if ids.is_empty() {
+                return Err(DataError::Invalid(format!(
+                    "text {i} ({:?}) has no token for the {} tokenizer",
+                    truncated(text.as_ref()),
+                    encoder.tokenizer.name()
+                )));
+            }
+            out.ids.push(ids);
+        }
+        Ok(out)
+    }
+}
+
+/// The first 40 characters of `text`, for a message.
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +134,21 @@ mod tests {
         assert_eq!((e.ids, cut), (vec![vec![a, b], vec![b]], 1));
         let all = TextEncoder::new(Tokenizer::Whitespace, vocab, None);
         assert_eq!(all.encode("a b c d").len(), 4);
+    }
+
+    #[test]
+    fn texts_in_memory_encode_as_the_encoder_reads_them() {
+        let vocab = Vocab::from_texts(&["good film", "bad film"], VocabOrder::PadUnk, 1);
+        let enc = TextEncoder::new(Tokenizer::BasicEnglish, vocab.clone(), Some(1));
+        let data = Encoded::from_texts(&enc, &["Good Film!", "awful"], &[1, 0]).unwrap();
+        assert_eq!(data.labels, vec![1, 0]);
+        assert_eq!(
+            data.ids,
+            vec![vec![vocab.id("good").unwrap()], vec![vocab.unk_id()]]
+        );
+        let err = Encoded::from_texts(&enc, &["good", "  "], &[1, 0]).unwrap_err();
+        assert!(err.to_string().contains("text 1"), "{err}");
+        let err = Encoded::from_texts(&enc, &["good"], &[1, 0]).unwrap_err();
+        assert!(err.to_string().contains("1 texts but 2 labels"), "{err}");
     }
 }

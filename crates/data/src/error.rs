@@ -51,9 +51,45 @@ pub enum DataError {
     /// Data files not where they were looked for.
     #[error("{0}")]
     NotFound(String),
+    /// A label that is not one of the classes.
+    #[error("{0}")]
+    Label(#[from] LabelError),
     /// Anything else wrong with the data (e.g. an empty dataset).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Why a label as written has no class ([`crate::Classes::class_of`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    /// An integer label outside the classes' range.
+    #[error("class {label} is outside {first}..={last}")]
+    OutOfRange {
+        /// The label.
+        label: i64,
+        /// The first class's label.
+        first: usize,
+        /// The last class's label.
+        last: usize,
+    },
+    /// A label that should be an integer and is not.
+    #[error("class {label:?} is not an integer (the classes are {first}..={last})")]
+    NotInteger {
+        /// The label.
+        label: String,
+        /// The first class's label.
+        first: usize,
+        /// The last class's label.
+        last: usize,
+    },
+    /// A label that is not one of the class names.
+    #[error("label {label:?} is not one of the classes ({})", names.join(", "))]
+    Unknown {
+        /// The label.
+        label: String,
+        /// The class names.
+        names: Vec<String>,
+    },
 }
 
 impl DataError {

@@ -57,6 +57,9 @@ pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Res
         .next_line()
         .map_err(|e| DataError::Invalid(e.to_string()))?
     {
+        if rows.full() {
+            break;
+        }
         match line {
             Line::Text(t, _) if t.trim_ascii().is_empty() => {}
             Line::Text(t, _) => rows.push(number, row(t, labelled))?,

@@ -131,7 +131,7 @@ pub(crate) fn read(input: impl BufRead, spec: &ReadSpec, rows: &mut Rows) -> Res
     let mut lines = Lines::new(input, MAX_ROW_BYTES);
     let mut block: Vec<(u64, ReadLine)> = Vec::new();
     let mut done = false;
-    while !done {
+    while !done && !rows.full() {
         block.clear();
         while block.len() < 4096 {
             match lines

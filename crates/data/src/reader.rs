@@ -16,8 +16,19 @@ pub struct Example {
     pub label: usize,
     /// The text columns joined with one space (AG News: `title + " " + description`), raw.
     pub text: String,
-    /// 1-based line of the row in its file.
+    /// 1-based line of the row in its file; 0 for an example made in memory.
     pub line: u64,
+}
+
+impl Example {
+    /// An example made in memory: 0-based class `label` and its raw `text`.
+    pub fn new(label: usize, text: impl Into<String>) -> Example {
+        Example {
+            label,
+            text: text.into(),
+            line: 0,
+        }
+    }
 }
 
 /// The examples of one file, labels mapped to classes.
@@ -63,8 +74,20 @@ pub fn read_labelled(
     tokenizer: Tokenizer,
     skip_bad_rows: bool,
 ) -> Result<RawDataset> {
+    read_labelled_first(path, spec, tokenizer, skip_bad_rows, None)
+}
+
+/// [`read_labelled`] that stops after the first `max_rows` good rows (`None`: all); the
+/// rest of the file is not read.
+pub fn read_labelled_first(
+    path: &Path,
+    spec: &ReadSpec,
+    tokenizer: Tokenizer,
+    skip_bad_rows: bool,
+    max_rows: Option<usize>,
+) -> Result<RawDataset> {
     let (input, format) = open_text(path, |head| spec.format_for(path, head))?;
-    let mut rows = Rows::new(path, tokenizer, skip_bad_rows);
+    let mut rows = Rows::new(path, tokenizer, skip_bad_rows).with_max_rows(max_rows);
     match format {
         Format::Csv => crate::delimited::read(input, b',', spec, &mut rows)?,
         Format::Tsv => crate::delimited::read(input, b'\t', spec, &mut rows)?,

@@ -88,6 +88,8 @@ pub(crate) struct Rows<'a> {
     sink: Sink<'a>,
     skipped: Vec<DataError>,
     skipped_count: u64,
+    /// Good rows to collect at most (the rest of the file is not read).
+    max_rows: Option<usize>,
     /// The column (or field) asked for as each row's id.
     pub(crate) id_col: Option<&'a crate::Column>,
 }
@@ -102,7 +104,22 @@ impl<'a> Rows<'a> {
             sink: Sink::Collect(Vec::new()),
             skipped: Vec::new(),
             skipped_count: 0,
+            max_rows: None,
             id_col: None,
+        }
+    }
+
+    /// Collects at most `max_rows` good rows (`None`: all).
+    pub(crate) fn with_max_rows(mut self, max_rows: Option<usize>) -> Self {
+        self.max_rows = max_rows;
+        self
+    }
+
+    /// True when the good rows asked for are collected: the reader stops.
+    pub(crate) fn full(&self) -> bool {
+        match (&self.sink, self.max_rows) {
+            (Sink::Collect(examples), Some(max)) => examples.len() >= max,
+            _ => false,
         }
     }
 
@@ -121,6 +138,7 @@ impl<'a> Rows<'a> {
             sink: Sink::Stream(emit),
             skipped: Vec::new(),
             skipped_count: 0,
+            max_rows: None,
             id_col,
         }
     }
@@ -164,6 +182,9 @@ impl<'a> Rows<'a> {
                 Ok(f)
             }
         });
+        if self.full() {
+            return Ok(());
+        }
         match (checked, &mut self.sink) {
             (Ok(f), Sink::Collect(examples)) => examples.push(RawExample {
                 label: f.label.unwrap_or_default(),

@@ -45,7 +45,7 @@ pub fn split_stratified(
     if n_valid == 0 {
         return Err(DataError::Invalid(format!(
             "a validation fraction of {fraction} of {} examples leaves no validation example; use \
-                a larger fraction or --valid FILE",
+                a larger fraction or a validation file",
             examples.len()
         )));
     }

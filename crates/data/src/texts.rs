@@ -153,7 +153,7 @@ fn read_layout(
 fn lines(input: impl BufRead, rows: &mut Rows<'_>) -> Result<()> {
     if rows.id_col.is_some() {
         return Err(DataError::Invalid(
-            "an id column does not apply to plain lines (give --format csv, tsv or jsonl)".into(),
+            "an id column does not apply to plain lines (only to CSV, TSV or JSONL)".into(),
         ));
     }
     let mut lines = Lines::new(input, MAX_ROW_BYTES);

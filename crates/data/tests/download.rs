@@ -78,7 +78,7 @@ fn refuses_a_mismatching_download_with_both_checksums() {
 }
 
 #[test]
-fn offline_error_says_how_to_use_from() {
+fn offline_error_says_to_copy_the_files() {
     let file = RemoteFile {
         name: "test.csv".into(),
         url: "http://127.0.0.1:9/test.csv".into(),
@@ -88,7 +88,11 @@ fn offline_error_says_how_to_use_from() {
     let e = fetch(&[file], &dest("offline"), None, false)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("--from"), "{e}");
+    assert!(
+        e.contains("could not download http://127.0.0.1:9/test.csv"),
+        "{e}"
+    );
+    assert!(e.contains("install them from that folder"), "{e}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use recur_data::{read_csv, DataError, ReadOptions};
+use recur_data::{read_csv, read_labelled_first, DataError, ReadOptions, ReadSpec, Tokenizer};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -158,4 +158,38 @@ fn real_ag_news_files() {
         }
         None => recur_testkit::skip_without_data("real train_sample.csv check"),
     }
+}
+
+#[test]
+fn a_row_limit_reads_the_first_good_rows_of_every_format() {
+    let dir = tmpdir("limit");
+    let files = [
+        ("l.csv", &b"1,a\n2,\n2,b\n3,c\n4,d\n"[..]),
+        ("l.tsv", b"1\ta\n2\t\n2\tb\n3\tc\n4\td\n"),
+        (
+            "l.jsonl",
+            b"{\"label\":1,\"text\":\"a\"}\n{\"label\":2,\"text\":\"\"}\n\
+              {\"label\":2,\"text\":\"b\"}\n{\"label\":3,\"text\":\"c\"}\n",
+        ),
+        (
+            "l.txt",
+            b"__label__1 a\n__label__2\n__label__2 b\n__label__3 c\n",
+        ),
+    ];
+    for (name, bytes) in files {
+        let p = write(&dir, name, bytes);
+        let spec = ReadSpec::default();
+        let d = read_labelled_first(&p, &spec, Tokenizer::BasicEnglish, true, Some(2)).unwrap();
+        let texts: Vec<&str> = d.examples.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["a", "b"], "{name}");
+        assert_eq!(d.skipped.len(), 1, "{name}");
+        let all = read_labelled_first(&p, &spec, Tokenizer::BasicEnglish, true, None).unwrap();
+        assert!(all.examples.len() > 2, "{name}");
+    }
+    let p = write(&dir, "ag.csv", b"1,a,b\n2,c,d\n3,e,f\n");
+    let options = ReadOptions {
+        max_rows: Some(1),
+        ..ReadOptions::default()
+    };
+    assert_eq!(read_csv(&p, options).unwrap().len(), 1);
 }

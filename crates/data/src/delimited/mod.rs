@@ -164,7 +164,7 @@ pub(crate) fn read(
     let header = spec.has_header();
     let mut layout: Option<Layout> = None;
     let mut records = Records::new(input, delimiter);
-    loop {
+    while !rows.full() {
         let (line, record) = match records.next() {
             Ok(Some(r)) => r,
             Ok(None) => break,
