@@ -80,17 +80,19 @@ pub mod onnx {
 /// What a training program uses, in one `use recur::prelude::*`.
 pub mod prelude {
     pub use crate::{Error, Result};
-    pub use recur_autograd::{Grads, Tape, Var};
+    pub use recur_autograd::{Grads, Mask, Tape, Var};
     pub use recur_cpu::Cpu;
     #[cfg(feature = "cuda")]
     pub use recur_cuda::Cuda;
     pub use recur_data::{
-        collate, Batch, Encoded, Loader, LoaderConfig, Tokenizer, Vocab, VocabOptions, VocabOrder,
+        collate, Batch, Encoded, Example, Loader, LoaderConfig, TextEncoder, Tokenizer, Vocab,
+        VocabOptions, VocabOrder,
     };
     pub use recur_layers::{
-        clip_grad_norm, dropout, rng, Adam, AdamConfig, Bias, Classifier, ClassifierConfig,
-        Embedding, EmbeddingConfig, Linear, Optimizer, ParamId, ParamStore, Pooling, Recurrent,
-        RecurrentConfig, RecurrentOutput, Rng, Sgd, SgdConfig,
+        clip_grad_norm, dropout, pooling, rng, Adam, AdamConfig, Bias, Classifier,
+        ClassifierConfig, Embedding, EmbeddingConfig, LanguageModel, Linear, LmConfig, Optimizer,
+        ParamId, ParamStore, Pooling, Recurrent, RecurrentConfig, RecurrentOutput, Rng, Sgd,
+        SgdConfig,
     };
     pub use recur_packed::{
         pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence, Layout, Order,
@@ -98,9 +100,10 @@ pub mod prelude {
     };
     pub use recur_tensor::{Backend, CellKind, DType, Tensor};
     pub use recur_train::{
-        argmax_rows, evaluate, predict_logits, Classify, ClassifyConfig, Datasets,
-        LanguageModeling, Metric, Model, Observer, ParamsFile, Predictor, RunDir, ScheduleConfig,
-        ScheduleKind, Silent, Task, TrainConfig, Trainer,
+        argmax_rows, evaluate, predict_logits, ClassifierRunConfig, Classify, ClassifyConfig,
+        Datasets, EpochRecord, FitSummary, Generator, LanguageModeling, LmRunConfig, Metric, Model,
+        Notice, Observer, ParamsFile, Prediction, Predictor, Printing, RunConfig, RunDir,
+        RunOutput, Sampling, ScheduleConfig, ScheduleKind, Silent, Task, TrainConfig, Trainer,
     };
 }
 

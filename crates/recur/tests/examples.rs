@@ -1,11 +1,15 @@
-//! The four examples run as tests at the sizes they ship with: `own_sequences` (trains a
-//! packed BiLSTM to ≥ 0.97 test accuracy, then checks the reloaded model's logits are
-//! identical), `custom_model` (a model of building blocks trained through the `Model`
-//! trait), `load_pytorch` (PyTorch's logits from its safetensors export) and `predict_run`
-//! (a run folder classifies strings).
+//! The examples run as tests at the sizes they ship with: `own_sequences` (trains a packed
+//! BiLSTM to ≥ 0.97 test accuracy, then checks the reloaded model's logits are identical),
+//! `custom_model` (attention pooling written with the tape's masked softmax and
+//! broadcasting, trained through the `Model` trait), `in_memory` (texts in memory → a run
+//! folder → the same probabilities reloaded), `load_pytorch` (PyTorch's logits from its
+//! safetensors export) and `predict_run` (a run folder classifies strings).
 
 #[path = "../examples/custom_model.rs"]
 mod custom_model;
+#[allow(dead_code)] // its `main` reads the command line; the test calls `run`
+#[path = "../examples/in_memory.rs"]
+mod in_memory;
 #[allow(dead_code)] // its `main` reads the command line; the test calls `run`
 #[path = "../examples/load_pytorch.rs"]
 mod load_pytorch;
@@ -26,6 +30,21 @@ fn own_sequences_learns_and_reloads_identically() {
 #[test]
 fn custom_model_learns_through_the_model_trait() {
     custom_model::main().unwrap();
+}
+
+#[test]
+fn in_memory_trains_saves_and_reloads_the_same_probabilities() {
+    let dir = std::env::temp_dir().join(format!("recur-in-memory-{}", std::process::id()));
+    let probs = in_memory::run(&dir).unwrap();
+    // "what a wonderful film" is positive, "the plot was dull and boring" negative
+    assert!(probs[0][1] > 0.5 && probs[1][0] > 0.5, "{probs:?}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        metrics.matches("\"kind\":\"epoch\"").count(),
+        3,
+        "{metrics}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

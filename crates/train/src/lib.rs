@@ -61,6 +61,7 @@ pub use classify::task::{
 };
 pub use engine::config::TrainConfig;
 pub use engine::observer::{Ending, FitSummary, Notice, Observer, Silent};
+pub use engine::printing::Printing;
 pub use engine::progress::{Best, EpochStats, Finished, Progress, RngState};
 pub use engine::records::{
     records_from_jsonl, records_to_jsonl, EarlyStop, EpochRecord, Interrupted, Record, Records,

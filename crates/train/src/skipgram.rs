@@ -25,6 +25,8 @@ pub struct SkipGramConfig {
 }
 
 impl Default for SkipGramConfig {
+    /// word2vec's skip-gram defaults: 64 wide, window 5, 5 negatives, 5 passes, rate
+    /// 0.025, subsampling 1e-4, seed 0.
     fn default() -> Self {
         SkipGramConfig {
             dim: 64,

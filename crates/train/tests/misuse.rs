@@ -222,3 +222,52 @@ fn a_hand_made_packed_sequence_is_checked() {
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
 }
+
+#[test]
+fn a_vocabulary_numbered_otherwise_than_its_config_cannot_be_saved_or_used() {
+    use recur_data::{TextEncoder, Tokenizer, Vocab, VocabOrder};
+    use recur_layers::{Classifier, ClassifierConfig};
+    use recur_train::{ClassifierRunConfig, Predictor, RunConfig, RunDir, RunOutput};
+
+    let texts = ["the cat sat", "the dog ran"];
+    let pad_unk = Vocab::from_texts(&texts, VocabOrder::PadUnk, 1);
+    let frequency = Vocab::from_texts(&texts, VocabOrder::Frequency, 1);
+    assert_eq!(pad_unk.len(), frequency.len());
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let config = ClassifierConfig::new(pad_unk.len(), 2);
+    let model = Classifier::new(&mut store, config.clone(), &mut rng(0)).unwrap();
+    let names = vec!["a".to_string(), "b".to_string()];
+    // the config takes the numbering from the vocabulary it is given...
+    let tok = Tokenizer::BasicEnglish;
+    let run = ClassifierRunConfig::new(config, names.clone(), tok, &frequency);
+    assert_eq!(run.text.vocab_order, VocabOrder::Frequency);
+    // ...so saving it with another vocabulary is refused, by every writer
+    let run = RunConfig::Classify(run);
+    let dir = tmp("vocab-order");
+    for err in [
+        RunDir::new(&dir).save(&run, &pad_unk, &store).unwrap_err(),
+        RunOutput::for_model(&dir, &run, &pad_unk).err().unwrap(),
+    ] {
+        let err = err.to_string();
+        assert!(
+            err.contains("numbered pad-unk") && err.contains("frequency"),
+            "{err}"
+        );
+    }
+    assert!(!dir.exists(), "nothing is written");
+    let RunConfig::Classify(run) = run else {
+        unreachable!()
+    };
+    let encoder = TextEncoder::new(tok, pad_unk.clone(), None);
+    let err = Predictor::new(run, encoder, store.clone(), model.clone())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("numbered pad-unk"), "{err}");
+    // a predictor made from the model reads unknown words as its vocabulary's <unk>
+    let p = Predictor::from_model(model, store, tok, pad_unk.clone(), names).unwrap();
+    assert_eq!(
+        p.encode("the zebra"),
+        Some(vec![pad_unk.id("the").unwrap(), 1])
+    );
+    assert_eq!(p.config().text.vocab_order, VocabOrder::PadUnk);
+}

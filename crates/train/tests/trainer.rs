@@ -1,7 +1,8 @@
 //! The trainer driven through its public API, no command line: a run folder committed at
 //! every epoch; the best model by validation kept apart from the last parameters; early
 //! stopping; a non-finite loss stopping the run with its epoch and step while the last
-//! checkpoint stays whole; resuming a run folder; and the run folder's one-writer lock.
+//! checkpoint stays whole; resuming a run folder; the run folder's one-writer lock; a label
+//! outside the classes named with its example; and the printing observer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -376,4 +377,50 @@ fn lazy_adam_rows_train_exactly_as_dense_adam() {
         let same = d.iter().zip(l).all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(same, "parameter {i} differs between dense and lazy Adam");
     }
+}
+
+#[test]
+fn a_label_outside_the_classes_names_the_example_and_the_label() {
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let model = classifier(&mut store);
+    let mut data = task(40, 0, false);
+    data.labels[17] = 5;
+    let mut t = Trainer::new(
+        config(1),
+        classify(&model, Datasets::new(data)),
+        store,
+        adam(0.01),
+        rng(1),
+    );
+    let err = t.fit(&mut Silent).unwrap_err().to_string();
+    assert!(
+        err.contains("training example 17: label 5 is outside the model's 3 classes"),
+        "{err}"
+    );
+    let mut valid = task(10, 1, false);
+    valid.ids[3].clear();
+    let err = recur_train::evaluate(&model, t.store(), &valid, 4)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("evaluation example 3 has no token"), "{err}");
+}
+
+#[test]
+fn the_printing_observer_tells_notices_reports_and_epochs() {
+    let mut store = ParamStore::new(&Cpu, DType::F32);
+    let model = classifier(&mut store);
+    let (train, valid) = (task(96, 0, false), task(24, 1, false));
+    let data = Datasets::new(train).with_valid(&valid);
+    let mut t = Trainer::new(config(2), classify(&model, data), store, adam(0.01), rng(1));
+    let mut printing = recur_train::Printing::to(Vec::new());
+    t.fit(&mut printing).unwrap();
+    let text = String::from_utf8(printing.into_inner()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // a report every 64 samples (the lesson's "samples: acc=" line), then the epoch line
+    assert!(lines[0].starts_with("64: acc="), "{text}");
+    assert!(lines[1].starts_with("epoch 1: mean loss "), "{text}");
+    assert!(lines[1].contains("valid loss "), "{text}");
+    assert!(lines.iter().any(|l| l.starts_with("epoch 2: ")), "{text}");
+    let notice = recur_train::Notice::Resuming { at: (1, 2, 3) };
+    assert_eq!(notice.to_string(), "resuming at epoch 2, batch 2 (step 3)");
 }

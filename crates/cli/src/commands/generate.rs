@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use anyhow::{bail, Result};
 use recur_cpu::Cpu;
-use recur_data::{Tokenizer, EOS};
+use recur_data::Tokenizer;
 use recur_layers::rng;
 use recur_train::{RunDir, Sampling, TrainError};
 
@@ -42,16 +42,8 @@ pub fn generate_text(a: &GenerateArgs) -> Result<()> {
         write!(out, "{p}")?;
     }
     let mut rng = rng(a.seed);
-    let mut first = a.prompt.is_none();
-    lm.generate(&prompt.ids, n, sampling, &mut rng, |id| {
-        let t = lm.token(id);
-        let piece = match (t, chars) {
-            (EOS, _) => "\n".to_string(),
-            (_, true) => t.to_string(),
-            (_, false) if first => t.to_string(),
-            (_, false) => format!(" {t}"),
-        };
-        first = t == EOS;
+    let text = a.prompt.as_deref().unwrap_or("");
+    lm.continue_text(text, n, sampling, &mut rng, |piece| {
         out.write_all(piece.as_bytes())
             .and_then(|()| out.flush())
             .map_err(|e| TrainError::Invalid(format!("writing the text: {e}")))

@@ -178,6 +178,33 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
     Ok(out)
 }
 
+/// Refuses examples a classifier of `k` classes cannot train or be scored on: a label
+/// outside `0..k` or a text with no token, naming the `part` (training, evaluation), the
+/// example and the label.
+pub(crate) fn check_examples(data: &Encoded, k: usize, part: &str) -> Result<()> {
+    if data.labels.len() != data.ids.len() {
+        return Err(TrainError::Invalid(format!(
+            "the {part} data has {} labels for {} texts",
+            data.labels.len(),
+            data.ids.len()
+        )));
+    }
+    if let Some(i) = data.labels.iter().position(|&l| l >= k) {
+        return Err(TrainError::Invalid(format!(
+            "{part} example {i}: label {} is outside the model's {k} classes (labels are \
+             0-based classes, 0..={})",
+            data.labels[i],
+            k.saturating_sub(1)
+        )));
+    }
+    if let Some(i) = data.ids.iter().position(Vec::is_empty) {
+        return Err(TrainError::Invalid(format!(
+            "{part} example {i} has no token"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `model` over `data` in file order, `batch_size` rows at a time, without gradients.
 /// A label outside the model's classes, or a non-finite loss, is an error.
 pub fn evaluate<B: Backend, M: Model<B>>(
@@ -187,16 +214,11 @@ pub fn evaluate<B: Backend, M: Model<B>>(
     batch_size: usize,
 ) -> Result<Evaluation> {
     let k = model.num_classes();
+    check_examples(data, k, "evaluation")?;
     let mut confusion = vec![vec![0; k]; k];
     let mut loss_sum = 0.0;
     for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
         let batch = collate(data, idx)?;
-        if let Some(&t) = batch.labels.iter().find(|&&t| t >= k) {
-            return Err(TrainError::Invalid(format!(
-                "label {} is outside the model's {k} classes",
-                t + 1
-            )));
-        }
         let tape = Tape::no_grad(store.backend());
         let logits = model.logits(&tape, store, &batch, None)?;
         let loss = tape.cross_entropy(logits, &batch.labels)?;

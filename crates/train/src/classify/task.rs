@@ -11,10 +11,10 @@ use recur_layers::{ParamStore, Rng};
 use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
 
-use crate::classify::eval::{argmax_rows, evaluate, Evaluation, Metric};
+use crate::classify::eval::{argmax_rows, check_examples, evaluate, Evaluation, Metric};
 use crate::classify::model::Model;
 use crate::engine::progress::EpochStats;
-use crate::engine::records::Records;
+use crate::engine::records::{EpochRecord, Records, Report};
 use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
 use crate::{Result, TrainError};
 
@@ -176,6 +176,34 @@ impl Records for ClassifyRecords {
         total.correct += batch.correct;
     }
 
+    /// The lesson's line: samples so far and the running accuracy.
+    fn report_line(r: &Report<ClassifyReport>) -> String {
+        format!("{}: acc={}", r.samples, r.task.train_accuracy)
+    }
+
+    fn epoch_line(e: &EpochRecord<ClassifyEpoch>) -> String {
+        let t = &e.task;
+        let valid = match (e.valid_loss, t.valid_accuracy, t.valid_macro_f1) {
+            (Some(l), Some(a), Some(f)) => format!(
+                "valid loss {l:.4} acc {a:.4} macro-F1 {f:.4}{}, ",
+                if e.best { " (best)" } else { "" }
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "epoch {}: mean loss {:.4}, running train acc {:.4}, {valid}test acc {}, {:.0} \
+             samples/s ({} samples in {:.1}s)",
+            e.epoch,
+            e.train_loss,
+            t.train_accuracy,
+            t.test_accuracy
+                .map_or("-".to_string(), |t| format!("{t:.4}")),
+            e.samples_per_s,
+            e.samples,
+            e.seconds
+        )
+    }
+
     fn report(stats: &EpochStats<ClassifyTally>) -> ClassifyReport {
         ClassifyReport {
             train_accuracy: stats.tally.correct as f64 / stats.samples.max(1) as f64,
@@ -226,6 +254,7 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
 
     fn batches(&self, epoch: usize, skip: usize) -> Result<Batches<Batch>> {
         self.config.validate()?;
+        check_examples(&self.data.train, self.model.num_classes(), "training")?;
         let order = LoaderConfig::shuffled(self.config.batch_size, self.config.seed);
         let loader = Loader::new(self.data.train.len(), order, epoch as u64)?.skip_batches(skip);
         let prefetch = Prefetch::start(self.data.train.clone(), loader, 4);

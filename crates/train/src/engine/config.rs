@@ -66,6 +66,27 @@ impl TrainConfig {
         }
     }
 
+    /// The same with the gradients' global L2 norm clipped to `max_norm`.
+    pub fn with_clip_grad_norm(self, max_norm: f64) -> Self {
+        TrainConfig {
+            clip_grad_norm: Some(max_norm),
+            ..self
+        }
+    }
+
+    /// The same stopping when the validation result has not improved for `epochs` epochs.
+    pub fn with_patience(self, epochs: usize) -> Self {
+        TrainConfig {
+            patience: Some(epochs),
+            ..self
+        }
+    }
+
+    /// The same with the learning-rate `schedule`.
+    pub fn with_schedule(self, schedule: ScheduleConfig) -> Self {
+        TrainConfig { schedule, ..self }
+    }
+
     /// Refuses settings that cannot work, before anything runs (`has_valid`: the task has
     /// validation data).
     pub fn validate(&self, has_valid: bool) -> Result<()> {

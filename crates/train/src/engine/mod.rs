@@ -9,6 +9,7 @@
 mod checkpoint;
 pub(crate) mod config;
 pub(crate) mod observer;
+pub(crate) mod printing;
 pub(crate) mod progress;
 pub(crate) mod records;
 mod step;

@@ -30,6 +30,29 @@ pub trait Records: 'static {
     fn report(stats: &EpochStats<Self::Tally>) -> Self::Report;
     /// The task fields of an epoch record.
     fn epoch(stats: &EpochStats<Self::Tally>, eval: &Self::Eval) -> Self::Epoch;
+
+    /// A progress report as one line (what [`crate::Printing`] and `recur train` print).
+    fn report_line(r: &Report<Self::Report>) -> String {
+        format!(
+            "epoch {} batch {}/{}: loss {:.4} (since the last report {:.4}), lr {}",
+            r.epoch, r.batch, r.batches, r.train_loss, r.interval_loss, r.lr
+        )
+    }
+
+    /// An epoch record as one line (what [`crate::Printing`] and `recur train` print).
+    fn epoch_line(e: &EpochRecord<Self::Epoch>) -> String {
+        format!(
+            "epoch {}: train loss {:.4}{}{}, {:.0} samples/s ({} samples in {:.1}s)",
+            e.epoch,
+            e.train_loss,
+            e.valid_loss
+                .map_or(String::new(), |l| format!(", valid loss {l:.4}")),
+            if e.best { " (best)" } else { "" },
+            e.samples_per_s,
+            e.samples,
+            e.seconds
+        )
+    }
 }
 
 /// One line of `metrics.jsonl`.

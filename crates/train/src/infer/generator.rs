@@ -2,7 +2,7 @@
 //! of `generate` and of `eval` on a language-model run: prompts encoded as its training
 //! read text, tokens drawn with temperature and top-k, perplexity of texts.
 
-use recur_data::{lm_ids, Streams, TextEncoder, EOS};
+use recur_data::{lm_ids, Streams, TextEncoder, Tokenizer, Vocab, EOS};
 use recur_layers::{LanguageModel, ParamStore, Rng};
 use recur_tensor::Backend;
 
@@ -66,6 +66,25 @@ impl<B: Backend> Generator<B> {
             store,
             model,
         })
+    }
+
+    /// A generator of a language model made in memory: `model` with parameters `store`,
+    /// reading text with `tokenizer` into `vocab`'s ids (which must hold `<eos>`). Its
+    /// config is made from these ([`LmRunConfig::new`]); [`Generator::save`] writes it as a
+    /// run folder.
+    pub fn from_model(
+        model: LanguageModel,
+        store: ParamStore<B>,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+    ) -> Result<Self> {
+        let config = LmRunConfig::new(model.config.clone(), tokenizer, &vocab);
+        Generator::new(
+            config,
+            TextEncoder::new(tokenizer, vocab, None),
+            store,
+            model,
+        )
     }
 
     /// Refuses a model whose outputs are not finite: one window over ids spread through
@@ -153,6 +172,49 @@ impl<B: Backend> Generator<B> {
         emit: impl FnMut(usize) -> Result<()>,
     ) -> Result<()> {
         generate(&self.model, &self.store, prompt, n, sampling, rng, emit)
+    }
+
+    /// Continues the text `prompt` by `n` tokens drawn as `sampling` says, calling `emit`
+    /// with each token's text as it is drawn: words after the first with a space before
+    /// them (characters of a character-level model as they are), `<eos>` as a line break.
+    /// What `recur generate` prints.
+    pub fn continue_text(
+        &self,
+        prompt: &str,
+        n: usize,
+        sampling: Sampling,
+        rng: &mut Rng,
+        mut emit: impl FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        let chars = self.encoder.tokenizer == Tokenizer::Char;
+        let ids = self.prompt(prompt).ids;
+        let mut first = prompt.is_empty();
+        self.generate(&ids, n, sampling, rng, |id| {
+            let t = self.token(id);
+            let piece = match t {
+                EOS => "\n".to_string(),
+                _ if chars || first => t.to_string(),
+                _ => format!(" {t}"),
+            };
+            first = t == EOS;
+            emit(&piece)
+        })
+    }
+
+    /// [`Generator::continue_text`] collected: the `n` tokens drawn after `prompt`, as text.
+    pub fn generate_text(
+        &self,
+        prompt: &str,
+        n: usize,
+        sampling: Sampling,
+        rng: &mut Rng,
+    ) -> Result<String> {
+        let mut out = String::new();
+        self.continue_text(prompt, n, sampling, rng, |piece| {
+            out.push_str(piece);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Perplexity of `docs` (each document followed by `<eos>`), read in windows of the

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use recur_autograd::{Tape, Var};
-use recur_data::{collate, Batch, Encoded, Example, TextEncoder};
+use recur_data::{collate, Batch, Encoded, Example, TextEncoder, Tokenizer, Vocab};
 use recur_layers::{Classifier, InputTable, ParamStore, Rng};
 use recur_tensor::Backend;
 
@@ -106,6 +106,29 @@ impl<B: Backend> Predictor<B> {
             table: OnceLock::new(),
             int8_table: false,
         })
+    }
+
+    /// A predictor of a classifier made in memory: `model` with parameters `store`, reading
+    /// text with `tokenizer` into `vocab`'s ids (every token kept), classes `names` (index =
+    /// class). Its config is made from these ([`ClassifierRunConfig::new`]), so they cannot
+    /// disagree; [`Predictor::save`] writes it as a run folder.
+    pub fn from_model(
+        model: Classifier,
+        store: ParamStore<B>,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        names: Vec<String>,
+    ) -> Result<Self> {
+        if names.len() != model.config.num_class {
+            return Err(TrainError::Invalid(format!(
+                "{} class names for a model of {} classes",
+                names.len(),
+                model.config.num_class
+            )));
+        }
+        let config = ClassifierRunConfig::new(model.config.clone(), names, tokenizer, &vocab);
+        let encoder = TextEncoder::new(tokenizer, vocab, None);
+        Predictor::new(config, encoder, store, model)
     }
 
     /// With `int8`, the input table is kept as int8 rows (an int8 run: a quarter of the
@@ -287,6 +310,22 @@ impl<B: Backend> Predictor<B> {
             })?;
         }
         Ok(())
+    }
+
+    /// Class probabilities `[len(texts), K]` of raw texts, read as the run reads text (index
+    /// = class, names in [`Predictor::class_names`]); a text with no token is an error
+    /// naming its index.
+    pub fn probabilities_of<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f64>>> {
+        let ids = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                self.encode(t.as_ref()).ok_or_else(|| {
+                    TrainError::Invalid(format!("text {i} has no token the model can read"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.probabilities(&ids)
     }
 
     /// Classifies `texts`: `None` for a text with no token.

@@ -15,7 +15,7 @@ use recur_tensor::{Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::progress::EpochStats;
-use crate::engine::records::Records;
+use crate::engine::records::{EpochRecord, Records, Report};
 use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
 use crate::{Result, TrainError};
 
@@ -136,6 +136,29 @@ impl Records for LmRecords {
         LmReport {
             ppl: (stats.interval_loss_sum / stats.interval_batches.max(1) as f64).exp(),
         }
+    }
+
+    /// PyTorch's word_language_model line.
+    fn report_line(r: &Report<LmReport>) -> String {
+        format!(
+            "| epoch {} | {:>5}/{} windows | lr {:.4} | ms/window {:.1} | loss {:.3} | ppl {:.2}",
+            r.epoch, r.batch, r.batches, r.lr, r.ms_per_batch, r.interval_loss, r.task.ppl
+        )
+    }
+
+    fn epoch_line(e: &EpochRecord<LmEpoch>) -> String {
+        let valid = match (e.valid_loss, e.task.valid_ppl) {
+            (Some(l), Some(p)) => format!(", valid loss {l:.3} ppl {p:.2}"),
+            _ => String::new(),
+        };
+        format!(
+            "epoch {}: train loss {:.3} ppl {:.2}{valid}{}, lr {}",
+            e.epoch,
+            e.train_loss,
+            e.task.train_ppl,
+            if e.best { " (best)" } else { "" },
+            e.lr
+        )
     }
 
     fn epoch(stats: &EpochStats<()>, eval: &LmEval) -> LmEpoch {

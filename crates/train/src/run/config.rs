@@ -118,6 +118,23 @@ impl ClassifierRunConfig {
 }
 
 impl LmRunConfig {
+    /// The config of a language `model` made by a program: text read by `tokenizer` into
+    /// `vocab`'s ids (its own numbering, so the two cannot disagree), every token kept, no
+    /// training block.
+    pub fn new(model: LmConfig, tokenizer: Tokenizer, vocab: &recur_data::Vocab) -> LmRunConfig {
+        LmRunConfig {
+            version: RUN_SCHEMA_VERSION,
+            model,
+            text: TextSpec {
+                tokenizer,
+                vocab_order: vocab.order(),
+                max_tokens: None,
+            },
+            data: ReadSpec::default(),
+            training: None,
+        }
+    }
+
     /// Steps per window when evaluating: the training's, else PyTorch's example's 35.
     pub fn bptt(&self) -> usize {
         self.training.as_ref().map_or(35, |t| t.bptt)

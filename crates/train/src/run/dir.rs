@@ -15,8 +15,8 @@ use crate::run::commit::{Entry, RunWriter};
 use crate::run::config::RunConfig;
 use crate::run::files::safetensors_bound;
 use crate::run::files::{check_file_shapes, read_bounded};
-use crate::run::output::CheckpointState;
 use crate::run::output::MAX_METRICS_BYTES;
+use crate::run::output::{CheckpointState, RunOutput};
 use crate::run::output::{MAX_CONFIG_BYTES, MAX_STATE_BYTES};
 use crate::{
     is_int8, load_params_bytes, params_to_bytes, params_to_bytes_int8, Result, TrainError,
@@ -129,22 +129,14 @@ impl RunDir {
     }
 
     /// Saves config, vocabulary and parameters as one unit (see [`RunWriter`]); the
-    /// vocabulary's numbering must be the config's.
+    /// vocabulary must be the config's (its numbering and size).
     pub fn save<B: Backend>(
         &self,
         config: &RunConfig,
         vocab: &Vocab,
         store: &ParamStore<B>,
     ) -> Result<()> {
-        if vocab.order() != config.text().vocab_order || vocab.len() != config.vocab_size() {
-            return Err(TrainError::Invalid(format!(
-                "the vocabulary ({} tokens, numbered {}) is not the config's ({} tokens, {})",
-                vocab.len(),
-                vocab.order().name(),
-                config.vocab_size(),
-                config.text().vocab_order.name()
-            )));
-        }
+        check_vocab(config, vocab)?;
         let writer = RunWriter::open(&self.path)?;
         writer.commit(&[
             ("config.json".into(), Entry::Bytes(config.to_json()?)),
@@ -258,6 +250,55 @@ impl RunDir {
                 "a classifier run, not a language model: it classifies, it does not generate",
             )),
         }
+    }
+}
+
+/// Refuses a vocabulary that is not `config`'s: another numbering (its `<unk>` and padding
+/// ids would be read wrong) or another size.
+fn check_vocab(config: &RunConfig, vocab: &Vocab) -> Result<()> {
+    if vocab.order() != config.text().vocab_order || vocab.len() != config.vocab_size() {
+        return Err(TrainError::Invalid(format!(
+            "the vocabulary ({} tokens, numbered {}) is not the config's ({} tokens, {})",
+            vocab.len(),
+            vocab.order().name(),
+            config.vocab_size(),
+            config.text().vocab_order.name()
+        )));
+    }
+    Ok(())
+}
+
+impl RunOutput {
+    /// Where a run of the model `config` describes, reading text into `vocab`'s ids, is
+    /// written by a [`crate::Trainer`] (checkpoints, the best model, `metrics.jsonl`, with
+    /// `config.json` and `vocab.txt`): a run folder that [`RunDir::load`], `recur eval`,
+    /// `predict`, `serve`, `generate` and `train --resume` read. The vocabulary must be the
+    /// config's.
+    pub fn for_model(dir: &Path, config: &RunConfig, vocab: &Vocab) -> Result<RunOutput> {
+        check_vocab(config, vocab)?;
+        let files = vec![
+            ("config.json".to_string(), config.to_json()?),
+            ("vocab.txt".to_string(), vocab_bytes(vocab)),
+        ];
+        RunOutput::open(dir, config.task(), files)
+    }
+}
+
+impl<B: Backend> Predictor<B> {
+    /// Saves the classifier as a run folder at `dir` (config, vocabulary, parameters, as
+    /// one unit) that [`RunDir::load_classifier`] and the `recur` commands read.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let config = RunConfig::Classify(self.config().clone());
+        RunDir::new(dir).save(&config, &self.encoder().vocab, self.store())
+    }
+}
+
+impl<B: Backend> Generator<B> {
+    /// Saves the language model as a run folder at `dir` (config, vocabulary, parameters,
+    /// as one unit) that [`RunDir::load_lm`] and `recur generate` read.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let config = RunConfig::Lm(self.config().clone());
+        RunDir::new(dir).save(&config, &self.encoder().vocab, self.store())
     }
 }
 
