@@ -22,14 +22,21 @@ pub use stop::Stop;
 /// task (or any flag beside `--resume`), then applies `--preset` and the language model's
 /// defaults to the flags not given (clap prints usage errors and exits on its own).
 pub fn parse_args() -> Cli {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// [`parse_args`] over `args` (the program's name first), returning clap's error.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
     if let (Command::Train(a), Some(sub)) = (&mut cli.command, matches.subcommand_matches("train"))
     {
         if let Err(msg) = check_train_flags(a, sub) {
-            Cli::command()
-                .error(ErrorKind::ArgumentConflict, msg)
-                .exit();
+            return Err(Cli::command().error(ErrorKind::ArgumentConflict, msg));
         }
         if let Some(p) = a.classify.preset {
             preset::apply(p, a, sub);
@@ -38,7 +45,7 @@ pub fn parse_args() -> Cli {
             preset::apply_lm_defaults(a, sub);
         }
     }
-    cli
+    Ok(cli)
 }
 
 /// The ids of the flags of an argument group.
@@ -110,4 +117,35 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<i32> {
         Command::Predict(a) => pool()?.install(|| commands::predict::predict(&a, stop)),
     };
     result.map_err(flags::explain)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use recur_train::ClassifyRecipe;
+
+    use super::*;
+
+    /// The recipe `recur train ARGS` runs.
+    fn recipe_of(args: &[&str]) -> ClassifyRecipe {
+        let cli = parse_from(["recur", "train"].iter().chain(args)).unwrap();
+        let Command::Train(a) = cli.command else {
+            panic!("not a train command")
+        };
+        recipes::classify_recipe(&a, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn the_flags_defaults_and_the_strong_preset_are_the_librarys_recipes() {
+        let train = std::path::absolute(PathBuf::from("own.csv")).unwrap();
+        assert_eq!(
+            recipe_of(&["--train", "own.csv"]),
+            ClassifyRecipe::new(train.clone())
+        );
+        assert_eq!(
+            recipe_of(&["--train", "own.csv", "--preset", "strong", "--seed", "7"]),
+            ClassifyRecipe::new(train).with_seed(7).strong()
+        );
+    }
 }

@@ -272,20 +272,10 @@ fn limits_and_messages_say_what_happened() {
         "train.csv:1: class -1 is outside 1..=4",
     );
     // predict's invalid UTF-8 on stdin names the line
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
-        .args(["predict", "--run", s(&out)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"goal match\n\xff\xfe bad\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = recur_testkit::run_with_stdin(
+        env!("CARGO_BIN_EXE_recur"),
+        &["predict", "--run", s(&out)],
+        b"goal match\n\xff\xfe bad\n",
+    );
     fails_with(&o, "<stdin>:2: not valid UTF-8");
 }

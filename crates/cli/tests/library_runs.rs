@@ -4,9 +4,8 @@
 //! language model trained on texts in memory continues a prompt with `recur generate` as
 //! its `Generator` does.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use recur_cpu::Cpu;
 use recur_data::{lm_ids, lm_vocab, Encoded, Streams, TextEncoder, Tokenizer, Vocab, VocabOrder};
@@ -19,20 +18,7 @@ use recur_train::{
 };
 
 fn recur(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    recur_testkit::run_with_stdin(env!("CARGO_BIN_EXE_recur"), args, stdin.as_bytes())
 }
 
 fn s(p: &Path) -> &str {

@@ -7,7 +7,7 @@
 //! refused and nothing is left at the output path.
 //!
 //! The ONNX Runtime parts need a Python with `onnx`, `onnxruntime` and `numpy`
-//! (`$RECUR_ONNX_PYTHON`, or the venv `.ci/run` makes at `target/onnx-venv`): without one
+//! (`$RECUR_ONNX_PYTHON`, or the venv `.ci/run` makes at `target/py-venv`): without one
 //! they skip, and with `REQUIRE_ONNX=1` they fail.
 
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ fn python(what: &str) -> Option<PathBuf> {
         .unwrap_or_else(|| workspace().join("target"));
     let candidates = [
         std::env::var_os("RECUR_ONNX_PYTHON").map(PathBuf::from),
-        Some(target.join("onnx-venv/bin/python")),
+        Some(target.join("py-venv/bin/python")),
     ];
     for py in candidates.into_iter().flatten() {
         let ok = Command::new(&py)
@@ -61,7 +61,7 @@ fn python(what: &str) -> Option<PathBuf> {
     if std::env::var("REQUIRE_ONNX").is_ok_and(|v| v == "1") {
         panic!(
             "{what}: a Python with onnx, onnxruntime and numpy is required (REQUIRE_ONNX=1) but \
-             none was found: set RECUR_ONNX_PYTHON or make target/onnx-venv (.ci/run does)"
+             none was found: set RECUR_ONNX_PYTHON or make target/py-venv (.ci/run does)"
         );
     }
     println!("SKIPPED {what}: no Python with onnx and onnxruntime (set RECUR_ONNX_PYTHON)");

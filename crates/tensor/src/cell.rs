@@ -14,6 +14,23 @@ pub enum CellKind {
     Gru,
 }
 
+impl std::str::FromStr for CellKind {
+    type Err = String;
+
+    /// `rnn` (or `rnn-tanh`), `rnn-relu`, `lstm` or `gru`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "rnn" | "rnn-tanh" => Ok(CellKind::RnnTanh),
+            "rnn-relu" => Ok(CellKind::RnnRelu),
+            "lstm" => Ok(CellKind::Lstm),
+            "gru" => Ok(CellKind::Gru),
+            _ => Err(format!(
+                "unknown cell {s:?}: expected rnn, rnn-relu, lstm or gru"
+            )),
+        }
+    }
+}
+
 impl CellKind {
     /// Number of gate blocks `G` stacked in `W_ih` / `W_hh` (1, 4 or 3).
     pub fn gates(self) -> usize {

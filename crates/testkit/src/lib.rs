@@ -213,3 +213,24 @@ pub fn fails_with(out: &std::process::Output, needle: &str) {
         "error does not mention {needle:?}: {stderr}"
     );
 }
+
+/// Runs `program` with `args`, writing `stdin` to its standard input, to its end.
+///
+/// # Panics
+/// When it cannot be started or its input cannot be written.
+pub fn run_with_stdin(program: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let mut input = child.stdin.take().expect("a piped stdin");
+    // a program that exits before reading it all closes the pipe: that is its answer
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("the program's output")
+}

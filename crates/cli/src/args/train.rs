@@ -25,15 +25,7 @@ fn parse_model(s: &str) -> Result<ModelKind, String> {
 }
 
 fn parse_cell(s: &str) -> Result<CellKind, String> {
-    match s {
-        "rnn" | "rnn-tanh" => Ok(CellKind::RnnTanh),
-        "rnn-relu" => Ok(CellKind::RnnRelu),
-        "lstm" => Ok(CellKind::Lstm),
-        "gru" => Ok(CellKind::Gru),
-        _ => Err(format!(
-            "unknown cell {s:?}: expected rnn, rnn-relu, lstm or gru"
-        )),
-    }
+    s.parse()
 }
 
 fn parse_class_names(s: &str) -> Result<ClassNames, String> {

@@ -5,5 +5,6 @@ pub(crate) mod data;
 pub(crate) mod eval;
 pub(crate) mod init;
 pub(crate) mod model;
+mod preset;
 pub(crate) mod recipe;
 pub(crate) mod task;

@@ -26,6 +26,18 @@ pub struct TextSpec {
     pub max_tokens: Option<usize>,
 }
 
+impl TextSpec {
+    /// Text read by `tokenizer` into `vocab`'s ids (its own numbering, so the two cannot
+    /// disagree), every token kept.
+    pub fn of(tokenizer: Tokenizer, vocab: &recur_data::Vocab) -> TextSpec {
+        TextSpec {
+            tokenizer,
+            vocab_order: vocab.order(),
+            max_tokens: None,
+        }
+    }
+}
+
 /// A classifier's classes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,11 +118,7 @@ impl ClassifierRunConfig {
                 names,
                 labels: LabelMap::Names,
             },
-            text: TextSpec {
-                tokenizer,
-                vocab_order: vocab.order(),
-                max_tokens: None,
-            },
+            text: TextSpec::of(tokenizer, vocab),
             data: ReadSpec::default(),
             training: None,
         }
@@ -125,11 +133,7 @@ impl LmRunConfig {
         LmRunConfig {
             version: RUN_SCHEMA_VERSION,
             model,
-            text: TextSpec {
-                tokenizer,
-                vocab_order: vocab.order(),
-                max_tokens: None,
-            },
+            text: TextSpec::of(tokenizer, vocab),
             data: ReadSpec::default(),
             training: None,
         }
