@@ -7,6 +7,13 @@ texts/s and peak memory.
 usage: predict_ref.py fasttext-train TRAIN.csv MODEL.bin
        predict_ref.py fasttext MODEL.bin TEXTS.csv [--threads 2]
        predict_ref.py onnx MODEL.onnx TEXTS.csv [--threads 2] [--batch-size 64]
+       predict_ref.py recur-python RUN TEXTS.csv
+       predict_ref.py dask RUN TEXTS.csv --workers N
+
+`recur-python` is the recur Python package's `predict_proba` on the whole list (it needs
+the package: `pip install ./crates/python` into this Python); `dask` classifies the texts
+on a local Dask cluster of N single-threaded worker processes, one recur model each
+(recur.scale), cluster start-up excluded.
 
 Training is a process of its own, so the peak memory printed is the predicting process's.
 """
@@ -82,17 +89,60 @@ def onnx_side(args):
     return len(texts), seconds
 
 
+def recur_python_side(args):
+    import recur
+
+    model = recur.load(args.model)
+    texts = texts_of(args.texts)
+    started = time.perf_counter()
+    probs = model.predict_proba(texts)
+    seconds = time.perf_counter() - started
+    assert probs.shape[0] == len(texts)
+    return len(texts), seconds
+
+
+def load_model(run):
+    """Loads the run in a worker (kept there by recur.scale); returns nothing to send back."""
+    from recur.scale import model_for
+
+    model_for(run)
+
+
+def dask_side(args):
+    import dask.bag as db
+    import distributed
+    from recur.scale import classify_partition
+
+    texts = texts_of(args.texts)
+    with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                  processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            # each worker loads the model before the clock starts
+            client.run(load_model, args.model)
+            bag = db.from_sequence(texts, npartitions=8 * args.workers)
+            started = time.perf_counter()
+            classes = bag.map_partitions(classify_partition, args.model).compute()
+            seconds = time.perf_counter() - started
+    assert len(classes) == len(texts)
+    return len(texts), seconds
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("side", choices=["fasttext-train", "fasttext", "onnx"])
+    ap.add_argument("side",
+                    choices=["fasttext-train", "fasttext", "onnx", "recur-python", "dask"])
     ap.add_argument("model", help="fasttext-train: the training CSV; else the model file")
     ap.add_argument("texts", help="the texts (CSV, label first); fasttext-train: the model out")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args()
     if args.side == "fasttext-train":
         return fasttext_train(args)
-    n, seconds = (fasttext_side if args.side == "fasttext" else onnx_side)(args)
+    sides = {"fasttext": fasttext_side, "onnx": onnx_side, "recur-python": recur_python_side,
+             "dask": dask_side}
+    n, seconds = sides[args.side](args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"texts": n, "seconds": seconds, "texts_per_s": n / seconds,
                       "peak_rss_kb": peak}))

@@ -2,9 +2,10 @@
 //! (test.csv ten times, 76,000 texts): `recur predict --input` with the lesson's packed LSTM
 //! and the `--preset strong` model, each in f32 and int8 (`recur quantize`), against
 //! fastText's Python `predict` (word bigrams, tokenization included) and ONNX Runtime on the
-//! lesson model exported by `recur export`; texts/s, peak memory, model size and test
-//! accuracy. Then a 2,000,000-row CSV through `recur predict` (peak memory, one output row
-//! per input row). Writes `bench/predict.json`.
+//! lesson model exported by `recur export`, and the recur Python package's `predict_proba`
+//! and a local Dask cluster of 1 and 2 workers on the lesson model; texts/s, peak memory,
+//! model size and test accuracy. Then a 2,000,000-row CSV through `recur predict` (peak
+//! memory, one output row per input row). Writes `bench/predict.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -201,6 +202,32 @@ pub fn run(
             None,
         ),
         Err(e) => println!("ONNX Runtime skipped: {e}"),
+    }
+    // the Python package on the lesson model: predict_proba on the whole list, and a local
+    // Dask cluster of 1 and 2 workers (skipped where that Python lacks them)
+    let lesson = s(&runs[0].1);
+    let sides: [(&str, Vec<&str>); 3] = [
+        ("recur Python (lesson)", vec!["recur-python"]),
+        ("Dask 1 worker (lesson)", vec!["dask", "--workers", "1"]),
+        ("Dask 2 workers (lesson)", vec!["dask", "--workers", "2"]),
+    ];
+    for (name, side) in sides {
+        let mut args = vec![s(&reference), side[0], lesson, s(&texts)];
+        args.extend(&side[1..]);
+        match python_json(python, &args) {
+            Ok(r) => row(
+                name,
+                r["texts_per_s"].as_f64().unwrap_or(f64::NAN),
+                r["peak_rss_kb"].as_u64().unwrap_or(0),
+                None,
+                None,
+            ),
+            Err(e) => println!(
+                "{name} skipped (pip install ./crates/python \"dask[distributed]\" into {}): \
+                 {e}",
+                python.display()
+            ),
+        }
     }
     // a large CSV streams through in bounded memory, one output row per input row
     if big_rows > 0 {
