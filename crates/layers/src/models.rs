@@ -276,20 +276,29 @@ impl Classifier {
         let pooling = self.config.pooling();
         let (output, h_n) = match rnn {
             RnnOut::Padded(output, h_n) => (Some(output), h_n),
-            // padded back (with zeros) for pooling over each row's own steps
+            // padded back with the pooling's neutral value (0 for sums, −∞ for the
+            // maximum), so that pooling over all steps is pooling over each row's own
             RnnOut::Packed(packed_out, h_n) => {
+                let fill = if pooling == Pooling::Max {
+                    f64::NEG_INFINITY
+                } else {
+                    0.0
+                };
                 let output = (pooling != Pooling::Last)
-                    .then(|| pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, 0.0, None))
+                    .then(|| pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, fill, None))
                     .transpose()?
                     .map(|(o, _)| o);
                 (output, h_n)
             }
         };
         let lens = self.config.packed().then_some(lengths);
-        let features = match (pooling, output) {
-            (Pooling::Mean, Some(output)) => pooling::mean(tape, output, lens)?,
-            (Pooling::Max, Some(output)) => pooling::max(tape, output, lens)?,
-            (Pooling::Attention, Some(output)) => {
+        let features = match (pooling, output, lens) {
+            (Pooling::Mean, Some(output), Some(lens)) => {
+                pooling::mean_zero_padded(tape, output, lens)?
+            }
+            (Pooling::Mean, Some(output), None) => pooling::mean(tape, output, None)?,
+            (Pooling::Max, Some(output), _) => pooling::max(tape, output, None)?,
+            (Pooling::Attention, Some(output), _) => {
                 let attn = self.attn.as_ref().ok_or_else(|| {
                     LayerError::Config("attention pooling without attn parameters".into())
                 })?;

@@ -177,16 +177,40 @@ impl<B: Backend> Tape<B> {
     /// `a` with the elements `mask` leaves out set to `value` (PyTorch's
     /// `masked_fill(~mask, value)`; the mask broadcasts to `a`'s shape). Their gradient is 0.
     /// Runs on the device as `a · keep + fill` (keep 1 or 0, fill `value` where left out),
-    /// so the elements left out must be finite.
+    /// the two made at the mask's own shape and broadcast, so the elements left out must be
+    /// finite.
     pub fn masked_fill(&self, a: Var, mask: &Mask, value: f64) -> Result<Var> {
         let va = self.value(a)?;
-        let keep = mask.expanded("masked_fill", va.shape())?;
-        let ones: Vec<f64> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
-        let fill: Vec<f64> = keep.iter().map(|&k| if k { 0.0 } else { value }).collect();
-        let (b, shape, dtype) = (va.backend(), va.shape(), va.dtype());
-        let kept = self.constant(Tensor::from_f64(b, shape, &ones, dtype)?);
-        let fill = self.constant(Tensor::from_f64(b, shape, &fill, dtype)?);
-        self.add(self.mul(a, kept)?, fill)
+        let shape = va.shape().to_vec();
+        // checks that the mask broadcasts to `a` (the values come from the mask itself)
+        let common = broadcast_shape("masked_fill", mask.shape(), &shape)?;
+        if common != shape {
+            return Err(Error::shape(
+                "masked_fill",
+                format!(
+                    "a mask of shape {:?} does not broadcast to {shape:?}",
+                    mask.shape()
+                ),
+            ));
+        }
+        let (b, dtype) = (va.backend(), va.dtype());
+        let ones: Vec<f64> = mask
+            .keep()
+            .iter()
+            .map(|&k| f64::from(u8::from(k)))
+            .collect();
+        let kept = Tensor::from_f64(b, mask.shape(), &ones, dtype)?;
+        let kept = self.mul(a, self.constant(kept))?;
+        if value == 0.0 {
+            return Ok(kept);
+        }
+        let fill: Vec<f64> = mask
+            .keep()
+            .iter()
+            .map(|&k| if k { 0.0 } else { value })
+            .collect();
+        let fill = Tensor::from_f64(b, mask.shape(), &fill, dtype)?;
+        self.add(kept, self.constant(fill))
     }
 
     /// `softmax(a, dim=axis)`, the elements `mask` leaves out (if given) excluded: weight 0.
