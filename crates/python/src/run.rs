@@ -15,8 +15,9 @@ use recur_train::{read_examples, Generator, Loaded, Predictor, RunDir, Sampling,
 
 use crate::py_err;
 
-/// Texts classified per batch (each batch on one core, batches spread over the cores).
-const PREDICT_BATCH: usize = 256;
+/// Texts classified per batch (each batch on one core, batches spread over the cores; 64
+/// keeps a batch's activations in cache, as `recur predict` does).
+const PREDICT_BATCH: usize = 64;
 
 /// A loaded run folder.
 #[pyclass(module = "recur._recur", frozen)]
