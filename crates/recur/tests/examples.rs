@@ -2,9 +2,13 @@
 //! BiLSTM to ≥ 0.97 test accuracy, then checks the reloaded model's logits are identical),
 //! `custom_model` (attention pooling written with the tape's masked softmax and
 //! broadcasting, trained through the `Model` trait), `in_memory` (texts in memory → a run
-//! folder → the same probabilities reloaded), `load_pytorch` (PyTorch's logits from its
+//! folder → the same probabilities reloaded), `ag_news` (the readers with a row limit, when
+//! the AG News files are there), `load_pytorch` (PyTorch's logits from its
 //! safetensors export) and `predict_run` (a run folder classifies strings).
 
+#[allow(dead_code)] // its `main` reads the command line; the test calls `run`
+#[path = "../examples/ag_news.rs"]
+mod ag_news;
 #[path = "../examples/custom_model.rs"]
 mod custom_model;
 #[allow(dead_code)] // its `main` reads the command line; the test calls `run`
@@ -45,6 +49,20 @@ fn in_memory_trains_saves_and_reloads_the_same_probabilities() {
         "{metrics}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ag_news_reads_trains_and_classifies_headlines() {
+    let Some(dir) = std::env::var_os("RECUR_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.join("test.csv").is_file())
+    else {
+        recur_testkit::skip_without_data("the ag_news example");
+        return;
+    };
+    let (accuracy, classes) = ag_news::run(&dir, 2000).unwrap();
+    assert!(accuracy > 0.6, "test accuracy {accuracy}");
+    assert_eq!(classes, ["Business", "Sports"]);
 }
 
 #[test]
