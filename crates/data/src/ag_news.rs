@@ -30,7 +30,7 @@ impl Default for ReadOptions {
 
 /// Reads an AG News-shaped CSV (no header, integer class `1..=num_classes` in column 1,
 /// every other column joined, e.g. `class,title,description`), tokenized with
-/// `basic_english`: [`read_labelled`] with the default [`ReadSpec`], classes mapped by
+/// `basic_english`: [`crate::read_labelled`] with the default [`ReadSpec`], classes mapped by
 /// [`Classes::integer`].
 pub fn read_csv(path: &Path, options: ReadOptions) -> Result<Dataset> {
     let spec = ReadSpec {

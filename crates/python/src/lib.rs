@@ -1,7 +1,7 @@
 //! `recur._recur`: the native half of the `recur` Python package. It exposes the library —
-//! [`recur_train::ClassifyRecipe`] runs through the one training loop ([`train`]) and run
-//! folders as [`run::Run`] (the library's `Predictor` or `Generator`) — not the command
-//! line's flags. Every library error becomes a Python exception carrying recur's message
+//! [`recur_train::ClassifyRecipe`] runs through the one training loop (`train`) and run
+//! folders as `Run` (the library's `Predictor` or `Generator`) — not the command line's
+//! flags. Every library error becomes a Python exception carrying recur's message
 //! (`ValueError` for bad input, `OSError` for files, `RuntimeError` otherwise); no panic
 //! crosses into Python (pyo3 turns one into `PanicException`). The GIL is released while
 //! training and predicting.

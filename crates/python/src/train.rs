@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
@@ -53,14 +54,20 @@ impl Drop for CatchInterrupt {
     }
 }
 
-/// Prints through Python and stops when Ctrl-C was pressed.
+/// Prints through Python, tells a progress callback, and stops when Ctrl-C was pressed.
 struct PyObserver {
-    progress: bool,
+    print_lines: bool,
+    /// `callback(epoch, done, total)`: samples trained of the epoch's, every 100 ms or so.
+    callback: Option<Py<PyAny>>,
+    epoch: usize,
+    done: usize,
+    total: usize,
+    told: Instant,
 }
 
 impl PyObserver {
     fn print(&self, line: String) {
-        if self.progress {
+        if self.print_lines {
             Python::attach(|py| {
                 let _ = py
                     .import("builtins")
@@ -69,9 +76,32 @@ impl PyObserver {
             });
         }
     }
+
+    /// Calls the progress callback with where the epoch is (errors in it are ignored:
+    /// progress never stops a run).
+    fn tell(&mut self) {
+        if let Some(callback) = &self.callback {
+            self.told = Instant::now();
+            Python::attach(|py| {
+                let _ = callback.call1(py, (self.epoch + 1, self.done, self.total));
+            });
+        }
+    }
 }
 
 impl Observer<ClassifyRecords> for PyObserver {
+    fn epoch_started(&mut self, epoch: usize, samples: usize) {
+        (self.epoch, self.done, self.total) = (epoch, 0, samples);
+        self.tell();
+    }
+
+    fn batch_done(&mut self, samples: usize) {
+        self.done += samples;
+        if self.done >= self.total || self.told.elapsed() >= Duration::from_millis(100) {
+            self.tell();
+        }
+    }
+
     fn report(&mut self, r: &Report<<ClassifyRecords as Records>::Report>) {
         self.print(ClassifyRecords::report_line(r));
     }
@@ -89,13 +119,23 @@ impl Observer<ClassifyRecords> for PyObserver {
     }
 }
 
+/// `progress=`: print the epoch lines (`True`) or not (`False`), or a callable
+/// `(epoch, done, total)` told where each epoch is (the lines print too).
+#[derive(FromPyObject)]
+pub enum Progress {
+    /// Print the lines or not.
+    Lines(bool),
+    /// A callable.
+    Callback(Py<PyAny>),
+}
+
 /// Trains a classifier on the labelled file `train` into the run folder `out` and returns
 /// a summary (`epochs`, `samples`, `seconds`, `ending`, the last epoch's scores). With
 /// `resume`, continues the run in `out` from its checkpoint (every other argument but
 /// `progress` must be left out: the run's `config.json` holds them).
 #[pyfunction]
 #[pyo3(signature = (train, out, *, valid=None, test=None, preset=None, seed=0, resume=false,
-    progress=true, options=None))]
+    progress=Progress::Lines(true), options=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     py: Python<'_>,
@@ -106,7 +146,7 @@ pub fn train(
     preset: Option<&str>,
     seed: u64,
     resume: bool,
-    progress: bool,
+    progress: Progress,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<PyDict>> {
     let recipe = if resume {
@@ -143,7 +183,18 @@ pub fn train(
         }
         recipe
     };
-    let mut observer = PyObserver { progress };
+    let (print_lines, callback) = match progress {
+        Progress::Lines(on) => (on, None),
+        Progress::Callback(f) => (true, Some(f)),
+    };
+    let mut observer = PyObserver {
+        print_lines,
+        callback,
+        epoch: 0,
+        done: 0,
+        total: 0,
+        told: Instant::now(),
+    };
     let run = {
         let _catch = CatchInterrupt::install();
         py.detach(|| recipe.run(&Cpu, &out, resume, &mut observer))

@@ -71,6 +71,17 @@ def test_training_from_lists_learns_and_keeps_the_data_beside_the_run(run_from_l
     assert np.allclose(p.sum(axis=1), 1.0)
 
 
+def test_progress_is_told_to_a_callback(tmp_path):
+    seen = []
+    texts, labels = reviews(100)
+    recur.train((texts, labels), out=tmp_path / "run", epochs=2, batch_size=8,
+                progress=lambda epoch, done, total: seen.append((epoch, done, total)))
+    assert seen[0] == (1, 0, 100) and seen[-1] == (2, 100, 100)
+    for epoch in (1, 2):
+        done = [d for e, d, t in seen if e == epoch]
+        assert done == sorted(done) and done[-1] == 100
+
+
 def test_training_from_a_file_with_validation_and_test(tmp_path):
     train = write_csv(tmp_path / "train.csv", *reviews(200))
     valid = write_csv(tmp_path / "valid.csv", *reviews(40, salt=7))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -83,6 +83,29 @@ def _data_file(data: Optional[Data], out: Path, part: str) -> Optional[str]:
     return os.fspath(_write_jsonl(folder / f"{part}.jsonl", texts, labels))
 
 
+def _tqdm_progress():
+    """A progress callback drawing one tqdm bar an epoch (``tqdm.auto``: a widget in a
+    notebook, a bar on a terminal), or ``None`` without tqdm."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    state = {"epoch": None, "bar": None}
+
+    def update(epoch: int, done: int, total: int) -> None:
+        if state["epoch"] != epoch:
+            if state["bar"] is not None:
+                state["bar"].close()
+            state["bar"] = tqdm(total=total, desc=f"epoch {epoch}", unit="sample", leave=False)
+            state["epoch"] = epoch
+        bar = state["bar"]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
 def train(
     train: Optional[Data] = None,
     *,
@@ -92,7 +115,7 @@ def train(
     preset: Optional[str] = None,
     seed: int = 0,
     resume: bool = False,
-    progress: bool = True,
+    progress: Union[bool, Callable[[int, int, int], None]] = True,
     **options: Any,
 ) -> "Model":
     """Trains a classifier and returns it as a :class:`Model`.
@@ -102,6 +125,9 @@ def train(
     resumed). ``preset="strong"`` is the recipe of ``recur train --preset strong``;
     ``options`` are named as the library names them (``recur.options()`` lists them) and
     override the preset. ``resume=True`` continues the run in ``out`` from its checkpoint.
+    ``progress=True`` prints each epoch's line (through ``print``: it shows in a notebook)
+    and, where tqdm is installed, draws a bar an epoch; ``False`` is silent; a callable
+    ``(epoch, done, total)`` is told where each epoch is, besides the lines.
     Ctrl-C stops training after the current batch with the run saved: it raises
     ``KeyboardInterrupt`` and ``resume=True`` continues it.
     """
@@ -111,6 +137,8 @@ def train(
         "valid": _data_file(valid, out_path, "valid"),
         "test": _data_file(test, out_path, "test"),
     }
+    if progress is True:
+        progress = _tqdm_progress() or True
     _recur.train(
         files["train"],
         os.fspath(out_path),

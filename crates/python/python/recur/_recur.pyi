@@ -1,7 +1,7 @@
 """Type stubs of the native module ``recur._recur``."""
 
 from os import PathLike
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 Path = Union[str, PathLike[str]]
 
@@ -14,7 +14,7 @@ def train(
     preset: Optional[str] = None,
     seed: int = 0,
     resume: bool = False,
-    progress: bool = True,
+    progress: Union[bool, Callable[[int, int, int], None]] = True,
     options: Optional[dict] = None,
 ) -> dict: ...
 def load(path: str) -> Run: ...
