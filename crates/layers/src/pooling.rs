@@ -21,22 +21,8 @@ pub fn mean<B: Backend>(tape: &Tape<B>, x: Var, lengths: Option<&[usize]>) -> Re
 /// divided by each length, with no mask to build — the classifier's path. Padding that is
 /// not zero gives a wrong mean: use [`mean`] with lengths for any padding.
 pub fn mean_zero_padded<B: Backend>(tape: &Tape<B>, x: Var, lengths: &[usize]) -> Result<Var> {
-    let shape = tape.shape(x)?;
-    if shape.len() != 3 || shape[0] != lengths.len() || lengths.contains(&0) {
-        return Err(recur_tensor::Error::shape(
-            "mean_zero_padded",
-            format!(
-                "expected [B={}, T, W] and lengths of at least 1, got {shape:?}",
-                lengths.len()
-            ),
-        )
-        .into());
-    }
     let sums = tape.sum_axis(x, 1)?;
-    let inv: Vec<f64> = lengths.iter().map(|&l| 1.0 / l as f64).collect();
-    let v = tape.value(sums)?;
-    let inv = recur_tensor::Tensor::from_f64(v.backend(), &[lengths.len(), 1], &inv, v.dtype())?;
-    Ok(tape.mul(sums, tape.constant(inv))?)
+    Ok(tape.div_lengths(sums, lengths)?)
 }
 
 /// Element-wise maximum over time: `[B, T, W]` → `[B, W]` (the gradient goes to the first

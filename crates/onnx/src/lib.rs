@@ -79,6 +79,14 @@ impl Exported {
     }
 }
 
+/// Where the sidecar of the ONNX file `onnx` goes: `FILE.json` beside `FILE` (what
+/// `recur export` writes and the runtime examples read).
+pub fn sidecar_path(onnx: &std::path::Path) -> std::path::PathBuf {
+    let mut name = onnx.as_os_str().to_os_string();
+    name.push(".json");
+    std::path::PathBuf::from(name)
+}
+
 /// A classifier (what [`recur_train::RunDir::load_classifier`] loads) as ONNX.
 pub fn export_classifier<B: Backend>(p: &recur_train::Predictor<B>) -> Result<Exported> {
     classifier::export(p)

@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use recur_cpu::Cpu;
-use recur_data::Example;
+use recur_data::Encoded;
 use recur_layers::rng;
 use recur_train::{read_examples, Generator, Loaded, Predictor, RunDir, Sampling, TrainError};
 
@@ -58,16 +58,15 @@ impl Run {
     }
 }
 
-/// Scores as a dict: what `recur eval --json` prints.
+/// Scores of `p` on encoded examples as a dict: what `recur eval --json` prints.
 fn scores_dict<'py>(
     py: Python<'py>,
     p: &Predictor<Cpu>,
-    examples: &[Example],
+    encoded: &Encoded,
     batch_size: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (encoded, _) = p.encode_examples(examples);
     let eval = py
-        .detach(|| p.evaluate(&encoded, batch_size))
+        .detach(|| p.evaluate(encoded, batch_size))
         .map_err(py_err)?;
     let d = PyDict::new(py);
     d.set_item("examples", encoded.len())?;
@@ -105,18 +104,7 @@ impl Run {
     /// text with no token the model can read is a `ValueError` naming it.
     fn predict_proba(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<f64>>> {
         let p = self.classifier()?;
-        let ids = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                p.encode(t).ok_or_else(|| {
-                    PyValueError::new_err(format!(
-                        "text {i} ({:?}) has no token the model can read",
-                        t.chars().take(40).collect::<String>()
-                    ))
-                })
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let ids = p.encode_texts(&texts).map_err(py_err)?;
         py.detach(|| p.probabilities_batched(&ids, PREDICT_BATCH))
             .map_err(py_err)
     }
@@ -137,7 +125,7 @@ impl Run {
         let data = py
             .detach(|| read_examples(&path, &spec, tokenizer, &classes, false, &mut |_| {}))
             .map_err(py_err)?;
-        scores_dict(py, p, &data.examples, batch_size)
+        scores_dict(py, p, &p.encode_examples(&data.examples).0, batch_size)
     }
 
     /// The same scores on `texts` with their `labels` as written (class names, or integer
@@ -159,19 +147,17 @@ impl Run {
             )));
         }
         let classes = p.config().classes.classes().map_err(py_err)?;
-        let mut examples = Vec::with_capacity(texts.len());
-        for (i, (text, label)) in texts.into_iter().zip(&labels).enumerate() {
-            let class = classes
-                .class_of(label)
-                .map_err(|e| PyValueError::new_err(format!("label {i}: {e}")))?;
-            if p.encode(&text).is_none() {
-                return Err(PyValueError::new_err(format!(
-                    "text {i} has no token the model can read"
-                )));
-            }
-            examples.push(Example::new(class, text));
-        }
-        scores_dict(py, p, &examples, batch_size)
+        let labels = labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                classes
+                    .class_of(label)
+                    .map_err(|e| PyValueError::new_err(format!("label {i}: {e}")))
+            })
+            .collect::<PyResult<Vec<usize>>>()?;
+        let ids = p.encode_texts(&texts).map_err(py_err)?;
+        scores_dict(py, p, &Encoded { labels, ids }, batch_size)
     }
 
     /// Writes the model as an ONNX graph to `path` and its sidecar (what a runtime needs to
@@ -183,10 +169,8 @@ impl Run {
                 Loaded::Lm(g) => recur_onnx::export_lm(g),
             })
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mut sidecar = path.clone().into_os_string();
-        sidecar.push(".json");
         write_whole(&path, &exported.model)?;
-        write_whole(Path::new(&sidecar), &exported.sidecar_json())
+        write_whole(&recur_onnx::sidecar_path(&path), &exported.sidecar_json())
     }
 
     /// Continues `prompt` by `words` tokens (language models), drawn with `temperature`

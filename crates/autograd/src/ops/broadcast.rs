@@ -33,6 +33,18 @@ pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec
         .collect()
 }
 
+/// Refuses `from` unless it broadcasts to exactly `to` (each axis equal or 1, `to` not
+/// widened), naming `op`.
+pub(crate) fn check_broadcasts_to(op: &'static str, from: &[usize], to: &[usize]) -> Result<()> {
+    if broadcast_shape(op, from, to)? != to {
+        return Err(Error::shape(
+            op,
+            format!("{from:?} cannot be broadcast to {to:?}"),
+        ));
+    }
+    Ok(())
+}
+
 impl<B: Backend> Tape<B> {
     /// `a` repeated to `shape` (NumPy/PyTorch broadcasting: `a`'s axes align with the last
     /// ones of `shape`; each is equal or 1). The gradient sums back over the repeats.
@@ -41,13 +53,7 @@ impl<B: Backend> Tape<B> {
         if from == shape {
             return Ok(a);
         }
-        let common = broadcast_shape("broadcast_to", &from, shape)?;
-        if common != shape {
-            return Err(Error::shape(
-                "broadcast_to",
-                format!("{from:?} cannot be broadcast to {shape:?}"),
-            ));
-        }
+        check_broadcasts_to("broadcast_to", &from, shape)?;
         // the missing leading axes as size 1
         let mut cur = vec![1; shape.len() - from.len()];
         cur.extend_from_slice(&from);

@@ -6,7 +6,7 @@
 
 use recur_tensor::{Backend, Error, Result, Tensor};
 
-use crate::ops::broadcast::broadcast_shape;
+use crate::ops::broadcast::check_broadcasts_to;
 use crate::{Tape, Var};
 
 /// Which elements count (`true`) and which are masked (`false`), in a shape that broadcasts
@@ -74,16 +74,7 @@ impl Mask {
         if self.shape == shape {
             return Ok(self.keep.clone());
         }
-        let common = broadcast_shape(op, &self.shape, shape)?;
-        if common != shape {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "a mask of shape {:?} does not broadcast to {shape:?}",
-                    self.shape
-                ),
-            ));
-        }
+        check_broadcasts_to(op, &self.shape, shape)?;
         // index into the mask for each output element: strides 0 on broadcast axes
         let rank = shape.len();
         let mut dims = vec![1; rank - self.shape.len()];
@@ -181,18 +172,7 @@ impl<B: Backend> Tape<B> {
     /// finite.
     pub fn masked_fill(&self, a: Var, mask: &Mask, value: f64) -> Result<Var> {
         let va = self.value(a)?;
-        let shape = va.shape().to_vec();
-        // checks that the mask broadcasts to `a` (the values come from the mask itself)
-        let common = broadcast_shape("masked_fill", mask.shape(), &shape)?;
-        if common != shape {
-            return Err(Error::shape(
-                "masked_fill",
-                format!(
-                    "a mask of shape {:?} does not broadcast to {shape:?}",
-                    mask.shape()
-                ),
-            ));
-        }
+        check_broadcasts_to("masked_fill", mask.shape(), va.shape())?;
         let (b, dtype) = (va.backend(), va.dtype());
         let ones: Vec<f64> = mask
             .keep()
@@ -276,13 +256,28 @@ impl<B: Backend> Tape<B> {
     /// Mean of `a [B, T, …]` over each row's first `lengths[b]` steps → `[B, …]`.
     pub fn mean_lengths(&self, a: Var, lengths: &[usize]) -> Result<Var> {
         let sum = self.sum_lengths(a, lengths)?;
-        let shape = self.shape(sum)?;
+        self.div_lengths(sum, lengths)
+    }
+
+    /// `a [B, …]` with row `b` divided by `lengths[b]` (a sum over each row's steps made a
+    /// mean) → `[B, …]`.
+    pub fn div_lengths(&self, a: Var, lengths: &[usize]) -> Result<Var> {
+        let v = self.value(a)?;
+        let shape = v.shape();
+        if shape.first() != Some(&lengths.len()) || lengths.contains(&0) {
+            return Err(Error::shape(
+                "div_lengths",
+                format!(
+                    "expected [B={}, …] and lengths of at least 1, got {shape:?}",
+                    lengths.len()
+                ),
+            ));
+        }
         let mut per_row = vec![1; shape.len()];
         per_row[0] = lengths.len();
         let inv: Vec<f64> = lengths.iter().map(|&l| 1.0 / l as f64).collect();
-        let v = self.value(sum)?;
         let inv = Tensor::from_f64(v.backend(), &per_row, &inv, v.dtype())?;
-        self.mul(sum, self.constant(inv))
+        self.mul(a, self.constant(inv))
     }
 
     /// Maximum of `a [B, T, …]` over each row's first `lengths[b]` steps → `[B, …]` (the

@@ -35,7 +35,7 @@ pub fn export(a: &ExportArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let sidecar = sidecar_path(&a.onnx);
+    let sidecar = recur_onnx::sidecar_path(&a.onnx);
     write_whole(&[
         (&sidecar, &exported.sidecar_json()),
         (&a.onnx, &exported.model),
@@ -48,13 +48,6 @@ pub fn export(a: &ExportArgs) -> Result<()> {
         sidecar.display()
     );
     Ok(())
-}
-
-/// `FILE.json` beside `FILE`.
-pub fn sidecar_path(onnx: &Path) -> PathBuf {
-    let mut name = onnx.as_os_str().to_os_string();
-    name.push(".json");
-    PathBuf::from(name)
 }
 
 /// Writes each `(path, bytes)` to a temporary file beside its path, then renames them all

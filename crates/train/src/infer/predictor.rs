@@ -312,20 +312,28 @@ impl<B: Backend> Predictor<B> {
         Ok(())
     }
 
-    /// Class probabilities `[len(texts), K]` of raw texts, read as the run reads text (index
-    /// = class, names in [`Predictor::class_names`]); a text with no token is an error
+    /// Token ids of each of `texts` as the run reads text; a text with no token is an error
     /// naming its index.
-    pub fn probabilities_of<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f64>>> {
-        let ids = texts
+    pub fn encode_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<usize>>> {
+        texts
             .iter()
             .enumerate()
             .map(|(i, t)| {
                 self.encode(t.as_ref()).ok_or_else(|| {
-                    TrainError::Invalid(format!("text {i} has no token the model can read"))
+                    let start: String = t.as_ref().chars().take(40).collect();
+                    TrainError::Invalid(format!(
+                        "text {i} ({start:?}) has no token the model can read"
+                    ))
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        self.probabilities(&ids)
+            .collect()
+    }
+
+    /// Class probabilities `[len(texts), K]` of raw texts, read as the run reads text (index
+    /// = class, names in [`Predictor::class_names`]); a text with no token is an error
+    /// naming its index.
+    pub fn probabilities_of<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f64>>> {
+        self.probabilities(&self.encode_texts(texts)?)
     }
 
     /// Classifies `texts`: `None` for a text with no token.
