@@ -295,20 +295,25 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     };
     let whole = tmp("whole").join("run");
     run(&whole, None, false);
-    let parts = tmp("parts").join("run");
-    assert!(run(&parts, Some(40), false).interrupted());
-    assert!(run(&parts, Some(25), true).interrupted());
-    assert!(!run(&parts, None, true).interrupted());
-    for f in [
-        "model.safetensors",
-        "checkpoint/params.safetensors",
-        "checkpoint/optimizer.safetensors",
-    ] {
-        assert_eq!(
-            std::fs::read(whole.join(f)).unwrap(),
-            std::fs::read(parts.join(f)).unwrap(),
-            "{f} differs after resuming"
-        );
+    // 30 batches an epoch: stops mid-epoch, and one after an epoch's last batch (saved
+    // before the epoch's evaluation)
+    for (i, stops) in [vec![40, 25], vec![30]].into_iter().enumerate() {
+        let parts = tmp(&format!("parts{i}")).join("run");
+        for (j, n) in stops.into_iter().enumerate() {
+            assert!(run(&parts, Some(n), j > 0).interrupted());
+        }
+        assert!(!run(&parts, None, true).interrupted());
+        for f in [
+            "model.safetensors",
+            "checkpoint/params.safetensors",
+            "checkpoint/optimizer.safetensors",
+        ] {
+            assert_eq!(
+                std::fs::read(whole.join(f)).unwrap(),
+                std::fs::read(parts.join(f)).unwrap(),
+                "{f} differs after resuming from stops {i}"
+            );
+        }
     }
 }
 

@@ -107,7 +107,8 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
     }
 
     /// Refuses a saved position that this run cannot have reached: past its epochs, past
-    /// an epoch's batches, running sums that disagree with the position, a finished run
+    /// an epoch's batches (all of them done is a position: a save after the last batch,
+    /// before the epoch's evaluation), running sums that disagree with the position, a finished run
     /// that is not, a schedule made for another run.
     fn check_progress(
         &self,
@@ -121,7 +122,7 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
                 p.epoch
             ));
         }
-        if p.batch >= per_epoch.max(1) {
+        if p.batch > per_epoch {
             return Err(format!(
                 "batch {} is past an epoch of {per_epoch} batches",
                 p.batch
