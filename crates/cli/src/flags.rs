@@ -39,6 +39,8 @@ pub fn flag_of(name: &str) -> Option<&'static str> {
         "text.max_tokens" => "--max-tokens",
         "vocab.max_size" => "--max-vocab",
         "vocab.pad_to" => "--vocab-pad",
+        "autotune.budget_seconds" => "--autotune",
+        "autotune.trials" => "--autotune-trials",
         "temperature" => "--temperature",
         "top_k" => "--top-k",
         _ => return None,

@@ -15,8 +15,8 @@ use clap::error::ErrorKind;
 use clap::{Args as _, CommandFactory, FromArgMatches};
 
 pub use args::{Cli, Command};
-pub use commands::train::EXIT_INTERRUPTED;
 pub use stop::Stop;
+pub use stop::EXIT_INTERRUPTED;
 
 /// Parses the process's command line: refuses `recur train` flags that do not apply to its
 /// task (or any flag beside `--resume`), then applies `--preset` and the language model's
@@ -38,7 +38,8 @@ where
         if let Err(msg) = check_train_flags(a, sub) {
             return Err(Cli::command().error(ErrorKind::ArgumentConflict, msg));
         }
-        if let Some(p) = a.classify.preset {
+        let search = a.classify.autotune.is_some() || a.classify.autotune_trials.is_some();
+        if let Some(p) = a.classify.preset.or(search.then_some(args::Preset::Strong)) {
             preset::apply(p, a, sub);
         }
         if a.task == args::Task::Lm {

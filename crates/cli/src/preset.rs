@@ -7,7 +7,7 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 use recur_layers::Pooling;
 use recur_tensor::CellKind;
-use recur_train::ScheduleKind;
+use recur_train::{ScheduleKind, SizeRule};
 
 use crate::args::{Preset, TrainArgs};
 
@@ -51,6 +51,13 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
             if !given(m, "valid") && !given(m, "valid_fraction") {
                 k.valid_fraction = Some(0.1);
             }
+            k.size_rule = Some(SizeRule {
+                batch_size: !given(m, "batch_size"),
+                lr: !given(m, "lr"),
+                epochs: !given(m, "epochs"),
+                min_freq: !given(m, "min_freq"),
+                skipgram_epochs: !given(m, "pretrain_epochs"),
+            });
         }
     }
 }

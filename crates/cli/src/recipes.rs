@@ -183,6 +183,7 @@ pub fn classify_recipe(a: &TrainArgs, note: &mut dyn FnMut(String)) -> Result<Cl
             },
             seed: c.seed,
             device: device(c),
+            size_rule: k.size_rule,
         },
     };
     if let Some(run) = &k.init_encoder {

@@ -395,17 +395,25 @@ fn preset_strong_fills_the_flags_not_given() {
     assert_eq!(m["cell"], "gru");
     assert_eq!(m["pooling"], "mean");
     assert_eq!(m["bidirectional"], true);
-    assert_eq!(t["vocab"]["min_freq"], 3);
     assert_eq!(t["train"]["schedule"]["kind"], "cosine");
     assert_eq!(t["files"]["valid_fraction"], 0.1);
     assert_eq!(t["train"]["clip_grad_norm"], 1.0);
+    // sized for 108 training rows (the recipe's values are for about 10,000): small
+    // batches at a lower rate, every word kept, more skip-gram passes; recorded as used
+    assert_eq!(t["batching"]["batch_size"], 16);
+    assert_eq!(t["vocab"]["min_freq"], 1);
     assert_eq!(
         t["embeddings"],
-        serde_json::json!({"from": "skip_gram", "epochs": 10})
+        serde_json::json!({"from": "skip_gram", "epochs": 40})
     );
+    assert!(t.get("size_rule").is_none(), "{t}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("skip-gram vectors of the training texts"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the recipe for 108 training rows: batches of 16"),
         "{stderr}"
     );
     // the same seed gives the same model, skip-gram included

@@ -50,11 +50,16 @@ mod schedule;
 mod skipgram;
 mod training;
 
+pub use classify::autotune::{
+    search_in_progress, search_of_run, AutotuneConfig, AutotuneReport, Choices, SearchObserver,
+    TrialRecord,
+};
 pub use classify::data::{load as load_classify_data, read_examples, ClassifyData};
 pub use classify::eval::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
 pub use classify::init::copy_encoder;
 pub use classify::model::Model;
 pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
+pub use classify::sizing::Sized;
 pub use classify::task::{
     Classify, ClassifyConfig, ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport,
     ClassifyTally, Datasets,
@@ -91,5 +96,5 @@ pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
 pub use skipgram::{train_skipgram, SkipGramConfig};
 pub use training::{
     ClassesFrom, ClassifyFiles, ClassifyTraining, Device, EmbeddingInit, LmFiles, LmTraining,
-    VocabPlan,
+    SizeRule, VocabPlan,
 };

@@ -130,6 +130,34 @@ pub enum EmbeddingInit {
     },
 }
 
+/// Which of the strong recipe's settings follow the number of training rows (`true`) and
+/// which were given and stay as they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizeRule {
+    /// The batch size (and the evaluation batch with it).
+    pub batch_size: bool,
+    /// Adam's rate.
+    pub lr: bool,
+    /// The epochs.
+    pub epochs: bool,
+    /// The vocabulary's minimum count.
+    pub min_freq: bool,
+    /// Passes of the skip-gram vectors.
+    pub skipgram_epochs: bool,
+}
+
+impl SizeRule {
+    /// Every setting follows the rows.
+    pub const ALL: SizeRule = SizeRule {
+        batch_size: true,
+        lr: true,
+        epochs: true,
+        min_freq: true,
+        skipgram_epochs: true,
+    };
+}
+
 /// How a classifier run was trained.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +180,10 @@ pub struct ClassifyTraining {
     /// Where it computes.
     #[serde(default)]
     pub device: Device,
+    /// Settings still to be set from the number of training rows once the data is read
+    /// (the strong recipe's; a saved run records the values used, and no rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_rule: Option<SizeRule>,
 }
 
 /// The files of a language-model run.

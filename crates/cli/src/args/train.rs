@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use recur_data::{OovInit, VocabOrder};
 use recur_layers::{ModelKind, Pooling};
 use recur_tensor::CellKind;
-use recur_train::{Metric, ScheduleKind};
+use recur_train::{Metric, ScheduleKind, SizeRule};
 
 use super::data::DataArgs;
 
@@ -190,7 +190,9 @@ pub struct CommonArgs {
 pub struct ClassifyArgs {
     /// A recipe for the flags not given: strong (skip-gram vectors of the training texts, a
     /// packed BiGRU with mean pooling, dropout, large batches, clipping, a cosine schedule
-    /// and the best epoch by validation; see docs/results.md).
+    /// and the best epoch by validation; see docs/results.md). Its batch, rate, epochs,
+    /// rare-word pruning and skip-gram passes follow the number of training rows, unless
+    /// given.
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
     /// rnn | lstm | lstm-packed | gru: the lesson's classifiers (presets of --cell,
@@ -295,6 +297,21 @@ pub struct ClassifyArgs {
     /// With --init-encoder: keep those layers fixed for the first N epochs.
     #[arg(long, default_value_t = 0, requires = "init_encoder")]
     pub freeze_epochs: usize,
+    /// Search the recipe for this many seconds, judged on the validation split (--valid,
+    /// --valid-fraction, or a stratified tenth of the training file): the strong recipe
+    /// sized for the data first, then variants drawn from --seed (cell, sizes, layers,
+    /// pooling, dropout, rate, batch, epochs, pruning, skip-gram vectors, weight decay).
+    /// The best trial becomes the run; its autotune.json records every trial. Implies
+    /// --preset strong; --resume continues a stopped search.
+    #[arg(long, value_name = "SECONDS")]
+    pub autotune: Option<f64>,
+    /// Trials of the search at most; alone (without --autotune), a search of exactly N
+    /// trials that a seed repeats exactly.
+    #[arg(long, value_name = "N")]
+    pub autotune_trials: Option<usize>,
+    /// The preset's settings that follow the number of training rows (those not given).
+    #[arg(skip)]
+    pub size_rule: Option<SizeRule>,
 }
 
 /// The flags of language models only.

@@ -1,5 +1,6 @@
 //! One module per command of the `recur` binary.
 
+pub mod autotune;
 pub mod eval;
 pub mod export;
 pub mod generate;

@@ -8,28 +8,32 @@ use std::path::Path;
 use anyhow::Result;
 use recur_tensor::Backend;
 use recur_train::{
-    ClassifyRecipe, Device, Ending, Finished, FitSummary, LmRecipe, Record, Records, RunConfig,
-    RunDir,
+    search_in_progress, search_of_run, AutotuneConfig, ClassifyRecipe, Device, Ending, Finished,
+    FitSummary, LmRecipe, Record, Records, RunConfig, RunDir,
 };
 use serde_json::json;
 
 use crate::args::{Task, TrainArgs};
+use crate::commands::autotune::{search, SearchJob};
 use crate::recipes::{classify_recipe, lm_recipe, out_dir};
 use crate::report::{write_summary, Printer};
-use crate::stop::Stop;
-
-/// Exit status of a training run stopped by Ctrl-C (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: i32 = 130;
+use crate::stop::{Stop, EXIT_INTERRUPTED};
 
 /// A run to train: the recipe, where, and whether it resumes.
 enum Job {
     Classify(Box<ClassifyRecipe>),
+    /// A search of a classifier's recipe.
+    Search(Box<ClassifyRecipe>, AutotuneConfig),
     Lm(Box<LmRecipe>),
 }
 
 /// Runs `recur train`; returns the exit status.
 pub fn train(a: &TrainArgs, stop: &Stop) -> Result<i32> {
     let (job, out, resume) = match &a.resume {
+        Some(run) if search_in_progress(run) => {
+            let (recipe, config) = search_of_run(run)?;
+            (Job::Search(Box::new(recipe), config), run.clone(), true)
+        }
         Some(run) => {
             let job = match RunDir::new(run).resumable_config()? {
                 RunConfig::Classify(_) => Job::Classify(Box::new(ClassifyRecipe::of_run(run)?)),
@@ -39,18 +43,25 @@ pub fn train(a: &TrainArgs, stop: &Stop) -> Result<i32> {
         }
         None => match a.task {
             Task::Classify => {
-                let recipe = classify_recipe(a, &mut |n| eprintln!("note: {n}"))?;
-                (
-                    Job::Classify(Box::new(recipe)),
-                    out_dir(a, a.classify.model.name()),
-                    false,
-                )
+                let recipe = Box::new(classify_recipe(a, &mut |n| eprintln!("note: {n}"))?);
+                let k = &a.classify;
+                let job = match (k.autotune, k.autotune_trials) {
+                    (None, None) => Job::Classify(recipe),
+                    (budget_seconds, trials) => Job::Search(
+                        recipe,
+                        AutotuneConfig {
+                            budget_seconds,
+                            trials,
+                        },
+                    ),
+                };
+                (job, out_dir(a, a.classify.model.name()), false)
             }
             Task::Lm => (Job::Lm(Box::new(lm_recipe(a)?)), out_dir(a, "lm"), false),
         },
     };
     let device = match &job {
-        Job::Classify(r) => r.training.device,
+        Job::Classify(r) | Job::Search(r, _) => r.training.device,
         Job::Lm(r) => r.training.device,
     };
     match device {
@@ -69,6 +80,14 @@ fn train_on<B: Backend>(
 ) -> Result<i32> {
     let mut printer = Printer::new(stop.clone());
     match job {
+        Job::Search(recipe, config) => {
+            let job = SearchJob {
+                out,
+                resume,
+                summary: a.common.summary.as_deref(),
+            };
+            search(backend, recipe, *config, job, stop)
+        }
         Job::Classify(recipe) => {
             let run = recipe.run(backend, out, resume, &mut printer)?;
             printer.finish();

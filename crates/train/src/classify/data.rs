@@ -107,26 +107,91 @@ fn assign(
     Ok(d)
 }
 
-/// Reads, splits and encodes a classifier's data. `vocab`: a vocabulary to use as it is (a
-/// language model's, for a classifier started from it) instead of one built from the
-/// training texts.
-pub fn load(
+/// A classifier's files read, their labels mapped to classes and the validation part split
+/// off: what a recipe sized by its data looks at before the texts are encoded.
+pub struct ClassifySplit {
+    train: Vec<Example>,
+    valid: Option<Vec<Example>>,
+    test: Option<Dataset>,
+    classes: Classes,
+    read: ReadSpec,
+    train_file: std::path::PathBuf,
+    started: Instant,
+}
+
+impl ClassifySplit {
+    /// Training examples (the validation part taken out).
+    pub fn train_rows(&self) -> usize {
+        self.train.len()
+    }
+
+    /// Refuses a split that cannot judge a recipe: no validation part, or a class with
+    /// no validation or no training example (`train`: the training file, to name it).
+    pub fn check_validation(&self, train: &Path) -> Result<()> {
+        let Some(valid) = &self.valid else {
+            return Err(TrainError::Invalid(
+                "a validation split is needed to judge recipes: give a validation file or a \
+                 fraction of the training file"
+                    .into(),
+            ));
+        };
+        let n = self.classes.len();
+        let count = |examples: &[Example]| {
+            let mut c = vec![0usize; n];
+            for e in examples {
+                if let Some(slot) = c.get_mut(e.label) {
+                    *slot += 1;
+                }
+            }
+            c
+        };
+        let (in_train, in_valid) = (count(&self.train), count(valid));
+        let names = self.classes.names();
+        let missing = |counts: &[usize]| -> Vec<String> {
+            (0..n)
+                .filter(|&c| counts[c] == 0)
+                .map(|c| names.get(c).cloned().unwrap_or_else(|| c.to_string()))
+                .collect()
+        };
+        let (no_train, no_valid) = (missing(&in_train), missing(&in_valid));
+        if !no_train.is_empty() {
+            return Err(TrainError::Invalid(format!(
+                "{}: classes {} have no training example left: the training set is too small \
+                 to carve a validation part from",
+                train.display(),
+                no_train.join(", ")
+            )));
+        }
+        if !no_valid.is_empty() {
+            return Err(TrainError::Invalid(format!(
+                "the validation data has no example of classes {} ({} rows): a search would \
+                 not be judged on them; give a validation file with every class or more \
+                 training rows",
+                no_valid.join(", "),
+                valid.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a classifier's files, maps their labels to classes and splits the validation part
+/// off the training file when asked (stratified, drawn from `seed`).
+pub fn read_split(
     files: &ClassifyFiles,
     read: &ReadSpec,
-    text: &TextSpec,
-    plan: &VocabPlan,
-    vocab: Option<Vocab>,
+    tokenizer: Tokenizer,
     seed: u64,
     notice: &mut dyn FnMut(Notice),
-) -> Result<ClassifyData> {
-    let t0 = Instant::now();
+) -> Result<ClassifySplit> {
+    let started = Instant::now();
     if files.valid.is_some() && files.valid_fraction.is_some() {
         return Err(TrainError::setting(
             "valid_fraction",
             "excludes a validation file: give one of them",
         ));
     }
-    let (tokenizer, skip) = (text.tokenizer, files.skip_bad_rows);
+    let skip = files.skip_bad_rows;
     let opt = |p: &Option<std::path::PathBuf>| {
         p.as_deref()
             .map(|p| read_raw(p, read, tokenizer, skip))
@@ -154,7 +219,7 @@ pub fn load(
         ClassesFrom::Labels => Classes::infer(labels(), None)?,
     };
     let train_set = assign(&classes, train_raw, skip, notice)?;
-    let (train_examples, valid_examples): (Vec<Example>, Option<Vec<Example>>) =
+    let (train, valid): (Vec<Example>, Option<Vec<Example>>) =
         match (valid_raw, files.valid_fraction) {
             (Some(v), _) => (
                 train_set.examples,
@@ -169,9 +234,39 @@ pub fn load(
             }
             (None, None) => (train_set.examples, None),
         };
-    let test_set = test_raw
+    let test = test_raw
         .map(|t| assign(&classes, t, skip, notice))
         .transpose()?;
+    Ok(ClassifySplit {
+        train,
+        valid,
+        test,
+        classes,
+        read,
+        train_file: files.train.clone(),
+        started,
+    })
+}
+
+/// Encodes `split` as `text` says, with the vocabulary `plan` builds from its training
+/// texts, or `vocab` as it is (a language model's, for a classifier started from it).
+pub fn encode(
+    split: ClassifySplit,
+    text: &TextSpec,
+    plan: &VocabPlan,
+    vocab: Option<Vocab>,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<ClassifyData> {
+    let ClassifySplit {
+        train: train_examples,
+        valid: valid_examples,
+        test: test_set,
+        classes,
+        read,
+        train_file,
+        started,
+    } = split;
+    let tokenizer = text.tokenizer;
     let mut vocab = match vocab {
         Some(v) => v,
         None => {
@@ -211,7 +306,7 @@ pub fn load(
         class_counts[l] += 1;
     }
     notice(Notice::ClassifyData {
-        train_file: files.train.clone(),
+        train_file,
         rows: [
             train.len(),
             valid.as_ref().map_or(0, Encoded::len),
@@ -225,7 +320,7 @@ pub fn load(
             .cloned()
             .zip(class_counts.iter().copied())
             .collect(),
-        seconds: t0.elapsed().as_secs_f64(),
+        seconds: started.elapsed().as_secs_f64(),
     });
     Ok(ClassifyData {
         train,
@@ -236,6 +331,21 @@ pub fn load(
         read,
         class_counts,
     })
+}
+
+/// Reads, splits and encodes a classifier's data (`read_split`, then `encode`).
+/// `vocab`: a vocabulary to use as it is instead of one built from the training texts.
+pub fn load(
+    files: &ClassifyFiles,
+    read: &ReadSpec,
+    text: &TextSpec,
+    plan: &VocabPlan,
+    vocab: Option<Vocab>,
+    seed: u64,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<ClassifyData> {
+    let split = read_split(files, read, text.tokenizer, seed, notice)?;
+    encode(split, text, plan, vocab, notice)
 }
 
 /// The labelled examples of `path`, read as `spec` says and mapped to `classes` (a file to

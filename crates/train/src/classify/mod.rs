@@ -1,10 +1,12 @@
 //! Text classification: the [`Model`] trait, evaluation and scores, the task of the one
 //! loop, its data, and the recipe of a whole run.
 
+pub(crate) mod autotune;
 pub(crate) mod data;
 pub(crate) mod eval;
 pub(crate) mod init;
 pub(crate) mod model;
 mod preset;
 pub(crate) mod recipe;
+pub(crate) mod sizing;
 pub(crate) mod task;

@@ -12,13 +12,16 @@ use recur_tensor::CellKind;
 
 use crate::classify::eval::Metric;
 use crate::classify::recipe::ClassifyRecipe;
+
 use crate::classify::task::ClassifyConfig;
 use crate::engine::config::TrainConfig;
 use crate::optimizer::OptimizerConfig;
 use crate::run::TextSpec;
 use crate::schedule::ScheduleKind;
 use crate::training::VocabPlan;
-use crate::training::{ClassesFrom, ClassifyFiles, ClassifyTraining, Device, EmbeddingInit};
+use crate::training::{
+    ClassesFrom, ClassifyFiles, ClassifyTraining, Device, EmbeddingInit, SizeRule,
+};
 
 impl ClassifyRecipe {
     /// The run of a labelled file `train` (CSV, TSV, JSONL or fastText, its format
@@ -57,6 +60,7 @@ impl ClassifyRecipe {
                 train: TrainConfig::epochs(1),
                 seed: 0,
                 device: Device::Cpu,
+                size_rule: None,
             },
         }
     }
@@ -73,7 +77,10 @@ impl ClassifyRecipe {
     /// mean pooling, embedding dropout 0.2 and output dropout 0.5, skip-gram vectors of the
     /// training texts first (10 passes), words seen 3 times or more, Adam at 0.008 with a
     /// cosine schedule and clipping at 1.0, batches of 128, 3 epochs, and a tenth of the
-    /// training file held out for validation when no validation file is given.
+    /// training file held out for validation when no validation file is given. Those are
+    /// the values for about 10,000 training rows: batch, rate, epochs, pruning and
+    /// skip-gram passes follow the rows the run is given ([`SizeRule::ALL`]; set
+    /// `training.size_rule` to `None` to keep them as they are).
     pub fn strong(mut self) -> ClassifyRecipe {
         let m = &mut self.model;
         m.cell_override = Some(CellKind::Gru);
@@ -100,6 +107,7 @@ impl ClassifyRecipe {
         if t.files.valid.is_none() && t.files.valid_fraction.is_none() {
             t.files.valid_fraction = Some(0.1);
         }
+        t.size_rule = Some(SizeRule::ALL);
         self
     }
 }

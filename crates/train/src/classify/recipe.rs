@@ -27,7 +27,8 @@ use crate::{Result, TrainError};
 pub(crate) const DROPOUT_SEED: u64 = 0x5eed_d20f;
 
 /// Everything that makes a classifier run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifyRecipe {
     /// The classifier; its `vocab_size`, `num_class` and `padding_idx` come from the data.
     pub model: ClassifierConfig,
@@ -220,22 +221,20 @@ impl ClassifyRecipe {
         self.validate()?;
         // the folder is checked (and locked) before anything is read or trained
         let writer = RunWriter::open(out)?;
-        let t = &self.training;
-        let encoder_run = match &t.embeddings {
+        let encoder_run = match &self.training.embeddings {
             EmbeddingInit::Encoder { run } => Some(RunDir::new(run).load_lm(backend)?),
             _ => None,
         };
         let given_vocab = encoder_run.as_ref().map(|g| g.encoder().vocab.clone());
         let mut notice = |n: Notice| observer.notice(&n);
-        let data = data::load(
-            &t.files,
-            &self.read,
-            &self.text,
-            &t.vocab,
-            given_vocab,
-            t.seed,
-            &mut notice,
-        )?;
+        let (files, seed) = (&self.training.files, self.training.seed);
+        let split = data::read_split(files, &self.read, self.text.tokenizer, seed, &mut notice)?;
+        let mut sized = self.clone();
+        if let Some(s) = sized.size_to(split.train_rows()) {
+            notice(s.notice());
+        }
+        let t = &sized.training;
+        let data = data::encode(split, &self.text, &t.vocab, given_vocab, &mut notice)?;
         if observer.stop_requested() {
             return Ok(ClassifyRun {
                 fit: FitSummary::not_started(),

@@ -94,6 +94,22 @@ pub enum Notice {
         /// Seconds it took.
         seconds: f64,
     },
+    /// A recipe's settings were set from the number of training rows (0 skip-gram passes:
+    /// no skip-gram vectors).
+    Sized {
+        /// Training rows.
+        rows: usize,
+        /// Batch size.
+        batch_size: usize,
+        /// Learning rate.
+        lr: f64,
+        /// Epochs.
+        epochs: usize,
+        /// The vocabulary's minimum count.
+        min_freq: usize,
+        /// Skip-gram passes.
+        skipgram_epochs: usize,
+    },
     /// Skip-gram vectors were trained on the training texts.
     SkipGram {
         /// Vocabulary words.

@@ -103,6 +103,22 @@ impl fmt::Display for Notice {
                 found.1,
                 file.display()
             ),
+            Notice::Sized {
+                rows,
+                batch_size,
+                lr,
+                epochs,
+                min_freq,
+                skipgram_epochs,
+            } => write!(
+                f,
+                "the recipe for {rows} training rows: batches of {batch_size}, rate {lr:.4}, \
+                 {epochs} epochs, minimum word count {min_freq}{}",
+                match skipgram_epochs {
+                    0 => String::new(),
+                    n => format!(", {n} skip-gram passes"),
+                }
+            ),
             Notice::SkipGram {
                 words,
                 epochs,

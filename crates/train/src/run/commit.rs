@@ -113,7 +113,7 @@ fn try_lock(_: &File) -> std::io::Result<bool> {
 
 /// The files and folders of a run folder: the only names a folder may hold for a run to
 /// be written into it (a commit replaces the whole folder).
-pub const RUN_FILES: [&str; 7] = [
+pub const RUN_FILES: [&str; 8] = [
     "config.json",
     "vocab.txt",
     "model.safetensors",
@@ -121,6 +121,7 @@ pub const RUN_FILES: [&str; 7] = [
     "checkpoint",
     "curves.png",
     "curves.svg",
+    "autotune.json",
 ];
 
 /// Refuses a path that a run must not be written to: something that is not a folder, a

@@ -1,0 +1,217 @@
+//! A search's record: its settings, the recipe it varies and every finished trial
+//! (`autotune/search.json` while it runs, written whole and atomically after each trial;
+//! `autotune.json` in the finished run folder).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::AutotuneConfig;
+use super::space::Choices;
+use crate::classify::recipe::ClassifyRecipe;
+use crate::classify::task::ClassifyRecords;
+use crate::engine::observer::FitSummary;
+use crate::engine::records::Record;
+use crate::run::files::read_bounded;
+use crate::{Result, TrainError};
+
+/// Version of the search record's format.
+const SEARCH_VERSION: u32 = 1;
+
+/// A search record is small; a larger file is not one.
+const MAX_STATE_BYTES: u64 = 16 << 20;
+
+/// One finished trial.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialRecord {
+    /// Its number (0: the sized strong recipe).
+    pub index: usize,
+    /// Its recipe, as changes to the sized strong recipe.
+    pub choices: Choices,
+    /// Its best validation score (the recipe's metric), if an epoch finished.
+    pub score: Option<f64>,
+    /// The epoch that scored it (1-based; 0: none).
+    pub best_epoch: usize,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Test accuracy of that epoch, where a test file was given (reported, never used to
+    /// choose).
+    pub test_accuracy: Option<f64>,
+    /// Seconds it took (reading, pretraining, training, evaluating).
+    pub seconds: f64,
+    /// It ran to its end (false: the budget stopped it).
+    pub complete: bool,
+}
+
+impl TrialRecord {
+    /// The record of trial `index` from its run.
+    pub(super) fn of(
+        index: usize,
+        choices: Choices,
+        fit: &FitSummary<ClassifyRecords>,
+        records: &[Record<ClassifyRecords>],
+        started: Instant,
+        state: &SearchState,
+    ) -> TrialRecord {
+        let best_epoch = fit.best.map_or(0, |b| b.epoch);
+        TrialRecord {
+            index,
+            choices,
+            score: fit.best.map(|b| b.value),
+            best_epoch,
+            epochs: fit.epochs,
+            test_accuracy: test_accuracy_at(records, best_epoch),
+            seconds: state.pending_seconds + started.elapsed().as_secs_f64(),
+            complete: !fit.interrupted(),
+        }
+    }
+
+    /// Scores higher than `other` (a trial with a score beats one without; ties keep the
+    /// earlier trial).
+    pub fn beats(&self, other: &TrialRecord) -> bool {
+        match (self.score, other.score) {
+            (Some(a), Some(b)) => a > b,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Where a search stands, or how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutotuneReport {
+    /// Every finished trial, in order.
+    pub trials: Vec<TrialRecord>,
+    /// The best trial's number.
+    pub best: Option<usize>,
+    /// Seconds of searching, all sessions together.
+    pub seconds: f64,
+    /// Stopped by the caller before its end (resumable); the run folder is not written.
+    pub stopped: bool,
+}
+
+/// The search's state on disk.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SearchState {
+    pub version: u32,
+    pub config: AutotuneConfig,
+    /// The recipe the trials vary (before sizing).
+    pub base: ClassifyRecipe,
+    pub trials: Vec<TrialRecord>,
+    /// Seconds spent on the trial in progress in earlier sessions.
+    #[serde(default)]
+    pub pending_seconds: f64,
+}
+
+/// The search record in the search folder `dir`.
+pub(super) fn state_path(dir: &Path) -> PathBuf {
+    dir.join("search.json")
+}
+
+impl SearchState {
+    pub fn new(config: AutotuneConfig, base: ClassifyRecipe) -> SearchState {
+        SearchState {
+            version: SEARCH_VERSION,
+            config,
+            base,
+            trials: Vec::new(),
+            pending_seconds: 0.0,
+        }
+    }
+
+    /// Reads and checks the record in `dir`.
+    pub fn read(dir: &Path) -> Result<SearchState> {
+        let path = state_path(dir);
+        let bytes = read_bounded(&path, MAX_STATE_BYTES)?;
+        let s: SearchState = serde_json::from_slice(&bytes)
+            .map_err(|e| TrainError::run_folder(&path, format!("not a search record: {e}")))?;
+        if s.version != SEARCH_VERSION {
+            return Err(TrainError::run_folder(
+                &path,
+                format!("version {} (this recur reads {SEARCH_VERSION})", s.version),
+            ));
+        }
+        s.config
+            .validate()
+            .map_err(|e| TrainError::run_folder(&path, e.to_string()))?;
+        for (i, t) in s.trials.iter().enumerate() {
+            if t.index != i || !(t.seconds.is_finite() && t.seconds >= 0.0) {
+                return Err(TrainError::run_folder(
+                    &path,
+                    format!(
+                        "trial {i} is recorded as trial {} ({} s)",
+                        t.index, t.seconds
+                    ),
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Writes the record into `dir`, whole or not at all.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = state_path(dir);
+        let tmp = dir.join(".search.json.tmp");
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| TrainError::Invalid(format!("the search record: {e}")))?;
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, &bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(dir)?.sync_all()
+        };
+        write().map_err(|e| TrainError::io(&path, e))
+    }
+
+    /// Seconds spent so far.
+    pub fn seconds(&self) -> f64 {
+        self.trials.iter().map(|t| t.seconds).sum::<f64>() + self.pending_seconds
+    }
+
+    /// The best trial so far.
+    pub fn best(&self) -> Option<&TrialRecord> {
+        self.trials.iter().filter(|t| t.score.is_some()).fold(
+            None,
+            |best: Option<&TrialRecord>, t| match best {
+                Some(b) if !t.beats(b) => Some(b),
+                _ => Some(t),
+            },
+        )
+    }
+
+    /// The report of the search after `seconds`.
+    pub fn report(&self, seconds: f64, stopped: bool) -> AutotuneReport {
+        AutotuneReport {
+            trials: self.trials.clone(),
+            best: self.best().map(|t| t.index),
+            seconds,
+            stopped,
+        }
+    }
+
+    /// `autotune.json`: the settings, the recipe varied and the report.
+    pub fn to_json(&self, report: &AutotuneReport) -> Result<Vec<u8>> {
+        let v = serde_json::json!({
+            "version": SEARCH_VERSION,
+            "config": self.config,
+            "base": self.base,
+            "best": report.best,
+            "seconds": report.seconds,
+            "trials": report.trials,
+        });
+        serde_json::to_vec_pretty(&v)
+            .map_err(|e| TrainError::Invalid(format!("the search record: {e}")))
+    }
+}
+
+/// The test accuracy of `records`' epoch `epoch` (1-based), if it was measured.
+fn test_accuracy_at(records: &[Record<ClassifyRecords>], epoch: usize) -> Option<f64> {
+    records.iter().find_map(|r| match r {
+        Record::Epoch(e) if e.epoch == epoch => e.task.test_accuracy,
+        _ => None,
+    })
+}

@@ -1,0 +1,146 @@
+//! Settings of a recipe that follow the size of its training data
+//! ([`SizeRule`](crate::SizeRule)): the strong recipe's batch, rate, epochs, rare-word
+//! pruning and skip-gram passes were chosen on 10,000 rows; with fewer rows the same numbers
+//! take too few optimizer steps and prune too much of a small vocabulary. Resolved once the
+//! data is read, before anything is built, and recorded in `config.json` as the values used.
+
+use crate::classify::recipe::ClassifyRecipe;
+use crate::engine::observer::Notice;
+use crate::optimizer::OptimizerConfig;
+use crate::training::EmbeddingInit;
+
+/// The strong recipe's settings for a training set of `rows` examples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sized {
+    /// Training rows they are for.
+    pub rows: usize,
+    /// Batch size: about 64 batches an epoch, a power of two from 16 to 128.
+    pub batch_size: usize,
+    /// Adam's rate: 8e-3 at batch 128, scaled by the square root of the batch.
+    pub lr: f64,
+    /// Epochs: 3 at 10,000 rows, more as the rows fall (up to 12), the best kept by
+    /// validation.
+    pub epochs: usize,
+    /// Words seen this many times or more are kept: 3 from 5,000 rows, 2 from 1,500, else 1.
+    pub min_freq: usize,
+    /// Skip-gram passes: 10 at 10,000 rows, more for fewer rows (about the same number of
+    /// words seen), up to 40.
+    pub skipgram_epochs: usize,
+}
+
+/// Rows the strong recipe was chosen on (train_sample less its validation tenth).
+const REFERENCE_ROWS: f64 = 9_386.0;
+
+impl Sized {
+    /// The settings for `rows` training examples.
+    pub fn strong(rows: usize) -> Sized {
+        let n = rows.max(1) as f64;
+        let batch_size = ((n / 64.0).log2().round().exp2() as usize).clamp(16, 128);
+        let lr = 0.008 * (batch_size as f64 / 128.0).sqrt();
+        let epochs = ((3.0 * (REFERENCE_ROWS / n).sqrt()).round() as usize).clamp(3, 12);
+        let min_freq = match rows {
+            r if r >= 5_000 => 3,
+            r if r >= 1_500 => 2,
+            _ => 1,
+        };
+        let skipgram_epochs = ((10.0 * REFERENCE_ROWS / n).round() as usize).clamp(10, 40);
+        Sized {
+            rows,
+            batch_size,
+            lr,
+            epochs,
+            min_freq,
+            skipgram_epochs,
+        }
+    }
+}
+
+impl Sized {
+    /// The notice that tells these settings.
+    pub fn notice(&self) -> Notice {
+        Notice::Sized {
+            rows: self.rows,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            epochs: self.epochs,
+            min_freq: self.min_freq,
+            skipgram_epochs: self.skipgram_epochs,
+        }
+    }
+}
+
+impl ClassifyRecipe {
+    /// Applies the recipe's [`SizeRule`](crate::SizeRule) (if any) for `rows` training
+    /// examples and drops it, so that the recipe holds the values used; the settings the run
+    /// now has (0 skip-gram passes: no skip-gram vectors).
+    pub fn size_to(&mut self, rows: usize) -> Option<Sized> {
+        let rule = self.training.size_rule.take()?;
+        let s = Sized::strong(rows);
+        let t = &mut self.training;
+        if rule.batch_size {
+            t.batching.batch_size = s.batch_size;
+            t.batching.eval_batch_size = s.batch_size.max(t.batching.eval_batch_size);
+        }
+        if rule.lr {
+            if let OptimizerConfig::Adam(a) = &mut t.optimizer {
+                a.lr = s.lr;
+            }
+        }
+        if rule.epochs {
+            t.train.epochs = s.epochs;
+        }
+        if rule.min_freq {
+            t.vocab.min_freq = s.min_freq;
+        }
+        if let (true, EmbeddingInit::SkipGram { epochs }) =
+            (rule.skipgram_epochs, &mut t.embeddings)
+        {
+            *epochs = s.skipgram_epochs;
+        }
+        Some(Sized {
+            rows,
+            batch_size: t.batching.batch_size,
+            lr: t.optimizer.lr(),
+            epochs: t.train.epochs,
+            min_freq: t.vocab.min_freq,
+            skipgram_epochs: match t.embeddings {
+                EmbeddingInit::SkipGram { epochs } => epochs,
+                _ => 0,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_thousand_rows_keep_the_recipe_chosen_there() {
+        let s = Sized::strong(9_386);
+        assert_eq!(
+            (s.batch_size, s.epochs, s.min_freq, s.skipgram_epochs),
+            (128, 3, 3, 10)
+        );
+        assert!((s.lr - 0.008).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fewer_rows_take_smaller_batches_more_epochs_and_keep_more_words() {
+        let sizes = [1, 100, 300, 1_000, 2_500, 5_000, 9_386, 100_000, usize::MAX];
+        let all: Vec<Sized> = sizes.iter().map(|&n| Sized::strong(n)).collect();
+        for w in all.windows(2) {
+            assert!(w[0].batch_size <= w[1].batch_size, "{w:?}");
+            assert!(w[0].epochs >= w[1].epochs, "{w:?}");
+            assert!(w[0].min_freq <= w[1].min_freq, "{w:?}");
+            assert!(w[0].skipgram_epochs >= w[1].skipgram_epochs, "{w:?}");
+            assert!(w[0].lr <= w[1].lr, "{w:?}");
+        }
+        for s in &all {
+            // at least about 150 optimizer steps, where there are rows for them
+            let steps = s.rows.div_ceil(s.batch_size).saturating_mul(s.epochs);
+            assert!(steps >= 150 || s.rows < 16 * 13, "{s:?}: {steps} steps");
+            assert!((16..=128).contains(&s.batch_size) && (3..=12).contains(&s.epochs));
+        }
+    }
+}
