@@ -13,6 +13,7 @@ mod goldens;
 mod gpu_check;
 mod kernels;
 mod loadtest;
+mod quality;
 mod stats;
 mod train;
 
@@ -35,6 +36,9 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Run the fuzz targets (readers and loaders) with many cases.
     Fuzz(fuzz::FuzzArgs),
+    /// Test accuracy of recur's preset and search beside fastText (and its autotune) and
+    /// TF-IDF + LR on a split given as two files, optionally at several training sizes.
+    Quality(quality::QualityArgs),
     /// Load-test `recur serve` on a run (optionally against the PyTorch + FastAPI server).
     Loadtest(loadtest::LoadtestArgs),
     /// Compile the CUDA kernels with the pinned nvcc; print registers and spills.
@@ -63,6 +67,7 @@ fn main() {
         Cmd::Bench(a) => bench::run(&a),
         Cmd::Kernels(a) => kernels::run(&a),
         Cmd::Loadtest(a) => loadtest::run(&a),
+        Cmd::Quality(a) => quality::run(&a),
         Cmd::Fuzz(a) => fuzz::run(&a),
         Cmd::Goldens(a) => goldens::run(&a),
         Cmd::GpuCheck(a) => gpu_check::run(&a),
