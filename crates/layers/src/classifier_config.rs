@@ -139,6 +139,14 @@ pub struct ClassifierConfig {
     /// The embedding's initialisation, instead of the model's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed_init_override: Option<EmbedInit>,
+    /// Hash buckets of a linear bag of words and word pairs added to the logits
+    /// ([`NgramBag`](crate::NgramBag)); 0: none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ngram_buckets: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn one() -> usize {
@@ -166,6 +174,7 @@ impl ClassifierConfig {
             fc_dropout: 0.0,
             freeze_embedding: false,
             embed_init_override: None,
+            ngram_buckets: 0,
         }
     }
 
@@ -269,8 +278,8 @@ impl ClassifierConfig {
 
     /// Every parameter `Classifier::new` registers, with its shape, in PyTorch's order:
     /// `embedding.weight [V, E]`, the recurrent layers' `rnn.*`, `attn.weight [1, D·H_out]`
-    /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`. Computed without
-    /// allocating.
+    /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`, and
+    /// `bag.weight [V + N + 1, K]` with `N` n-gram buckets. Computed without allocating.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let features = self.feature_dim();
         let mut out = vec![(
@@ -283,6 +292,10 @@ impl ClassifierConfig {
         }
         out.push(("fc.weight".into(), vec![self.num_class, features]));
         out.push(("fc.bias".into(), vec![self.num_class]));
+        if self.ngram_buckets > 0 {
+            let rows = self.vocab_size + self.ngram_buckets + 1;
+            out.push(("bag.weight".into(), vec![rows, self.num_class]));
+        }
         out
     }
 

@@ -40,6 +40,7 @@ mod error;
 mod linear;
 mod lm;
 mod models;
+mod ngram_bag;
 mod optim;
 mod params;
 pub mod pooling;
@@ -55,6 +56,7 @@ pub use error::{LayerError, Result};
 pub use linear::{Bias, Linear};
 pub use lm::{LanguageModel, LmConfig, LmState};
 pub use models::{Classifier, InputTable};
+pub use ngram_bag::{bag_rows, bigram_bucket, NgramBag};
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{
     check_param_count, param_count, rng, ParamId, ParamStore, Rng, RowClock, MAX_LAYERS, MAX_PARAMS,

@@ -11,8 +11,8 @@ use recur_tensor::{Backend, DType, HostData, Tensor};
 
 use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
 use crate::{
-    dropout, pooling, Bias, Embedding, EmbeddingConfig, Int8Rows, LayerError, Linear, ParamStore,
-    Recurrent, Result, Rng,
+    dropout, pooling, Bias, Embedding, EmbeddingConfig, Int8Rows, LayerError, Linear, NgramBag,
+    ParamStore, Recurrent, Result, Rng,
 };
 
 /// The first layer's input projection of every vocabulary row, one `[V, G·H]` table per
@@ -92,6 +92,8 @@ pub struct Classifier {
     pub attn: Option<Linear>,
     /// `fc.weight [K, D·H_out]`, `fc.bias [K]`.
     pub fc: Linear,
+    /// `bag.weight [V + N + 1, K]` (with n-gram buckets only).
+    pub bag: Option<NgramBag>,
 }
 
 impl Classifier {
@@ -135,12 +137,23 @@ impl Classifier {
             Bias::With,
             rng,
         )?;
+        let bag = (config.ngram_buckets > 0)
+            .then(|| {
+                NgramBag::new(
+                    store,
+                    config.vocab_size,
+                    config.ngram_buckets,
+                    config.num_class,
+                )
+            })
+            .transpose()?;
         Ok(Classifier {
             config,
             embedding,
             rnn,
             attn,
             fc,
+            bag,
         })
     }
 
@@ -179,7 +192,26 @@ impl Classifier {
                 .forward(tape, store, emb, None, None, train_rng.as_deref_mut())?;
             RnnOut::Padded(out.output, out.h_n)
         };
-        self.head(tape, store, rnn, lengths, train_rng)
+        let logits = self.head(tape, store, rnn, lengths, train_rng)?;
+        self.add_bag(tape, store, logits, tokens, lengths)
+    }
+
+    /// `logits` plus the n-gram bag's logits of the batch, where the model has one.
+    fn add_bag<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        logits: Var,
+        tokens: &[usize],
+        lengths: &[usize],
+    ) -> Result<Var> {
+        match &self.bag {
+            Some(bag) => {
+                let bag_logits = bag.forward(tape, store, tokens, lengths)?;
+                Ok(tape.add(logits, bag_logits)?)
+            }
+            None => Ok(logits),
+        }
     }
 
     /// [`Classifier::forward`] for inference through `table` (made by
@@ -219,7 +251,8 @@ impl Classifier {
             let steps = tape.reshape(out.output, &[t, b, w])?;
             RnnOut::Padded(tape.transpose01(steps)?, out.h_n)
         };
-        self.head(tape, store, rnn, lengths, None)
+        let logits = self.head(tape, store, rnn, lengths, None)?;
+        self.add_bag(tape, store, logits, tokens, lengths)
     }
 
     /// The first layer's input projection of every vocabulary row (see

@@ -18,6 +18,14 @@ use crate::{Exported, Result};
 /// The graph of the classifier `p`, and its sidecar.
 pub fn export<B: Backend>(p: &Predictor<B>) -> Result<Exported> {
     let cfg = &p.config().model;
+    if cfg.ngram_buckets > 0 {
+        return Err(crate::OnnxError::Unsupported {
+            option: "model.ngram_buckets",
+            why: "this exporter has no graph for the n-gram bag's word-pair hashing; a model \
+                  trained without the bag exports"
+                .into(),
+        });
+    }
     let params = Params::of(p.store())?;
     let packed = cfg.packed();
     let mut g = Graph::default();

@@ -219,6 +219,10 @@ pub struct ClassifyArgs {
     /// Dropout on the pooled features, before the classifier.
     #[arg(long, default_value_t = 0.0)]
     pub fc_dropout: f64,
+    /// Add a linear bag of the text's words and hashed word pairs (this many buckets) to
+    /// the logits: logistic regression on 1-2-grams beside the recurrent part (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub ngram_buckets: usize,
     /// AG News folder with train.csv (or train_sample.csv) and test.csv (default
     /// $RECUR_DATA_DIR, else datasets/ag_news); its classes are World, Sports, Business,
     /// Sci/Tech.

@@ -43,6 +43,9 @@ pub struct Choices {
     pub skipgram_scale: f64,
     /// Adam's decoupled weight decay (AdamW; 0: none).
     pub weight_decay: f64,
+    /// Buckets of the linear bag of words and word pairs (0: none).
+    #[serde(default)]
+    pub ngram_buckets: usize,
 }
 
 impl Choices {
@@ -67,6 +70,7 @@ impl Choices {
             min_freq: t.vocab.min_freq,
             skipgram_scale: 1.0,
             weight_decay,
+            ngram_buckets: m.ngram_buckets,
         }
     }
 
@@ -104,6 +108,7 @@ impl Choices {
             min_freq: pick(&mut r, &[1.0, 2.0, 3.0, 5.0]) as usize,
             skipgram_scale: pick(&mut r, &[0.0, 1.0, 1.0, 1.5, 2.0]),
             weight_decay: pick(&mut r, &[0.0, 0.0, 1e-4, 1e-3, 1e-2]),
+            ngram_buckets: pick(&mut r, &[0.0, (1 << 18) as f64]) as usize,
         }
     }
 
@@ -116,6 +121,7 @@ impl Choices {
         (m.hidden_dim, m.embed_dim) = (self.hidden, self.embed);
         m.pooling_override = Some(self.pooling);
         (m.embed_dropout, m.fc_dropout) = (self.embed_dropout, self.fc_dropout);
+        m.ngram_buckets = self.ngram_buckets;
         let t = &mut r.training;
         if let OptimizerConfig::Adam(a) = &mut t.optimizer {
             a.lr *= self.lr_scale;
@@ -142,7 +148,7 @@ impl Choices {
     /// A short description (`gru×1 h64 e64 mean …`).
     pub fn describe(&self) -> String {
         format!(
-            "{}×{} h{} e{} {} drop {:.1}/{:.1} lr×{:.2} batch×{} +{} epochs min {} sg×{} wd {}",
+            "{}×{} h{} e{} {} drop {:.1}/{:.1} lr×{:.2} batch×{} +{} epochs min {} sg×{} wd {}{}",
             self.cell.name(),
             self.layers,
             self.hidden,
@@ -155,7 +161,11 @@ impl Choices {
             self.extra_epochs,
             self.min_freq,
             self.skipgram_scale,
-            self.weight_decay
+            self.weight_decay,
+            match self.ngram_buckets {
+                0 => String::new(),
+                n => format!(" bag {n}"),
+            }
         )
     }
 }
