@@ -8,7 +8,9 @@
   whole training file.
 
 Texts are tokenized as recur's basic_english. Prints one JSON object per model:
-{"model", "test_accuracy", "seconds"} (seconds: training and predicting the test file).
+{"model", "test_accuracy", "seconds"} (seconds: training and predicting the test file); a
+model that fails has "test_accuracy": null and its "error" (fastText's autotune can end in
+"Encountered NaN" on a few hundred rows).
 
 usage: quality.py TRAIN.csv TEST.csv [--budget SECONDS] [--seed S] [--only NAME,...]
 """
@@ -116,8 +118,14 @@ def main():
     a = ap.parse_args()
     train, test = read(a.train), read(a.test)
     for name in a.only.split(","):
-        acc, secs = MODELS[name](train, test, a.seed, a.budget)
-        print(json.dumps({"model": name, "test_accuracy": acc, "seconds": secs}), flush=True)
+        t0 = time.perf_counter()
+        try:
+            acc, secs = MODELS[name](train, test, a.seed, a.budget)
+            row = {"model": name, "test_accuracy": acc, "seconds": secs}
+        except Exception as e:  # a baseline that fails is reported, not fatal
+            row = {"model": name, "test_accuracy": None, "seconds": time.perf_counter() - t0,
+                   "error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

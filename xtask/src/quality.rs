@@ -163,12 +163,19 @@ fn split_table(
                 v["test_accuracy"].as_f64().unwrap_or(f64::NAN),
                 v["seconds"].as_f64().unwrap_or(f64::NAN),
             );
-            eprintln!("  {name} seed {seed}: {:.2}% in {secs:.1} s", acc * 100.0);
+            match v["error"].as_str() {
+                Some(e) => eprintln!("  {name} seed {seed}: failed ({e})"),
+                None => eprintln!("  {name} seed {seed}: {:.2}% in {secs:.1} s", acc * 100.0),
+            }
             baselines.push((name, seed, acc, secs));
         }
     }
-    let mut names: Vec<String> = baselines.iter().map(|b| b.0.clone()).collect();
-    names.dedup();
+    let mut names: Vec<String> = Vec::new();
+    for b in &baselines {
+        if !names.contains(&b.0) {
+            names.push(b.0.clone());
+        }
+    }
     for name in names {
         let rows = baselines
             .iter()
@@ -181,9 +188,14 @@ fn split_table(
         models
             .into_iter()
             .map(|(name, rows)| {
-                let n = rows.len().max(1) as f64;
-                let mean = rows.iter().map(|r| r.1).sum::<f64>() / n;
-                let secs = rows.iter().map(|r| r.2).sum::<f64>() / n;
+                // a failed run (NaN accuracy) is left out of the mean and shown as failed
+                let ok: Vec<&(u64, f64, f64)> = rows.iter().filter(|r| r.1.is_finite()).collect();
+                let n = ok.len().max(1) as f64;
+                let mean = match ok.len() {
+                    0 => f64::NAN,
+                    _ => ok.iter().map(|r| r.1).sum::<f64>() / n,
+                };
+                let secs = ok.iter().map(|r| r.2).sum::<f64>() / n;
                 json!({
                     "model": name,
                     "mean_test_accuracy": mean,
@@ -206,12 +218,12 @@ fn print_table(title: &str, table: &Value) {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|r| {
-                format!(
-                    "{:.2}",
-                    r["test_accuracy"].as_f64().unwrap_or(f64::NAN) * 100.0
-                )
-            })
+            .map(
+                |r| match r["test_accuracy"].as_f64().filter(|a| a.is_finite()) {
+                    Some(a) => format!("{:.2}", a * 100.0),
+                    None => "failed".into(),
+                },
+            )
             .collect();
         println!(
             "| {} | {:.2}% | {} | {:.1} s |",

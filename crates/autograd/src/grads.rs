@@ -103,6 +103,27 @@ impl<B: Backend> Grads<B> {
         ids
     }
 
+    /// Adds every parameter gradient of `other` to this one's (dense to dense, row-sparse
+    /// rows merged): the gradient of the sum of two losses computed on two tapes.
+    pub fn add_grads(&mut self, other: Grads<B>) -> Result<()> {
+        let mut dense: Vec<(usize, Tensor<B>)> = other.params.into_iter().collect();
+        dense.sort_by_key(|(id, _)| *id);
+        for (id, g) in dense {
+            match self.params.get_mut(&id) {
+                Some(acc) => acc.axpy(1.0, &g)?,
+                None => {
+                    self.params.insert(id, g);
+                }
+            }
+        }
+        let mut rows: Vec<(usize, RowGrad<B>)> = other.rows.into_iter().collect();
+        rows.sort_by_key(|(id, _)| *id);
+        for (id, g) in rows {
+            self.add_rows(id, g)?;
+        }
+        Ok(())
+    }
+
     /// Sets the dense gradient of parameter `id` (replacing any).
     pub fn set_param(&mut self, id: usize, g: Tensor<B>) {
         self.params.insert(id, g);

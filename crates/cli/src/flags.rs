@@ -39,6 +39,7 @@ pub fn flag_of(name: &str) -> Option<&'static str> {
         "text.max_tokens" => "--max-tokens",
         "vocab.max_size" => "--max-vocab",
         "vocab.pad_to" => "--vocab-pad",
+        "batching.adversarial" => "--adversarial",
         "autotune.budget_seconds" => "--autotune",
         "autotune.trials" => "--autotune-trials",
         "temperature" => "--temperature",

@@ -164,6 +164,7 @@ pub fn classify_recipe(a: &TrainArgs, note: &mut dyn FnMut(String)) -> Result<Cl
                 eval_batch_size: c.eval_batch_size.unwrap_or(c.batch_size),
                 seed: c.seed,
                 metric: k.metric,
+                adversarial: k.adversarial,
             },
             train: TrainConfig {
                 epochs: c.epochs,

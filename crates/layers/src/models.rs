@@ -168,10 +168,28 @@ impl Classifier {
         lengths: &[usize],
         train_rng: Option<&mut Rng>,
     ) -> Result<Var> {
+        self.forward_perturbed(tape, store, tokens, lengths, None, train_rng)
+    }
+
+    /// [`Classifier::forward`] with `delta [B, T, E]` added to the embedded tokens (before
+    /// the embedding dropout): adversarial training moves the embedding along the loss's
+    /// gradient.
+    pub fn forward_perturbed<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        tokens: &[usize],
+        lengths: &[usize],
+        delta: Option<Var>,
+        train_rng: Option<&mut Rng>,
+    ) -> Result<Var> {
         let (b, t) = self.check_batch(tokens, lengths)?;
         let mut train_rng = train_rng;
         let dtype = store.dtype();
         let mut emb = self.embedding.forward(tape, store, tokens, &[b, t])?;
+        if let Some(delta) = delta {
+            emb = tape.add(emb, delta)?;
+        }
         if let Some(rng) = train_rng.as_deref_mut() {
             emb = dropout(tape, emb, self.config.embed_dropout, dtype, rng)?;
         }

@@ -266,6 +266,13 @@ fn a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
 
 #[test]
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+    // plain, and with adversarial training (a second pass at every step)
+    for adversarial in [0.0, 0.3] {
+        resumes_exactly(adversarial);
+    }
+}
+
+fn resumes_exactly(adversarial: f64) {
     let (train, valid) = (task(240, 0, false), task(60, 1, false));
     let run = |dir: &Path, stop_after: Option<usize>, resume: bool| {
         let mut store = ParamStore::new(&Cpu, DType::F32);
@@ -277,7 +284,11 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
             valid: Some(&valid),
             test: None,
         };
-        let task = classify(&model, data);
+        let batching = ClassifyConfig {
+            adversarial,
+            ..batching()
+        };
+        let task = Classify::new(&model, data, batching);
         let mut t = Trainer::new(cfg, task, store, adam(0.05), rng(1)).with_output(output(dir));
         if resume {
             t.resume().unwrap();
@@ -293,12 +304,12 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         }
         t.fit(&mut StopAfter(stop_after, 0)).unwrap()
     };
-    let whole = tmp("whole").join("run");
+    let whole = tmp(&format!("whole{adversarial}")).join("run");
     run(&whole, None, false);
     // 30 batches an epoch: stops mid-epoch, and one after an epoch's last batch (saved
     // before the epoch's evaluation)
     for (i, stops) in [vec![40, 25], vec![30]].into_iter().enumerate() {
-        let parts = tmp(&format!("parts{i}")).join("run");
+        let parts = tmp(&format!("parts{i}-{adversarial}")).join("run");
         for (j, n) in stops.into_iter().enumerate() {
             assert!(run(&parts, Some(n), j > 0).interrupted());
         }

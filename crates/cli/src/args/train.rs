@@ -219,6 +219,11 @@ pub struct ClassifyArgs {
     /// Dropout on the pooled features, before the classifier.
     #[arg(long, default_value_t = 0.0)]
     pub fc_dropout: f64,
+    /// Adversarial training (Miyato et al. 2017): every step also trains on the batch with
+    /// each text's embedded tokens moved this far (L2 norm) along the loss's gradient (0:
+    /// off; doubles a step's work).
+    #[arg(long, default_value_t = 0.0)]
+    pub adversarial: f64,
     /// Add a linear bag of the text's words and hashed word pairs (this many buckets) to
     /// the logits: logistic regression on 1-2-grams beside the recurrent part (0: none).
     #[arg(long, default_value_t = 0)]

@@ -83,7 +83,7 @@ impl SearchObserver for SearchPrinter {
         } else {
             ", stopped by the budget"
         };
-        let mark = if best { "  ← best so far" } else { "" };
+        let mark = if best { "  ← chosen so far" } else { "" };
         self.bar.suspend(|| {
             println!(
                 "trial {}: {score}{test}, {:.1} s{stopped}{mark}",

@@ -125,6 +125,11 @@ impl ClassifySplit {
         self.train.len()
     }
 
+    /// Validation examples (0 without validation).
+    pub fn valid_rows(&self) -> usize {
+        self.valid.as_ref().map_or(0, Vec::len)
+    }
+
     /// Refuses a split that cannot judge a recipe: no validation part, or a class with
     /// no validation or no training example (`train`: the training file, to name it).
     pub fn check_validation(&self, train: &Path) -> Result<()> {

@@ -19,6 +19,26 @@ pub trait Model<B: Backend> {
 
     /// Number of classes `K`.
     fn num_classes(&self) -> usize;
+
+    /// Logits of `batch` with `delta [B, T, E]` added to its embedded tokens (adversarial
+    /// training); a model that does not embed tokens so refuses (the default).
+    fn logits_perturbed(
+        &self,
+        _tape: &Tape<B>,
+        _store: &ParamStore<B>,
+        _batch: &Batch,
+        _delta: Var,
+        _train_rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Var> {
+        Err(recur_layers::LayerError::Config(
+            "this model takes no perturbation of its embedded tokens (adversarial training)".into(),
+        ))
+    }
+
+    /// Width `E` of the embedded tokens a perturbation is added to (`None`: none).
+    fn embed_dim(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<B: Backend> Model<B> for Classifier {
@@ -34,5 +54,21 @@ impl<B: Backend> Model<B> for Classifier {
 
     fn num_classes(&self) -> usize {
         self.config.num_class
+    }
+
+    fn logits_perturbed(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        batch: &Batch,
+        delta: Var,
+        train_rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Var> {
+        let (tokens, lengths) = (&batch.tokens, &batch.lengths);
+        self.forward_perturbed(tape, store, tokens, lengths, Some(delta), train_rng)
+    }
+
+    fn embed_dim(&self) -> Option<usize> {
+        Some(self.config.embed_dim)
     }
 }

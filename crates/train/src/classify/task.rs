@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use recur_autograd::{Tape, Var};
+use recur_autograd::{Grads, Tape, Var};
 use recur_data::{Batch, Encoded, Loader, LoaderConfig, Prefetch};
 use recur_layers::{ParamStore, Rng};
-use recur_tensor::Backend;
+use recur_tensor::{Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::eval::{argmax_rows, check_examples, evaluate, Evaluation, Metric};
@@ -30,6 +30,15 @@ pub struct ClassifyConfig {
     pub seed: u64,
     /// The validation metric for the best model, early stopping and the plateau schedule.
     pub metric: Metric,
+    /// Adversarial training (Miyato et al. 2017): each step also trains on the batch with
+    /// its embedded tokens moved by this L2 norm per text along the loss's gradient (0:
+    /// off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adversarial: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl ClassifyConfig {
@@ -41,6 +50,7 @@ impl ClassifyConfig {
             eval_batch_size: batch_size,
             seed: 0,
             metric: Metric::Accuracy,
+            adversarial: 0.0,
         }
     }
 
@@ -51,6 +61,12 @@ impl ClassifyConfig {
         }
         if self.eval_batch_size == 0 {
             return Err(TrainError::setting("eval_batch_size", "must be at least 1"));
+        }
+        if !(self.adversarial.is_finite() && self.adversarial >= 0.0) {
+            return Err(TrainError::setting(
+                "batching.adversarial",
+                format!("must be a norm of 0 or more, found {}", self.adversarial),
+            ));
         }
         Ok(())
     }
@@ -106,6 +122,9 @@ pub struct Classify<'a, M> {
     data: Datasets<'a>,
     /// Batching and the validation metric.
     pub config: ClassifyConfig,
+    /// The zero perturbation of the current step's embedded tokens, whose gradient gives
+    /// the adversarial direction (adversarial training only).
+    delta: Option<Var>,
 }
 
 impl<'a, M> Classify<'a, M> {
@@ -115,6 +134,7 @@ impl<'a, M> Classify<'a, M> {
             model,
             data,
             config,
+            delta: None,
         }
     }
 }
@@ -276,7 +296,24 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
         batch: &Batch,
         rng: &mut Rng,
     ) -> Result<(Var, ClassifyTally)> {
-        let logits = self.model.logits(tape, store, batch, Some(rng))?;
+        self.delta = None;
+        let logits = match (self.config.adversarial > 0.0, self.model.embed_dim()) {
+            (true, Some(e)) => {
+                let shape = [batch.len(), batch.tokens.len() / batch.len().max(1), e];
+                let zeros = Tensor::zeros(store.backend(), &shape, store.dtype())?;
+                let delta = tape.leaf(zeros, true);
+                self.delta = Some(delta);
+                self.model
+                    .logits_perturbed(tape, store, batch, delta, Some(rng))?
+            }
+            (true, None) => {
+                return Err(TrainError::setting(
+                    "batching.adversarial",
+                    "needs a model with an embedding to perturb",
+                ))
+            }
+            (false, _) => self.model.logits(tape, store, batch, Some(rng))?,
+        };
         let loss = tape.cross_entropy(logits, &batch.labels)?;
         let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
         let correct = preds
@@ -285,6 +322,40 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
             .filter(|(p, l)| p == l)
             .count();
         Ok((loss, ClassifyTally { correct }))
+    }
+
+    fn extra_grads(
+        &mut self,
+        store: &ParamStore<B>,
+        batch: &Batch,
+        first: &Grads<B>,
+        rng: &mut Rng,
+    ) -> Result<Option<Grads<B>>> {
+        let Some(g) = self.delta.take().and_then(|d| first.get(d).cloned()) else {
+            return Ok(None);
+        };
+        let (shape, dtype) = (g.shape().to_vec(), g.dtype());
+        let mut r = g.to_f64_vec()?;
+        // r = ε g / ‖g‖ for each text, the norm over all its steps and dimensions
+        let per_text = r.len() / shape[0].max(1);
+        for text in r.chunks_mut(per_text.max(1)) {
+            let norm = text.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let scale = if norm > 0.0 {
+                self.config.adversarial / norm
+            } else {
+                0.0
+            };
+            text.iter_mut().for_each(|x| *x *= scale);
+        }
+        let r = Tensor::from_f64(store.backend(), &shape, &r, dtype)?;
+        let tape = Tape::new(store.backend());
+        let delta = tape.constant(r);
+        let logits = self
+            .model
+            .logits_perturbed(&tape, store, batch, delta, Some(rng))?;
+        let loss = tape.cross_entropy(logits, &batch.labels)?;
+        let grads = tape.backward(loss)?;
+        Ok(Some(grads))
     }
 
     fn evaluate(&self, store: &ParamStore<B>, _train_loss: f64) -> Result<Evaluated<ClassifyEval>> {

@@ -79,6 +79,12 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
         }
         let mut grads = tape.backward(loss)?;
         drop(tape);
+        if let Some(extra) = self
+            .task
+            .extra_grads(&self.store, batch, &grads, &mut self.rng)?
+        {
+            grads.add_grads(extra)?;
+        }
         if epoch < self.config.freeze_epochs {
             for &id in &self.config.frozen {
                 grads.take_param(id);

@@ -2,7 +2,7 @@
 //! brings to the one loop — its batches, its loss, what it counts, how it evaluates and
 //! what "best" means. The loop owns everything else.
 
-use recur_autograd::{Tape, Var};
+use recur_autograd::{Grads, Tape, Var};
 use recur_layers::{ParamStore, Rng};
 use recur_tensor::{Backend, Tensor};
 
@@ -85,6 +85,18 @@ pub trait Task<B: Backend> {
         batch: &Self::Batch,
         rng: &mut Rng,
     ) -> Result<(Var, <Self::Records as Records>::Tally)>;
+    /// The gradients of a second loss on `batch` made from the first pass's gradients
+    /// `first` (adversarial training: the loss at the embedding moved along its gradient),
+    /// added to them before clipping and the step; `None` (the default): no second loss.
+    fn extra_grads(
+        &mut self,
+        _store: &ParamStore<B>,
+        _batch: &Self::Batch,
+        _first: &Grads<B>,
+        _rng: &mut Rng,
+    ) -> Result<Option<Grads<B>>> {
+        Ok(None)
+    }
     /// Evaluates `store` after an epoch whose mean training loss was `train_loss`.
     fn evaluate(
         &self,

@@ -148,6 +148,9 @@ impl LmRunConfig {
 /// `config.json`, by task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "lowercase")]
+// read once a run and matched by value everywhere: the classifier's larger training block
+// costs a few hundred bytes, not a box at every match
+#[allow(clippy::large_enum_variant)]
 pub enum RunConfig {
     /// A text classifier.
     Classify(ClassifierRunConfig),

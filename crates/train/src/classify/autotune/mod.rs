@@ -32,7 +32,8 @@ use state::SearchState;
 pub trait SearchObserver: Send {
     /// Trial `index` starts (`elapsed`: seconds of the search so far).
     fn trial_started(&mut self, _index: usize, _choices: &Choices, _elapsed: f64) {}
-    /// A trial ended; `best`: it is the best so far.
+    /// A trial ended; `best`: it is the chosen trial so far (the one-standard-error rule
+    /// of `AutotuneReport::best`).
     fn trial_done(&mut self, _trial: &TrialRecord, _best: bool) {}
     /// An epoch of the current trial ended.
     fn epoch_done(&mut self, _epoch: &EpochRecord<ClassifyEpoch>) {}
@@ -123,6 +124,7 @@ impl ClassifyRecipe {
             &mut notice,
         )?;
         split.check_validation(&t.files.train)?;
+        state.valid_rows = split.valid_rows();
         let mut sized = base.clone();
         if let Some(s) = sized.size_to(split.train_rows()) {
             observer.notice(&s.notice());
@@ -184,8 +186,8 @@ impl ClassifyRecipe {
             }
             let record = TrialRecord::of(index, choices, &run.fit, &run.records, t0, &state);
             state.pending_seconds = 0.0;
-            let best = state.best().is_none_or(|b| record.beats(b));
             state.trials.push(record.clone());
+            let best = state.best().is_some_and(|b| b.index == record.index);
             state.write(&dir)?;
             observer.trial_done(&record, best);
         }

@@ -67,16 +67,6 @@ impl TrialRecord {
             complete: !fit.interrupted(),
         }
     }
-
-    /// Scores higher than `other` (a trial with a score beats one without; ties keep the
-    /// earlier trial).
-    pub fn beats(&self, other: &TrialRecord) -> bool {
-        match (self.score, other.score) {
-            (Some(a), Some(b)) => a > b,
-            (Some(_), None) => true,
-            _ => false,
-        }
-    }
 }
 
 /// Where a search stands, or how it ended.
@@ -84,7 +74,8 @@ impl TrialRecord {
 pub struct AutotuneReport {
     /// Every finished trial, in order.
     pub trials: Vec<TrialRecord>,
-    /// The best trial's number.
+    /// The chosen trial's number: the first whose validation score is within one standard
+    /// error of the best score.
     pub best: Option<usize>,
     /// Seconds of searching, all sessions together.
     pub seconds: f64,
@@ -104,6 +95,9 @@ pub(super) struct SearchState {
     /// Seconds spent on the trial in progress in earlier sessions.
     #[serde(default)]
     pub pending_seconds: f64,
+    /// Validation rows that score the trials (their standard error decides close calls).
+    #[serde(default)]
+    pub valid_rows: usize,
 }
 
 /// The search record in the search folder `dir`.
@@ -119,6 +113,7 @@ impl SearchState {
             base,
             trials: Vec::new(),
             pending_seconds: 0.0,
+            valid_rows: 0,
         }
     }
 
@@ -172,15 +167,29 @@ impl SearchState {
         self.trials.iter().map(|t| t.seconds).sum::<f64>() + self.pending_seconds
     }
 
-    /// The best trial so far.
+    /// The chosen trial so far, by the one-standard-error rule: the first trial (the
+    /// recipe searched comes first) whose validation score is within one standard error of
+    /// the best score. The error of a proportion measured on `n` rows, `√(p(1 − p)/n)`,
+    /// for accuracy and macro-F1; none for the loss (the lowest wins). On a validation
+    /// split of 1,000 rows, a trial must beat the recipe by about 1 point to replace it:
+    /// smaller differences are the split's noise, not the recipe's.
     pub fn best(&self) -> Option<&TrialRecord> {
-        self.trials.iter().filter(|t| t.score.is_some()).fold(
-            None,
-            |best: Option<&TrialRecord>, t| match best {
-                Some(b) if !t.beats(b) => Some(b),
-                _ => Some(t),
-            },
-        )
+        let metric = self.base.training.batching.metric;
+        let higher = metric.higher_is_better();
+        let scored = || self.trials.iter().filter_map(|t| t.score.map(|s| (t, s)));
+        let top = scored()
+            .map(|(_, s)| s)
+            .reduce(|a, b| if metric.better(b, a) { b } else { a })?;
+        let margin = match (higher, self.valid_rows) {
+            (true, n) if n > 0 => {
+                let p = top.clamp(0.0, 1.0);
+                (p * (1.0 - p) / n as f64).sqrt()
+            }
+            _ => 0.0,
+        };
+        scored()
+            .find(|&(_, s)| if higher { s >= top - margin } else { s <= top })
+            .map(|(t, _)| t)
     }
 
     /// The report of the search after `seconds`.
