@@ -225,13 +225,16 @@ fn print_table(title: &str, table: &Value) {
                 },
             )
             .collect();
-        println!(
-            "| {} | {:.2}% | {} | {:.1} s |",
-            m["model"].as_str().unwrap_or("?"),
-            m["mean_test_accuracy"].as_f64().unwrap_or(f64::NAN) * 100.0,
-            per.join(" / "),
-            m["mean_seconds"].as_f64().unwrap_or(f64::NAN)
-        );
+        let mean = match m["mean_test_accuracy"].as_f64().filter(|a| a.is_finite()) {
+            Some(a) => format!("{:.2}%", a * 100.0),
+            None => "failed".into(),
+        };
+        let secs = match m["mean_seconds"].as_f64().filter(|s| *s > 0.0) {
+            Some(s) => format!("{s:.1} s"),
+            None => "—".into(),
+        };
+        let name = m["model"].as_str().unwrap_or("?");
+        println!("| {name} | {mean} | {} | {secs} |", per.join(" / "));
     }
 }
 

@@ -121,13 +121,19 @@ pub fn classify_recipe(a: &TrainArgs, note: &mut dyn FnMut(String)) -> Result<Cl
              drop them"
         );
     }
+    if k.pretrain_epochs.is_some() && !k.pretrain_embeddings {
+        bail!(
+            "--pretrain-epochs sets the passes of the skip-gram vectors: give \
+             --pretrain-embeddings (or --preset strong) with it"
+        );
+    }
     let embeddings = match (&k.embeddings, k.pretrain_embeddings) {
         (Some(path), _) => EmbeddingInit::Vectors {
             path: absolute(path),
             oov: k.oov_init,
         },
         (None, true) => EmbeddingInit::SkipGram {
-            epochs: k.pretrain_epochs,
+            epochs: k.pretrain_epochs.unwrap_or(10),
         },
         (None, false) => EmbeddingInit::Random,
     };

@@ -518,6 +518,14 @@ fn bad_flags_fail_clearly() {
             vec!["--pretrain-embeddings", "--pretrain-epochs", "0"],
             "--pretrain-epochs must be at least 1",
         ),
+        (
+            vec!["--pretrain-epochs", "5"],
+            "give --pretrain-embeddings (or --preset strong) with it",
+        ),
+        (
+            vec!["--adversarial=-1"],
+            "--adversarial must be a norm of 0 or more",
+        ),
     ] {
         let mut args = vec![
             "train",

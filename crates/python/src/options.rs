@@ -111,6 +111,22 @@ const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "ngram_buckets",
+        takes: "int: buckets of a linear bag of words and word pairs added to the logits (0: none)",
+        set: |r, v| {
+            r.model.ngram_buckets = v.extract()?;
+            Ok(())
+        },
+    },
+    Opt {
+        name: "adversarial",
+        takes: "float: adversarial training, the move of each text's embedding (0: off)",
+        set: |r, v| {
+            r.training.batching.adversarial = v.extract()?;
+            Ok(())
+        },
+    },
+    Opt {
         name: "tokenizer",
         takes: "'basic_english', 'whitespace', 'char', …",
         set: |r, v| {
@@ -139,6 +155,7 @@ const OPTIONS: &[Opt] = &[
         takes: "int: words seen fewer times are left out of the vocabulary",
         set: |r, v| {
             r.training.vocab.min_freq = v.extract()?;
+            given(r, |s| s.min_freq = false);
             Ok(())
         },
     },
@@ -155,6 +172,7 @@ const OPTIONS: &[Opt] = &[
         takes: "int",
         set: |r, v| {
             r.training.train.epochs = v.extract()?;
+            given(r, |s| s.epochs = false);
             Ok(())
         },
     },
@@ -165,6 +183,7 @@ const OPTIONS: &[Opt] = &[
             let b: usize = v.extract()?;
             r.training.batching.batch_size = b;
             r.training.batching.eval_batch_size = b;
+            given(r, |s| s.batch_size = false);
             Ok(())
         },
     },
@@ -177,6 +196,7 @@ const OPTIONS: &[Opt] = &[
                 OptimizerConfig::Adam(a) => a.lr = lr,
                 OptimizerConfig::Sgd(s) => s.lr = lr,
             }
+            given(r, |s| s.lr = false);
             Ok(())
         },
     },
@@ -249,6 +269,7 @@ const OPTIONS: &[Opt] = &[
                 Some(epochs) => EmbeddingInit::SkipGram { epochs },
                 None => EmbeddingInit::Random,
             };
+            given(r, |s| s.skipgram_epochs = false);
             Ok(())
         },
     },
@@ -278,6 +299,13 @@ const OPTIONS: &[Opt] = &[
         },
     },
 ];
+
+/// A setting the caller gave: the preset's size rule leaves it as given.
+fn given(r: &mut ClassifyRecipe, keep: impl FnOnce(&mut recur_train::SizeRule)) {
+    if let Some(rule) = r.training.size_rule.as_mut() {
+        keep(rule);
+    }
+}
 
 /// Applies `options` to `recipe`, each by its name.
 pub fn apply(recipe: &mut ClassifyRecipe, options: &Bound<'_, PyDict>) -> PyResult<()> {

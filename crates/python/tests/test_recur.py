@@ -95,6 +95,18 @@ def test_training_from_a_file_with_validation_and_test(tmp_path):
     assert m.evaluate(valid)["examples"] == 40
 
 
+def test_the_strong_preset_is_sized_by_the_data_and_keeps_what_is_given(tmp_path):
+    texts, labels = reviews(120)
+    recur.train((texts, labels), out=tmp_path / "run", preset="strong", epochs=1,
+                batch_size=8, embed_dim=16, hidden_dim=8, progress=False)
+    t = json.load(open(tmp_path / "run" / "config.json"))["training"]
+    # given: kept; not given: set for 108 training rows (every word kept, 40 skip-gram passes)
+    assert t["train"]["epochs"] == 1 and t["batching"]["batch_size"] == 8
+    assert t["vocab"]["min_freq"] == 1
+    assert t["embeddings"] == {"from": "skip_gram", "epochs": 40}
+    assert "size_rule" not in t
+
+
 def test_predictions_are_recur_predicts(run_from_lists):
     texts = ["the film was great", "dull", "honestly moving and wonderful", "weak ending"]
     out = cli("predict", "--run", run_from_lists.path, "--output-format", "jsonl",

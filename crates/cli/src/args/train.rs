@@ -296,9 +296,10 @@ pub struct ClassifyArgs {
     /// alone (word2vec's SGNS, seeded).
     #[arg(long, conflicts_with = "embeddings")]
     pub pretrain_embeddings: bool,
-    /// Passes of that skip-gram training.
-    #[arg(long, default_value_t = 10, requires = "pretrain_embeddings")]
-    pub pretrain_epochs: usize,
+    /// Passes of that skip-gram training (with --pretrain-embeddings or --preset strong;
+    /// default 10).
+    #[arg(long)]
+    pub pretrain_epochs: Option<usize>,
     /// Start the embedding and recurrent layers from this language-model run (its
     /// vocabulary and tokenizer too; the shapes must agree).
     #[arg(long)]

@@ -13,7 +13,10 @@ use crate::optimizer::OptimizerConfig;
 use crate::training::EmbeddingInit;
 
 /// One trial's recipe, as settings over the recipe searched (sized for the data); trial 0
-/// is that recipe as it is.
+/// is that recipe as it is. The space: GRU or LSTM, 1 or 2 layers, hidden 32–128, embedding
+/// 48–100, mean or max pooling, dropout, the rate ×½–×2, the batch ×½–×2, up to 4 more
+/// epochs, minimum count 1–5, skip-gram passes ×0–×2, AdamW's decay, the n-gram bag and
+/// adversarial training.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Choices {
@@ -46,6 +49,9 @@ pub struct Choices {
     /// Buckets of the linear bag of words and word pairs (0: none).
     #[serde(default)]
     pub ngram_buckets: usize,
+    /// Adversarial training's move of the embedded tokens (0: none).
+    #[serde(default)]
+    pub adversarial: f64,
 }
 
 impl Choices {
@@ -71,6 +77,7 @@ impl Choices {
             skipgram_scale: 1.0,
             weight_decay,
             ngram_buckets: m.ngram_buckets,
+            adversarial: t.batching.adversarial,
         }
     }
 
@@ -109,6 +116,7 @@ impl Choices {
             skipgram_scale: pick(&mut r, &[0.0, 1.0, 1.0, 1.5, 2.0]),
             weight_decay: pick(&mut r, &[0.0, 0.0, 1e-4, 1e-3, 1e-2]),
             ngram_buckets: pick(&mut r, &[0.0, (1 << 18) as f64]) as usize,
+            adversarial: pick(&mut r, &[0.0, 0.0, 1.0, 3.0]),
         }
     }
 
@@ -134,6 +142,7 @@ impl Choices {
         t.batching.batch_size = batch.clamp(8, 512);
         t.batching.eval_batch_size = t.batching.eval_batch_size.max(t.batching.batch_size);
         t.train.epochs += self.extra_epochs;
+        t.batching.adversarial = self.adversarial;
         t.vocab.min_freq = self.min_freq;
         if let EmbeddingInit::SkipGram { epochs } = t.embeddings {
             let passes = (epochs as f64 * self.skipgram_scale).round() as usize;
@@ -162,10 +171,13 @@ impl Choices {
             self.min_freq,
             self.skipgram_scale,
             self.weight_decay,
-            match self.ngram_buckets {
-                0 => String::new(),
-                n => format!(" bag {n}"),
-            }
+            [
+                (self.ngram_buckets > 0).then(|| format!(" bag {}", self.ngram_buckets)),
+                (self.adversarial > 0.0).then(|| format!(" adv {}", self.adversarial)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<String>()
         )
     }
 }
