@@ -50,7 +50,11 @@ fn recipe(train: PathBuf) -> ClassifyRecipe {
 struct Recorder {
     started: Vec<usize>,
     done: Vec<(TrialRecord, bool)>,
+    /// Stop after this many trials.
     stop_after: Option<usize>,
+    /// Or after this many epochs, of all trials together.
+    stop_after_epochs: Option<usize>,
+    epochs: usize,
 }
 
 impl SearchObserver for Recorder {
@@ -60,8 +64,12 @@ impl SearchObserver for Recorder {
     fn trial_done(&mut self, trial: &TrialRecord, best: bool) {
         self.done.push((trial.clone(), best));
     }
+    fn epoch_done(&mut self, _epoch: &recur_train::EpochRecord<recur_train::ClassifyEpoch>) {
+        self.epochs += 1;
+    }
     fn stop_requested(&self) -> bool {
         self.stop_after.is_some_and(|n| self.done.len() >= n)
+            || self.stop_after_epochs.is_some_and(|n| self.epochs >= n)
     }
 }
 
@@ -144,6 +152,34 @@ fn a_search_of_n_trials_is_repeated_by_its_seed_and_resumes_to_the_same_run() {
     assert_eq!(scores(&resumed), scores(&report));
     assert_eq!(
         std::fs::read(parts.join("model.safetensors")).unwrap(),
+        std::fs::read(whole.join("model.safetensors")).unwrap()
+    );
+
+    // stopped inside a trial (trial 0 trains 12 epochs on 216 rows): the trial continues
+    // from its own checkpoint, and the search still ends as the uninterrupted one
+    let inside = dir.join("inside");
+    let mut stop = Recorder {
+        stop_after_epochs: Some(14),
+        ..Recorder::default()
+    };
+    assert!(
+        r.autotune(&Cpu, &inside, trials(3), false, &mut stop)
+            .unwrap()
+            .stopped
+    );
+    assert_eq!(stop.started, vec![0, 1]);
+    assert!(inside
+        .join("autotune/trial-001/checkpoint/state.json")
+        .is_file());
+    let (base, config) = search_of_run(&inside).unwrap();
+    let mut rest = Recorder::default();
+    let resumed = base
+        .autotune(&Cpu, &inside, config, true, &mut rest)
+        .unwrap();
+    assert_eq!(rest.started, vec![1, 2]);
+    assert_eq!(scores(&resumed), scores(&report));
+    assert_eq!(
+        std::fs::read(inside.join("model.safetensors")).unwrap(),
         std::fs::read(whole.join("model.safetensors")).unwrap()
     );
 }

@@ -154,10 +154,10 @@ fn tell(report: &AutotuneReport, out: &Path) {
     }
     if let Some(best) = report.best.and_then(|i| report.trials.get(i)) {
         eprintln!(
-            "best of {} trials in {:.0} s: trial {} ({}), valid {:.4}{}",
+            "chose trial {} of {} in {:.0} s ({}), valid {:.4}{}",
+            best.index,
             report.trials.len(),
             report.seconds,
-            best.index,
             best.choices.describe(),
             best.score.unwrap_or(f64::NAN),
             best.test_accuracy
