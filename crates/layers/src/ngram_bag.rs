@@ -93,11 +93,6 @@ impl NgramBag {
         self.vocab + self.buckets
     }
 
-    /// The bag's rows of a padded batch (see [`bag_rows`]).
-    pub fn rows(&self, tokens: &[usize], lengths: &[usize]) -> (Vec<usize>, Vec<usize>) {
-        bag_rows(tokens, lengths, self.vocab, self.buckets)
-    }
-
     /// The bag's logits `[B, K]` of a padded batch (`tokens [B, T]`, `lengths [B]`).
     pub fn forward<B: Backend>(
         &self,
@@ -106,7 +101,7 @@ impl NgramBag {
         tokens: &[usize],
         lengths: &[usize],
     ) -> Result<Var> {
-        let (ids, counts) = self.rows(tokens, lengths);
+        let (ids, counts) = bag_rows(tokens, lengths, self.vocab, self.buckets);
         let table = store.var(tape, self.weight)?;
         let k = tape.shape(table)?[1];
         let b = lengths.len();
@@ -116,8 +111,7 @@ impl NgramBag {
         let rows = tape.reshape(rows, &[b, ids.len() / b.max(1), k])?;
         let sums = tape.sum_axis(rows, 1)?;
         let inv: Vec<f64> = counts.iter().map(|&n| 1.0 / (n as f64).sqrt()).collect();
-        let like = store.get(self.weight)?;
-        let inv = Tensor::from_f64(like.backend(), &[b, 1], &inv, like.dtype())?;
+        let inv = Tensor::from_f64(store.backend(), &[b, 1], &inv, store.dtype())?;
         Ok(tape.mul(sums, tape.constant(inv))?)
     }
 }

@@ -22,7 +22,10 @@ struct SearchPrinter {
     bar: ProgressBar,
     stop: Stop,
     config: AutotuneConfig,
+    /// When the search began, on its own clock (earlier sessions included).
     started: Instant,
+    /// Trials finished.
+    done: usize,
     /// Trial data notices are told once, for the first trial.
     told_data: bool,
 }
@@ -49,22 +52,25 @@ impl SearchPrinter {
             stop,
             config,
             started: Instant::now(),
+            done: 0,
             told_data: false,
         }
     }
 
-    fn tick(&self, elapsed: f64, trials: usize) {
-        match self.config.budget_seconds {
-            Some(_) => self.bar.set_position(elapsed as u64),
-            None => self.bar.set_position(trials as u64),
-        }
+    /// Moves the bar to the seconds spent, or to the trials finished.
+    fn tick(&self) {
+        self.bar.set_position(match self.config.budget_seconds {
+            Some(_) => self.started.elapsed().as_secs(),
+            None => self.done as u64,
+        });
     }
 }
 
 impl SearchObserver for SearchPrinter {
     fn trial_started(&mut self, index: usize, choices: &Choices, elapsed: f64) {
         self.started = Instant::now() - std::time::Duration::from_secs_f64(elapsed.max(0.0));
-        self.tick(elapsed, index);
+        self.done = index;
+        self.tick();
         self.bar.set_message(format!("trial {index}"));
         self.bar
             .suspend(|| println!("trial {index}: {}", choices.describe()));
@@ -90,11 +96,12 @@ impl SearchObserver for SearchPrinter {
                 t.index, t.seconds
             )
         });
-        self.tick(self.started.elapsed().as_secs_f64(), t.index + 1);
+        self.done = t.index + 1;
+        self.tick();
     }
 
     fn epoch_done(&mut self, _epoch: &EpochRecord<ClassifyEpoch>) {
-        self.tick(self.started.elapsed().as_secs_f64(), 0);
+        self.tick();
     }
 
     fn notice(&mut self, n: &Notice) {

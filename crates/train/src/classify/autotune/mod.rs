@@ -50,6 +50,11 @@ fn search_dir(out: &Path) -> PathBuf {
     out.join("autotune")
 }
 
+/// The run folder of trial `index` in the search folder `dir`.
+fn trial_dir(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("trial-{index:03}"))
+}
+
 /// Whether `out` holds a search in progress (to resume with [`ClassifyRecipe::autotune`]).
 pub fn search_in_progress(out: &Path) -> bool {
     state::state_path(&search_dir(out)).is_file()
@@ -139,13 +144,11 @@ impl ClassifyRecipe {
         }
         let started = Instant::now();
         let spent_before = state.seconds();
-        let elapsed = |started: &Instant| spent_before + started.elapsed().as_secs_f64();
+        let elapsed = || spent_before + started.elapsed().as_secs_f64();
         let mut stopped = false;
         loop {
             let index = state.trials.len();
-            let out_of_time = config
-                .budget_seconds
-                .is_some_and(|b| elapsed(&started) >= b);
+            let out_of_time = config.budget_seconds.is_some_and(|b| elapsed() >= b);
             if config.trials.is_some_and(|n| index >= n) || out_of_time {
                 break;
             }
@@ -153,7 +156,7 @@ impl ClassifyRecipe {
                 stopped = true;
                 break;
             }
-            let trial_dir = dir.join(format!("trial-{index:03}"));
+            let trial_dir = trial_dir(&dir, index);
             let choices = Choices::draw(t.seed, index, &sized);
             let resuming = trial_dir.join("checkpoint/state.json").is_file();
             let recipe = if resuming {
@@ -165,12 +168,11 @@ impl ClassifyRecipe {
                 }
                 choices.apply(&sized)
             };
-            observer.trial_started(index, &choices, elapsed(&started));
+            observer.trial_started(index, &choices, elapsed());
             let deadline = config.budget_seconds.map(|b| {
-                Instant::now()
-                    + std::time::Duration::from_secs_f64((b - elapsed(&started)).max(0.0))
+                Instant::now() + std::time::Duration::from_secs_f64((b - elapsed()).max(0.0))
             });
-            let t0 = Instant::now();
+            let trial_started = Instant::now();
             let mut trial_observer = TrialObserver {
                 search: &mut *observer,
                 deadline,
@@ -180,28 +182,29 @@ impl ClassifyRecipe {
             if run.fit.interrupted() && !by_budget {
                 // stopped by the caller: the trial stays as it is, to continue on resume
                 stopped = true;
-                state.pending_seconds = t0.elapsed().as_secs_f64();
+                state.pending_seconds += trial_started.elapsed().as_secs_f64();
                 state.write(&dir)?;
                 break;
             }
-            let record = TrialRecord::of(index, choices, &run.fit, &run.records, t0, &state);
+            let seconds = state.pending_seconds + trial_started.elapsed().as_secs_f64();
+            let record = TrialRecord::of(index, choices, &run.fit, &run.records, seconds);
             state.pending_seconds = 0.0;
             state.trials.push(record.clone());
             let best = state.best().is_some_and(|b| b.index == record.index);
             state.write(&dir)?;
             observer.trial_done(&record, best);
         }
-        let report = state.report(elapsed(&started), stopped);
+        let report = state.report(elapsed(), stopped);
         if stopped {
             return Ok(report);
         }
         let Some(best) = state.best().cloned() else {
             return Err(TrainError::Invalid(format!(
                 "no trial finished an epoch in {:.0} s: give the search more time",
-                elapsed(&started)
+                elapsed()
             )));
         };
-        let mut files = folder_files(&dir.join(format!("trial-{:03}", best.index)))?;
+        let mut files = folder_files(&trial_dir(&dir, best.index))?;
         files.push((
             "autotune.json".into(),
             Entry::Bytes(state.to_json(&report)?),

@@ -54,6 +54,11 @@ pub struct Choices {
     pub adversarial: f64,
 }
 
+/// One of `xs` (never empty), drawn uniformly from `r`.
+fn pick<T: Copy>(r: &mut Rng, xs: &[T]) -> T {
+    *xs.choose(r).unwrap_or(&xs[0])
+}
+
 impl Choices {
     /// The settings of `recipe` as they are.
     pub fn of(recipe: &ClassifyRecipe) -> Choices {
@@ -91,16 +96,11 @@ impl Choices {
         let mut r = recur_layers::rng(
             seed ^ 0xa070_7e5e_a4c4_0000 ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        let pick = |r: &mut Rng, xs: &[f64]| *xs.choose(r).unwrap_or(&xs[0]);
-        let cell = *[CellKind::Gru, CellKind::Gru, CellKind::Lstm]
-            .choose(&mut r)
-            .unwrap_or(&CellKind::Gru);
+        let cell = pick(&mut r, &[CellKind::Gru, CellKind::Gru, CellKind::Lstm]);
         let layers = if r.gen_bool(0.2) { 2 } else { 1 };
-        let hidden = pick(&mut r, &[32.0, 64.0, 64.0, 96.0, 128.0]) as usize;
-        let embed = pick(&mut r, &[48.0, 64.0, 64.0, 100.0]) as usize;
-        let pooling = *[Pooling::Mean, Pooling::Mean, Pooling::Max]
-            .choose(&mut r)
-            .unwrap_or(&Pooling::Mean);
+        let hidden = pick(&mut r, &[32, 64, 64, 96, 128]);
+        let embed = pick(&mut r, &[48, 64, 64, 100]);
+        let pooling = pick(&mut r, &[Pooling::Mean, Pooling::Mean, Pooling::Max]);
         Choices {
             cell,
             layers,
@@ -111,11 +111,11 @@ impl Choices {
             fc_dropout: pick(&mut r, &[0.3, 0.4, 0.5, 0.6]),
             lr_scale: (r.gen_range(-1.0f64..1.0) * std::f64::consts::LN_2).exp(),
             batch_scale: pick(&mut r, &[0.5, 1.0, 1.0, 2.0]),
-            extra_epochs: pick(&mut r, &[0.0, 1.0, 2.0, 4.0]) as usize,
-            min_freq: pick(&mut r, &[1.0, 2.0, 3.0, 5.0]) as usize,
+            extra_epochs: pick(&mut r, &[0, 1, 2, 4]),
+            min_freq: pick(&mut r, &[1, 2, 3, 5]),
             skipgram_scale: pick(&mut r, &[0.0, 1.0, 1.0, 1.5, 2.0]),
             weight_decay: pick(&mut r, &[0.0, 0.0, 1e-4, 1e-3, 1e-2]),
-            ngram_buckets: pick(&mut r, &[0.0, (1 << 18) as f64]) as usize,
+            ngram_buckets: pick(&mut r, &[0, 1 << 18]),
             adversarial: pick(&mut r, &[0.0, 0.0, 1.0, 3.0]),
         }
     }

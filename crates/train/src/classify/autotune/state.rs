@@ -3,7 +3,6 @@
 //! `autotune.json` in the finished run folder).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,14 +45,13 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
-    /// The record of trial `index` from its run.
+    /// The record of trial `index` from its run, which took `seconds` in all.
     pub(super) fn of(
         index: usize,
         choices: Choices,
         fit: &FitSummary<ClassifyRecords>,
         records: &[Record<ClassifyRecords>],
-        started: Instant,
-        state: &SearchState,
+        seconds: f64,
     ) -> TrialRecord {
         let best_epoch = fit.best.map_or(0, |b| b.epoch);
         TrialRecord {
@@ -63,7 +61,7 @@ impl TrialRecord {
             best_epoch,
             epochs: fit.epochs,
             test_accuracy: test_accuracy_at(records, best_epoch),
-            seconds: state.pending_seconds + started.elapsed().as_secs_f64(),
+            seconds,
             complete: !fit.interrupted(),
         }
     }
