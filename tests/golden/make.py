@@ -163,6 +163,117 @@ def rnn_case(name, prefix, layers, bi, packed, with_h0, bias=True, proj=0, lengt
     }
 
 
+class MinRNN(nn.Module):
+    """minGRU / minLSTM (Feng et al., "Were RNNs All We Needed?", 2024) as stacked layers
+    with nn.GRU's options and names (`weight_ih_l{k}{sfx}`, `bias_ih_l{k}{sfx}`; no `_hh`
+    weights: the gates read the input only). Blocks of `x W_ih^T + b_ih` (each H wide):
+    minGRU z, h~: `z = sigmoid(k_z)`, `h' = (1 - z) * h + z * h~`; minLSTM f, i, h~:
+    `f = sigmoid(k_f)`, `i = sigmoid(k_i)`, `h' = f / (f + i) * h + i / (f + i) * h~`.
+    Written step by step on padded input with per-row lengths (packed semantics: a row's
+    steps stop at its length, the reverse direction starts at its last step, outputs past it
+    are 0), so autograd gives every gradient."""
+
+    def __init__(self, module, inp, hid, num_layers, bias, bidirectional):
+        super().__init__()
+        self.module, self.hid, self.layers = module, hid, num_layers
+        self.d = 2 if bidirectional else 1
+        g = 2 if module == "MinGRU" else 3
+        k = hid ** -0.5
+        for layer in range(num_layers):
+            for sfx in ["", "_reverse"][: self.d]:
+                size = inp if layer == 0 else self.d * hid
+                w = nn.Parameter(torch.empty(g * hid, size).uniform_(-k, k))
+                self.register_parameter(f"weight_ih_l{layer}{sfx}", w)
+                if bias:
+                    b = nn.Parameter(torch.empty(g * hid).uniform_(-k, k))
+                    self.register_parameter(f"bias_ih_l{layer}{sfx}", b)
+
+    def step(self, xp, h):
+        hid = self.hid
+        if self.module == "MinGRU":
+            z = torch.sigmoid(xp[:, :hid])
+            return (1 - z) * h + z * xp[:, hid:]
+        f, i = torch.sigmoid(xp[:, :hid]), torch.sigmoid(xp[:, hid:2 * hid])
+        return f / (f + i) * h + i / (f + i) * xp[:, 2 * hid:]
+
+    def forward(self, x, lengths, h0):
+        """`x [B, T, I]`, `lengths` (or None: all T), `h0 [L*D, B, H]` (or None: zeros)."""
+        batch, steps = x.shape[:2]
+        lens = torch.tensor(lengths if lengths is not None else [steps] * batch)
+        layer_in, h_n = x, []
+        for layer in range(self.layers):
+            outs = []
+            for d, sfx in enumerate(["", "_reverse"][: self.d]):
+                w = getattr(self, f"weight_ih_l{layer}{sfx}")
+                b = getattr(self, f"bias_ih_l{layer}{sfx}", None)
+                xp = layer_in @ w.T + (b if b is not None else 0)
+                idx = layer * self.d + d
+                h = h0[idx] if h0 is not None else torch.zeros(batch, self.hid)
+                out = [None] * steps
+                order = range(steps - 1, -1, -1) if d == 1 else range(steps)
+                for t in order:
+                    alive = (t < lens).unsqueeze(1)
+                    new = self.step(xp[:, t], h)
+                    h = torch.where(alive, new, h)
+                    out[t] = torch.where(alive, new, torch.zeros_like(new))
+                outs.append(torch.stack(out, 1))
+                h_n.append(h)
+            layer_in = torch.cat(outs, 2)
+        return layer_in, torch.stack(h_n, 0)
+
+
+def min_rnn_case(name, module, layers, bi, packed, with_h0, bias=True, lengths=LENGTHS):
+    """A MinRNN golden in rnn_case's format (`c0`, `c_n` null, `proj_size` 0)."""
+    seed(name)
+    inp, hid, batch, steps = 5, 4, 3, 6
+    rnn = MinRNN(module, inp, hid, layers, bias, bi)
+    d = 2 if bi else 1
+    x = torch.randn(batch, steps, inp, requires_grad=True)
+    h0 = torch.randn(layers * d, batch, hid, requires_grad=True) if with_h0 else None
+    out, h_n = rnn(x, list(lengths) if packed else None, h0)
+    w_out, w_h = torch.randn_like(out), torch.randn_like(h_n)
+    loss = weighted_loss([(out, w_out), (h_n, w_h)])
+    loss.backward()
+    params = dict(rnn.named_parameters())
+    grads = {"input": t(x.grad), "h0": t(h0.grad) if h0 is not None else None, "c0": None}
+    grads.update({k: t(p.grad) for k, p in params.items()})
+    return name, {
+        "case": name, "module": module, "input_size": inp, "hidden_size": hid,
+        "num_layers": layers, "bidirectional": bi, "bias": bias, "batch_first": True,
+        "proj_size": 0, "dropout": 0.0, "weights": {k: t(p) for k, p in params.items()},
+        "input": t(x), "lengths": list(lengths) if packed else None, "h0": t(h0), "c0": None,
+        "output": t(out), "h_n": t(h_n), "c_n": None,
+        "loss_weights": {"output": t(w_out), "h_n": t(w_h), "c_n": None},
+        "loss": loss.item(), "grads": grads,
+    }
+
+
+MIN_MODULES = {"mingru": "MinGRU", "minlstm": "MinLSTM"}
+
+
+def min_rnn(out):
+    """Every MinRNN golden: both cells, 1-2 layers, uni/bi, padded/packed, with/without h0,
+    short lengths, no bias, three layers."""
+    cases = []
+    for prefix, module in MIN_MODULES.items():
+        for layers in (1, 2):
+            for bi in (False, True):
+                for packed in (False, True):
+                    for with_h0 in (False, True):
+                        name = rnn_name(prefix, layers, bi, packed, with_h0)
+                        cases.append((name, module, layers, bi, packed, with_h0, {}))
+        cases += [
+            (f"{prefix}_l2_bi_packed_short_h0", module, 2, True, True, True,
+             {"lengths": SHORT_LENGTHS}),
+            (f"{prefix}_nobias_l1_bi_packed_noh0", module, 1, True, True, False,
+             {"bias": False}),
+            (f"{prefix}_l3_bi_padded_h0", module, 3, True, False, True, {}),
+        ]
+    for name, module, layers, bi, packed, with_h0, kw in cases:
+        write(out, "rnn", *min_rnn_case(name, module, layers, bi, packed, with_h0, **kw))
+    return len(cases)
+
+
 def rnn_name(prefix, layers, bi, packed, with_h0, extra=""):
     mode = "packed" if packed else "padded"
     return (f"{prefix}_l{layers}_{'bi' if bi else 'uni'}_{mode}{extra}_"
@@ -196,7 +307,7 @@ def rnn(out):
     ]
     for name, prefix, layers, bi, packed, with_h0, kw in cases + extra:
         write(out, "rnn", *rnn_case(name, prefix, layers, bi, packed, with_h0, **kw))
-    return len(cases) + len(extra)
+    return len(cases) + len(extra) + min_rnn(out)
 
 
 # -------------------------------------------------------------------------------- packing

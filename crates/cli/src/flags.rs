@@ -31,6 +31,7 @@ pub fn flag_of(name: &str) -> Option<&'static str> {
         "model.hidden_dim" => "--hidden",
         "model.num_layers" => "--layers",
         "model.proj_size" => "--proj-size",
+        "model.cell" => "--cell",
         "model.ngram_buckets" => "--ngram-buckets",
         "model.bidirectional" => "--bidirectional",
         "model.freeze_embedding" => "--freeze-embeddings",

@@ -6,7 +6,7 @@
 //! The layout is the CUDA crate's: this file is the `Backend` impl (each of its ~35 methods
 //! checks its operands and dispatches on the dtype; it stays one file because Rust allows one
 //! trait impl block), `storage.rs` the buffers, `kernels/` the loops by family,
-//! `recurrent.rs` the fused recurrent passes.
+//! `recurrent.rs` the fused recurrent passes, `scan.rs` the scan cells' passes.
 //!
 //! ```
 //! use recur_cpu::Cpu;
@@ -25,8 +25,9 @@ mod pool;
 mod storage;
 
 use recur_tensor::{
-    check, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, HostData, Result, SeqGrads,
-    SeqInputs, SeqOutputs, SeqSaved, SgdHyper, Tensor, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, HostData, Result, ScanGrads,
+    ScanInputs, ScanOutputs, ScanSaved, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, SgdHyper,
+    Tensor, UnaryOp,
 };
 
 pub use alloc::keep_freed_memory;
@@ -59,6 +60,7 @@ macro_rules! dispatch {
 }
 
 mod recurrent;
+mod scan;
 
 /// A zeroed buffer, for kernels that accumulate into their output.
 fn new_like<T: Elem>(len: usize) -> Vec<T> {
@@ -441,6 +443,7 @@ impl Backend for Cpu {
             CellKind::Lstm => self.lstm_seq_forward_impl(x),
             CellKind::Gru => self.gru_seq_forward_impl(x),
             CellKind::RnnTanh | CellKind::RnnRelu => self.rnn_seq_forward_impl(x),
+            CellKind::MinGru | CellKind::MinLstm => Err(scan::not_gated("seq_forward", x.kind)),
         }
     }
 
@@ -457,6 +460,20 @@ impl Backend for Cpu {
             CellKind::RnnTanh | CellKind::RnnRelu => {
                 self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
             }
+            CellKind::MinGru | CellKind::MinLstm => Err(scan::not_gated("seq_backward", s.kind)),
         }
+    }
+
+    fn scan_forward(&self, x: &ScanInputs<'_, Self>) -> Result<ScanOutputs<Self>> {
+        scan::forward(x)
+    }
+
+    fn scan_backward(
+        &self,
+        s: &ScanSaved<Self>,
+        grad_output: Option<&CpuTensor>,
+        grad_h_n: Option<&CpuTensor>,
+    ) -> Result<ScanGrads<Self>> {
+        scan::backward(s, grad_output, grad_h_n)
     }
 }

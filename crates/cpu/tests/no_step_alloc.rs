@@ -1,13 +1,17 @@
 //! The fused recurrent kernels allocate nothing per time step: with a counting allocator,
 //! a forward + backward pass over 30 steps and over 60 steps make the same number of
 //! allocations (the per-call buffers only, up to a few of rayon's), for every cell kind,
-//! padded and packed, on one thread and as two halves of the batch on two threads.
+//! padded and packed, on one thread and as two halves of the batch on two threads (the
+//! scan cells' passes too).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use recur_cpu::Cpu;
-use recur_tensor::{seq_backward, seq_forward, CellKind, DType, SeqInputs, Tensor};
+use recur_tensor::{
+    scan_backward, scan_forward, seq_backward, seq_forward, CellKind, DType, Recurrence,
+    ScanInputs, SeqInputs, Tensor,
+};
 
 struct Counting;
 
@@ -39,8 +43,14 @@ fn t(shape: &[usize]) -> Tensor<Cpu> {
 
 /// Allocations made by one forward + backward over `steps` steps.
 fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool, big: bool) -> usize {
-    // The big size runs its rows as two halves on two threads.
-    let (b, h) = if big { (48, 96) } else { (4, 8) };
+    let scan = kind.recurrence() == Recurrence::Scan;
+    // The big size runs its rows as two halves on two threads (a scan's steps are cheaper:
+    // it needs wider rows to split).
+    let (b, h) = match (big, scan) {
+        (true, false) => (48, 96),
+        (true, true) => (48, 1024),
+        (false, _) => (4, 8),
+    };
     let batch_sizes: Vec<usize> = (0..steps)
         .map(|s| {
             if packed {
@@ -67,10 +77,25 @@ fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool, big: b
         reverse,
         concurrent: false,
     };
-    let work = kind.gates() * h * h;
+    let work = if scan { 12 * h } else { kind.gates() * h * h };
     let split = recur_cpu::kernels::steps::Steps::new(&batch_sizes, reverse).split_for(work);
     assert_eq!(split < b, big, "the big size (only) must split");
     let before = ALLOCS.load(Ordering::SeqCst);
+    if scan {
+        let inputs = ScanInputs {
+            kind,
+            hidden: h,
+            x_proj: &x,
+            h0: &h0,
+            batch_sizes: &batch_sizes,
+            reverse,
+        };
+        let out = scan_forward(&Cpu, &inputs).unwrap();
+        let grads = scan_backward(&Cpu, &out.saved, Some(&gout), None).unwrap();
+        let after = ALLOCS.load(Ordering::SeqCst);
+        drop((out, grads));
+        return after - before;
+    }
     let out = seq_forward(&Cpu, &inputs).unwrap();
     let grads = seq_backward(&Cpu, &out.saved, Some(&gout), None, None).unwrap();
     let after = ALLOCS.load(Ordering::SeqCst);
@@ -84,7 +109,13 @@ fn no_allocation_per_time_step() {
     // for each of them to run) and CPU feature detection.
     rayon::broadcast(|_| ());
     allocations(CellKind::Lstm, 5, false, false, true);
-    for kind in [CellKind::Lstm, CellKind::Gru, CellKind::RnnTanh] {
+    for kind in [
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::RnnTanh,
+        CellKind::MinGru,
+        CellKind::MinLstm,
+    ] {
         for packed in [false, true] {
             for (reverse, big) in [(false, false), (true, false), (false, true), (true, true)] {
                 let short = allocations(kind, 30, packed, reverse, big);

@@ -1,10 +1,13 @@
 //! Large batches run their rows as two halves on two threads. The halves must give the same
 //! values and gradients as one thread doing every row: every cell kind, padded and packed,
-//! both directions, with and without an LSTM projection, f32 and f64.
+//! both directions, with and without an LSTM projection, f32 and f64; the scan cells too.
 
 use recur_cpu::kernels::steps::Steps;
 use recur_cpu::Cpu;
-use recur_tensor::{seq_backward, seq_forward, CellKind, DType, SeqInputs, Tensor};
+use recur_tensor::{
+    scan_backward, scan_forward, seq_backward, seq_forward, CellKind, DType, ScanInputs, SeqInputs,
+    Tensor,
+};
 
 fn t(shape: &[usize], dtype: DType, seed: usize) -> Tensor<Cpu> {
     let n: usize = shape.iter().product();
@@ -128,4 +131,52 @@ fn balanced_split_halves_the_rows() {
     let (lo, hi) = steps.split_rows(&mut buf, 2, 2);
     let lens = |v: &Vec<&mut [u8]>| v.iter().map(|s| s.len()).collect::<Vec<_>>();
     assert_eq!((lens(&lo), lens(&hi)), (vec![4, 4, 4, 2], vec![4, 4, 2, 0]));
+}
+
+/// Every output and gradient of one scan-cell forward + backward, flattened.
+fn scan_pass(kind: CellKind, dtype: DType, batch_sizes: &[usize], reverse: bool) -> Vec<Vec<f64>> {
+    let (b, h) = (batch_sizes[0], SCAN_H);
+    let n: usize = batch_sizes.iter().sum();
+    let (x, h0) = (t(&[n, kind.gates() * h], dtype, 1), t(&[b, h], dtype, 5));
+    let (gout, gh) = (t(&[n, h], dtype, 7), t(&[b, h], dtype, 8));
+    let inputs = ScanInputs {
+        kind,
+        hidden: h,
+        x_proj: &x,
+        h0: &h0,
+        batch_sizes,
+        reverse,
+    };
+    let out = scan_forward(&Cpu, &inputs).unwrap();
+    let gr = scan_backward(&Cpu, &out.saved, Some(&gout), Some(&gh)).unwrap();
+    [&out.output, &out.h_n, &gr.x_proj, &gr.h0]
+        .iter()
+        .map(|t| t.to_f64_vec().unwrap())
+        .collect()
+}
+
+/// Hidden size of the scan test: wide enough for the split.
+const SCAN_H: usize = 256;
+
+#[test]
+fn scan_halves_match_one_thread() {
+    let padded = vec![24; 200];
+    let packed: Vec<usize> = (0..300).map(|s| 24 - s * 23 / 299).collect();
+    for kind in [CellKind::MinGru, CellKind::MinLstm] {
+        for batch_sizes in [&padded, &packed] {
+            let steps = Steps::new(batch_sizes, false);
+            assert!(
+                in_pool(2, || steps.split_for(12 * SCAN_H)) < 24,
+                "the test must split"
+            );
+            for reverse in [false, true] {
+                for dtype in [DType::F64, DType::F32] {
+                    let one = in_pool(1, || scan_pass(kind, dtype, batch_sizes, reverse));
+                    let two = in_pool(2, || scan_pass(kind, dtype, batch_sizes, reverse));
+                    // the rows never interact: the halves give the same bits
+                    assert_eq!(one, two, "{kind:?} {dtype:?} reverse={reverse}");
+                }
+            }
+        }
+    }
 }

@@ -477,6 +477,70 @@ template <typename T, int KMAX> __device__ void rnn_persist_bwd_(const T* out, c
     dh_state[r * H + tid] = dh_s[tid];
 }
 
+// ------------------------------------------------------------------ scan cells (minGRU, minLSTM)
+// No recurrent weight: every step is h = a·h + b with a, b from the row's x_proj alone, so
+// every (batch row, column) pair is an independent scan over the row's steps: one thread
+// each, all pairs at once. cell 0: minGRU (blocks z, h̃: a = 1 − σ(k_z), b = σ(k_z)·h̃);
+// cell 1: minLSTM (blocks f, i, h̃: a = f/(f+i), b = i/(f+i)·h̃). The CPU twin is
+// recur-cpu's kernels/scan.rs (same formulas, same order of operations).
+__device__ __forceinline__ long long scan_len_(const long long* bs, long long steps, long long r) {
+  long long n = 0;
+  while (n < steps && bs[n] > r) ++n;
+  return n;
+}
+template <typename T> __device__ void scan_fwd_(const T* xp, T* hs, T* out, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) {
+  long long G = (cell == 0 ? 2 : 3) * H;
+  GRID_STRIDE(i, B * H) {
+    long long r = i / H, j = i % H;
+    long long len = scan_len_(bs, steps, r);
+    T h = hs[i];
+    for (long long k = 0; k < len; ++k) {
+      long long row = off[rev ? len - 1 - k : k] + r;
+      const T* x = xp + row * G;
+      if (cell == 0) {
+        T z = sigmoid_(x[j]);
+        h = (T(1) - z) * h + z * x[H + j];
+      } else {
+        T f = sigmoid_(x[j]), in = sigmoid_(x[H + j]);
+        T s = f + in;
+        h = f / s * h + in / s * x[2 * H + j];
+      }
+      out[row * H + j] = h;
+    }
+    hs[i] = h;
+  }
+}
+template <typename T> __device__ void scan_bwd_(const T* xp, const T* h0, const T* out, const T* go, T* dh, T* dx, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) {
+  long long G = (cell == 0 ? 2 : 3) * H;
+  GRID_STRIDE(i, B * H) {
+    long long r = i / H, j = i % H;
+    long long len = scan_len_(bs, steps, r);
+    T d = dh[i];
+    for (long long k = len - 1; k >= 0; --k) {
+      long long row = off[rev ? len - 1 - k : k] + r;
+      T prev = k == 0 ? h0[i] : out[(off[rev ? len - k : k - 1] + r) * H + j];
+      if (go) d += go[row * H + j];
+      const T* x = xp + row * G;
+      T* g = dx + row * G;
+      if (cell == 0) {
+        T z = sigmoid_(x[j]), c = x[H + j];
+        g[H + j] = d * z;
+        g[j] = d * (c - prev) * z * (T(1) - z);
+        d = d * (T(1) - z);
+      } else {
+        T f = sigmoid_(x[j]), in = sigmoid_(x[H + j]), c = x[2 * H + j];
+        T s = f + in;
+        T dfp = d * (prev - c) / (s * s);
+        g[2 * H + j] = d * (in / s);
+        g[j] = dfp * in * f * (T(1) - f);
+        g[H + j] = -(dfp * f) * in * (T(1) - in);
+        d = d * (f / s);
+      }
+    }
+    dh[i] = d;
+  }
+}
+
 #define INSTANTIATE(T, S) \
 extern "C" __global__ void axpy_##S(T alpha, const T* x, T* y, long long n) { axpy_(alpha, x, y, n); } \
 extern "C" __global__ void scale_##S(T alpha, const T* x, T* y, long long n) { scale_(alpha, x, y, n); } \
@@ -514,6 +578,8 @@ extern "C" __global__ void __launch_bounds__(192) gru_persist_fwd_64_##S(T* g, c
 extern "C" __global__ void __launch_bounds__(192) gru_persist_bwd_64_##S(const T* g, const T* ghn, const T* w, const T* h0, const T* o, const T* go, T* dh, T* dx, T* dgh, const long long* bs, const long long* off, long long steps, long long H, int rev) { gru_persist_bwd_<T, 64>(g, ghn, w, h0, o, go, dh, dx, dgh, bs, off, steps, H, rev); } \
 extern "C" __global__ void __launch_bounds__(64) rnn_persist_fwd_64_##S(T* o, const T* w, const T* b, T* hs, const long long* bs, const long long* off, long long steps, long long H, int rev, int relu) { rnn_persist_fwd_<T, 64>(o, w, b, hs, bs, off, steps, H, rev, relu); } \
 extern "C" __global__ void __launch_bounds__(64) rnn_persist_bwd_64_##S(const T* o, const T* w, const T* go, T* dh, T* dp, const long long* bs, const long long* off, long long steps, long long H, int rev, int relu) { rnn_persist_bwd_<T, 64>(o, w, go, dh, dp, bs, off, steps, H, rev, relu); } \
+extern "C" __global__ void scan_fwd_##S(const T* xp, T* hs, T* o, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) { scan_fwd_(xp, hs, o, bs, off, steps, B, H, rev, cell); } \
+extern "C" __global__ void scan_bwd_##S(const T* xp, const T* h0, const T* o, const T* go, T* dh, T* dx, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) { scan_bwd_(xp, h0, o, go, dh, dx, bs, off, steps, B, H, rev, cell); } \
 extern "C" __global__ void gather_prev_##S(const T* init, const T* states, T* o, long long off, long long bs, long long po, long long pr, long long W) { gather_prev_(init, states, o, off, bs, po, pr, W); }
 
 INSTANTIATE(float, f32)

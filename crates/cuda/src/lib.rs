@@ -6,7 +6,7 @@
 //! The layout mirrors `recur-cpu`: this file is the `Backend` impl (each of its ~35 methods
 //! checks its operands and dispatches on the dtype; it stays one file because Rust allows one
 //! trait impl block), `kernels/` the launches by family, `recurrent.rs` the fused recurrent
-//! passes.
+//! passes, `scan.rs` the scan cells' passes.
 //!
 //! ```no_run
 //! use recur_cuda::Cuda;
@@ -23,11 +23,12 @@ mod device;
 mod handle;
 mod kernels;
 mod recurrent;
+mod scan;
 mod storage;
 
 use recur_tensor::{
-    check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
-    SeqOutputs, SeqSaved, SgdHyper, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, ScanGrads, ScanInputs,
+    ScanOutputs, ScanSaved, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, SgdHyper, UnaryOp,
 };
 
 use device::dev_err;
@@ -343,5 +344,19 @@ impl Backend for Cuda {
     ) -> Result<SeqGrads<Self>> {
         saved.check_grads(grad_output, grad_h_n, grad_c_n)?;
         recurrent::backward(self, saved, grad_output, grad_h_n, grad_c_n)
+    }
+
+    fn scan_forward(&self, inputs: &ScanInputs<'_, Self>) -> Result<ScanOutputs<Self>> {
+        scan::forward(self, inputs)
+    }
+
+    fn scan_backward(
+        &self,
+        saved: &ScanSaved<Self>,
+        grad_output: Option<&CudaTensor>,
+        grad_h_n: Option<&CudaTensor>,
+    ) -> Result<ScanGrads<Self>> {
+        saved.check_grads(grad_output, grad_h_n)?;
+        scan::backward(self, saved, grad_output, grad_h_n)
     }
 }

@@ -85,6 +85,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_forward(cuda, &input, &mut bufs, rows)?
                 }
+                CellKind::MinGru | CellKind::MinLstm => return Err(scan_cell(op, kind)),
             }
         }
     }
@@ -100,6 +101,7 @@ where
             gh_n: n_h(bufs.gh_n)?.ok_or_else(|| missing("gh_n"))?,
         },
         CellKind::RnnTanh | CellKind::RnnRelu => CellSaved::Rnn,
+        CellKind::MinGru | CellKind::MinLstm => return Err(scan_cell(op, kind)),
     };
     let output = tensor(cuda, vec![n, p], T::wrap(bufs.output))?;
     let gates = if kind.gates() == 1 {
@@ -195,6 +197,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_backward(cuda, &input, &mut bufs, rows)?
                 }
+                CellKind::MinGru | CellKind::MinLstm => return Err(scan_cell(op, kind)),
             }
         }
     }
@@ -242,6 +245,14 @@ where
 }
 
 /// Borrows an optional tensor's storage as a slice of `T`.
+/// The error for a scan cell sent to the gated recurrent op.
+fn scan_cell(op: &'static str, kind: CellKind) -> Error {
+    Error::invalid(
+        op,
+        format!("{kind:?} is a scan cell: it runs through scan_forward"),
+    )
+}
+
 fn opt_sl<'a, T: DevElem>(
     op: &'static str,
     t: Option<&'a CudaTensor>,

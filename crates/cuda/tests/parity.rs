@@ -6,8 +6,8 @@ use rand::{Rng, SeedableRng};
 use recur_cpu::Cpu;
 use recur_cuda::Cuda;
 use recur_tensor::{
-    seq_backward, seq_forward, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, MatLayout,
-    SeqInputs, SgdHyper, Tensor, UnaryOp,
+    scan_backward, scan_forward, seq_backward, seq_forward, AdamHyper, Backend, BinaryOp, CellKind,
+    DType, GemmSpec, MatLayout, ScanInputs, SeqInputs, SgdHyper, Tensor, UnaryOp,
 };
 
 /// Momentum 0.9, dampening 0.1, weight decay 0.01, Nesterov, at 0.1.
@@ -395,6 +395,59 @@ fn fused_recurrent_ops() {
             dgrad.w_hr.as_ref(),
             1e-4,
         );
+    }
+}
+
+#[test]
+fn scan_cells() {
+    let Some(g) = gpu() else { return };
+    let cases: [(CellKind, usize, Vec<usize>, bool); 6] = [
+        (CellKind::MinGru, 6, vec![5, 5, 4, 2, 1], false),
+        (CellKind::MinGru, 6, vec![5, 5, 4, 2, 1], true),
+        (CellKind::MinGru, 300, vec![7, 7, 7, 7], false),
+        (CellKind::MinLstm, 6, vec![5, 3, 3, 1], true),
+        (CellKind::MinLstm, 6, vec![5, 5, 5], false),
+        (CellKind::MinLstm, 130, vec![9, 8, 8, 3, 1], true),
+    ];
+    for (k, (kind, h, bs, reverse)) in cases.into_iter().enumerate() {
+        let (n, b) = (bs.iter().sum::<usize>(), bs[0]);
+        let s = 500 + 10 * k as u64;
+        let (cx, dx) = pair(&g, &[n, kind.gates() * h], s);
+        let (ch0, dh0) = pair(&g, &[b, h], s + 1);
+        let (cgo, dgo) = pair(&g, &[n, h], s + 2);
+        let (cgh, dgh) = pair(&g, &[b, h], s + 3);
+        let ci = ScanInputs {
+            kind,
+            hidden: h,
+            x_proj: &cx,
+            h0: &ch0,
+            batch_sizes: &bs,
+            reverse,
+        };
+        let di = ScanInputs {
+            kind,
+            hidden: h,
+            x_proj: &dx,
+            h0: &dh0,
+            batch_sizes: &bs,
+            reverse,
+        };
+        let (co, dout) = (
+            scan_forward(&Cpu, &ci).unwrap(),
+            scan_forward(&g, &di).unwrap(),
+        );
+        let name = format!("{}_scan_forward #{k}", kind.name());
+        close(&name, &co.output, &dout.output, 1e-5);
+        close(&name, &co.h_n, &dout.h_n, 1e-5);
+        let cg = scan_backward(&Cpu, &co.saved, Some(&cgo), Some(&cgh)).unwrap();
+        let dg = scan_backward(&g, &dout.saved, Some(&dgo), Some(&dgh)).unwrap();
+        let name = format!("{}_scan_backward #{k}", kind.name());
+        close(&name, &cg.x_proj, &dg.x_proj, 1e-4);
+        close(&name, &cg.h0, &dg.h0, 1e-4);
+        // without an output gradient (h_n's alone)
+        let cg = scan_backward(&Cpu, &co.saved, None, Some(&cgh)).unwrap();
+        let dg = scan_backward(&g, &dout.saved, None, Some(&dgh)).unwrap();
+        close(&format!("{name} (h_n only)"), &cg.x_proj, &dg.x_proj, 1e-4);
     }
 }
 

@@ -1,5 +1,6 @@
 //! PyTorch parity for cells and recurrent layers (padded and packed, every gradient), in
-//! f64 and f32, against `tests/golden/{cells,rnn}` (or `$RECUR_GOLDEN_DIR`).
+//! f64 and f32, against `tests/golden/{cells,rnn}` (or `$RECUR_GOLDEN_DIR`); minGRU and
+//! minLSTM against the PyTorch reference `MinRNN` of `make.py`.
 //!
 //! The goldens are made by `cell_case` and `rnn_case` in `tests/golden/make.py` (`cargo
 //! xtask goldens`) with PyTorch 2.15 as: `out, h_n[, c_n] = module(input, h0[, c0])`
@@ -23,6 +24,8 @@ fn kind_of(module: &str) -> CellKind {
         "RNN_RELU" | "RNNCell_relu" => CellKind::RnnRelu,
         "LSTM" | "LSTMCell" => CellKind::Lstm,
         "GRU" | "GRUCell" => CellKind::Gru,
+        "MinGRU" => CellKind::MinGru,
+        "MinLSTM" => CellKind::MinLstm,
         other => panic!("unknown module {other}"),
     }
 }

@@ -23,7 +23,7 @@ struct Case {
 
 fn case() -> impl Strategy<Value = Case> {
     (
-        0usize..4,
+        0usize..6,
         1usize..4,
         1usize..5,
         1usize..4,
@@ -43,6 +43,8 @@ fn case() -> impl Strategy<Value = Case> {
                     CellKind::RnnRelu,
                     CellKind::Lstm,
                     CellKind::Gru,
+                    CellKind::MinGru,
+                    CellKind::MinLstm,
                 ][k];
                 let h = if proj && kind == CellKind::Lstm {
                     h + 1
@@ -389,7 +391,13 @@ fn param_shapes_are_what_the_models_register() {
             .map(|(_, n, t)| (n.to_string(), t.shape().to_vec()))
             .collect()
     };
-    for cell in [CellKind::RnnTanh, CellKind::Lstm, CellKind::Gru] {
+    for cell in [
+        CellKind::RnnTanh,
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::MinGru,
+        CellKind::MinLstm,
+    ] {
         for (layers, bi, proj, pooling) in [
             (1, false, 0, Pooling::Last),
             (2, true, 0, Pooling::Attention),

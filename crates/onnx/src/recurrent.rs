@@ -44,6 +44,9 @@ fn onnx_order(kind: CellKind) -> &'static [usize] {
         // r z n → z r h
         CellKind::Gru => &[1, 0, 2],
         CellKind::RnnTanh | CellKind::RnnRelu => &[0],
+        // never reached: `stack` refuses the scan cells first
+        CellKind::MinGru => &[0, 1],
+        CellKind::MinLstm => &[0, 1, 2],
     }
 }
 
@@ -90,6 +93,15 @@ pub fn stack(
         return Err(OnnxError::Unsupported {
             option: "model.proj_size",
             why: "ONNX's LSTM has no projection of the hidden state".into(),
+        });
+    }
+    if !cfg.has_recurrent_weight() {
+        return Err(OnnxError::Unsupported {
+            option: "model.cell",
+            why: format!(
+                "ONNX has no {} operator (its recurrent operators are LSTM, GRU and RNN)",
+                cfg.kind.name()
+            ),
         });
     }
     let (h, d) = (cfg.hidden_size, cfg.directions());
@@ -140,6 +152,12 @@ pub fn stack(
             CellKind::RnnRelu => {
                 attrs.push(strings("activations", &["Relu"; 2][..d]));
                 "RNN"
+            }
+            CellKind::MinGru | CellKind::MinLstm => {
+                return Err(OnnxError::Model(format!(
+                    "{:?} has no ONNX operator",
+                    cfg.kind
+                )))
             }
         };
         let (h0, c0) = match &initial {

@@ -1,9 +1,10 @@
 //! The [`Backend`] trait: the raw kernels a device must provide, grouped in op families,
 //! and the types its signatures carry ([`Tensor`] and the fused recurrent pass's
-//! [`SeqInputs`], [`SeqOutputs`], [`SeqGrads`], [`SeqSaved`]). It stays one file because
+//! [`SeqInputs`], [`SeqOutputs`], [`SeqGrads`], [`SeqSaved`], and the scan cells'
+//! [`ScanInputs`], [`ScanOutputs`], [`ScanSaved`], [`ScanGrads`]). It stays one file because
 //! the trait and those types name each other: from two files they would import each other
 //! in a circle. Their behaviour lives apart (`tensor.rs`, `ops/`, `recurrent.rs`,
-//! `seq_saved.rs`).
+//! `seq_saved.rs`, `scan.rs`).
 //!
 //! Arguments reaching a backend have already been validated by the [`crate::Tensor`]
 //! front end (shapes, lengths, dtypes and index ranges), so kernels only compute.
@@ -336,6 +337,18 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
         grad_h_n: Option<&Tensor<Self>>,
         grad_c_n: Option<&Tensor<Self>>,
     ) -> Result<SeqGrads<Self>>;
+    /// One scan-cell layer and direction (minGRU, minLSTM) over a whole (packed) sequence:
+    /// gates from `inputs.x_proj`, then `h_t = a_t ⊙ h_{t−1} + b_t` per row, forward and
+    /// state in one pass over time. Called through [`crate::scan_forward`], which validates.
+    fn scan_forward(&self, inputs: &ScanInputs<'_, Self>) -> Result<ScanOutputs<Self>>;
+    /// Backward of [`Backend::scan_forward`] from the gradients of its output and `h_n` (each
+    /// absent when zero), in one pass over time. Called through [`crate::scan_backward`].
+    fn scan_backward(
+        &self,
+        saved: &ScanSaved<Self>,
+        grad_output: Option<&Tensor<Self>>,
+        grad_h_n: Option<&Tensor<Self>>,
+    ) -> Result<ScanGrads<Self>>;
 }
 
 /// A dense row-major tensor whose storage lives in backend `B`.
@@ -463,6 +476,66 @@ pub enum CellSaved<B: Backend> {
         /// `W_hn h_{t-1} + b_hn`: `[N, H]`.
         gh_n: Tensor<B>,
     },
+}
+
+/// Inputs of one scan-cell pass (minGRU, minLSTM; one layer, one direction).
+///
+/// # Shapes
+/// `N = Σ batch_sizes`, `G` = [`CellKind::gates`] (2 or 3), `H` = `hidden`,
+/// `B = batch_sizes[0]`.
+pub struct ScanInputs<'a, B: Backend> {
+    /// The cell to run ([`crate::Recurrence::Scan`] kinds only).
+    pub kind: CellKind,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// `x · W_ihᵀ + b_ih` for every packed row: `[N, G·H]`.
+    pub x_proj: &'a Tensor<B>,
+    /// Initial state `[B, H]`, rows in packed (sorted) order.
+    pub h0: &'a Tensor<B>,
+    /// Rows alive at each step; non-increasing, all ≥ 1.
+    pub batch_sizes: &'a [usize],
+    /// Run from the last step to the first; each row starts at its own last step.
+    pub reverse: bool,
+}
+
+/// Results of one scan-cell pass.
+#[derive(Clone, Debug)]
+pub struct ScanOutputs<B: Backend> {
+    /// `h_t` for every packed row: `[N, H]`.
+    pub output: Tensor<B>,
+    /// Final state of each row (after its last step): `[B, H]`.
+    pub h_n: Tensor<B>,
+    /// Saved for backward.
+    pub saved: ScanSaved<B>,
+}
+
+/// What a scan-cell pass keeps for backward: its inputs and outputs (the gates are
+/// recomputed from `x_proj`, cheaper than storing them).
+#[derive(Clone, Debug)]
+pub struct ScanSaved<B: Backend> {
+    /// The cell that ran.
+    pub kind: CellKind,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// Rows alive per step.
+    pub batch_sizes: Vec<usize>,
+    /// Direction of the pass.
+    pub reverse: bool,
+    /// `[N, G·H]`.
+    pub x_proj: Tensor<B>,
+    /// `[B, H]`.
+    pub h0: Tensor<B>,
+    /// `[N, H]` (the op's output).
+    pub output: Tensor<B>,
+}
+
+/// Gradients of one scan-cell pass.
+#[derive(Clone, Debug)]
+pub struct ScanGrads<B: Backend> {
+    /// `∂L/∂x_proj`: `[N, G·H]`.
+    pub x_proj: Tensor<B>,
+    /// `∂L/∂h0`: `[B, H]`.
+    pub h0: Tensor<B>,
 }
 
 /// An LSTM projection as saved for backward.

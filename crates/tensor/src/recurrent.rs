@@ -8,8 +8,29 @@
 //! The input projection `x · W_ihᵀ + b_ih` for all steps is computed outside (one GEMM).
 
 use crate::backend::{SeqGrads, SeqInputs, SeqOutputs, SeqSaved, Tensor};
-use crate::cell::CellKind;
+use crate::cell::{CellKind, Recurrence};
 use crate::{Backend, Error, Result};
+
+/// Checks a packed pass's `batch_sizes` (non-empty, no zero, non-increasing); returns
+/// `(N, B)`.
+pub(crate) fn check_batch_sizes(op: &'static str, bs: &[usize]) -> Result<(usize, usize)> {
+    if bs.is_empty() {
+        return Err(Error::invalid(op, "batch_sizes is empty (no time step)"));
+    }
+    if bs.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            format!("batch_sizes {bs:?} has a zero entry"),
+        ));
+    }
+    if bs.windows(2).any(|w| w[1] > w[0]) {
+        return Err(Error::invalid(
+            op,
+            format!("batch_sizes {bs:?} must be non-increasing"),
+        ));
+    }
+    Ok((bs.iter().sum(), bs[0]))
+}
 
 pub(crate) fn expect_shape<B: Backend>(
     op: &'static str,
@@ -34,24 +55,16 @@ impl<B: Backend> SeqInputs<'_, B> {
             CellKind::Gru => "gru_seq_forward",
             _ => "rnn_seq_forward",
         };
-        let bs = self.batch_sizes;
-        if bs.is_empty() {
-            return Err(Error::invalid(op, "batch_sizes is empty (no time step)"));
-        }
-        if bs.contains(&0) {
+        if self.kind.recurrence() != Recurrence::Gated {
             return Err(Error::invalid(
                 op,
-                format!("batch_sizes {bs:?} has a zero entry"),
+                format!(
+                    "{:?} is a scan cell: it runs through scan_forward",
+                    self.kind
+                ),
             ));
         }
-        if bs.windows(2).any(|w| w[1] > w[0]) {
-            return Err(Error::invalid(
-                op,
-                format!("batch_sizes {bs:?} must be non-increasing"),
-            ));
-        }
-        let n: usize = bs.iter().sum();
-        let batch = bs[0];
+        let (n, batch) = check_batch_sizes(op, self.batch_sizes)?;
         let h = self.hidden;
         let gh = self.kind.gates() * h;
         let h_out = match self.w_hr {

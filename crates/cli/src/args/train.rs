@@ -161,7 +161,8 @@ pub struct CommonArgs {
     /// Keep at most this many tokens (the most frequent) besides the special ones.
     #[arg(long)]
     pub max_vocab: Option<usize>,
-    /// The recurrent cell: rnn | rnn-relu | lstm | gru (classifiers: instead of the model's).
+    /// The recurrent cell: rnn | rnn-relu | lstm | gru | mingru | minlstm (classifiers:
+    /// instead of the model's; mingru and minlstm train as a parallel scan).
     #[arg(long, value_parser = parse_cell)]
     pub cell: Option<CellKind>,
     /// Embedding width.

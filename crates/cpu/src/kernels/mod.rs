@@ -44,5 +44,6 @@ pub mod mm;
 pub mod optim;
 pub mod pgemm;
 pub mod rnn;
+pub mod scan;
 pub mod softmax;
 pub mod steps;

@@ -1,7 +1,7 @@
-//! [`RecurrentConfig`]: PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` constructor arguments, with
-//! the checks PyTorch makes and the shapes they imply.
+//! [`RecurrentConfig`]: PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` constructor arguments (and
+//! the same for minGRU / minLSTM), with the checks PyTorch makes and the shapes they imply.
 
-use recur_tensor::CellKind;
+use recur_tensor::{CellKind, Recurrence};
 use serde::{Deserialize, Serialize};
 
 use crate::{LayerError, Result};
@@ -17,7 +17,7 @@ pub struct RecurrentConfig {
     pub hidden_size: usize,
     /// Stacked layers `L`.
     pub num_layers: usize,
-    /// Whether the layers have `b_ih` and `b_hh`.
+    /// Whether the layers have `b_ih` and `b_hh` (the scan cells: `b_ih`).
     pub bias: bool,
     /// Input and output are `[B, T, ..]` instead of `[T, B, ..]`.
     pub batch_first: bool,
@@ -64,6 +64,17 @@ impl RecurrentConfig {
         Self::new(CellKind::Gru, input_size, hidden_size)
     }
 
+    /// Any cell kind with PyTorch's defaults (one layer, bias, time-major).
+    pub fn of(kind: CellKind, input_size: usize, hidden_size: usize) -> Self {
+        Self::new(kind, input_size, hidden_size)
+    }
+
+    /// Whether each layer and direction has a recurrent weight `weight_hh` (and `bias_hh`):
+    /// every cell but the scan cells.
+    pub fn has_recurrent_weight(&self) -> bool {
+        self.kind.recurrence() == Recurrence::Gated
+    }
+
     /// Number of directions `D`.
     pub fn directions(&self) -> usize {
         if self.bidirectional {
@@ -84,7 +95,8 @@ impl RecurrentConfig {
 
     /// Every parameter `Recurrent::new` registers under `prefix`, with its shape, in
     /// PyTorch's order (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`,
-    /// `weight_hr_l0`, then `_reverse`, then the next layer). Computed without allocating,
+    /// `weight_hr_l0`, then `_reverse`, then the next layer; the scan cells have no
+    /// `weight_hh` / `bias_hh`). Computed without allocating,
     /// so a size read from a file is checked before anything is built.
     pub fn param_shapes(&self, prefix: &str) -> Vec<(String, Vec<usize>)> {
         let (h, d) = (self.hidden_size, self.directions());
@@ -105,11 +117,16 @@ impl RecurrentConfig {
                         format!("{prefix}.{n}_{sfx}")
                     }
                 };
+                let gated = self.has_recurrent_weight();
                 out.push((name("weight_ih"), vec![gh, in_size]));
-                out.push((name("weight_hh"), vec![gh, self.out_size()]));
+                if gated {
+                    out.push((name("weight_hh"), vec![gh, self.out_size()]));
+                }
                 if self.bias {
                     out.push((name("bias_ih"), vec![gh]));
-                    out.push((name("bias_hh"), vec![gh]));
+                    if gated {
+                        out.push((name("bias_hh"), vec![gh]));
+                    }
                 }
                 if self.proj_size > 0 {
                     out.push((name("weight_hr"), vec![self.proj_size, h]));

@@ -1,6 +1,7 @@
-//! Multi-layer, optionally bidirectional RNN / LSTM / GRU layers with PyTorch's options,
-//! parameter names and state layouts. Each layer and direction is one fused op on the tape;
-//! [`Recurrent::forward_unrolled`] is the cell-by-cell reference.
+//! Multi-layer, optionally bidirectional RNN / LSTM / GRU / minGRU / minLSTM layers with
+//! PyTorch's options, parameter names and state layouts. Each layer and direction is one
+//! fused op on the tape (the gated recurrence, or the scan); [`Recurrent::forward_unrolled`]
+//! is the cell-by-cell reference.
 
 use recur_autograd::{Tape, Var};
 use recur_packed::PackedSequence;
@@ -19,7 +20,8 @@ pub use config::RecurrentConfig;
 #[derive(Clone, Debug)]
 struct DirParams {
     w_ih: ParamId,
-    w_hh: ParamId,
+    /// Absent for the scan cells (so is `b_hh`).
+    w_hh: Option<ParamId>,
     b_ih: Option<ParamId>,
     b_hh: Option<ParamId>,
     w_hr: Option<ParamId>,
@@ -37,7 +39,8 @@ pub struct RecurrentOutput {
     pub c_n: Option<Var>,
 }
 
-/// A multi-layer recurrent layer (PyTorch `nn.RNN` / `nn.LSTM` / `nn.GRU`).
+/// A multi-layer recurrent layer (PyTorch `nn.RNN` / `nn.LSTM` / `nn.GRU`, and minGRU /
+/// minLSTM with the same options but `proj_size`).
 #[derive(Clone, Debug)]
 pub struct Recurrent {
     /// The prefix of its parameters (`rnn`), naming it in errors.
@@ -79,16 +82,19 @@ impl Recurrent {
                     }
                 };
                 let w_ih = store.add_uniform(&name("weight_ih"), &[gh, in_size], k, rng)?;
-                let w_hh =
-                    store.add_uniform(&name("weight_hh"), &[gh, config.out_size()], k, rng)?;
-                let (b_ih, b_hh) = if config.bias {
-                    (
-                        Some(store.add_uniform(&name("bias_ih"), &[gh], k, rng)?),
-                        Some(store.add_uniform(&name("bias_hh"), &[gh], k, rng)?),
-                    )
-                } else {
-                    (None, None)
-                };
+                let gated = config.has_recurrent_weight();
+                let w_hh = gated
+                    .then(|| {
+                        store.add_uniform(&name("weight_hh"), &[gh, config.out_size()], k, rng)
+                    })
+                    .transpose()?;
+                let b_ih = config
+                    .bias
+                    .then(|| store.add_uniform(&name("bias_ih"), &[gh], k, rng))
+                    .transpose()?;
+                let b_hh = (config.bias && gated)
+                    .then(|| store.add_uniform(&name("bias_hh"), &[gh], k, rng))
+                    .transpose()?;
                 let w_hr = if config.proj_size > 0 {
                     Some(store.add_uniform(&name("weight_hr"), &[config.proj_size, h], k, rng)?)
                 } else {
@@ -131,7 +137,7 @@ impl Recurrent {
         let var = |id: ParamId| store.var_of(tape, id, &self.name);
         Ok(CellParams {
             w_ih: var(p.w_ih)?,
-            w_hh: var(p.w_hh)?,
+            w_hh: p.w_hh.map(var).transpose()?,
             b_ih: p.b_ih.map(var).transpose()?,
             b_hh: p.b_hh.map(var).transpose()?,
             w_hr: p.w_hr.map(var).transpose()?,

@@ -1,9 +1,10 @@
 //! The pass of a [`Recurrent`] layer over packed rows: every layer and direction in turn,
-//! each one fused recurrent op on the tape (both directions of a layer at once), inter-layer
-//! dropout when training, and the final states gathered.
+//! each one fused op on the tape (the gated recurrence, both directions of a layer at once;
+//! or the scan of a minGRU / minLSTM layer), inter-layer dropout when training, and the
+//! final states gathered.
 
-use recur_autograd::{SeqVars, Tape, Var};
-use recur_tensor::{Backend, CellKind, Tensor};
+use recur_autograd::{ScanVars, SeqVars, Tape, Var};
+use recur_tensor::{Backend, Recurrence, Tensor};
 
 use super::{FirstLayer, Recurrent};
 use crate::{ParamStore, Result, Rng};
@@ -41,7 +42,7 @@ impl Recurrent {
         let cfg = &self.config;
         let (d, h, p) = (cfg.directions(), cfg.hidden_size, cfg.out_size());
         let b = batch_sizes[0];
-        let lstm = cfg.kind == CellKind::Lstm;
+        let lstm = cfg.kind.has_cell_state();
         let (mut layer_input, projected) = match first {
             FirstLayer::Rows(data) => (data, None),
             FirstLayer::Projected(p) => {
@@ -61,7 +62,7 @@ impl Recurrent {
                         crate::dropout(tape, layer_input, cfg.dropout, store.dtype(), rng)?;
                 }
             }
-            let mut seqs = Vec::with_capacity(d);
+            let mut dirs = Vec::with_capacity(d);
             for dir in 0..d {
                 let idx = layer * d + dir;
                 let cp = self.cell_params(tape, store, idx)?;
@@ -75,23 +76,49 @@ impl Recurrent {
                 } else {
                     None
                 };
-                seqs.push(SeqVars {
-                    kind: cfg.kind,
-                    hidden: h,
-                    x_proj,
-                    w_hh: cp.w_hh,
-                    b_hh: cp.b_hh,
-                    w_hr: cp.w_hr,
-                    h0: h_init,
-                    c0: c_init,
-                    batch_sizes,
-                    reverse: dir == 1,
-                });
+                dirs.push((cp, x_proj, h_init, c_init));
             }
-            let results = if d == 2 {
-                tape.recurrent_pair(&seqs[0], &seqs[1])?.to_vec()
-            } else {
-                vec![tape.recurrent(&seqs[0])?]
+            let results = match cfg.kind.recurrence() {
+                Recurrence::Gated => {
+                    let mut seqs = Vec::with_capacity(d);
+                    for (dir, &(cp, x_proj, h0, c0)) in dirs.iter().enumerate() {
+                        let w_hh = cp.w_hh.ok_or_else(|| {
+                            self.shape_err("a gated layer without its recurrent weight".into())
+                        })?;
+                        seqs.push(SeqVars {
+                            kind: cfg.kind,
+                            hidden: h,
+                            x_proj,
+                            w_hh,
+                            b_hh: cp.b_hh,
+                            w_hr: cp.w_hr,
+                            h0,
+                            c0,
+                            batch_sizes,
+                            reverse: dir == 1,
+                        });
+                    }
+                    if d == 2 {
+                        tape.recurrent_pair(&seqs[0], &seqs[1])?.to_vec()
+                    } else {
+                        vec![tape.recurrent(&seqs[0])?]
+                    }
+                }
+                Recurrence::Scan => {
+                    let mut out = Vec::with_capacity(d);
+                    for (dir, &(_, x_proj, h0, _)) in dirs.iter().enumerate() {
+                        let (o, h_n) = tape.scan(&ScanVars {
+                            kind: cfg.kind,
+                            hidden: h,
+                            x_proj,
+                            h0,
+                            batch_sizes,
+                            reverse: dir == 1,
+                        })?;
+                        out.push((o, h_n, None));
+                    }
+                    out
+                }
             };
             let mut outs = Vec::with_capacity(d);
             for (out, h_n, c_n) in results {

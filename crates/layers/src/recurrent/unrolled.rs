@@ -2,10 +2,10 @@
 //! same layer run cell by cell on primitive tape ops.
 
 use recur_autograd::{Tape, Var};
-use recur_tensor::{Backend, CellKind};
+use recur_tensor::Backend;
 
 use super::{Recurrent, RecurrentOutput};
-use crate::cells::{gru_step, lstm_step, rnn_step};
+use crate::cells::cell_step;
 use crate::{ParamStore, Result};
 
 impl Recurrent {
@@ -49,16 +49,9 @@ impl Recurrent {
                 for step in order {
                     let in_w = tape.shape(x)?[2];
                     let xt = tape.reshape(tape.narrow(x, 0, step, 1)?, &[b, in_w])?;
-                    match cfg.kind {
-                        CellKind::Lstm => {
-                            let (hn, cn) = lstm_step(tape, &cp, h, xt, hs, cs)?;
-                            hs = hn;
-                            cs = cn;
-                        }
-                        CellKind::Gru => hs = gru_step(tape, &cp, h, xt, hs)?,
-                        CellKind::RnnTanh => hs = rnn_step(tape, &cp, false, xt, hs)?,
-                        CellKind::RnnRelu => hs = rnn_step(tape, &cp, true, xt, hs)?,
-                    }
+                    let (hn, cn) = cell_step(tape, &cp, cfg.kind, h, xt, (hs, Some(cs)))?;
+                    hs = hn;
+                    cs = cn.unwrap_or(cs);
                     outs[step] = Some(tape.reshape(hs, &[1, b, p])?);
                 }
                 let outs: Vec<Var> = outs.into_iter().flatten().collect();
@@ -78,7 +71,7 @@ impl Recurrent {
             x
         };
         let h_n = tape.cat(&h_ns, 0)?;
-        let c_n = if cfg.kind == CellKind::Lstm {
+        let c_n = if cfg.kind.has_cell_state() {
             Some(tape.cat(&c_ns, 0)?)
         } else {
             None

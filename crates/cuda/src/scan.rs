@@ -1,0 +1,116 @@
+//! The scan cells' passes on the GPU (minGRU, minLSTM): one launch forward, one backward
+//! (`scan_fwd` / `scan_bwd` in `kernels/recur.cu`), one thread per batch row and column
+//! running that pair's scan over the row's steps; the CPU twin is recur-cpu's `scan.rs`.
+
+use cudarc::driver::PushKernelArg;
+use recur_tensor::{
+    CellKind, Error, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved, StepLayout, Tensor,
+};
+
+use crate::device::{dev_err, grid};
+use crate::handle::{dispatch, Cuda, CudaTensor};
+use crate::kernels::steps::{arg_or_null, step_tables};
+use crate::storage::{sl, DevElem};
+
+/// The kernels' cell code: 0 minGRU, 1 minLSTM.
+fn cell_code(op: &'static str, kind: CellKind) -> Result<i32> {
+    match kind {
+        CellKind::MinGru => Ok(0),
+        CellKind::MinLstm => Ok(1),
+        other => Err(Error::invalid(op, format!("{other:?} is not a scan cell"))),
+    }
+}
+
+/// [`recur_tensor::Backend::scan_forward`] on the GPU.
+pub fn forward(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOutputs<Cuda>> {
+    dispatch!(x.x_proj.dtype(), T => forward_t::<T>(cuda, x))
+}
+
+fn forward_t<T: DevElem>(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOutputs<Cuda>> {
+    let op = "scan_forward";
+    let (n, b) = x.validate()?;
+    let cell = cell_code(op, x.kind)?;
+    let h = x.hidden;
+    let steps = StepLayout::new(x.batch_sizes, x.reverse);
+    let (d_bs, d_off) = step_tables(cuda, &steps)?;
+    let st = cuda.stream();
+    let mut state = st
+        .clone_dtod(sl::<T>(op, x.h0.storage())?)
+        .map_err(dev_err)?;
+    let mut output = cuda.zeros::<T>(n * h)?;
+    let f = cuda.kernel::<T>("scan_fwd")?;
+    let (nsteps, bi, hi, rev) = (steps.len() as i64, b as i64, h as i64, i32::from(x.reverse));
+    let mut l = st.launch_builder(&f);
+    l.arg(sl::<T>(op, x.x_proj.storage())?)
+        .arg(&mut state)
+        .arg(&mut output)
+        .arg(&d_bs)
+        .arg(&d_off)
+        .arg(&nsteps)
+        .arg(&bi)
+        .arg(&hi)
+        .arg(&rev)
+        .arg(&cell);
+    // SAFETY: validated shapes; the step tables name only rows of the [N, G·H] and [N, H]
+    // buffers, and every thread touches its own [B, H] element.
+    unsafe { l.launch(grid(b * h)) }.map_err(dev_err)?;
+    let output = Tensor::from_storage(cuda, vec![n, h], T::wrap(output))?;
+    Ok(ScanOutputs {
+        h_n: Tensor::from_storage(cuda, vec![b, h], T::wrap(state))?,
+        saved: ScanSaved::from_inputs(x, output.clone()),
+        output,
+    })
+}
+
+/// [`recur_tensor::Backend::scan_backward`] on the GPU (gradients already checked).
+pub fn backward(
+    cuda: &Cuda,
+    s: &ScanSaved<Cuda>,
+    grad_output: Option<&CudaTensor>,
+    grad_h_n: Option<&CudaTensor>,
+) -> Result<ScanGrads<Cuda>> {
+    dispatch!(s.x_proj.dtype(), T => backward_t::<T>(cuda, s, grad_output, grad_h_n))
+}
+
+fn backward_t<T: DevElem>(
+    cuda: &Cuda,
+    s: &ScanSaved<Cuda>,
+    grad_output: Option<&CudaTensor>,
+    grad_h_n: Option<&CudaTensor>,
+) -> Result<ScanGrads<Cuda>> {
+    let op = "scan_backward";
+    let cell = cell_code(op, s.kind)?;
+    let steps = StepLayout::new(&s.batch_sizes, s.reverse);
+    let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
+    let g = s.kind.gates() * h;
+    let (d_bs, d_off) = step_tables(cuda, &steps)?;
+    let st = cuda.stream();
+    let mut dh = match grad_h_n {
+        Some(gh) => st.clone_dtod(sl::<T>(op, gh.storage())?).map_err(dev_err)?,
+        None => cuda.zeros::<T>(b * h)?,
+    };
+    let mut dx = cuda.zeros::<T>(n * g)?;
+    let go = grad_output.map(|t| sl::<T>(op, t.storage())).transpose()?;
+    let f = cuda.kernel::<T>("scan_bwd")?;
+    let (nsteps, bi, hi, rev) = (steps.len() as i64, b as i64, h as i64, i32::from(s.reverse));
+    let mut l = st.launch_builder(&f);
+    l.arg(sl::<T>(op, s.x_proj.storage())?)
+        .arg(sl::<T>(op, s.h0.storage())?)
+        .arg(sl::<T>(op, s.output.storage())?);
+    arg_or_null(&mut l, go);
+    l.arg(&mut dh)
+        .arg(&mut dx)
+        .arg(&d_bs)
+        .arg(&d_off)
+        .arg(&nsteps)
+        .arg(&bi)
+        .arg(&hi)
+        .arg(&rev)
+        .arg(&cell);
+    // SAFETY: as in the forward launch; a null grad_output is skipped by the kernel.
+    unsafe { l.launch(grid(b * h)) }.map_err(dev_err)?;
+    Ok(ScanGrads {
+        x_proj: Tensor::from_storage(cuda, vec![n, g], T::wrap(dx))?,
+        h0: Tensor::from_storage(cuda, vec![b, h], T::wrap(dh))?,
+    })
+}
