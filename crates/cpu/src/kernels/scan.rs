@@ -103,7 +103,8 @@ fn forward_part_imp<T: Elem>(
         {
             match cell {
                 ScanCell::MinGru => {
-                    let (k, c) = xp.split_at(h);
+                    // slices of length exactly `h`, so the loop runs without bounds checks
+                    let (k, c, s, o) = (&xp[..h], &xp[h..2 * h], &mut s[..h], &mut o[..h]);
                     for j in 0..h {
                         let z = T::sigmoid(k[j]);
                         let v = (one - z) * s[j] + z * c[j];
@@ -112,8 +113,8 @@ fn forward_part_imp<T: Elem>(
                     }
                 }
                 ScanCell::MinLstm => {
-                    let (kf, rest) = xp.split_at(h);
-                    let (ki, c) = rest.split_at(h);
+                    let (kf, ki, c) = (&xp[..h], &xp[h..2 * h], &xp[2 * h..3 * h]);
+                    let (s, o) = (&mut s[..h], &mut o[..h]);
                     for j in 0..h {
                         let (f, i) = (T::sigmoid(kf[j]), T::sigmoid(ki[j]));
                         let sum = f + i;
@@ -215,8 +216,9 @@ fn backward_part_imp<T: Elem>(
             let dxr = &mut dx[r * g..(r + 1) * g];
             match cell {
                 ScanCell::MinGru => {
-                    let (k, c) = xp.split_at(h);
+                    let (k, c, prev, d) = (&xp[..h], &xp[h..2 * h], &prev[..h], &mut d[..h]);
                     let (dk, dc) = dxr.split_at_mut(h);
+                    let (dk, dc) = (&mut dk[..h], &mut dc[..h]);
                     for j in 0..h {
                         let z = T::sigmoid(k[j]);
                         let gj = d[j];
@@ -226,10 +228,11 @@ fn backward_part_imp<T: Elem>(
                     }
                 }
                 ScanCell::MinLstm => {
-                    let (kf, rest) = xp.split_at(h);
-                    let (ki, c) = rest.split_at(h);
+                    let (kf, ki, c) = (&xp[..h], &xp[h..2 * h], &xp[2 * h..3 * h]);
+                    let (prev, d) = (&prev[..h], &mut d[..h]);
                     let (dkf, drest) = dxr.split_at_mut(h);
                     let (dki, dc) = drest.split_at_mut(h);
+                    let (dkf, dki, dc) = (&mut dkf[..h], &mut dki[..h], &mut dc[..h]);
                     for j in 0..h {
                         let (f, i) = (T::sigmoid(kf[j]), T::sigmoid(ki[j]));
                         let sum = f + i;
