@@ -56,11 +56,63 @@ pub struct BenchArgs {
     pub data_rows: usize,
 }
 
-/// One workload: recur's `train` arguments and seed_train.py's.
+/// One workload: recur's `train` arguments and the PyTorch script's (seed_train.py, or
+/// `script` in the repo, which runs seed_train.py's loop with models of its own).
 struct Workload {
     name: &'static str,
     recur: Vec<&'static str>,
     torch: Vec<&'static str>,
+    script: Option<&'static str>,
+}
+
+/// The PyTorch script of the scan-cell rows (BiGRU and minGRU at the strong preset's shape).
+const SCAN_SCRIPT: &str = "benches/reference/scan_cells.py";
+
+/// A packed bidirectional GRU and minGRU classifier of the strong preset's shape (and a
+/// larger one), recur's against the same in PyTorch: the rows of `--only scan`.
+fn scan_workloads() -> Vec<Workload> {
+    let shapes = [
+        (
+            "strong shape E64 H64 B128",
+            ["--embed", "64", "--hidden", "64", "--batch-size", "128"],
+        ),
+        (
+            "E128 H256 B64",
+            ["--embed", "128", "--hidden", "256", "--batch-size", "64"],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (shape, sizes) in shapes {
+        for (cell, torch_model) in [("gru", "bigru-pack"), ("mingru", "bimingru-pack")] {
+            let name: &'static str =
+                Box::leak(format!("scan: bi{cell}-packed {shape}").into_boxed_str());
+            let mut recur = vec![
+                "--model",
+                "lstm-packed",
+                "--cell",
+                cell,
+                "--bidirectional",
+                "--pooling",
+                "mean",
+                "--embed-dropout",
+                "0.2",
+                "--fc-dropout",
+                "0.5",
+                "--lr",
+                "0.008",
+            ];
+            recur.extend(sizes);
+            let mut torch = vec!["--model", torch_model, "--lr", "0.008"];
+            torch.extend(sizes);
+            out.push(Workload {
+                name,
+                recur,
+                torch,
+                script: Some(SCAN_SCRIPT),
+            });
+        }
+    }
+    out
 }
 
 const FULL_VOCAB: &str = "95812";
@@ -87,6 +139,7 @@ fn workloads() -> Vec<Workload> {
             name,
             recur: r,
             torch: t,
+            script: None,
         });
     }
     for (name, r, t) in lesson {
@@ -99,6 +152,7 @@ fn workloads() -> Vec<Workload> {
             name,
             recur: r,
             torch: t,
+            script: None,
         });
     }
     out.push(Workload {
@@ -126,7 +180,9 @@ fn workloads() -> Vec<Workload> {
             "--batch-size",
             "64",
         ],
+        script: None,
     });
+    out.extend(scan_workloads());
     out
 }
 
@@ -168,10 +224,12 @@ fn run_recur(
     Ok(serde_json::from_str(&std::fs::read_to_string(&summary)?)?)
 }
 
-/// Runs seed_train.py in-process through runpy so its peak RSS can be read afterwards.
+/// Runs the workload's PyTorch script (seed_train.py, or the workload's own, which loads
+/// seed_train.py from `$RECUR_SEED_TRAIN`) in-process through runpy so its peak RSS can be
+/// read afterwards.
 fn run_torch(
     python: &Path,
-    script: &Path,
+    seed_train: &Path,
     data: &Path,
     train_file: &str,
     w: &Workload,
@@ -180,10 +238,15 @@ fn run_torch(
     let wrapper = "import resource, runpy, sys\nsys.argv = \
         sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\nprint('PEAK_RSS_KB', \
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n";
+    let script = match w.script {
+        Some(s) => crate::root().join(s),
+        None => seed_train.to_path_buf(),
+    };
     let out = Command::new(python)
+        .env("RECUR_SEED_TRAIN", seed_train)
         .arg("-c")
         .arg(wrapper)
-        .arg(script)
+        .arg(&script)
         .arg("--data")
         .arg(data)
         .args([
@@ -199,7 +262,8 @@ fn run_torch(
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!(
-            "seed_train.py failed for {}: {}",
+            "{} failed for {}: {}",
+            script.display(),
             w.name,
             String::from_utf8_lossy(&out.stderr)
         );
@@ -209,7 +273,7 @@ fn run_torch(
         .find_map(|l| l.strip_prefix("RESULT "))
         .map(serde_json::from_str)
         .transpose()?
-        .context("seed_train.py printed no RESULT line")?;
+        .with_context(|| format!("{} printed no RESULT line", script.display()))?;
     if let Some(kb) = stdout.lines().find_map(|l| l.strip_prefix("PEAK_RSS_KB ")) {
         res["peak_rss_kb"] = json!(kb.trim().parse::<u64>().ok());
     }
@@ -221,6 +285,29 @@ pub fn default_python() -> PathBuf {
     let venv = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".torchref/bin/python"));
     venv.filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+/// For every shape with both scan rows: recur's BiMinGRU samples/s over its own BiGRU's.
+fn print_scan_ratios(rows: &[Value]) {
+    let median_of = |name: &str| {
+        rows.iter()
+            .find(|r| r["workload"] == name)
+            .and_then(|r| r["recur_median"].as_f64())
+    };
+    for r in rows {
+        let Some(shape) = r["workload"]
+            .as_str()
+            .and_then(|n| n.strip_prefix("scan: bimingru-packed "))
+        else {
+            continue;
+        };
+        if let (Some(min), Some(gru)) = (
+            median_of(&format!("scan: bimingru-packed {shape}")),
+            median_of(&format!("scan: bigru-packed {shape}")),
+        ) {
+            println!("recur's BiMinGRU / its BiGRU at {shape}: {:.2}x", min / gru);
+        }
+    }
 }
 
 /// Runs `xtask bench`.
@@ -296,7 +383,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     println!(
-        "{:<38} {:>12} {:>12} {:>8} {:>10} {:>10}",
+        "{:<52} {:>10} {:>10} {:>7} {:>9} {:>9}",
         "workload", "recur/s", "pytorch/s", "ratio", "recur MB", "torch MB"
     );
     for w in workloads()
@@ -325,7 +412,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             }
         };
         println!(
-            "{:<38} {:>12.0} {:>12} {:>8} {:>10} {:>10}",
+            "{:<52} {:>10.0} {:>10} {:>7} {:>9} {:>9}",
             w.name,
             m_ours,
             if a.against_pytorch {
@@ -350,6 +437,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             "recur_peak_rss_kb": our_mem, "pytorch_peak_rss_kb": their_mem,
         }));
     }
+    print_scan_ratios(&rows);
     if a.only.as_ref().is_none_or(|o| o.starts_with("data")) {
         let python = a.against_pytorch.then_some(python.as_path());
         rows.extend(crate::bench_data::run(
