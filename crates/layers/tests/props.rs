@@ -1,7 +1,7 @@
 //! Property tests of the recurrent layers on random sizes (f64): the fused layer equals the
 //! cell-by-cell unrolled reference (values and every gradient, 1e-10), analytic gradients
-//! equal central finite differences (1e-6), and a packed batch equals each sequence run
-//! alone.
+//! equal central finite differences (1e-6), a packed batch equals each sequence run
+//! alone, and stepping one step per call equals one call over the sequence.
 
 #![allow(clippy::needless_range_loop)] // finite differences index inputs and gradients together
 
@@ -438,4 +438,46 @@ fn param_shapes_are_what_the_models_register() {
     huge.hidden_dim = 10_000_000;
     let e = Classifier::new(&mut ParamStore::new(&Cpu, DType::F32), huge, &mut rng(1));
     assert!(e.unwrap_err().to_string().contains("over the limit"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The sequential mode (one step per call, the state carried, as `recur generate` runs
+    /// a language model) gives the numbers of one call over the whole sequence, for every
+    /// cell (one direction: a reversed pass cannot be stepped forward).
+    #[test]
+    fn one_step_at_a_time_equals_the_whole_sequence(c in case()) {
+        let mut c = c;
+        c.cfg.bidirectional = false;
+        c.cfg.batch_first = true;
+        let bt = build(&c);
+        let (b, t, i) = (c.b, c.t, c.cfg.input_size);
+        let tape = Tape::no_grad(&Cpu);
+        let x = leaf(&tape, &bt.input);
+        let h0 = bt.h0.as_ref().map(|h| leaf(&tape, h));
+        let c0 = bt.c0.as_ref().map(|h| leaf(&tape, h));
+        let whole = bt.layer.forward(&tape, &bt.store, x, h0, c0, None).unwrap();
+        let want = tape.value(whole.output).unwrap().to_f64_vec().unwrap();
+        let want_h = tape.value(whole.h_n).unwrap().to_f64_vec().unwrap();
+        let width = c.cfg.out_size();
+        let (mut h, mut cs) = (h0, c0);
+        for s in 0..t {
+            let xs: Vec<f64> = (0..b)
+                .flat_map(|r| bt.input.1[(r * t + s) * i..(r * t + s + 1) * i].to_vec())
+                .collect();
+            let xs = tape.constant(Tensor::from_f64(&Cpu, &[b, 1, i], &xs, DType::F64).unwrap());
+            let o = bt.layer.forward(&tape, &bt.store, xs, h, cs, None).unwrap();
+            let got = tape.value(o.output).unwrap().to_f64_vec().unwrap();
+            for r in 0..b {
+                let w = &want[(r * t + s) * width..(r * t + s + 1) * width];
+                prop_assert!(close(&got[r * width..(r + 1) * width], w, 1e-12), "{:?} step {s} \
+                    row {r}", c.cfg.kind);
+            }
+            h = Some(o.h_n);
+            cs = o.c_n;
+        }
+        let got_h = tape.value(h.unwrap()).unwrap().to_f64_vec().unwrap();
+        prop_assert!(close(&got_h, &want_h, 1e-12), "{:?} h_n", c.cfg.kind);
+    }
 }

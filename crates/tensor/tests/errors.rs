@@ -2,7 +2,8 @@
 
 use recur_cpu::Cpu;
 use recur_tensor::{
-    seq_backward, seq_forward, CellKind, CellSaved, DType, Error, SeqInputs, SeqSaved, Tensor,
+    scan_backward, scan_forward, seq_backward, seq_forward, CellKind, CellSaved, DType, Error,
+    ScanInputs, SeqInputs, SeqSaved, Tensor,
 };
 
 fn t(shape: &[usize]) -> Tensor<Cpu> {
@@ -145,4 +146,61 @@ fn saved_state_of_another_cell_is_an_error() {
     assert!(e.contains("another cell"), "{e}");
     let e = msg(CellSaved::lstm(&lstm, t(&[5, 2]), Some(t(&[5, 2]))));
     assert!(e.contains("hidden_pre without w_hr"), "{e}");
+}
+
+#[test]
+fn scan_op_validates_everything_and_each_family_refuses_the_other() {
+    let (x, h0) = (t(&[5, 4]), t(&[2, 2]));
+    let ok = ScanInputs {
+        kind: CellKind::MinGru,
+        hidden: 2,
+        x_proj: &x,
+        h0: &h0,
+        batch_sizes: &[2, 2, 1],
+        reverse: false,
+    };
+    assert_eq!(ok.validate().unwrap(), (5, 2));
+    let e = msg(ScanInputs {
+        kind: CellKind::MinLstm,
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("x_proj") && e.contains("[5, 6]"), "{e}");
+    let e = msg(ScanInputs {
+        kind: CellKind::Gru,
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("not a scan cell"), "{e}");
+    let e = msg(ScanInputs {
+        batch_sizes: &[2, 0, 1],
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("zero"), "{e}");
+    let bad_h0 = t(&[2, 3]);
+    let e = msg(ScanInputs { h0: &bad_h0, ..ok }.validate());
+    assert!(e.contains("h0") && e.contains("[2, 2]"), "{e}");
+    let h0_f64 = Tensor::from_f64(&Cpu, &[2, 2], &[0.0; 4], DType::F64).unwrap();
+    assert!(ScanInputs { h0: &h0_f64, ..ok }.validate().is_err());
+    // the gated op refuses a scan cell
+    let (w, c0) = (t(&[4, 2]), t(&[2, 2]));
+    let e = msg(seq_forward(
+        &Cpu,
+        &SeqInputs {
+            kind: CellKind::MinGru,
+            c0: None,
+            w_hh: &w,
+            x_proj: &x,
+            ..lstm_inputs(&x, &w, &h0, &c0)
+        },
+    ));
+    assert!(e.contains("scan cell"), "{e}");
+    // backward checks the gradients against what the pass saved
+    let saved = scan_forward(&Cpu, &ok).unwrap().saved;
+    assert!(scan_backward(&Cpu, &saved, Some(&t(&[5, 2])), None).is_ok());
+    let e = msg(scan_backward(&Cpu, &saved, Some(&t(&[4, 2])), None));
+    assert!(e.contains("grad_output") && e.contains("[5, 2]"), "{e}");
+    let e = msg(scan_backward(&Cpu, &saved, None, Some(&t(&[3, 2]))));
+    assert!(e.contains("grad_h_n"), "{e}");
 }
