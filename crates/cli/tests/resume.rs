@@ -3,7 +3,6 @@
 //! `model.safetensors` byte-identical to the same run never interrupted; after every kill
 //! the run folder's last complete checkpoint loads, and no temporary is left behind.
 
-use recur_testkit::TOPIC_WORDS as WORDS;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -13,23 +12,7 @@ fn tmp(tag: &str) -> PathBuf {
 }
 
 fn write_csv(path: &Path, rows: usize, salt: usize) {
-    let mut s = String::new();
-    for r in 0..rows {
-        let c = (r + salt) % 4;
-        let w = WORDS[c];
-        // a word of another class now and then keeps the task from being trivial
-        let noise = WORDS[(c + r % 3) % 4][r % 5];
-        s.push_str(&format!(
-            "{},\"{} {}\",\"the {} and {} or {}\"\n",
-            c + 1,
-            w[r % 5],
-            w[(r + 1) % 5],
-            w[(r + 2) % 5],
-            noise,
-            w[(r * 7) % 5]
-        ));
-    }
-    std::fs::write(path, s).unwrap();
+    std::fs::write(path, recur_testkit::topic_csv(rows, salt)).unwrap();
 }
 
 fn train_args<'a>(dir: &'a Path, out: &'a Path) -> Vec<String> {

@@ -4,7 +4,6 @@
 //! byte-identical to the uninterrupted run; ONNX export is refused by the flag's name; a
 //! language model of each cell trains and generates.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -30,22 +29,7 @@ fn recur(args: &[&str]) -> Output {
 }
 
 fn write_csv(path: &Path, rows: usize, salt: usize) {
-    let mut s = String::new();
-    for r in 0..rows {
-        let c = (r + salt) % 4;
-        let w = WORDS[c];
-        let noise = WORDS[(c + r % 3) % 4][r % 5];
-        s.push_str(&format!(
-            "{},\"{} {}\",\"the {} and {} or {}\"\n",
-            c + 1,
-            w[r % 5],
-            w[(r + 1) % 5],
-            w[(r + 2) % 5],
-            noise,
-            w[(r * 7) % 5]
-        ));
-    }
-    std::fs::write(path, s).unwrap();
+    std::fs::write(path, recur_testkit::topic_csv(rows, salt)).unwrap();
 }
 
 fn train_args(dir: &Path, cell: &str, out: &Path) -> Vec<String> {
@@ -159,25 +143,10 @@ fn scan_cells_train_resume_predict_and_serve() {
         let text = "the stock market and bank shares";
         let out = succeeded(&recur(&["predict", "--run", s(&run), "--json", text]));
         let predicted: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
-            .args(["serve", "--port", "0", "--run", s(&run)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_string();
+        let server = recur_testkit::serve(env!("CARGO_BIN_EXE_recur"), &["--run", s(&run)]);
         let body = format!("{{\"inputs\": {text:?}, \"parameters\": {{\"top_k\": null}}}}");
-        let answer = ureq::post(&format!("{base}/predict")).send_string(&body);
-        let _ = child.kill();
-        let _ = child.wait();
+        let answer = ureq::post(&format!("{}/predict", server.base)).send_string(&body);
+        drop(server);
         let answer: Value = serde_json::from_str(&answer.unwrap().into_string().unwrap()).unwrap();
         for x in answer.as_array().unwrap() {
             let label = x["label"].as_str().unwrap();

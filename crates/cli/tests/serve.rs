@@ -3,11 +3,10 @@
 //! still answered), concurrent clients receiving their own results, and a graceful
 //! shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use recur_testkit::TOPIC_WORDS as WORDS;
+use recur_testkit::{Server, TOPIC_WORDS as WORDS};
 use serde_json::{json, Value};
 
 fn tmp(tag: &str) -> PathBuf {
@@ -55,36 +54,10 @@ fn trained_run(dir: &Path) -> PathBuf {
     run
 }
 
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(run: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recur"))
-        .args(["serve", "--run", run.to_str().unwrap(), "--port", "0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Served { child, base }
+fn serve(run: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--run", run.to_str().unwrap()];
+    args.extend(extra);
+    recur_testkit::serve(env!("CARGO_BIN_EXE_recur"), &args)
 }
 
 /// POSTs `body` to `path`; returns (status, JSON).

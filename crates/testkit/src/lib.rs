@@ -184,6 +184,69 @@ pub const TOPIC_WORDS: [&[&str]; 4] = [
     &["software", "internet", "chip", "space", "computer"],
 ];
 
+/// `rows` AG-News-like CSV lines (`label,"title","body"`) from [`TOPIC_WORDS`], a word of
+/// another topic now and then so the task is not trivial; `salt` shifts the labels.
+pub fn topic_csv(rows: usize, salt: usize) -> String {
+    let mut s = String::new();
+    for r in 0..rows {
+        let c = (r + salt) % 4;
+        let w = TOPIC_WORDS[c];
+        let noise = TOPIC_WORDS[(c + r % 3) % 4][r % 5];
+        s.push_str(&format!(
+            "{},\"{} {}\",\"the {} and {} or {}\"\n",
+            c + 1,
+            w[r % 5],
+            w[(r + 1) % 5],
+            w[(r + 2) % 5],
+            noise,
+            w[(r * 7) % 5]
+        ));
+    }
+    s
+}
+
+/// A `recur serve` process started by a test, killed when dropped.
+pub struct Server {
+    /// The process (its standard error piped, for tests that read it).
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, from the server's first line.
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `bin serve --port 0 ARGS` and waits for its `listening on ADDRESS` line.
+///
+/// # Panics
+/// When the server does not start or says something else first.
+pub fn serve(bin: &str, args: &[&str]) -> Server {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin)
+        .args(["serve", "--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("piped stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("no first line from the server: {e}"));
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    Server { child, base }
+}
+
 /// The standard output of a command that must have succeeded.
 ///
 /// # Panics
