@@ -15,7 +15,7 @@ impl Cpu {
         x: &SeqInputs<'_, Self>,
     ) -> Result<SeqOutputs<Self>> {
         let op = "lstm_seq_forward";
-        let (n, b, p) = x.validate()?;
+        let (n, b, p) = x.dims();
         let h = x.hidden;
         let c0 = x.c0.ok_or_else(|| Error::invalid(op, "c0 is required"))?;
         let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
@@ -52,7 +52,6 @@ impl Cpu {
         grad_c_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "lstm_seq_backward";
-        s.check_grads(grad_output, grad_h_n, grad_c_n)?;
         let CellSaved::Lstm {
             c0,
             cells,
@@ -93,7 +92,7 @@ impl Cpu {
 
     pub(crate) fn gru_seq_forward_impl(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
         let op = "gru_seq_forward";
-        let (n, b, _) = x.validate()?;
+        let (n, b, _) = x.dims();
         let h = x.hidden;
         let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
         dispatch!(x.x_proj.dtype(), T => {
@@ -123,7 +122,6 @@ impl Cpu {
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "gru_seq_backward";
-        s.check_grads(grad_output, grad_h_n, None)?;
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let CellSaved::Gru { gh_n } = &s.cell else {
@@ -155,7 +153,7 @@ impl Cpu {
 
     pub(crate) fn rnn_seq_forward_impl(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
         let op = "rnn_seq_forward";
-        let (n, b, _) = x.validate()?;
+        let (n, b, _) = x.dims();
         let h = x.hidden;
         let relu = x.kind == CellKind::RnnRelu;
         let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
@@ -180,7 +178,6 @@ impl Cpu {
         grad_h_n: Option<&CpuTensor>,
     ) -> Result<SeqGrads<Self>> {
         let op = "rnn_seq_backward";
-        s.check_grads(grad_output, grad_h_n, None)?;
         let steps = Steps::new(&s.batch_sizes, s.reverse).concurrent(s.concurrent);
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let relu = s.kind == CellKind::RnnRelu;

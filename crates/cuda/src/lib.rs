@@ -342,7 +342,6 @@ impl Backend for Cuda {
         grad_h_n: Option<&CudaTensor>,
         grad_c_n: Option<&CudaTensor>,
     ) -> Result<SeqGrads<Self>> {
-        saved.check_grads(grad_output, grad_h_n, grad_c_n)?;
         recurrent::backward(self, saved, grad_output, grad_h_n, grad_c_n)
     }
 
@@ -356,7 +355,6 @@ impl Backend for Cuda {
         grad_output: Option<&CudaTensor>,
         grad_h_n: Option<&CudaTensor>,
     ) -> Result<ScanGrads<Self>> {
-        saved.check_grads(grad_output, grad_h_n)?;
         scan::backward(self, saved, grad_output, grad_h_n)
     }
 }

@@ -33,7 +33,7 @@ where
     CudaBlas: Gemm<T>,
 {
     let op = "seq_forward";
-    let (n, b, p) = x.validate()?;
+    let (n, b, p) = x.dims();
     let st = cuda.stream();
     let steps = StepLayout::new(x.batch_sizes, x.reverse);
     let input = FwdIn {

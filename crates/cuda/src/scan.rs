@@ -28,7 +28,7 @@ pub fn forward(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOutputs<Cuda
 
 fn forward_t<T: DevElem>(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOutputs<Cuda>> {
     let op = "scan_forward";
-    let (n, b) = x.validate()?;
+    let (n, b) = x.dims();
     let cell = cell_code(op, x.kind)?;
     let h = x.hidden;
     let steps = StepLayout::new(x.batch_sizes, x.reverse);

@@ -48,6 +48,20 @@ pub(crate) fn expect_shape<B: Backend>(
 }
 
 impl<B: Backend> SeqInputs<'_, B> {
+    /// `(N, B, H_out)` read off the inputs without checking them: what a backend, whose
+    /// inputs [`seq_forward`] has validated, sizes its buffers by.
+    pub fn dims(&self) -> (usize, usize, usize) {
+        let h_out = self
+            .w_hr
+            .and_then(|w| w.shape().first().copied())
+            .unwrap_or(self.hidden);
+        (
+            self.batch_sizes.iter().sum(),
+            self.batch_sizes.first().copied().unwrap_or(0),
+            h_out,
+        )
+    }
+
     /// Checks every shape against the others; returns `(N, B, H_out)`.
     pub fn validate(&self) -> Result<(usize, usize, usize)> {
         let op = match self.kind {

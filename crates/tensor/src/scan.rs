@@ -12,6 +12,15 @@ use crate::recurrent::{check_batch_sizes, expect_shape};
 use crate::{Backend, Error, Result};
 
 impl<B: Backend> ScanInputs<'_, B> {
+    /// `(N, B)` read off the inputs without checking them: what a backend, whose inputs
+    /// [`scan_forward`] has validated, sizes its buffers by.
+    pub fn dims(&self) -> (usize, usize) {
+        (
+            self.batch_sizes.iter().sum(),
+            self.batch_sizes.first().copied().unwrap_or(0),
+        )
+    }
+
     /// Checks the kind, `batch_sizes` and every shape and dtype; returns `(N, B)`.
     pub fn validate(&self) -> Result<(usize, usize)> {
         let op = "scan_forward";
