@@ -443,7 +443,8 @@ impl Backend for Cpu {
             CellKind::Lstm => self.lstm_seq_forward_impl(x),
             CellKind::Gru => self.gru_seq_forward_impl(x),
             CellKind::RnnTanh | CellKind::RnnRelu => self.rnn_seq_forward_impl(x),
-            CellKind::MinGru | CellKind::MinLstm => Err(scan::not_gated("seq_forward", x.kind)),
+            // the scan cells: refused by the front end's validation first
+            _ => Err(scan::not_gated("seq_forward", x.kind)),
         }
     }
 
@@ -460,7 +461,8 @@ impl Backend for Cpu {
             CellKind::RnnTanh | CellKind::RnnRelu => {
                 self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
             }
-            CellKind::MinGru | CellKind::MinLstm => Err(scan::not_gated("seq_backward", s.kind)),
+            // the scan cells: refused by the front end's validation first
+            _ => Err(scan::not_gated("seq_backward", s.kind)),
         }
     }
 

@@ -85,7 +85,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_forward(cuda, &input, &mut bufs, rows)?
                 }
-                CellKind::MinGru | CellKind::MinLstm => return Err(scan_cell(op, kind)),
+                _ => return Err(scan_cell(op, kind)), // the scan cells: refused by validation
             }
         }
     }
@@ -101,7 +101,7 @@ where
             gh_n: n_h(bufs.gh_n)?.ok_or_else(|| missing("gh_n"))?,
         },
         CellKind::RnnTanh | CellKind::RnnRelu => CellSaved::Rnn,
-        CellKind::MinGru | CellKind::MinLstm => return Err(scan_cell(op, kind)),
+        _ => return Err(scan_cell(op, kind)), // the scan cells: refused by validation
     };
     let output = tensor(cuda, vec![n, p], T::wrap(bufs.output))?;
     let gates = if kind.gates() == 1 {
@@ -197,7 +197,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_backward(cuda, &input, &mut bufs, rows)?
                 }
-                CellKind::MinGru | CellKind::MinLstm => return Err(scan_cell(op, kind)),
+                _ => return Err(scan_cell(op, kind)), // the scan cells: refused by validation
             }
         }
     }

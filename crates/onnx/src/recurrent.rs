@@ -45,8 +45,7 @@ fn onnx_order(kind: CellKind) -> &'static [usize] {
         CellKind::Gru => &[1, 0, 2],
         CellKind::RnnTanh | CellKind::RnnRelu => &[0],
         // never reached: `stack` refuses the scan cells first
-        CellKind::MinGru => &[0, 1],
-        CellKind::MinLstm => &[0, 1, 2],
+        _ => &[],
     }
 }
 
@@ -153,7 +152,7 @@ pub fn stack(
                 attrs.push(strings("activations", &["Relu"; 2][..d]));
                 "RNN"
             }
-            CellKind::MinGru | CellKind::MinLstm => {
+            _ => {
                 return Err(OnnxError::Model(format!(
                     "{:?} has no ONNX operator",
                     cfg.kind

@@ -70,7 +70,7 @@ pub fn forward<T: DevElem>(
             arg_or_null(&mut l, x.b_hh);
             l.arg(&mut bufs.h)
         }
-        CellKind::MinGru | CellKind::MinLstm => return Err(missing("a recurrent weight")),
+        _ => return Err(missing("a recurrent weight")), // the scan cells
     };
     l.arg(&d_bs).arg(&d_off).arg(&nsteps).arg(&hi).arg(&rev);
     if x.kind.gates() == 1 {
@@ -110,7 +110,7 @@ pub fn backward<T: DevElem>(
             l.arg(s.gates).arg(gh_n).arg(s.w_hh).arg(s.h0).arg(s.output)
         }
         CellKind::RnnTanh | CellKind::RnnRelu => l.arg(s.output).arg(s.w_hh),
-        CellKind::MinGru | CellKind::MinLstm => return Err(missing("a recurrent weight")),
+        _ => return Err(missing("a recurrent weight")), // the scan cells
     };
     arg_or_null(&mut l, s.grad_output);
     l.arg(&mut bufs.dh);
@@ -124,7 +124,7 @@ pub fn backward<T: DevElem>(
             l.arg(&mut bufs.dgates).arg(drec)
         }
         CellKind::RnnTanh | CellKind::RnnRelu => l.arg(&mut bufs.dgates),
-        CellKind::MinGru | CellKind::MinLstm => return Err(missing("a recurrent weight")),
+        _ => return Err(missing("a recurrent weight")), // the scan cells
     };
     l.arg(&d_bs).arg(&d_off).arg(&nsteps).arg(&hi).arg(&rev);
     if s.kind.gates() == 1 {
