@@ -5,9 +5,23 @@
 use recur_tensor::{CellKind, CellSaved, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved};
 
 use crate::elem::sl;
-use crate::kernels::steps::{SeqBackward, Steps};
+use crate::kernels::steps::{OutGrads, SeqBackward, Steps};
 use crate::kernels::{gru, lstm, rnn};
 use crate::{opt_slice, tensor, Cpu, CpuTensor, Elem};
+
+/// The output gradients of a backward pass as slices of `T`.
+pub(crate) fn out_grads<'a, T: Elem>(
+    op: &'static str,
+    output: Option<&'a CpuTensor>,
+    h_n: Option<&'a CpuTensor>,
+    c_n: Option<&'a CpuTensor>,
+) -> Result<OutGrads<'a, T>> {
+    Ok(OutGrads {
+        output: opt_slice(op, output)?,
+        h_n: opt_slice(op, h_n)?,
+        c_n: opt_slice(op, c_n)?,
+    })
+}
 
 impl Cpu {
     pub(crate) fn lstm_seq_forward_impl(
@@ -77,8 +91,7 @@ impl Cpu {
                 output: sl(op, s.output.storage())?,
             };
             let SeqBackward { x_proj: dx, w_hh: dw_hh, b_hh: db, w_hr: dw_hr, h0: dh0, c0: dc0 } =
-                lstm::backward(&saved, &steps,
-                opt_slice(op, grad_output)?, opt_slice(op, grad_h_n)?, opt_slice(op, grad_c_n)?);
+                lstm::backward(&saved, &out_grads(op, grad_output, grad_h_n, grad_c_n)?, &steps);
             Ok(SeqGrads {
                 x_proj: tensor(vec![n, 4 * h], T::wrap(dx))?,
                 w_hh: tensor(vec![4 * h, p], T::wrap(dw_hh))?,
@@ -128,17 +141,15 @@ impl Cpu {
             return Err(Error::invalid(op, "saved state is not a GRU's"));
         };
         dispatch!(s.gates.dtype(), T => {
-            let grads = gru::backward::<T>(
-                h,
-                sl(op, s.w_hh.storage())?,
-                sl(op, s.h0.storage())?,
-                sl(op, s.gates.storage())?,
-                sl(op, gh_n.storage())?,
-                sl(op, s.output.storage())?,
-                &steps,
-                opt_slice(op, grad_output)?,
-                opt_slice(op, grad_h_n)?,
-            );
+            let saved = gru::GruSavedRef::<T> {
+                hidden: h,
+                w_hh: sl(op, s.w_hh.storage())?,
+                h0: sl(op, s.h0.storage())?,
+                gates: sl(op, s.gates.storage())?,
+                gh_n: sl(op, gh_n.storage())?,
+                output: sl(op, s.output.storage())?,
+            };
+            let grads = gru::backward(&saved, &out_grads(op, grad_output, grad_h_n, None)?, &steps);
             let SeqBackward { x_proj: dx, w_hh: dw_hh, b_hh: db, h0: dh0, .. } = grads;
             Ok(SeqGrads {
                 x_proj: tensor(vec![n, 3 * h], T::wrap(dx))?,
@@ -158,9 +169,15 @@ impl Cpu {
         let relu = x.kind == CellKind::RnnRelu;
         let steps = Steps::new(x.batch_sizes, x.reverse).concurrent(x.concurrent);
         dispatch!(x.x_proj.dtype(), T => {
-            let (output, h_n) = rnn::forward::<T>(relu, h, sl(op, x.x_proj.storage())?, sl(op,
-                x.w_hh.storage())?,
-                opt_slice(op, x.b_hh)?, sl(op, x.h0.storage())?, &steps);
+            let input = rnn::RnnIn::<T> {
+                relu,
+                hidden: h,
+                x_proj: sl(op, x.x_proj.storage())?,
+                w_hh: sl(op, x.w_hh.storage())?,
+                b_hh: opt_slice(op, x.b_hh)?,
+                h0: sl(op, x.h0.storage())?,
+            };
+            let rnn::RnnFwd { output, h_n } = rnn::forward(&input, &steps);
             let output = tensor(vec![n, h], T::wrap(output))?;
             Ok(SeqOutputs {
                 h_n: tensor(vec![b, h], T::wrap(h_n))?,
@@ -182,16 +199,14 @@ impl Cpu {
         let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
         let relu = s.kind == CellKind::RnnRelu;
         dispatch!(s.output.dtype(), T => {
-            let grads = rnn::backward::<T>(
+            let saved = rnn::RnnSavedRef::<T> {
                 relu,
-                h,
-                sl(op, s.w_hh.storage())?,
-                sl(op, s.h0.storage())?,
-                sl(op, s.output.storage())?,
-                &steps,
-                opt_slice(op, grad_output)?,
-                opt_slice(op, grad_h_n)?,
-            );
+                hidden: h,
+                w_hh: sl(op, s.w_hh.storage())?,
+                h0: sl(op, s.h0.storage())?,
+                output: sl(op, s.output.storage())?,
+            };
+            let grads = rnn::backward(&saved, &out_grads(op, grad_output, grad_h_n, None)?, &steps);
             let SeqBackward { x_proj: dx, w_hh: dw_hh, b_hh: db, h0: dh0, .. } = grads;
             Ok(SeqGrads {
                 x_proj: tensor(vec![n, h], T::wrap(dx))?,

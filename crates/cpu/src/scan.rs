@@ -5,9 +5,10 @@
 use recur_tensor::{CellKind, Error, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved};
 
 use crate::elem::sl;
-use crate::kernels::scan::{self, ScanCell, ScanSavedRef};
+use crate::kernels::scan::{self, ScanBwd, ScanCell, ScanFwd, ScanIn, ScanSavedRef};
 use crate::kernels::steps::Steps;
-use crate::{opt_slice, tensor, CpuTensor, Elem};
+use crate::recurrent::out_grads;
+use crate::{tensor, CpuTensor, Elem};
 
 /// The error for a scan cell sent to the gated recurrent op.
 pub(crate) fn not_gated(op: &'static str, kind: CellKind) -> Error {
@@ -33,13 +34,13 @@ pub(crate) fn forward(x: &ScanInputs<'_, crate::Cpu>) -> Result<ScanOutputs<crat
     let h = x.hidden;
     let steps = Steps::new(x.batch_sizes, x.reverse);
     dispatch!(x.x_proj.dtype(), T => {
-        let (output, h_n) = scan::forward(
+        let input = ScanIn::<T> {
             cell,
-            h,
-            sl::<T>(op, x.x_proj.storage())?,
-            sl::<T>(op, x.h0.storage())?,
-            &steps,
-        );
+            hidden: h,
+            x_proj: sl(op, x.x_proj.storage())?,
+            h0: sl(op, x.h0.storage())?,
+        };
+        let ScanFwd { output, h_n } = scan::forward(&input, &steps);
         let output = tensor(vec![n, h], T::wrap(output))?;
         Ok(ScanOutputs {
             h_n: tensor(vec![b, h], T::wrap(h_n))?,
@@ -67,12 +68,8 @@ pub(crate) fn backward(
             h0: sl(op, s.h0.storage())?,
             output: sl(op, s.output.storage())?,
         };
-        let (dx, dh0) = scan::backward(
-            &saved,
-            opt_slice(op, grad_output)?,
-            opt_slice(op, grad_h_n)?,
-            &steps,
-        );
+        let grads = out_grads(op, grad_output, grad_h_n, None)?;
+        let ScanBwd { x_proj: dx, h0: dh0 } = scan::backward(&saved, &grads, &steps);
         Ok(ScanGrads {
             x_proj: tensor(vec![n, cell.gates() * h], T::wrap(dx))?,
             h0: tensor(vec![b, h], T::wrap(dh0))?,

@@ -6,7 +6,7 @@
 //! as two halves of the rows on two threads (see [`Steps::split_for`]).
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, run_halves, Steps};
+use super::steps::{col_sums, run_halves, OutGrads, Steps};
 use crate::Elem;
 
 /// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`, `H_out = H`).
@@ -171,12 +171,19 @@ fn forward_part_impl<T: Elem>(
 pub type GruBwd<T> = super::steps::SeqBackward<T>;
 
 /// What backward reads from the forward pass.
-struct GruSaved<'a, T> {
-    hidden: usize,
-    h0: &'a [T],
-    gates: &'a [T],
-    gh_n: &'a [T],
-    output: &'a [T],
+pub struct GruSavedRef<'a, T> {
+    /// Hidden size H.
+    pub hidden: usize,
+    /// `[3H, H]`.
+    pub w_hh: &'a [T],
+    /// `[B, H]`.
+    pub h0: &'a [T],
+    /// Activated gates `[N, 3H]`.
+    pub gates: &'a [T],
+    /// `W_hn h + b_hn`: `[N, H]`.
+    pub gh_n: &'a [T],
+    /// Hidden states `[N, H]`.
+    pub output: &'a [T],
 }
 
 /// One half of the batch rows in the backward pass.
@@ -189,19 +196,14 @@ struct BwdPart<'b, T> {
     dh: &'b mut [T],
 }
 
-/// Backward through time. `gates`, `gh_n`, `output` are the forward's saved buffers.
-#[allow(clippy::too_many_arguments)]
+/// Backward through time from `grads` over the forward's saved buffers.
 pub fn backward<T: Elem>(
-    hidden: usize,
-    w_hh: &[T],
-    h0: &[T],
-    gates: &[T],
-    gh_n: &[T],
-    output: &[T],
+    saved: &GruSavedRef<'_, T>,
+    grads: &OutGrads<'_, T>,
     steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    grad_h_n: Option<&[T]>,
 ) -> GruBwd<T> {
+    let (hidden, w_hh, h0, output) = (saved.hidden, saved.w_hh, saved.h0, saved.output);
+    let (grad_output, grad_h_n) = (grads.output, grads.h_n);
     let h = hidden;
     let g3 = 3 * h;
     let (n, b) = (steps.rows(), steps.batch());
@@ -211,13 +213,6 @@ pub fn backward<T: Elem>(
     let split = steps.split_for(g3 * h);
     let two = split < b;
     let w = StepWeight::backward(w_hh, g3, h).serial(two);
-    let saved = GruSaved {
-        hidden,
-        h0,
-        gates,
-        gh_n,
-        output,
-    };
     {
         let (x_lo, x_hi) = steps.split_rows(&mut dx, g3, split);
         let (g_lo, g_hi) = steps.split_rows(&mut dgh, g3, split);
@@ -235,7 +230,7 @@ pub fn backward<T: Elem>(
             dh: h_hi,
         };
         run_halves(two, lo, hi, |part| {
-            backward_part(&saved, &w, steps, grad_output, part)
+            backward_part(saved, &w, steps, grad_output, part)
         });
     }
     let h_prev = steps.gather_prev(h0, output, h);
@@ -256,7 +251,7 @@ with_simd! {
     /// The step loop over one part's rows, last step first (AVX-512 or AVX2 code when the
     /// CPU has it).
     fn backward_part<T>(
-        s: &GruSaved<'_, T>,
+        s: &GruSavedRef<'_, T>,
         w: &StepWeight<'_, T>,
         steps: &Steps<'_>,
         grad_output: Option<&[T]>,
@@ -266,7 +261,7 @@ with_simd! {
 
 #[inline(always)]
 fn backward_part_impl<T: Elem>(
-    s: &GruSaved<'_, T>,
+    s: &GruSavedRef<'_, T>,
     w: &StepWeight<'_, T>,
     steps: &Steps<'_>,
     grad_output: Option<&[T]>,

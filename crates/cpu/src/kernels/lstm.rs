@@ -10,7 +10,7 @@
 //! by side; `gru.rs` and `rnn.rs` have the same shape.
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, run_halves, Steps};
+use super::steps::{col_sums, run_halves, OutGrads, Steps};
 use crate::Elem;
 
 /// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`).
@@ -293,15 +293,13 @@ struct BwdPart<'b, T> {
     dc: &'b mut [T],
 }
 
-/// Backward through time, on two threads for large batches as in [`forward`]. Missing output
-/// gradients are zeros.
+/// Backward through time from `grads`, on two threads for large batches as in [`forward`].
 pub fn backward<T: Elem>(
     s: &LstmSavedRef<'_, T>,
+    grads: &OutGrads<'_, T>,
     steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    grad_h_n: Option<&[T]>,
-    grad_c_n: Option<&[T]>,
 ) -> LstmBwd<T> {
+    let (grad_output, grad_h_n, grad_c_n) = (grads.output, grads.h_n, grads.c_n);
     let (h, p) = (s.hidden, s.out);
     let g4 = 4 * h;
     let (n, b) = (steps.rows(), steps.batch());

@@ -2,20 +2,57 @@
 //! Large batches run as two halves of the rows on two threads (see [`Steps::split_for`]).
 
 use super::gemm::{gemm_tn, StepWeight};
-use super::steps::{col_sums, run_halves, SeqBackward, Steps};
+use super::steps::{col_sums, run_halves, OutGrads, SeqBackward, Steps};
 use crate::Elem;
 
-/// Runs `h' = act(x_proj + h·W_hhᵀ + b_hh)`; returns `(output [N,H], h_n [B,H])`.
-#[allow(clippy::too_many_arguments)]
-pub fn forward<T: Elem>(
-    relu: bool,
-    hidden: usize,
-    x_proj: &[T],
-    w_hh: &[T],
-    b_hh: Option<&[T]>,
-    h0: &[T],
-    steps: &Steps<'_>,
-) -> (Vec<T>, Vec<T>) {
+/// Forward inputs as slices (shapes as in `recur_tensor::SeqInputs`, `G = 1`).
+pub struct RnnIn<'a, T> {
+    /// relu instead of tanh.
+    pub relu: bool,
+    /// Hidden size H.
+    pub hidden: usize,
+    /// `[N, H]`.
+    pub x_proj: &'a [T],
+    /// `[H, H]`.
+    pub w_hh: &'a [T],
+    /// `[H]`.
+    pub b_hh: Option<&'a [T]>,
+    /// `[B, H]`.
+    pub h0: &'a [T],
+}
+
+/// What the forward pass gives: the states (its only saved buffer) and the last ones.
+pub struct RnnFwd<T> {
+    /// Hidden states `[N, H]`.
+    pub output: Vec<T>,
+    /// Last hidden state of each row `[B, H]`.
+    pub h_n: Vec<T>,
+}
+
+/// What backward reads from the forward pass.
+pub struct RnnSavedRef<'a, T> {
+    /// relu instead of tanh.
+    pub relu: bool,
+    /// Hidden size H.
+    pub hidden: usize,
+    /// `[H, H]`.
+    pub w_hh: &'a [T],
+    /// `[B, H]`.
+    pub h0: &'a [T],
+    /// Hidden states `[N, H]`.
+    pub output: &'a [T],
+}
+
+/// Runs `h' = act(x_proj + h·W_hhᵀ + b_hh)` over all steps of `steps`.
+pub fn forward<T: Elem>(x: &RnnIn<'_, T>, steps: &Steps<'_>) -> RnnFwd<T> {
+    let RnnIn {
+        relu,
+        hidden,
+        x_proj,
+        w_hh,
+        b_hh,
+        h0,
+    } = *x;
     let h = hidden;
     let mut output = x_proj.to_vec();
     let mut h_n = h0.to_vec();
@@ -51,21 +88,24 @@ pub fn forward<T: Elem>(
             }
         });
     }
-    (output, h_n)
+    RnnFwd { output, h_n }
 }
 
-/// Backward through time; returns `(x_proj [N,H], w_hh [H,H], b_hh [H], h0 [B,H])`.
-#[allow(clippy::too_many_arguments)]
+/// Backward through time from `grads`; returns `(x_proj [N,H], w_hh [H,H], b_hh [H],
+/// h0 [B,H])`.
 pub fn backward<T: Elem>(
-    relu: bool,
-    hidden: usize,
-    w_hh: &[T],
-    h0: &[T],
-    output: &[T],
+    s: &RnnSavedRef<'_, T>,
+    grads: &OutGrads<'_, T>,
     steps: &Steps<'_>,
-    grad_output: Option<&[T]>,
-    grad_h_n: Option<&[T]>,
 ) -> SeqBackward<T> {
+    let RnnSavedRef {
+        relu,
+        hidden,
+        w_hh,
+        h0,
+        output,
+    } = *s;
+    let (grad_output, grad_h_n) = (grads.output, grads.h_n);
     let h = hidden;
     let (n, b) = (steps.rows(), steps.batch());
     let one = T::one();

@@ -10,7 +10,7 @@
 //! Backward recomputes the gates from `x_proj` and reads `h_{t−1}` from the output. Large
 //! batches run as two halves of the rows on two threads (see [`Steps::split_for`]).
 
-use super::steps::{run_halves, Steps};
+use super::steps::{run_halves, OutGrads, Steps};
 use crate::Elem;
 
 /// Which scan cell a kernel runs.
@@ -35,15 +35,42 @@ impl ScanCell {
 /// Multiply-adds per element and step, for the two-thread threshold.
 const WORK: usize = 12;
 
-/// Runs the scan over all steps of `steps` from `h0 [B, H]`; returns `(output [N, H],
-/// h_n [B, H])`.
-pub fn forward<T: Elem>(
-    cell: ScanCell,
-    hidden: usize,
-    x_proj: &[T],
-    h0: &[T],
-    steps: &Steps<'_>,
-) -> (Vec<T>, Vec<T>) {
+/// Forward inputs as slices (shapes as in `recur_tensor::ScanInputs`).
+pub struct ScanIn<'a, T> {
+    /// The cell.
+    pub cell: ScanCell,
+    /// Hidden size `H`.
+    pub hidden: usize,
+    /// `[N, G·H]`.
+    pub x_proj: &'a [T],
+    /// `[B, H]`.
+    pub h0: &'a [T],
+}
+
+/// What the forward pass gives (its output is also what backward reads).
+pub struct ScanFwd<T> {
+    /// States `[N, H]`.
+    pub output: Vec<T>,
+    /// Last state of each row `[B, H]`.
+    pub h_n: Vec<T>,
+}
+
+/// What the backward pass gives.
+pub struct ScanBwd<T> {
+    /// `∂L/∂x_proj`: `[N, G·H]`.
+    pub x_proj: Vec<T>,
+    /// `∂L/∂h0`: `[B, H]`.
+    pub h0: Vec<T>,
+}
+
+/// Runs the scan over all steps of `steps` from `x.h0`.
+pub fn forward<T: Elem>(x: &ScanIn<'_, T>, steps: &Steps<'_>) -> ScanFwd<T> {
+    let ScanIn {
+        cell,
+        hidden,
+        x_proj,
+        h0,
+    } = *x;
     let h = hidden;
     let mut output = T::overwritten(steps.rows() * h);
     let mut h_n = h0.to_vec();
@@ -59,7 +86,7 @@ pub fn forward<T: Elem>(
             |(mut out, state, base)| forward_part(cell, h, x_proj, steps, &mut out, state, base),
         );
     }
-    (output, h_n)
+    ScanFwd { output, h_n }
 }
 
 with_simd! {
@@ -142,14 +169,13 @@ pub struct ScanSavedRef<'a, T> {
     pub output: &'a [T],
 }
 
-/// Backward through time from `grad_output [N, H]` and `grad_h_n [B, H]` (absent: zero);
-/// returns `(∂x_proj [N, G·H], ∂h0 [B, H])`.
+/// Backward through time from `grads` (`c_n` is not read: the scan cells have no cell state).
 pub fn backward<T: Elem>(
     s: &ScanSavedRef<'_, T>,
-    grad_output: Option<&[T]>,
-    grad_h_n: Option<&[T]>,
+    grads: &OutGrads<'_, T>,
     steps: &Steps<'_>,
-) -> (Vec<T>, Vec<T>) {
+) -> ScanBwd<T> {
+    let (grad_output, grad_h_n) = (grads.output, grads.h_n);
     let h = s.hidden;
     let g = s.cell.gates() * h;
     let mut dx = T::overwritten(steps.rows() * g);
@@ -169,7 +195,7 @@ pub fn backward<T: Elem>(
             |(mut dx, dh, base)| backward_part(s, grad_output, steps, &mut dx, dh, base),
         );
     }
-    (dx, dh)
+    ScanBwd { x_proj: dx, h0: dh }
 }
 
 with_simd! {

@@ -22,6 +22,19 @@ pub struct SeqBackward<T> {
     pub c0: Option<Vec<T>>,
 }
 
+/// The gradients a backward pass through time starts from, each absent when zero: of the
+/// output `[N, H_out]`, of `h_n [B, H_out]` and (LSTM) of `c_n [B, H]`. Every cell's
+/// `backward(saved, grads, steps)` takes them.
+#[derive(Clone, Copy, Debug)]
+pub struct OutGrads<'a, T> {
+    /// `∂L/∂output`.
+    pub output: Option<&'a [T]>,
+    /// `∂L/∂h_n`.
+    pub h_n: Option<&'a [T]>,
+    /// `∂L/∂c_n` (LSTM).
+    pub c_n: Option<&'a [T]>,
+}
+
 /// Passes with fewer multiply-adds than this keep all rows on one thread (the fork costs more).
 pub const SPLIT_MIN: usize = 1 << 20;
 
