@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::bench_workloads::{workloads, Workload};
 use crate::stats::median;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -54,136 +55,6 @@ pub struct BenchArgs {
     /// Rows of the generated file the data row reads (AG News rows cycled).
     #[arg(long, default_value_t = 120_000)]
     pub data_rows: usize,
-}
-
-/// One workload: recur's `train` arguments and the PyTorch script's (seed_train.py, or
-/// `script` in the repo, which runs seed_train.py's loop with models of its own).
-struct Workload {
-    name: &'static str,
-    recur: Vec<&'static str>,
-    torch: Vec<&'static str>,
-    script: Option<&'static str>,
-}
-
-/// The PyTorch script of the scan-cell rows (BiGRU and minGRU at the strong preset's shape).
-const SCAN_SCRIPT: &str = "benches/reference/scan_cells.py";
-
-/// A packed bidirectional GRU and minGRU classifier of the strong preset's shape (and a
-/// larger one), recur's against the same in PyTorch: the rows of `--only scan`.
-fn scan_workloads() -> Vec<Workload> {
-    let shapes = [
-        (
-            "strong shape E64 H64 B128",
-            ["--embed", "64", "--hidden", "64", "--batch-size", "128"],
-        ),
-        (
-            "E128 H256 B64",
-            ["--embed", "128", "--hidden", "256", "--batch-size", "64"],
-        ),
-    ];
-    let mut out = Vec::new();
-    for (shape, sizes) in shapes {
-        for (cell, torch_model) in [("gru", "bigru-pack"), ("mingru", "bimingru-pack")] {
-            let name: &'static str =
-                Box::leak(format!("scan: bi{cell}-packed {shape}").into_boxed_str());
-            let mut recur = vec![
-                "--model",
-                "lstm-packed",
-                "--cell",
-                cell,
-                "--bidirectional",
-                "--pooling",
-                "mean",
-                "--embed-dropout",
-                "0.2",
-                "--fc-dropout",
-                "0.5",
-                "--lr",
-                "0.008",
-            ];
-            recur.extend(sizes);
-            let mut torch = vec!["--model", torch_model, "--lr", "0.008"];
-            torch.extend(sizes);
-            out.push(Workload {
-                name,
-                recur,
-                torch,
-                script: Some(SCAN_SCRIPT),
-            });
-        }
-    }
-    out
-}
-
-const FULL_VOCAB: &str = "95812";
-
-fn workloads() -> Vec<Workload> {
-    let lesson = [
-        ("rnn", vec!["--model", "rnn"], vec!["--model", "rnn"]),
-        ("lstm", vec!["--model", "lstm"], vec!["--model", "lstm"]),
-        (
-            "lstm-packed",
-            vec!["--model", "lstm-packed"],
-            vec!["--model", "lstm-pack"],
-        ),
-        ("gru", vec!["--model", "gru"], vec!["--model", "gru"]),
-        (
-            "bilstm2-packed",
-            vec!["--model", "lstm-packed", "--layers", "2", "--bidirectional"],
-            vec!["--model", "bilstm"],
-        ),
-    ];
-    let mut out = Vec::new();
-    for (name, r, t) in lesson.iter().cloned() {
-        out.push(Workload {
-            name,
-            recur: r,
-            torch: t,
-            script: None,
-        });
-    }
-    for (name, r, t) in lesson {
-        let name: &'static str = Box::leak(format!("{name} (95,812-row vocab)").into_boxed_str());
-        let mut r = r;
-        r.extend(["--vocab-pad", FULL_VOCAB]);
-        let mut t = t;
-        t.extend(["--vocab-pad", FULL_VOCAB]);
-        out.push(Workload {
-            name,
-            recur: r,
-            torch: t,
-            script: None,
-        });
-    }
-    out.push(Workload {
-        name: "large: bilstm2-packed E128 H256 B64",
-        recur: vec![
-            "--model",
-            "lstm-packed",
-            "--layers",
-            "2",
-            "--bidirectional",
-            "--embed",
-            "128",
-            "--hidden",
-            "256",
-            "--batch-size",
-            "64",
-        ],
-        torch: vec![
-            "--model",
-            "bilstm",
-            "--embed",
-            "128",
-            "--hidden",
-            "256",
-            "--batch-size",
-            "64",
-        ],
-        script: None,
-    });
-    out.extend(scan_workloads());
-    out
 }
 
 fn run_recur(
@@ -285,29 +156,6 @@ pub fn default_python() -> PathBuf {
     let venv = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".torchref/bin/python"));
     venv.filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("python3"))
-}
-
-/// For every shape with both scan rows: recur's BiMinGRU samples/s over its own BiGRU's.
-fn print_scan_ratios(rows: &[Value]) {
-    let median_of = |name: &str| {
-        rows.iter()
-            .find(|r| r["workload"] == name)
-            .and_then(|r| r["recur_median"].as_f64())
-    };
-    for r in rows {
-        let Some(shape) = r["workload"]
-            .as_str()
-            .and_then(|n| n.strip_prefix("scan: bimingru-packed "))
-        else {
-            continue;
-        };
-        if let (Some(min), Some(gru)) = (
-            median_of(&format!("scan: bimingru-packed {shape}")),
-            median_of(&format!("scan: bigru-packed {shape}")),
-        ) {
-            println!("recur's BiMinGRU / its BiGRU at {shape}: {:.2}x", min / gru);
-        }
-    }
 }
 
 /// Runs `xtask bench`.
@@ -437,7 +285,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             "recur_peak_rss_kb": our_mem, "pytorch_peak_rss_kb": their_mem,
         }));
     }
-    print_scan_ratios(&rows);
+    crate::bench_scan::print_ratios(&rows);
     if a.only.as_ref().is_none_or(|o| o.starts_with("data")) {
         let python = a.against_pytorch.then_some(python.as_path());
         rows.extend(crate::bench_data::run(
