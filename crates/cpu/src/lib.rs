@@ -444,7 +444,7 @@ impl Backend for Cpu {
             CellKind::Gru => self.gru_seq_forward_impl(x),
             CellKind::RnnTanh | CellKind::RnnRelu => self.rnn_seq_forward_impl(x),
             // the scan cells: refused by the front end's validation first
-            _ => Err(scan::not_gated("seq_forward", x.kind)),
+            _ => Err(x.kind.wrong_family("seq_forward")),
         }
     }
 
@@ -462,7 +462,7 @@ impl Backend for Cpu {
                 self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
             }
             // the scan cells: refused by the front end's validation first
-            _ => Err(scan::not_gated("seq_backward", s.kind)),
+            _ => Err(s.kind.wrong_family("seq_backward")),
         }
     }
 

@@ -2,7 +2,7 @@
 //! methods and `kernels/scan.rs` — slices out of the tensors, the step layout, and the
 //! results back into tensors.
 
-use recur_tensor::{CellKind, Error, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved};
+use recur_tensor::{CellKind, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved};
 
 use crate::elem::sl;
 use crate::kernels::scan::{self, ScanBwd, ScanCell, ScanFwd, ScanIn, ScanSavedRef};
@@ -10,19 +10,11 @@ use crate::kernels::steps::Steps;
 use crate::recurrent::out_grads;
 use crate::{tensor, CpuTensor, Elem};
 
-/// The error for a scan cell sent to the gated recurrent op.
-pub(crate) fn not_gated(op: &'static str, kind: CellKind) -> Error {
-    Error::invalid(
-        op,
-        format!("{kind:?} is a scan cell: it runs through scan_forward"),
-    )
-}
-
 fn cell_of(op: &'static str, kind: CellKind) -> Result<ScanCell> {
     match kind {
         CellKind::MinGru => Ok(ScanCell::MinGru),
         CellKind::MinLstm => Ok(ScanCell::MinLstm),
-        other => Err(Error::invalid(op, format!("{other:?} is not a scan cell"))),
+        other => Err(other.wrong_family(op)),
     }
 }
 

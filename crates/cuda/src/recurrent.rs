@@ -85,7 +85,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_forward(cuda, &input, &mut bufs, rows)?
                 }
-                _ => return Err(scan_cell(op, kind)), // the scan cells: refused by validation
+                _ => return Err(kind.wrong_family(op)), // the scan cells: refused by validation
             }
         }
     }
@@ -101,7 +101,7 @@ where
             gh_n: n_h(bufs.gh_n)?.ok_or_else(|| missing("gh_n"))?,
         },
         CellKind::RnnTanh | CellKind::RnnRelu => CellSaved::Rnn,
-        _ => return Err(scan_cell(op, kind)), // the scan cells: refused by validation
+        _ => return Err(kind.wrong_family(op)), // the scan cells: refused by validation
     };
     let output = tensor(cuda, vec![n, p], T::wrap(bufs.output))?;
     let gates = if kind.gates() == 1 {
@@ -197,7 +197,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_backward(cuda, &input, &mut bufs, rows)?
                 }
-                _ => return Err(scan_cell(op, kind)), // the scan cells: refused by validation
+                _ => return Err(kind.wrong_family(op)), // the scan cells: refused by validation
             }
         }
     }
@@ -245,14 +245,6 @@ where
 }
 
 /// Borrows an optional tensor's storage as a slice of `T`.
-/// The error for a scan cell sent to the gated recurrent op.
-fn scan_cell(op: &'static str, kind: CellKind) -> Error {
-    Error::invalid(
-        op,
-        format!("{kind:?} is a scan cell: it runs through scan_forward"),
-    )
-}
-
 fn opt_sl<'a, T: DevElem>(
     op: &'static str,
     t: Option<&'a CudaTensor>,

@@ -4,7 +4,7 @@
 
 use cudarc::driver::PushKernelArg;
 use recur_tensor::{
-    CellKind, Error, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved, StepLayout, Tensor,
+    CellKind, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved, StepLayout, Tensor,
 };
 
 use crate::device::{dev_err, grid};
@@ -17,7 +17,7 @@ fn cell_code(op: &'static str, kind: CellKind) -> Result<i32> {
     match kind {
         CellKind::MinGru => Ok(0),
         CellKind::MinLstm => Ok(1),
-        other => Err(Error::invalid(op, format!("{other:?} is not a scan cell"))),
+        other => Err(other.wrong_family(op)),
     }
 }
 

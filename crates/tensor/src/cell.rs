@@ -73,6 +73,18 @@ impl CellKind {
         }
     }
 
+    /// The error for this cell sent to the other family's op (`op`): a scan cell to the
+    /// gated recurrence, or a gated cell to the scan.
+    pub fn wrong_family(self, op: &'static str) -> crate::Error {
+        let detail = match self.recurrence() {
+            Recurrence::Scan => format!("{self:?} is a scan cell: it runs through scan_forward"),
+            Recurrence::Gated => {
+                format!("{self:?} is not a scan cell: it runs through seq_forward")
+            }
+        };
+        crate::Error::invalid(op, detail)
+    }
+
     /// Whether the cell carries a cell state `c` beside `h` (LSTM).
     pub fn has_cell_state(self) -> bool {
         self == CellKind::Lstm

@@ -70,13 +70,7 @@ impl<B: Backend> SeqInputs<'_, B> {
             _ => "rnn_seq_forward",
         };
         if self.kind.recurrence() != Recurrence::Gated {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "{:?} is a scan cell: it runs through scan_forward",
-                    self.kind
-                ),
-            ));
+            return Err(self.kind.wrong_family(op));
         }
         let (n, batch) = check_batch_sizes(op, self.batch_sizes)?;
         let h = self.hidden;

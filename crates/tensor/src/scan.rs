@@ -25,13 +25,7 @@ impl<B: Backend> ScanInputs<'_, B> {
     pub fn validate(&self) -> Result<(usize, usize)> {
         let op = "scan_forward";
         if self.kind.recurrence() != Recurrence::Scan {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "{:?} is not a scan cell: it runs through seq_forward",
-                    self.kind
-                ),
-            ));
+            return Err(self.kind.wrong_family(op));
         }
         if self.hidden == 0 {
             return Err(Error::invalid(op, "hidden size is 0"));
