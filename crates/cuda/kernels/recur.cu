@@ -478,66 +478,143 @@ template <typename T, int KMAX> __device__ void rnn_persist_bwd_(const T* out, c
 }
 
 // ------------------------------------------------------------------ scan cells (minGRU, minLSTM)
-// No recurrent weight: every step is h = a·h + b with a, b from the row's x_proj alone, so
-// every (batch row, column) pair is an independent scan over the row's steps: one thread
-// each, all pairs at once. cell 0: minGRU (blocks z, h̃: a = 1 − σ(k_z), b = σ(k_z)·h̃);
-// cell 1: minLSTM (blocks f, i, h̃: a = f/(f+i), b = i/(f+i)·h̃). The CPU twin is
-// recur-cpu's kernels/scan.rs (same formulas, same order of operations).
+// No recurrent weight: every step is the affine map h -> a·h + b with a, b from the row's
+// x_proj alone (cell 0 minGRU, blocks z, h̃: a = 1 − σ(k_z), b = σ(k_z)·h̃; cell 1 minLSTM,
+// blocks f, i, h̃: a = f/(f+i), b = i/(f+i)·h̃), and affine maps compose associatively, so
+// the pass over time is a parallel prefix scan. One block per (batch row, 32 columns):
+// lanes run over columns (coalesced reads of x_proj), the block's SCAN_CHUNKS warps split
+// the row's steps into that many chunks. Three phases: every chunk composes its steps'
+// maps into one (A, B); one thread per column scans the chunks' maps from h0, leaving each
+// chunk's incoming state; every chunk reruns its steps from that state, writing h_t.
+// Depth len/SCAN_CHUNKS + SCAN_CHUNKS instead of len. The CPU twin is recur-cpu's
+// kernels/scan.rs (same formulas; the chunks regroup the products, so the last bits may
+// differ from it).
+#define SCAN_LANES 32
+#define SCAN_CHUNKS 8
 __device__ __forceinline__ long long scan_len_(const long long* bs, long long steps, long long r) {
   long long n = 0;
   while (n < steps && bs[n] > r) ++n;
   return n;
 }
-template <typename T> __device__ void scan_fwd_(const T* xp, T* hs, T* out, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) {
-  long long G = (cell == 0 ? 2 : 3) * H;
-  GRID_STRIDE(i, B * H) {
-    long long r = i / H, j = i % H;
-    long long len = scan_len_(bs, steps, r);
-    T h = hs[i];
-    for (long long k = 0; k < len; ++k) {
-      long long row = off[rev ? len - 1 - k : k] + r;
-      const T* x = xp + row * G;
-      if (cell == 0) {
-        T z = sigmoid_(x[j]);
-        h = (T(1) - z) * h + z * x[H + j];
-      } else {
-        T f = sigmoid_(x[j]), in = sigmoid_(x[H + j]);
-        T s = f + in;
-        h = f / s * h + in / s * x[2 * H + j];
-      }
-      out[row * H + j] = h;
-    }
-    hs[i] = h;
+// Step map of packed row `x` (its G·H projections), column j: h -> a·h + b.
+template <typename T> __device__ __forceinline__ void scan_map_(const T* x, long long H, long long j, int cell, T& a, T& b) {
+  if (cell == 0) {
+    T z = sigmoid_(x[j]);
+    a = T(1) - z;
+    b = z * x[H + j];
+  } else {
+    T f = sigmoid_(x[j]), in = sigmoid_(x[H + j]);
+    T s = f + in;
+    a = f / s;
+    b = in / s * x[2 * H + j];
   }
 }
-template <typename T> __device__ void scan_bwd_(const T* xp, const T* h0, const T* out, const T* go, T* dh, T* dx, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) {
+// Packed row of the row-r sequence's k-th step in processing order.
+__device__ __forceinline__ long long scan_row_(const long long* off, long long len, long long k, long long r, int rev) {
+  return off[rev ? len - 1 - k : k] + r;
+}
+template <typename T> __device__ void scan_fwd_(const T* xp, T* hs, T* out, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) {
+  __shared__ T sa[SCAN_CHUNKS][SCAN_LANES], sb[SCAN_CHUNKS][SCAN_LANES];
   long long G = (cell == 0 ? 2 : 3) * H;
-  GRID_STRIDE(i, B * H) {
-    long long r = i / H, j = i % H;
+  int lane = threadIdx.x, c = threadIdx.y;
+  long long j = (long long)blockIdx.x * SCAN_LANES + lane;
+  bool live = j < H;
+  for (long long r = blockIdx.y; r < B; r += gridDim.y) {
     long long len = scan_len_(bs, steps, r);
-    T d = dh[i];
-    for (long long k = len - 1; k >= 0; --k) {
-      long long row = off[rev ? len - 1 - k : k] + r;
-      T prev = k == 0 ? h0[i] : out[(off[rev ? len - k : k - 1] + r) * H + j];
-      if (go) d += go[row * H + j];
-      const T* x = xp + row * G;
-      T* g = dx + row * G;
-      if (cell == 0) {
-        T z = sigmoid_(x[j]), c = x[H + j];
-        g[H + j] = d * z;
-        g[j] = d * (c - prev) * z * (T(1) - z);
-        d = d * (T(1) - z);
-      } else {
-        T f = sigmoid_(x[j]), in = sigmoid_(x[H + j]), c = x[2 * H + j];
-        T s = f + in;
-        T dfp = d * (prev - c) / (s * s);
-        g[2 * H + j] = d * (in / s);
-        g[j] = dfp * in * f * (T(1) - f);
-        g[H + j] = -(dfp * f) * in * (T(1) - in);
-        d = d * (f / s);
+    long long per = (len + SCAN_CHUNKS - 1) / SCAN_CHUNKS;
+    long long k0 = min(len, c * per), k1 = min(len, k0 + per);
+    T A = T(1), Bm = T(0), a, b;
+    if (live)
+      for (long long k = k0; k < k1; ++k) {
+        scan_map_(xp + scan_row_(off, len, k, r, rev) * G, H, j, cell, a, b);
+        A = a * A;
+        Bm = a * Bm + b;
+      }
+    sa[c][lane] = A;
+    sb[c][lane] = Bm;
+    __syncthreads();
+    if (c == 0 && live) {
+      T h = hs[r * H + j];
+      for (int q = 0; q < SCAN_CHUNKS; ++q) {
+        T qa = sa[q][lane], qb = sb[q][lane];
+        sb[q][lane] = h;  // the state entering chunk q
+        h = qa * h + qb;
       }
     }
-    dh[i] = d;
+    __syncthreads();
+    if (live && k0 < k1) {
+      T h = sb[c][lane];
+      for (long long k = k0; k < k1; ++k) {
+        long long row = scan_row_(off, len, k, r, rev);
+        scan_map_(xp + row * G, H, j, cell, a, b);
+        h = a * h + b;
+        out[row * H + j] = h;
+      }
+      if (k1 == len) hs[r * H + j] = h;
+    }
+    __syncthreads();
+  }
+}
+// Backward runs the same three phases from the last step to the first. The gradient leaving
+// step k towards h_{k−1} is e_k = a_k·(e_{k+1} + ∂L/∂out_k), again an affine scan, started
+// from ∂L/∂h_n; the gates' gradients then follow step by step as in the sequential pass.
+template <typename T> __device__ void scan_bwd_(const T* xp, const T* h0, const T* out, const T* go, T* dh, T* dx, const long long* bs, const long long* off, long long steps, long long B, long long H, int rev, int cell) {
+  __shared__ T sa[SCAN_CHUNKS][SCAN_LANES], sb[SCAN_CHUNKS][SCAN_LANES];
+  long long G = (cell == 0 ? 2 : 3) * H;
+  int lane = threadIdx.x, c = threadIdx.y;
+  long long j = (long long)blockIdx.x * SCAN_LANES + lane;
+  bool live = j < H;
+  for (long long r = blockIdx.y; r < B; r += gridDim.y) {
+    long long len = scan_len_(bs, steps, r);
+    long long per = (len + SCAN_CHUNKS - 1) / SCAN_CHUNKS;
+    long long k0 = min(len, c * per), k1 = min(len, k0 + per);
+    T A = T(1), Bm = T(0), a, b;
+    if (live)
+      for (long long k = k1 - 1; k >= k0; --k) {
+        long long row = scan_row_(off, len, k, r, rev);
+        scan_map_(xp + row * G, H, j, cell, a, b);
+        T g = go ? go[row * H + j] : T(0);
+        A = a * A;
+        Bm = a * (Bm + g);
+      }
+    sa[c][lane] = A;
+    sb[c][lane] = Bm;
+    __syncthreads();
+    if (c == 0 && live) {
+      T e = dh[r * H + j];
+      for (int q = SCAN_CHUNKS - 1; q >= 0; --q) {
+        T qa = sa[q][lane], qb = sb[q][lane];
+        sb[q][lane] = e;  // the gradient entering chunk q from the steps after it
+        e = qa * e + qb;
+      }
+    }
+    __syncthreads();
+    if (live && k0 < k1) {
+      T d = sb[c][lane];
+      for (long long k = k1 - 1; k >= k0; --k) {
+        long long row = scan_row_(off, len, k, r, rev);
+        T prev = k == 0 ? h0[r * H + j] : out[scan_row_(off, len, k - 1, r, rev) * H + j];
+        if (go) d += go[row * H + j];
+        const T* x = xp + row * G;
+        T* g = dx + row * G;
+        if (cell == 0) {
+          T z = sigmoid_(x[j]), cand = x[H + j];
+          g[H + j] = d * z;
+          g[j] = d * (cand - prev) * z * (T(1) - z);
+          d = d * (T(1) - z);
+        } else {
+          T f = sigmoid_(x[j]), in = sigmoid_(x[H + j]), cand = x[2 * H + j];
+          T s = f + in;
+          T dfp = d * (prev - cand) / (s * s);
+          g[2 * H + j] = d * (in / s);
+          g[j] = dfp * in * f * (T(1) - f);
+          g[H + j] = -(dfp * f) * in * (T(1) - in);
+          d = d * (f / s);
+        }
+      }
+      if (k0 == 0) dh[r * H + j] = d;
+    }
+    __syncthreads();
   }
 }
 

@@ -1,13 +1,14 @@
 //! The scan cells' passes on the GPU (minGRU, minLSTM): one launch forward, one backward
-//! (`scan_fwd` / `scan_bwd` in `kernels/recur.cu`), one thread per batch row and column
-//! running that pair's scan over the row's steps; the CPU twin is recur-cpu's `scan.rs`.
+//! (`scan_fwd` / `scan_bwd` in `kernels/recur.cu`), each a parallel prefix scan over time:
+//! one block per batch row and 32 columns, its warps splitting the row's steps into chunks
+//! whose composed maps are scanned, then replayed. The CPU twin is recur-cpu's `scan.rs`.
 
-use cudarc::driver::PushKernelArg;
+use cudarc::driver::{LaunchConfig, PushKernelArg};
 use recur_tensor::{
     CellKind, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved, StepLayout, Tensor,
 };
 
-use crate::device::{dev_err, grid};
+use crate::device::dev_err;
 use crate::handle::{dispatch, Cuda, CudaTensor};
 use crate::kernels::steps::{arg_or_null, step_tables};
 use crate::storage::{sl, DevElem};
@@ -18,6 +19,21 @@ fn cell_code(op: &'static str, kind: CellKind) -> Result<i32> {
         CellKind::MinGru => Ok(0),
         CellKind::MinLstm => Ok(1),
         other => Err(other.wrong_family(op)),
+    }
+}
+
+/// Columns per block: one warp's lanes (`SCAN_LANES` in recur.cu).
+const LANES: usize = 32;
+/// Chunks each row's steps are split into: one warp each (`SCAN_CHUNKS` in recur.cu).
+const CHUNKS: usize = 8;
+
+/// The scan kernels' launch: blocks over (column groups, batch rows), each block
+/// `LANES × CHUNKS` threads; rows past the grid's limit are taken by a block-stride loop.
+fn scan_grid(b: usize, h: usize) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (h.div_ceil(LANES).max(1) as u32, b.clamp(1, 65_535) as u32, 1),
+        block_dim: (LANES as u32, CHUNKS as u32, 1),
+        shared_mem_bytes: 0,
     }
 }
 
@@ -52,8 +68,9 @@ fn forward_t<T: DevElem>(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOu
         .arg(&rev)
         .arg(&cell);
     // SAFETY: validated shapes; the step tables name only rows of the [N, G·H] and [N, H]
-    // buffers, and every thread touches its own [B, H] element.
-    unsafe { l.launch(grid(b * h)) }.map_err(dev_err)?;
+    // buffers; each [B, H] state element is read by one thread and written by one thread
+    // after the block's barrier.
+    unsafe { l.launch(scan_grid(b, h)) }.map_err(dev_err)?;
     let output = Tensor::from_storage(cuda, vec![n, h], T::wrap(output))?;
     Ok(ScanOutputs {
         h_n: Tensor::from_storage(cuda, vec![b, h], T::wrap(state))?,
@@ -108,7 +125,7 @@ fn backward_t<T: DevElem>(
         .arg(&rev)
         .arg(&cell);
     // SAFETY: as in the forward launch; a null grad_output is skipped by the kernel.
-    unsafe { l.launch(grid(b * h)) }.map_err(dev_err)?;
+    unsafe { l.launch(scan_grid(b, h)) }.map_err(dev_err)?;
     Ok(ScanGrads {
         x_proj: Tensor::from_storage(cuda, vec![n, g], T::wrap(dx))?,
         h0: Tensor::from_storage(cuda, vec![b, h], T::wrap(dh))?,

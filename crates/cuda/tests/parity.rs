@@ -401,13 +401,20 @@ fn fused_recurrent_ops() {
 #[test]
 fn scan_cells() {
     let Some(g) = gpu() else { return };
-    let cases: [(CellKind, usize, Vec<usize>, bool); 6] = [
+    // Rows of lengths 150, 97, 33 and 1: more steps than the kernel has chunks, so the
+    // chunks' composed maps (not only the replay) carry the state.
+    let long: Vec<usize> = (0..150)
+        .map(|t| [150, 97, 33, 1].iter().filter(|&&l| l > t).count())
+        .collect();
+    let cases: [(CellKind, usize, Vec<usize>, bool); 8] = [
         (CellKind::MinGru, 6, vec![5, 5, 4, 2, 1], false),
         (CellKind::MinGru, 6, vec![5, 5, 4, 2, 1], true),
         (CellKind::MinGru, 300, vec![7, 7, 7, 7], false),
+        (CellKind::MinGru, 40, long.clone(), true),
         (CellKind::MinLstm, 6, vec![5, 3, 3, 1], true),
         (CellKind::MinLstm, 6, vec![5, 5, 5], false),
         (CellKind::MinLstm, 130, vec![9, 8, 8, 3, 1], true),
+        (CellKind::MinLstm, 33, long, false),
     ];
     for (k, (kind, h, bs, reverse)) in cases.into_iter().enumerate() {
         let (n, b) = (bs.iter().sum::<usize>(), bs[0]);
