@@ -96,7 +96,16 @@ impl Choices {
         let mut r = recur_layers::rng(
             seed ^ 0xa070_7e5e_a4c4_0000 ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
         );
-        let cell = pick(&mut r, &[CellKind::Gru, CellKind::Gru, CellKind::Lstm]);
+        let cell = pick(
+            &mut r,
+            &[
+                CellKind::Gru,
+                CellKind::Gru,
+                CellKind::Lstm,
+                CellKind::MinGru,
+                CellKind::MinLstm,
+            ],
+        );
         let layers = if r.gen_bool(0.2) { 2 } else { 1 };
         let hidden = pick(&mut r, &[32, 64, 64, 96, 128]);
         let embed = pick(&mut r, &[48, 64, 64, 100]);
@@ -200,6 +209,20 @@ mod tests {
         let drawn: Vec<Choices> = (1..20).map(|i| Choices::draw(3, i, &s)).collect();
         assert!(drawn.iter().any(|c| c != &drawn[0]));
         assert_ne!(Choices::draw(3, 5, &s), Choices::draw(4, 5, &s));
+    }
+
+    #[test]
+    fn the_search_tries_every_cell_kind() {
+        let s = sized();
+        let drawn: Vec<CellKind> = (1..200).map(|i| Choices::draw(7, i, &s).cell).collect();
+        for kind in [
+            CellKind::Gru,
+            CellKind::Lstm,
+            CellKind::MinGru,
+            CellKind::MinLstm,
+        ] {
+            assert!(drawn.contains(&kind), "{kind:?} never drawn");
+        }
     }
 
     #[test]
