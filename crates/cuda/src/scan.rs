@@ -31,7 +31,11 @@ const CHUNKS: usize = 8;
 /// `LANES × CHUNKS` threads; rows past the grid's limit are taken by a block-stride loop.
 fn scan_grid(b: usize, h: usize) -> LaunchConfig {
     LaunchConfig {
-        grid_dim: (h.div_ceil(LANES).max(1) as u32, b.clamp(1, 65_535) as u32, 1),
+        grid_dim: (
+            h.div_ceil(LANES).max(1) as u32,
+            b.clamp(1, 65_535) as u32,
+            1,
+        ),
         block_dim: (LANES as u32, CHUNKS as u32, 1),
         shared_mem_bytes: 0,
     }
