@@ -97,15 +97,21 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Texts between two asks of [`train_skipgram`]'s `stop` (a few milliseconds of work).
+pub const STOP_EVERY: usize = 64;
+
 /// Trains `[vocab_size, dim]` input vectors (row-major) on `texts` (token ids; ids at or above
 /// `vocab_size` are ignored); ids in `skip` (padding, unknown) are neither centres nor
-/// contexts, and keep their small random rows.
+/// contexts, and keep their small random rows. `stop` is asked every [`STOP_EVERY`] texts;
+/// when it says yes the training ends there and `None` is returned (the vectors would be
+/// half-trained, so none are handed out).
 pub fn train_skipgram(
     texts: &[Vec<usize>],
     vocab_size: usize,
     skip: &[usize],
     config: SkipGramConfig,
-) -> Vec<f32> {
+    stop: &dyn Fn() -> bool,
+) -> Option<Vec<f32>> {
     let dim = config.dim;
     let mut seeder = recur_layers::Rng::seed_from_u64(config.seed);
     seeder.set_stream(0x736b_6970); // "skip"
@@ -126,7 +132,7 @@ pub fn train_skipgram(
     }
     let total: u64 = counts.iter().sum();
     if total == 0 || dim == 0 || config.epochs == 0 {
-        return input;
+        return Some(input);
     }
     let table = negative_table(&counts);
     let keep_prob: Vec<f64> = counts
@@ -147,7 +153,10 @@ pub fn train_skipgram(
     let mut sentence = Vec::new();
     let window = config.window.max(1);
     for _ in 0..config.epochs {
-        for text in texts {
+        for (n, text) in texts.iter().enumerate() {
+            if n % STOP_EVERY == 0 && stop() {
+                return None;
+            }
             sentence.clear();
             for &id in text {
                 if id < vocab_size && counts[id] > 0 {
@@ -192,7 +201,7 @@ pub fn train_skipgram(
             }
         }
     }
-    input
+    Some(input)
 }
 
 /// word2vec's unigram table: word `w` fills a share `count(w)^0.75 / Σ count^0.75` of
@@ -249,7 +258,7 @@ mod tests {
             subsample: 1.0,
             ..SkipGramConfig::default()
         };
-        let t = train_skipgram(&corpus(), 22, &[0, 1], config);
+        let t = train_skipgram(&corpus(), 22, &[0, 1], config, &|| false).unwrap();
         let mut within = 0.0;
         let mut across = 0.0;
         for a in 2..12 {
@@ -271,12 +280,36 @@ mod tests {
             epochs: 2,
             ..SkipGramConfig::default()
         };
-        let a = train_skipgram(&corpus(), 22, &[0, 1], config);
-        let b = train_skipgram(&corpus(), 22, &[0, 1], config);
+        let a = train_skipgram(&corpus(), 22, &[0, 1], config, &|| false).unwrap();
+        let b = train_skipgram(&corpus(), 22, &[0, 1], config, &|| false).unwrap();
         assert_eq!(a, b);
-        let c = train_skipgram(&corpus(), 22, &[0, 1], SkipGramConfig { seed: 1, ..config });
+        let c = train_skipgram(
+            &corpus(),
+            22,
+            &[0, 1],
+            SkipGramConfig { seed: 1, ..config },
+            &|| false,
+        )
+        .unwrap();
         assert_ne!(a, c);
         assert!(a[..16].iter().all(|x| x.abs() <= 0.5 / 8.0));
+    }
+
+    #[test]
+    fn a_stop_ends_the_training_without_vectors() {
+        let config = SkipGramConfig {
+            dim: 8,
+            epochs: 3,
+            ..SkipGramConfig::default()
+        };
+        assert!(train_skipgram(&corpus(), 22, &[0, 1], config, &|| true).is_none());
+        // asked again between texts: a stop in the second epoch ends it too
+        let asks = std::cell::Cell::new(0);
+        let stop = || {
+            asks.set(asks.get() + 1);
+            asks.get() > corpus().len().div_ceil(STOP_EVERY)
+        };
+        assert!(train_skipgram(&corpus(), 22, &[0, 1], config, &stop).is_none());
     }
 
     #[test]

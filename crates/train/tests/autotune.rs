@@ -229,3 +229,38 @@ fn bad_settings_and_splits_are_refused_before_any_training() {
         .unwrap_err();
     assert!(e.to_string().contains("validation"), "{e}");
 }
+
+/// Says "stop" from its `n`-th ask on (the first ask comes after the data is read).
+struct StopAtAsk {
+    asks: std::cell::Cell<usize>,
+    n: usize,
+}
+
+impl recur_train::Observer<recur_train::ClassifyRecords> for StopAtAsk {
+    fn stop_requested(&self) -> bool {
+        self.asks.set(self.asks.get() + 1);
+        self.asks.get() >= self.n
+    }
+}
+
+#[test]
+fn a_stop_during_the_skip_gram_pass_ends_the_run_unsaved_before_training() {
+    let dir = tmp("skipgram-stop");
+    let train = dir.join("train.csv");
+    write_csv(&train, 240);
+    let mut r = recipe(train);
+    r.training.embeddings = recur_train::EmbeddingInit::SkipGram { epochs: 50 };
+    let out = dir.join("run");
+    // the first ask (after reading) says go on; the skip-gram pass's next ask says stop
+    let mut obs = StopAtAsk {
+        asks: std::cell::Cell::new(0),
+        n: 2,
+    };
+    let run = r.run(&Cpu, &out, false, &mut obs).unwrap();
+    assert!(run.fit.interrupted());
+    assert_eq!((run.fit.epochs, run.fit.samples), (0, 0));
+    assert!(run.records.is_empty());
+    assert!(!out.join("checkpoint").exists() && !out.join("config.json").exists());
+    // asked once more than reading needs, and not again after the stop
+    assert_eq!(obs.asks.get(), 2);
+}

@@ -7,25 +7,27 @@ use recur_layers::{Classifier, ParamId, ParamStore};
 use recur_tensor::{Backend, DType, Tensor};
 
 use crate::classify::data::ClassifyData;
-use crate::engine::observer::Notice;
+use crate::classify::task::ClassifyRecords;
+use crate::engine::observer::{Notice, Observer};
 use crate::skipgram::{train_skipgram, SkipGramConfig};
 use crate::training::EmbeddingInit;
 use crate::{Result, TrainError};
 
 /// Starts `model`'s embedding table as `init` says (`dim` wide; `padding`: the padding row,
 /// kept zero; `seed`: the skip-gram's and the missing words' draws); nothing for a random
-/// start or a language model's encoder.
+/// start or a language model's encoder. Tells `observer` what it did; false when the
+/// observer asked to stop during the skip-gram training (the embedding is left as drawn).
 pub(crate) fn init_embedding<B: Backend>(
     init: &EmbeddingInit,
     (dim, padding, seed): (usize, Option<usize>, u64),
     data: &ClassifyData,
     model: &Classifier,
     store: &mut ParamStore<B>,
-    notice: &mut dyn FnMut(Notice),
-) -> Result<()> {
+    observer: &mut (dyn Observer<ClassifyRecords> + Send),
+) -> Result<bool> {
     let vocab = &data.encoder.vocab;
     let table = match init {
-        EmbeddingInit::Random | EmbeddingInit::Encoder { .. } => return Ok(()),
+        EmbeddingInit::Random | EmbeddingInit::Encoder { .. } => return Ok(true),
         EmbeddingInit::SkipGram { epochs } => {
             let t0 = std::time::Instant::now();
             let skip: Vec<usize> = padding.into_iter().chain([vocab.unk_id()]).collect();
@@ -35,11 +37,16 @@ pub(crate) fn init_embedding<B: Backend>(
                 seed,
                 ..SkipGramConfig::default()
             };
-            let mut table = train_skipgram(&data.train.ids, vocab.len(), &skip, config);
+            let stop = || observer.stop_requested();
+            let Some(mut table) =
+                train_skipgram(&data.train.ids, vocab.len(), &skip, config, &stop)
+            else {
+                return Ok(false);
+            };
             if let Some(p) = padding {
                 table[p * dim..(p + 1) * dim].fill(0.0);
             }
-            notice(Notice::SkipGram {
+            observer.notice(&Notice::SkipGram {
                 words: vocab.len(),
                 epochs: *epochs,
                 seconds: t0.elapsed().as_secs_f64(),
@@ -49,7 +56,7 @@ pub(crate) fn init_embedding<B: Backend>(
         EmbeddingInit::Vectors { path, oov } => {
             let t0 = std::time::Instant::now();
             let t = load_vectors(path, vocab, dim, *oov, padding, seed)?;
-            notice(Notice::Vectors {
+            observer.notice(&Notice::Vectors {
                 file: path.clone(),
                 found: (t.found(), t.lowercase, vocab.len()),
                 file_words: t.file_words,
@@ -60,7 +67,7 @@ pub(crate) fn init_embedding<B: Backend>(
     };
     let t = Tensor::from_f32(store.backend(), &[vocab.len(), dim], &table, DType::F32)?;
     store.set(model.embedding.weight, t)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Copies a language model's embedding and recurrent layers into a classifier's `store`

@@ -266,8 +266,14 @@ impl ClassifyRecipe {
         if !resume {
             let padding = self.text.vocab_order.padding_idx();
             let shape = (self.model.embed_dim, padding, t.seed);
-            let mut notice = |n: Notice| observer.notice(&n);
-            init_embedding(&t.embeddings, shape, &data, &model, &mut store, &mut notice)?;
+            if !init_embedding(&t.embeddings, shape, &data, &model, &mut store, observer)? {
+                // stopped before its first batch: nothing trained, nothing saved
+                return Ok(ClassifyRun {
+                    fit: FitSummary::not_started(),
+                    records: Vec::new(),
+                    vocab_size: data.encoder.vocab.len(),
+                });
+            }
         }
         let mut training = t.clone();
         training.train = train_cfg.clone();
