@@ -98,11 +98,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Texts between two asks of [`train_skipgram`]'s `stop` (a few milliseconds of work).
-pub const STOP_EVERY: usize = 64;
+const STOP_EVERY: usize = 64;
 
 /// Trains `[vocab_size, dim]` input vectors (row-major) on `texts` (token ids; ids at or above
 /// `vocab_size` are ignored); ids in `skip` (padding, unknown) are neither centres nor
-/// contexts, and keep their small random rows. `stop` is asked every [`STOP_EVERY`] texts;
+/// contexts, and keep their small random rows. `stop` is asked every 64 texts;
 /// when it says yes the training ends there and `None` is returned (the vectors would be
 /// half-trained, so none are handed out).
 pub fn train_skipgram(
