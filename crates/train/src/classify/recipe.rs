@@ -50,6 +50,18 @@ pub struct ClassifyRun {
     pub vocab_size: usize,
 }
 
+impl ClassifyRun {
+    /// A run stopped before its first batch (nothing trained, nothing saved), with a
+    /// vocabulary of `vocab_size` words.
+    fn not_started(vocab_size: usize) -> ClassifyRun {
+        ClassifyRun {
+            fit: FitSummary::not_started(),
+            records: Vec::new(),
+            vocab_size,
+        }
+    }
+}
+
 impl ClassifyRecipe {
     /// The recipe of the run in `dir`, from its `config.json`, to resume it.
     pub fn of_run(dir: &Path) -> Result<ClassifyRecipe> {
@@ -236,11 +248,7 @@ impl ClassifyRecipe {
         let t = &sized.training;
         let data = data::encode(split, &self.text, &t.vocab, given_vocab, &mut notice)?;
         if observer.stop_requested() {
-            return Ok(ClassifyRun {
-                fit: FitSummary::not_started(),
-                records: Vec::new(),
-                vocab_size: data.encoder.vocab.len(),
-            });
+            return Ok(ClassifyRun::not_started(data.encoder.vocab.len()));
         }
         let mut model_cfg = self.model.clone();
         model_cfg.vocab_size = data.encoder.vocab.len();
@@ -267,12 +275,7 @@ impl ClassifyRecipe {
             let padding = self.text.vocab_order.padding_idx();
             let shape = (self.model.embed_dim, padding, t.seed);
             if !init_embedding(&t.embeddings, shape, &data, &model, &mut store, observer)? {
-                // stopped before its first batch: nothing trained, nothing saved
-                return Ok(ClassifyRun {
-                    fit: FitSummary::not_started(),
-                    records: Vec::new(),
-                    vocab_size: data.encoder.vocab.len(),
-                });
+                return Ok(ClassifyRun::not_started(data.encoder.vocab.len()));
             }
         }
         let mut training = t.clone();
