@@ -26,6 +26,6 @@ mod tape;
 mod var;
 
 pub use grads::{Grads, RowGrad};
-pub use ops::{broadcast_shape, Mask, ScanVars, SeqVars};
+pub use ops::{broadcast_shape, Mask, SeqOut, SeqVars};
 pub use tape::Tape;
 pub use var::Var;

@@ -6,7 +6,7 @@
 //! The layout is the CUDA crate's: this file is the `Backend` impl (each of its ~35 methods
 //! checks its operands and dispatches on the dtype; it stays one file because Rust allows one
 //! trait impl block), `storage.rs` the buffers, `kernels/` the loops by family,
-//! `recurrent.rs` the fused recurrent passes, `scan.rs` the scan cells' passes.
+//! `recurrent.rs` the gated cells' fused passes, `scan.rs` the scan cells' passes.
 //!
 //! ```
 //! use recur_cpu::Cpu;
@@ -25,9 +25,8 @@ mod pool;
 mod storage;
 
 use recur_tensor::{
-    check, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, HostData, Result, ScanGrads,
-    ScanInputs, ScanOutputs, ScanSaved, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, SgdHyper,
-    Tensor, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, CellKind, DType, GemmSpec, HostData, Result, SeqGrads,
+    SeqInputs, SeqOutputs, SeqSaved, SgdHyper, Tensor, UnaryOp,
 };
 
 pub use alloc::keep_freed_memory;
@@ -439,12 +438,11 @@ impl Backend for Cpu {
     }
 
     fn seq_forward(&self, x: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>> {
-        match x.kind {
+        match x.cell.kind {
             CellKind::Lstm => self.lstm_seq_forward_impl(x),
             CellKind::Gru => self.gru_seq_forward_impl(x),
             CellKind::RnnTanh | CellKind::RnnRelu => self.rnn_seq_forward_impl(x),
-            // the scan cells: refused by the front end's validation first
-            _ => Err(x.kind.wrong_family("seq_forward")),
+            CellKind::MinGru | CellKind::MinLstm => scan::forward(x),
         }
     }
 
@@ -452,30 +450,15 @@ impl Backend for Cpu {
         &self,
         s: &SeqSaved<Self>,
         grad_output: Option<&CpuTensor>,
-        grad_h_n: Option<&CpuTensor>,
-        grad_c_n: Option<&CpuTensor>,
+        grad_state_n: &[Option<CpuTensor>],
     ) -> Result<SeqGrads<Self>> {
-        match s.kind {
-            CellKind::Lstm => self.lstm_seq_backward_impl(s, grad_output, grad_h_n, grad_c_n),
-            CellKind::Gru => self.gru_seq_backward_impl(s, grad_output, grad_h_n),
+        match s.cell.kind {
+            CellKind::Lstm => self.lstm_seq_backward_impl(s, grad_output, grad_state_n),
+            CellKind::Gru => self.gru_seq_backward_impl(s, grad_output, grad_state_n),
             CellKind::RnnTanh | CellKind::RnnRelu => {
-                self.rnn_seq_backward_impl(s, grad_output, grad_h_n)
+                self.rnn_seq_backward_impl(s, grad_output, grad_state_n)
             }
-            // the scan cells: refused by the front end's validation first
-            _ => Err(s.kind.wrong_family("seq_backward")),
+            CellKind::MinGru | CellKind::MinLstm => scan::backward(s, grad_output, grad_state_n),
         }
-    }
-
-    fn scan_forward(&self, x: &ScanInputs<'_, Self>) -> Result<ScanOutputs<Self>> {
-        scan::forward(x)
-    }
-
-    fn scan_backward(
-        &self,
-        s: &ScanSaved<Self>,
-        grad_output: Option<&CpuTensor>,
-        grad_h_n: Option<&CpuTensor>,
-    ) -> Result<ScanGrads<Self>> {
-        scan::backward(s, grad_output, grad_h_n)
     }
 }

@@ -1,8 +1,8 @@
 //! The scan cells' passes on the CPU (minGRU, minLSTM): the glue between the `Backend`
 //! methods and `kernels/scan.rs` — slices out of the tensors, the step layout, and the
-//! results back into tensors.
+//! results back into tensors. A scan cell has no recurrent parameter and one state, `h`.
 
-use recur_tensor::{CellKind, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved};
+use recur_tensor::{CellKind, CellSaved, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved};
 
 use crate::elem::sl;
 use crate::kernels::scan::{self, ScanBwd, ScanCell, ScanFwd, ScanIn, ScanSavedRef};
@@ -14,57 +14,67 @@ fn cell_of(op: &'static str, kind: CellKind) -> Result<ScanCell> {
     match kind {
         CellKind::MinGru => Ok(ScanCell::MinGru),
         CellKind::MinLstm => Ok(ScanCell::MinLstm),
-        other => Err(other.wrong_family(op)),
+        other => Err(Error::invalid(op, format!("{other:?} is not a scan cell"))),
     }
 }
 
-/// [`recur_tensor::Backend::scan_forward`] on the CPU.
-pub(crate) fn forward(x: &ScanInputs<'_, crate::Cpu>) -> Result<ScanOutputs<crate::Cpu>> {
+fn h0<'a>(op: &'static str, states: &'a [CpuTensor]) -> Result<&'a CpuTensor> {
+    states
+        .first()
+        .ok_or_else(|| Error::invalid(op, "the initial state h0 is missing"))
+}
+
+/// [`recur_tensor::Backend::seq_forward`] of a scan cell on the CPU.
+pub(crate) fn forward(x: &SeqInputs<'_, crate::Cpu>) -> Result<SeqOutputs<crate::Cpu>> {
     let op = "scan_forward";
-    let (n, b) = x.dims();
-    let cell = cell_of(op, x.kind)?;
-    let h = x.hidden;
+    let (n, b, h) = x.dims();
+    let cell = cell_of(op, x.cell.kind)?;
     let steps = Steps::new(x.batch_sizes, x.reverse);
     dispatch!(x.x_proj.dtype(), T => {
         let input = ScanIn::<T> {
             cell,
             hidden: h,
             x_proj: sl(op, x.x_proj.storage())?,
-            h0: sl(op, x.h0.storage())?,
+            h0: sl(op, h0(op, x.state0)?.storage())?,
         };
         let ScanFwd { output, h_n } = scan::forward(&input, &steps);
         let output = tensor(vec![n, h], T::wrap(output))?;
-        Ok(ScanOutputs {
-            h_n: tensor(vec![b, h], T::wrap(h_n))?,
-            saved: ScanSaved::from_inputs(x, output.clone()),
+        let buffers = CellSaved::Scan { x_proj: x.x_proj.clone() };
+        Ok(SeqOutputs {
+            state_n: vec![tensor(vec![b, h], T::wrap(h_n))?],
+            saved: SeqSaved::from_inputs(x, output.clone(), buffers)?,
             output,
         })
     })
 }
 
-/// [`recur_tensor::Backend::scan_backward`] on the CPU.
+/// [`recur_tensor::Backend::seq_backward`] of a scan cell on the CPU.
 pub(crate) fn backward(
-    s: &ScanSaved<crate::Cpu>,
+    s: &SeqSaved<crate::Cpu>,
     grad_output: Option<&CpuTensor>,
-    grad_h_n: Option<&CpuTensor>,
-) -> Result<ScanGrads<crate::Cpu>> {
+    grad_state_n: &[Option<CpuTensor>],
+) -> Result<SeqGrads<crate::Cpu>> {
     let op = "scan_backward";
-    let cell = cell_of(op, s.kind)?;
+    let cell = cell_of(op, s.cell.kind)?;
+    let CellSaved::Scan { x_proj } = &s.buffers else {
+        return Err(Error::invalid(op, "saved buffers are not a scan cell's"));
+    };
     let steps = Steps::new(&s.batch_sizes, s.reverse);
-    let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-    dispatch!(s.x_proj.dtype(), T => {
+    let (n, b, h) = (steps.rows(), steps.batch(), s.cell.hidden);
+    dispatch!(x_proj.dtype(), T => {
         let saved = ScanSavedRef::<T> {
             cell,
             hidden: h,
-            x_proj: sl(op, s.x_proj.storage())?,
-            h0: sl(op, s.h0.storage())?,
+            x_proj: sl(op, x_proj.storage())?,
+            h0: sl(op, h0(op, &s.state0)?.storage())?,
             output: sl(op, s.output.storage())?,
         };
-        let grads = out_grads(op, grad_output, grad_h_n, None)?;
+        let grads = out_grads(op, grad_output, grad_state_n)?;
         let ScanBwd { x_proj: dx, h0: dh0 } = scan::backward(&saved, &grads, &steps);
-        Ok(ScanGrads {
-            x_proj: tensor(vec![n, cell.gates() * h], T::wrap(dx))?,
-            h0: tensor(vec![b, h], T::wrap(dh0))?,
+        Ok(SeqGrads {
+            x_proj: tensor(vec![n, s.cell.gate_width()], T::wrap(dx))?,
+            params: Vec::new(),
+            state0: vec![tensor(vec![b, h], T::wrap(dh0))?],
         })
     })
 }

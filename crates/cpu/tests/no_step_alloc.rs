@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use recur_cpu::Cpu;
 use recur_tensor::{
-    scan_backward, scan_forward, seq_backward, seq_forward, CellKind, DType, Recurrence,
-    ScanInputs, SeqInputs, Tensor,
+    seq_backward, seq_forward, CellKind, CellSpec, DType, Recurrence, SeqInputs, Tensor,
 };
 
 struct Counting;
@@ -61,18 +60,20 @@ fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool, big: b
         })
         .collect();
     let n: usize = batch_sizes.iter().sum();
-    let g = kind.gates() * h;
-    let (x, w, bias, h0, c0) = (t(&[n, g]), t(&[g, h]), t(&[g]), t(&[b, h]), t(&[b, h]));
+    let x = t(&[n, kind.gates() * h]);
     let gout = t(&[n, h]);
+    let cell = CellSpec::new(kind, h, true);
+    let params: Vec<_> = cell
+        .recurrent_params()
+        .iter()
+        .map(|s| t(&s.shape))
+        .collect();
+    let state0: Vec<_> = kind.states().iter().map(|_| t(&[b, h])).collect();
     let inputs = SeqInputs {
-        kind,
-        hidden: h,
+        cell,
         x_proj: &x,
-        w_hh: &w,
-        b_hh: Some(&bias),
-        w_hr: None,
-        h0: &h0,
-        c0: (kind == CellKind::Lstm).then_some(&c0),
+        params: &params,
+        state0: &state0,
         batch_sizes: &batch_sizes,
         reverse,
         concurrent: false,
@@ -81,23 +82,8 @@ fn allocations(kind: CellKind, steps: usize, packed: bool, reverse: bool, big: b
     let split = recur_cpu::kernels::steps::Steps::new(&batch_sizes, reverse).split_for(work);
     assert_eq!(split < b, big, "the big size (only) must split");
     let before = ALLOCS.load(Ordering::SeqCst);
-    if scan {
-        let inputs = ScanInputs {
-            kind,
-            hidden: h,
-            x_proj: &x,
-            h0: &h0,
-            batch_sizes: &batch_sizes,
-            reverse,
-        };
-        let out = scan_forward(&Cpu, &inputs).unwrap();
-        let grads = scan_backward(&Cpu, &out.saved, Some(&gout), None).unwrap();
-        let after = ALLOCS.load(Ordering::SeqCst);
-        drop((out, grads));
-        return after - before;
-    }
     let out = seq_forward(&Cpu, &inputs).unwrap();
-    let grads = seq_backward(&Cpu, &out.saved, Some(&gout), None, None).unwrap();
+    let grads = seq_backward(&Cpu, &out.saved, Some(&gout), &[]).unwrap();
     let after = ALLOCS.load(Ordering::SeqCst);
     drop((out, grads));
     after - before

@@ -4,10 +4,7 @@
 
 use recur_cpu::kernels::steps::Steps;
 use recur_cpu::Cpu;
-use recur_tensor::{
-    scan_backward, scan_forward, seq_backward, seq_forward, CellKind, DType, ScanInputs, SeqInputs,
-    Tensor,
-};
+use recur_tensor::{seq_backward, seq_forward, CellKind, CellSpec, DType, SeqInputs, Tensor};
 
 fn t(shape: &[usize], dtype: DType, seed: usize) -> Tensor<Cpu> {
     let n: usize = shape.iter().product();
@@ -17,7 +14,47 @@ fn t(shape: &[usize], dtype: DType, seed: usize) -> Tensor<Cpu> {
     Tensor::from_f64(&Cpu, shape, &v, dtype).unwrap()
 }
 
-/// Every output and gradient of one forward + backward, flattened.
+/// Every output and gradient of one forward + backward of `cell`, flattened.
+fn run(cell: CellSpec, dtype: DType, batch_sizes: &[usize], reverse: bool) -> Vec<Vec<f64>> {
+    let b = batch_sizes[0];
+    let n: usize = batch_sizes.iter().sum();
+    let mut seed = 0;
+    let mut draw = |shape: &[usize]| {
+        seed += 1;
+        t(shape, dtype, seed)
+    };
+    let x = draw(&[n, cell.gate_width()]);
+    let params: Vec<_> = cell
+        .recurrent_params()
+        .iter()
+        .map(|s| draw(&s.shape))
+        .collect();
+    let widths: Vec<usize> = cell
+        .kind
+        .states()
+        .iter()
+        .map(|&s| cell.state_width(s))
+        .collect();
+    let state0: Vec<_> = widths.iter().map(|&w| draw(&[b, w])).collect();
+    let gout = draw(&[n, cell.out()]);
+    let gstate: Vec<_> = widths.iter().map(|&w| Some(draw(&[b, w]))).collect();
+    let inputs = SeqInputs {
+        cell,
+        x_proj: &x,
+        params: &params,
+        state0: &state0,
+        batch_sizes,
+        reverse,
+        concurrent: false,
+    };
+    let out = seq_forward(&Cpu, &inputs).unwrap();
+    let gr = seq_backward(&Cpu, &out.saved, Some(&gout), &gstate).unwrap();
+    let mut all = vec![&out.output, &gr.x_proj];
+    all.extend(out.state_n.iter().chain(&gr.params).chain(&gr.state0));
+    all.iter().map(|t| t.to_f64_vec().unwrap()).collect()
+}
+
+/// [`run`] of a gated cell with `H = 48`, with or without a projection (`P = 24`).
 fn pass(
     kind: CellKind,
     dtype: DType,
@@ -25,51 +62,13 @@ fn pass(
     reverse: bool,
     proj: bool,
 ) -> Vec<Vec<f64>> {
-    let (b, h) = (batch_sizes[0], 48);
-    let p = if proj { 24 } else { h };
-    let n: usize = batch_sizes.iter().sum();
-    let g = kind.gates() * h;
-    let (x, w, bias) = (
-        t(&[n, g], dtype, 1),
-        t(&[g, p], dtype, 2),
-        t(&[g], dtype, 3),
-    );
-    let (w_hr, h0, c0) = (
-        t(&[p, h], dtype, 4),
-        t(&[b, p], dtype, 5),
-        t(&[b, h], dtype, 6),
-    );
-    let (gout, gh, gc) = (
-        t(&[n, p], dtype, 7),
-        t(&[b, p], dtype, 8),
-        t(&[b, h], dtype, 9),
-    );
-    let lstm = kind == CellKind::Lstm;
-    let inputs = SeqInputs {
+    let cell = CellSpec {
         kind,
-        hidden: h,
-        x_proj: &x,
-        w_hh: &w,
-        b_hh: Some(&bias),
-        w_hr: proj.then_some(&w_hr),
-        h0: &h0,
-        c0: lstm.then_some(&c0),
-        batch_sizes,
-        reverse,
-        concurrent: false,
+        hidden: 48,
+        proj: if proj { 24 } else { 0 },
+        bias: true,
     };
-    let out = seq_forward(&Cpu, &inputs).unwrap();
-    let gr = seq_backward(
-        &Cpu,
-        &out.saved,
-        Some(&gout),
-        Some(&gh),
-        lstm.then_some(&gc),
-    )
-    .unwrap();
-    let mut all = vec![&out.output, &out.h_n, &gr.x_proj, &gr.w_hh, &gr.h0];
-    all.extend(out.c_n.iter().chain(&gr.b_hh).chain(&gr.w_hr).chain(&gr.c0));
-    all.iter().map(|t| t.to_f64_vec().unwrap()).collect()
+    run(cell, dtype, batch_sizes, reverse)
 }
 
 fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
@@ -135,24 +134,12 @@ fn balanced_split_halves_the_rows() {
 
 /// Every output and gradient of one scan-cell forward + backward, flattened.
 fn scan_pass(kind: CellKind, dtype: DType, batch_sizes: &[usize], reverse: bool) -> Vec<Vec<f64>> {
-    let (b, h) = (batch_sizes[0], SCAN_H);
-    let n: usize = batch_sizes.iter().sum();
-    let (x, h0) = (t(&[n, kind.gates() * h], dtype, 1), t(&[b, h], dtype, 5));
-    let (gout, gh) = (t(&[n, h], dtype, 7), t(&[b, h], dtype, 8));
-    let inputs = ScanInputs {
-        kind,
-        hidden: h,
-        x_proj: &x,
-        h0: &h0,
+    run(
+        CellSpec::new(kind, SCAN_H, true),
+        dtype,
         batch_sizes,
         reverse,
-    };
-    let out = scan_forward(&Cpu, &inputs).unwrap();
-    let gr = scan_backward(&Cpu, &out.saved, Some(&gout), Some(&gh)).unwrap();
-    [&out.output, &out.h_n, &gr.x_proj, &gr.h0]
-        .iter()
-        .map(|t| t.to_f64_vec().unwrap())
-        .collect()
+    )
 }
 
 /// Hidden size of the scan test: wide enough for the split.

@@ -27,8 +27,8 @@ mod scan;
 mod storage;
 
 use recur_tensor::{
-    check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, ScanGrads, ScanInputs,
-    ScanOutputs, ScanSaved, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, SgdHyper, UnaryOp,
+    check, AdamHyper, Backend, BinaryOp, DType, GemmSpec, HostData, Result, SeqGrads, SeqInputs,
+    SeqOutputs, SeqSaved, SgdHyper, UnaryOp,
 };
 
 use device::dev_err;
@@ -339,22 +339,8 @@ impl Backend for Cuda {
         &self,
         saved: &SeqSaved<Self>,
         grad_output: Option<&CudaTensor>,
-        grad_h_n: Option<&CudaTensor>,
-        grad_c_n: Option<&CudaTensor>,
+        grad_state_n: &[Option<CudaTensor>],
     ) -> Result<SeqGrads<Self>> {
-        recurrent::backward(self, saved, grad_output, grad_h_n, grad_c_n)
-    }
-
-    fn scan_forward(&self, inputs: &ScanInputs<'_, Self>) -> Result<ScanOutputs<Self>> {
-        scan::forward(self, inputs)
-    }
-
-    fn scan_backward(
-        &self,
-        saved: &ScanSaved<Self>,
-        grad_output: Option<&CudaTensor>,
-        grad_h_n: Option<&CudaTensor>,
-    ) -> Result<ScanGrads<Self>> {
-        scan::backward(self, saved, grad_output, grad_h_n)
+        recurrent::backward(self, saved, grad_output, grad_state_n)
     }
 }

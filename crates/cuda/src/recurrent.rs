@@ -11,6 +11,8 @@ use recur_tensor::{
     Tensor,
 };
 
+use crate::scan;
+
 use crate::device::dev_err;
 use crate::handle::{dispatch, Cuda, CudaTensor};
 use crate::kernels::gemm::{mm, rm};
@@ -23,9 +25,24 @@ fn tensor(cuda: &Cuda, shape: Vec<usize>, s: CudaStorage) -> Result<CudaTensor> 
     Tensor::from_storage(cuda, shape, s)
 }
 
-/// Forward of any cell kind (`x` already validated).
+/// Forward of any cell kind (`x` already validated): the scan cells go to `scan.rs`.
 pub fn forward(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>> {
+    if x.cell.kind.recurrence() == recur_tensor::Recurrence::Scan {
+        return scan::forward(cuda, x);
+    }
     dispatch!(x.x_proj.dtype(), T => forward_t::<T>(cuda, x))
+}
+
+/// Initial state `idx` of a validated pass.
+fn state<'a>(op: &'static str, states: &'a [CudaTensor], idx: usize) -> Result<&'a CudaTensor> {
+    states
+        .get(idx)
+        .ok_or_else(|| Error::invalid(op, format!("initial state {idx} is missing")))
+}
+
+/// The cell's recurrent weight `weight_hh`.
+fn w_hh<'a>(op: &'static str, t: Option<&'a CudaTensor>) -> Result<&'a CudaTensor> {
+    t.ok_or_else(|| Error::invalid(op, "weight_hh is missing"))
 }
 
 fn forward_t<T: DevElem>(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>>
@@ -36,30 +53,30 @@ where
     let (n, b, p) = x.dims();
     let st = cuda.stream();
     let steps = StepLayout::new(x.batch_sizes, x.reverse);
+    let w_hr = x.param("weight_hr");
     let input = FwdIn {
-        kind: x.kind,
-        hidden: x.hidden,
+        kind: x.cell.kind,
+        hidden: x.cell.hidden,
         out: p,
         x_proj: sl::<T>(op, x.x_proj.storage())?,
-        w_hh: sl::<T>(op, x.w_hh.storage())?,
-        b_hh: opt_sl::<T>(op, x.b_hh)?,
-        w_hr: opt_sl::<T>(op, x.w_hr)?,
+        w_hh: sl::<T>(op, w_hh(op, x.param("weight_hh"))?.storage())?,
+        b_hh: opt_sl::<T>(op, x.param("bias_hh"))?,
+        w_hr: opt_sl::<T>(op, w_hr)?,
     };
-    let (h, g, kind) = (x.hidden, input.gate_width(), x.kind);
+    let (h, g, kind) = (x.cell.hidden, input.gate_width(), x.cell.kind);
     let lstm = kind == CellKind::Lstm;
     let copy = |s: &cudarc::driver::CudaSlice<T>| st.clone_dtod(s).map_err(dev_err);
-    let c = match (lstm, x.c0) {
-        (true, Some(c0)) => Some(copy(sl::<T>(op, c0.storage())?)?),
-        (true, None) => return Err(Error::invalid(op, "c0 is required for LSTM")),
-        (false, _) => None,
+    let c = match lstm {
+        true => Some(copy(sl::<T>(op, state(op, x.state0, 1)?.storage())?)?),
+        false => None,
     };
     let mut bufs = FwdBufs {
         gates: copy(input.x_proj)?,
-        h: copy(sl::<T>(op, x.h0.storage())?)?,
+        h: copy(sl::<T>(op, state(op, x.state0, 0)?.storage())?)?,
         c,
         output: cuda.zeros::<T>(n * p)?,
         cells: lstm.then(|| cuda.zeros::<T>(n * h)).transpose()?,
-        hidden_pre: (lstm && x.w_hr.is_some())
+        hidden_pre: (lstm && w_hr.is_some())
             .then(|| cuda.zeros::<T>(n * h))
             .transpose()?,
         gh_n: (kind == CellKind::Gru)
@@ -69,7 +86,7 @@ where
             .then(|| cuda.zeros::<T>(b * g))
             .transpose()?,
     };
-    if let Some(kmax) = persistent::width(x.w_hr.is_some(), h) {
+    if let Some(kmax) = persistent::width(w_hr.is_some(), h) {
         if kind.gates() == 1 {
             // the RNN kernel turns x_proj rows into states in place
             st.memcpy_dtod(input.x_proj, &mut bufs.output)
@@ -85,49 +102,51 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_forward(cuda, &input, &mut bufs, rows)?
                 }
-                _ => return Err(kind.wrong_family(op)), // the scan cells: refused by validation
+                _ => return Err(Error::invalid(op, format!("{kind:?} is a scan cell"))),
             }
         }
     }
     let n_h = |v: Option<_>| v.map(|c| tensor(cuda, vec![n, h], T::wrap(c))).transpose();
     let missing = |what| Error::invalid(op, format!("the pass did not keep {what}"));
-    let cell = match kind {
-        CellKind::Lstm => CellSaved::lstm(
-            x,
-            n_h(bufs.cells)?.ok_or_else(|| missing("cells"))?,
-            n_h(bufs.hidden_pre)?,
-        )?,
+    let gates = |g_buf| tensor(cuda, vec![n, g], T::wrap(g_buf));
+    let buffers = match kind {
+        CellKind::Lstm => CellSaved::Lstm {
+            gates: gates(bufs.gates)?,
+            cells: n_h(bufs.cells)?.ok_or_else(|| missing("cells"))?,
+            hidden_pre: n_h(bufs.hidden_pre)?,
+        },
         CellKind::Gru => CellSaved::Gru {
+            gates: gates(bufs.gates)?,
             gh_n: n_h(bufs.gh_n)?.ok_or_else(|| missing("gh_n"))?,
         },
         CellKind::RnnTanh | CellKind::RnnRelu => CellSaved::Rnn,
-        _ => return Err(kind.wrong_family(op)), // the scan cells: refused by validation
+        _ => return Err(Error::invalid(op, format!("{kind:?} is a scan cell"))),
     };
     let output = tensor(cuda, vec![n, p], T::wrap(bufs.output))?;
-    let gates = if kind.gates() == 1 {
-        output.clone()
-    } else {
-        tensor(cuda, vec![n, g], T::wrap(bufs.gates))?
-    };
+    let mut state_n = vec![tensor(cuda, vec![b, p], T::wrap(bufs.h))?];
+    if let Some(c) = bufs.c {
+        state_n.push(tensor(cuda, vec![b, h], T::wrap(c))?);
+    }
     Ok(SeqOutputs {
-        h_n: tensor(cuda, vec![b, p], T::wrap(bufs.h))?,
-        c_n: bufs
-            .c
-            .map(|c| tensor(cuda, vec![b, h], T::wrap(c)))
-            .transpose()?,
-        saved: SeqSaved::from_inputs(x, gates, output.clone(), cell)?,
+        state_n,
+        saved: SeqSaved::from_inputs(x, output.clone(), buffers)?,
         output,
     })
 }
 
-/// Backward through time of any cell kind (gradients already checked against `s`).
+/// Backward through time of any cell kind (gradients already checked against `s`): the
+/// scan cells go to `scan.rs`.
 pub fn backward(
     cuda: &Cuda,
     s: &SeqSaved<Cuda>,
     grad_output: Option<&CudaTensor>,
-    grad_h_n: Option<&CudaTensor>,
-    grad_c_n: Option<&CudaTensor>,
+    grad_state_n: &[Option<CudaTensor>],
 ) -> Result<SeqGrads<Cuda>> {
+    if s.cell.kind.recurrence() == recur_tensor::Recurrence::Scan {
+        return scan::backward(cuda, s, grad_output, grad_state_n);
+    }
+    let grad_h_n = grad_state_n.first().and_then(Option::as_ref);
+    let grad_c_n = grad_state_n.get(1).and_then(Option::as_ref);
     dispatch!(s.output.dtype(), T => backward_t::<T>(cuda, s, grad_output, grad_h_n, grad_c_n))
 }
 
@@ -144,33 +163,39 @@ where
     let op = "seq_backward";
     let st = cuda.stream();
     let steps = StepLayout::new(&s.batch_sizes, s.reverse);
-    let (n, b, h, kind) = (steps.rows(), steps.batch(), s.hidden, s.kind);
-    let p = s.output.shape()[1];
+    let (n, b, h, kind) = (steps.rows(), steps.batch(), s.cell.hidden, s.cell.kind);
+    let p = s.cell.out();
     let slice = |t| opt_sl::<T>(op, t);
-    let projection = s.projection();
-    let (cells, gh_n) = match &s.cell {
-        CellSaved::Lstm { cells, .. } => (Some(cells), None),
-        CellSaved::Gru { gh_n } => (None, Some(gh_n)),
-        CellSaved::Rnn => (None, None),
+    let w_hr = s.param("weight_hr");
+    // the RNN's activations are its outputs
+    let (gates, cells, hidden_pre, gh_n) = match &s.buffers {
+        CellSaved::Lstm {
+            gates,
+            cells,
+            hidden_pre,
+        } => (gates, Some(cells), hidden_pre.as_ref(), None),
+        CellSaved::Gru { gates, gh_n } => (gates, None, None, Some(gh_n)),
+        CellSaved::Rnn => (&s.output, None, None, None),
+        CellSaved::Scan { .. } => return Err(Error::invalid(op, "saved buffers of a scan cell")),
     };
     let input = BwdIn {
         kind,
         hidden: h,
         out: p,
-        w_hh: sl::<T>(op, s.w_hh.storage())?,
-        w_hr: slice(projection.map(|p| &p.w_hr))?,
-        h0: sl::<T>(op, s.h0.storage())?,
-        c0: slice(s.c0())?,
-        gates: sl::<T>(op, s.gates.storage())?,
+        w_hh: sl::<T>(op, w_hh(op, s.param("weight_hh"))?.storage())?,
+        w_hr: slice(w_hr)?,
+        h0: sl::<T>(op, state(op, &s.state0, 0)?.storage())?,
+        c0: slice(s.state0.get(1))?,
+        gates: sl::<T>(op, gates.storage())?,
         output: sl::<T>(op, s.output.storage())?,
         cells: slice(cells)?,
-        hidden_pre: slice(projection.map(|p| &p.hidden_pre))?,
+        hidden_pre: slice(hidden_pre)?,
         gh_n: slice(gh_n)?,
         grad_output: slice(grad_output)?,
     };
     let g = input.gate_width();
     let lstm = kind == CellKind::Lstm;
-    let projected = lstm && projection.is_some();
+    let projected = lstm && w_hr.is_some();
     let start = |grad: Option<&CudaTensor>, len: usize| match opt_sl::<T>(op, grad)? {
         Some(v) => st.clone_dtod(v).map_err(dev_err),
         None => cuda.zeros::<T>(len),
@@ -185,7 +210,7 @@ where
         dh_rows: projected.then(|| cuda.zeros::<T>(n * p)).transpose()?,
         dh_pre: projected.then(|| cuda.zeros::<T>(b * h)).transpose()?,
     };
-    if let Some(kmax) = persistent::width(projection.is_some(), h) {
+    if let Some(kmax) = persistent::width(w_hr.is_some(), h) {
         persistent::backward(cuda, &input, &steps, kmax, &mut bufs)?;
     } else {
         for t in steps.order().rev() {
@@ -197,7 +222,7 @@ where
                 CellKind::RnnTanh | CellKind::RnnRelu => {
                     rnn::step_backward(cuda, &input, &mut bufs, rows)?
                 }
-                _ => return Err(kind.wrong_family(op)), // the scan cells: refused by validation
+                _ => return Err(Error::invalid(op, format!("{kind:?} is a scan cell"))),
             }
         }
     }
@@ -212,8 +237,8 @@ where
         0.0,
         (&mut dw_hh, rm(0, p)),
     )?;
-    let db = match s.has_bias {
-        true => Some(tensor(cuda, vec![g], T::wrap(col_sums(cuda, rec, n, g)?))?),
+    let db = match s.cell.bias {
+        true => Some(col_sums(cuda, rec, n, g)?),
         false => None,
     };
     let dw_hr = match (&bufs.dh_rows, input.hidden_pre) {
@@ -227,20 +252,23 @@ where
                 0.0,
                 (&mut dw, rm(0, h)),
             )?;
-            Some(tensor(cuda, vec![p, h], T::wrap(dw))?)
+            Some(dw)
         }
         _ => None,
     };
+    let mut named = vec![("weight_hh", dw_hh)];
+    named.extend(db.map(|d| ("bias_hh", d)));
+    named.extend(dw_hr.map(|d| ("weight_hr", d)));
+    let mut state0 = vec![tensor(cuda, vec![b, p], T::wrap(bufs.dh))?];
+    if let Some(dc) = bufs.dc {
+        state0.push(tensor(cuda, vec![b, h], T::wrap(dc))?);
+    }
     Ok(SeqGrads {
         x_proj: tensor(cuda, vec![n, g], T::wrap(bufs.dgates))?,
-        w_hh: tensor(cuda, vec![g, p], T::wrap(dw_hh))?,
-        b_hh: db,
-        w_hr: dw_hr,
-        h0: tensor(cuda, vec![b, p], T::wrap(bufs.dh))?,
-        c0: bufs
-            .dc
-            .map(|c| tensor(cuda, vec![b, h], T::wrap(c)))
-            .transpose()?,
+        params: s
+            .cell
+            .in_param_order(op, named, |shape, v| tensor(cuda, shape, T::wrap(v)))?,
+        state0,
     })
 }
 

@@ -5,7 +5,8 @@
 
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use recur_tensor::{
-    CellKind, Result, ScanGrads, ScanInputs, ScanOutputs, ScanSaved, StepLayout, Tensor,
+    CellKind, CellSaved, Error, Result, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, StepLayout,
+    Tensor,
 };
 
 use crate::device::dev_err;
@@ -18,7 +19,7 @@ fn cell_code(op: &'static str, kind: CellKind) -> Result<i32> {
     match kind {
         CellKind::MinGru => Ok(0),
         CellKind::MinLstm => Ok(1),
-        other => Err(other.wrong_family(op)),
+        other => Err(Error::invalid(op, format!("{other:?} is not a scan cell"))),
     }
 }
 
@@ -41,21 +42,27 @@ fn scan_grid(b: usize, h: usize) -> LaunchConfig {
     }
 }
 
-/// [`recur_tensor::Backend::scan_forward`] on the GPU.
-pub fn forward(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOutputs<Cuda>> {
+/// The initial state `h0`, a scan cell's only state.
+fn h0<'a>(op: &'static str, states: &'a [CudaTensor]) -> Result<&'a CudaTensor> {
+    states
+        .first()
+        .ok_or_else(|| Error::invalid(op, "the initial state h0 is missing"))
+}
+
+/// [`recur_tensor::Backend::seq_forward`] of a scan cell on the GPU.
+pub fn forward(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>> {
     dispatch!(x.x_proj.dtype(), T => forward_t::<T>(cuda, x))
 }
 
-fn forward_t<T: DevElem>(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOutputs<Cuda>> {
+fn forward_t<T: DevElem>(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>> {
     let op = "scan_forward";
-    let (n, b) = x.dims();
-    let cell = cell_code(op, x.kind)?;
-    let h = x.hidden;
+    let (n, b, h) = x.dims();
+    let cell = cell_code(op, x.cell.kind)?;
     let steps = StepLayout::new(x.batch_sizes, x.reverse);
     let (d_bs, d_off) = step_tables(cuda, &steps)?;
     let st = cuda.stream();
     let mut state = st
-        .clone_dtod(sl::<T>(op, x.h0.storage())?)
+        .clone_dtod(sl::<T>(op, h0(op, x.state0)?.storage())?)
         .map_err(dev_err)?;
     let mut output = cuda.zeros::<T>(n * h)?;
     let f = cuda.kernel::<T>("scan_fwd")?;
@@ -76,34 +83,42 @@ fn forward_t<T: DevElem>(cuda: &Cuda, x: &ScanInputs<'_, Cuda>) -> Result<ScanOu
     // after the block's barrier.
     unsafe { l.launch(scan_grid(b, h)) }.map_err(dev_err)?;
     let output = Tensor::from_storage(cuda, vec![n, h], T::wrap(output))?;
-    Ok(ScanOutputs {
-        h_n: Tensor::from_storage(cuda, vec![b, h], T::wrap(state))?,
-        saved: ScanSaved::from_inputs(x, output.clone()),
+    let buffers = CellSaved::Scan {
+        x_proj: x.x_proj.clone(),
+    };
+    Ok(SeqOutputs {
+        state_n: vec![Tensor::from_storage(cuda, vec![b, h], T::wrap(state))?],
+        saved: SeqSaved::from_inputs(x, output.clone(), buffers)?,
         output,
     })
 }
 
-/// [`recur_tensor::Backend::scan_backward`] on the GPU (gradients already checked).
+/// [`recur_tensor::Backend::seq_backward`] of a scan cell on the GPU (gradients already
+/// checked).
 pub fn backward(
     cuda: &Cuda,
-    s: &ScanSaved<Cuda>,
+    s: &SeqSaved<Cuda>,
     grad_output: Option<&CudaTensor>,
-    grad_h_n: Option<&CudaTensor>,
-) -> Result<ScanGrads<Cuda>> {
-    dispatch!(s.x_proj.dtype(), T => backward_t::<T>(cuda, s, grad_output, grad_h_n))
+    grad_state_n: &[Option<CudaTensor>],
+) -> Result<SeqGrads<Cuda>> {
+    let grad_h_n = grad_state_n.first().and_then(Option::as_ref);
+    dispatch!(s.output.dtype(), T => backward_t::<T>(cuda, s, grad_output, grad_h_n))
 }
 
 fn backward_t<T: DevElem>(
     cuda: &Cuda,
-    s: &ScanSaved<Cuda>,
+    s: &SeqSaved<Cuda>,
     grad_output: Option<&CudaTensor>,
     grad_h_n: Option<&CudaTensor>,
-) -> Result<ScanGrads<Cuda>> {
+) -> Result<SeqGrads<Cuda>> {
     let op = "scan_backward";
-    let cell = cell_code(op, s.kind)?;
+    let cell = cell_code(op, s.cell.kind)?;
+    let CellSaved::Scan { x_proj } = &s.buffers else {
+        return Err(Error::invalid(op, "saved buffers are not a scan cell's"));
+    };
     let steps = StepLayout::new(&s.batch_sizes, s.reverse);
-    let (n, b, h) = (steps.rows(), steps.batch(), s.hidden);
-    let g = s.kind.gates() * h;
+    let (n, b, h) = (steps.rows(), steps.batch(), s.cell.hidden);
+    let g = s.cell.gate_width();
     let (d_bs, d_off) = step_tables(cuda, &steps)?;
     let st = cuda.stream();
     let mut dh = match grad_h_n {
@@ -115,8 +130,8 @@ fn backward_t<T: DevElem>(
     let f = cuda.kernel::<T>("scan_bwd")?;
     let (nsteps, bi, hi, rev) = (steps.len() as i64, b as i64, h as i64, i32::from(s.reverse));
     let mut l = st.launch_builder(&f);
-    l.arg(sl::<T>(op, s.x_proj.storage())?)
-        .arg(sl::<T>(op, s.h0.storage())?)
+    l.arg(sl::<T>(op, x_proj.storage())?)
+        .arg(sl::<T>(op, h0(op, &s.state0)?.storage())?)
         .arg(sl::<T>(op, s.output.storage())?);
     arg_or_null(&mut l, go);
     l.arg(&mut dh)
@@ -130,8 +145,9 @@ fn backward_t<T: DevElem>(
         .arg(&cell);
     // SAFETY: as in the forward launch; a null grad_output is skipped by the kernel.
     unsafe { l.launch(scan_grid(b, h)) }.map_err(dev_err)?;
-    Ok(ScanGrads {
+    Ok(SeqGrads {
         x_proj: Tensor::from_storage(cuda, vec![n, g], T::wrap(dx))?,
-        h0: Tensor::from_storage(cuda, vec![b, h], T::wrap(dh))?,
+        params: Vec::new(),
+        state0: vec![Tensor::from_storage(cuda, vec![b, h], T::wrap(dh))?],
     })
 }

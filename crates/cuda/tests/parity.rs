@@ -6,8 +6,8 @@ use rand::{Rng, SeedableRng};
 use recur_cpu::Cpu;
 use recur_cuda::Cuda;
 use recur_tensor::{
-    scan_backward, scan_forward, seq_backward, seq_forward, AdamHyper, Backend, BinaryOp, CellKind,
-    DType, GemmSpec, MatLayout, ScanInputs, SeqInputs, SgdHyper, Tensor, UnaryOp,
+    seq_backward, seq_forward, AdamHyper, Backend, BinaryOp, CellKind, CellSpec, DType, GemmSpec,
+    MatLayout, SeqInputs, SgdHyper, Tensor, UnaryOp,
 };
 
 /// Momentum 0.9, dampening 0.1, weight decay 0.01, Nesterov, at 0.1.
@@ -58,26 +58,6 @@ fn close(op: &str, cpu: &Tensor<Cpu>, gpu: &Tensor<Cuda>, tol: f64) {
             (x - y).abs() <= tol * scale,
             "{op}[{i}]: cpu {x} vs cuda {y} (tol {tol})"
         );
-    }
-}
-
-/// [`close`] on an optional output: both backends give it, or neither does (one giving a
-/// value the other lacks is a failure, never a skipped comparison).
-fn close_opt(
-    op: &str,
-    what: &str,
-    cpu: Option<&Tensor<Cpu>>,
-    gpu: Option<&Tensor<Cuda>>,
-    tol: f64,
-) {
-    match (cpu, gpu) {
-        (Some(a), Some(b)) => close(&format!("{op} {what}"), a, b, tol),
-        (None, None) => {}
-        (a, b) => panic!(
-            "{op}: {what} is {} on the CPU but {} on CUDA",
-            if a.is_some() { "given" } else { "absent" },
-            if b.is_some() { "given" } else { "absent" }
-        ),
     }
 }
 
@@ -288,10 +268,85 @@ fn optimizers() {
     close("sgd_step", &cp, &dp, 1e-5);
 }
 
+/// The inputs of one pass on backend `B`.
+fn pass<'a, B: Backend>(
+    cell: CellSpec,
+    x_proj: &'a Tensor<B>,
+    params: &'a [Tensor<B>],
+    state0: &'a [Tensor<B>],
+    batch_sizes: &'a [usize],
+    reverse: bool,
+) -> SeqInputs<'a, B> {
+    SeqInputs {
+        cell,
+        x_proj,
+        params,
+        state0,
+        batch_sizes,
+        reverse,
+        concurrent: false,
+    }
+}
+
+/// One fused pass of `cell` on both backends from the same random inputs (every parameter
+/// and state the cell declares), forward and backward, with and without an output gradient.
+fn check_pass(g: &Cuda, name: &str, cell: CellSpec, bs: &[usize], reverse: bool, seed: u64) {
+    let (n, b) = (bs.iter().sum::<usize>(), bs[0]);
+    let mut seed = seed;
+    let mut draw = |shape: &[usize]| {
+        seed += 1;
+        pair(g, shape, seed)
+    };
+    let (cx, dx) = draw(&[n, cell.gate_width()]);
+    let (cp, dp): (Vec<_>, Vec<_>) = cell
+        .recurrent_params()
+        .iter()
+        .map(|s| draw(&s.shape))
+        .unzip();
+    let widths: Vec<usize> = cell
+        .kind
+        .states()
+        .iter()
+        .map(|&s| cell.state_width(s))
+        .collect();
+    let (cs, ds): (Vec<_>, Vec<_>) = widths.iter().map(|&w| draw(&[b, w])).unzip();
+    let (cgo, dgo) = draw(&[n, cell.out()]);
+    let (cgs, dgs): (Vec<_>, Vec<_>) = widths.iter().map(|&w| draw(&[b, w])).unzip();
+    let co = seq_forward(&Cpu, &pass(cell, &cx, &cp, &cs, bs, reverse)).unwrap();
+    let dout = seq_forward(g, &pass(cell, &dx, &dp, &ds, bs, reverse)).unwrap();
+    let fwd = format!("{name} forward");
+    close(&fwd, &co.output, &dout.output, 1e-5);
+    assert_eq!(co.state_n.len(), dout.state_n.len(), "{fwd}: states");
+    for (c, d) in co.state_n.iter().zip(&dout.state_n) {
+        close(&format!("{fwd} state_n"), c, d, 1e-5);
+    }
+    let (cgs, dgs): (Vec<_>, Vec<_>) = (
+        cgs.into_iter().map(Some).collect(),
+        dgs.into_iter().map(Some).collect(),
+    );
+    for with_output in [true, false] {
+        let bwd = format!("{name} backward (output gradient: {with_output})");
+        let cg = seq_backward(&Cpu, &co.saved, with_output.then_some(&cgo), &cgs).unwrap();
+        let dg = seq_backward(g, &dout.saved, with_output.then_some(&dgo), &dgs).unwrap();
+        close(&format!("{bwd} x_proj"), &cg.x_proj, &dg.x_proj, 1e-4);
+        assert_eq!(cg.params.len(), dg.params.len(), "{bwd}: params");
+        for (slot, (c, d)) in cell
+            .recurrent_params()
+            .iter()
+            .zip(cg.params.iter().zip(&dg.params))
+        {
+            close(&format!("{bwd} {}", slot.name), c, d, 1e-4);
+        }
+        assert_eq!(cg.state0.len(), dg.state0.len(), "{bwd}: states");
+        for (c, d) in cg.state0.iter().zip(&dg.state0) {
+            close(&format!("{bwd} state0"), c, d, 1e-4);
+        }
+    }
+}
+
 #[test]
 fn fused_recurrent_ops() {
     let Some(g) = gpu() else { return };
-    let b = 5usize;
     // Layers with H <= 64 (LSTMs without projection) take the persistent kernels (H = 6, 32,
     // 40, 64 cover both register widths); H > 64 and the projected LSTM take the per-step path.
     let cases: [(CellKind, usize, usize, Vec<usize>, bool); 13] = [
@@ -310,91 +365,15 @@ fn fused_recurrent_ops() {
         (CellKind::RnnTanh, 70, 0, vec![5, 5, 2], true),
     ];
     for (k, (kind, h, proj, bs, reverse)) in cases.into_iter().enumerate() {
-        let n: usize = bs.iter().sum();
-        let gsz = kind.gates() * h;
-        let p = if proj > 0 { proj } else { h };
-        let s = 100 + 10 * k as u64;
-        let (cx, dx) = pair(&g, &[n, gsz], s);
-        let (cw, dw) = pair(&g, &[gsz, p], s + 1);
-        let (cbias, dbias) = pair(&g, &[gsz], s + 2);
-        let (chr, dhr) = pair(&g, &[p, h], s + 3);
-        let (ch0, dh0) = pair(&g, &[b, p], s + 4);
-        let (cc0, dc0) = pair(&g, &[b, h], s + 5);
-        let (cgo, dgo) = pair(&g, &[n, p], s + 6);
-        let (cgh, dgh) = pair(&g, &[b, p], s + 7);
-        let (cgc, dgc) = pair(&g, &[b, h], s + 8);
-        let lstm = kind == CellKind::Lstm;
-        let ci = SeqInputs {
+        let cell = CellSpec {
             kind,
             hidden: h,
-            x_proj: &cx,
-            w_hh: &cw,
-            b_hh: Some(&cbias),
-            w_hr: (proj > 0).then_some(&chr),
-            h0: &ch0,
-            c0: lstm.then_some(&cc0),
-            batch_sizes: &bs,
-            reverse,
-            concurrent: false,
+            proj,
+            // one case without biases
+            bias: k != 6,
         };
-        let di = SeqInputs {
-            kind,
-            hidden: h,
-            x_proj: &dx,
-            w_hh: &dw,
-            b_hh: Some(&dbias),
-            w_hr: (proj > 0).then_some(&dhr),
-            h0: &dh0,
-            c0: lstm.then_some(&dc0),
-            batch_sizes: &bs,
-            reverse,
-            concurrent: false,
-        };
-        let (co, dout) = (
-            seq_forward(&Cpu, &ci).unwrap(),
-            seq_forward(&g, &di).unwrap(),
-        );
-        let name = format!("{}_seq_forward #{k}", kind.name());
-        close(&name, &co.output, &dout.output, 1e-5);
-        close(&name, &co.h_n, &dout.h_n, 1e-5);
-        close_opt(&name, "c_n", co.c_n.as_ref(), dout.c_n.as_ref(), 1e-5);
-        let (cgrad, dgrad) = (
-            seq_backward(
-                &Cpu,
-                &co.saved,
-                Some(&cgo),
-                Some(&cgh),
-                lstm.then_some(&cgc),
-            )
-            .unwrap(),
-            seq_backward(
-                &g,
-                &dout.saved,
-                Some(&dgo),
-                Some(&dgh),
-                lstm.then_some(&dgc),
-            )
-            .unwrap(),
-        );
-        let name = format!("{}_seq_backward #{k}", kind.name());
-        close(&name, &cgrad.x_proj, &dgrad.x_proj, 1e-4);
-        close(&name, &cgrad.w_hh, &dgrad.w_hh, 1e-4);
-        close(&name, &cgrad.h0, &dgrad.h0, 1e-4);
-        close_opt(&name, "c0", cgrad.c0.as_ref(), dgrad.c0.as_ref(), 1e-4);
-        close_opt(
-            &name,
-            "b_hh",
-            cgrad.b_hh.as_ref(),
-            dgrad.b_hh.as_ref(),
-            1e-4,
-        );
-        close_opt(
-            &name,
-            "w_hr",
-            cgrad.w_hr.as_ref(),
-            dgrad.w_hr.as_ref(),
-            1e-4,
-        );
+        let name = format!("{} #{k}", kind.name());
+        check_pass(&g, &name, cell, &bs, reverse, 100 + 10 * k as u64);
     }
 }
 
@@ -417,44 +396,9 @@ fn scan_cells() {
         (CellKind::MinLstm, 33, long, false),
     ];
     for (k, (kind, h, bs, reverse)) in cases.into_iter().enumerate() {
-        let (n, b) = (bs.iter().sum::<usize>(), bs[0]);
-        let s = 500 + 10 * k as u64;
-        let (cx, dx) = pair(&g, &[n, kind.gates() * h], s);
-        let (ch0, dh0) = pair(&g, &[b, h], s + 1);
-        let (cgo, dgo) = pair(&g, &[n, h], s + 2);
-        let (cgh, dgh) = pair(&g, &[b, h], s + 3);
-        let ci = ScanInputs {
-            kind,
-            hidden: h,
-            x_proj: &cx,
-            h0: &ch0,
-            batch_sizes: &bs,
-            reverse,
-        };
-        let di = ScanInputs {
-            kind,
-            hidden: h,
-            x_proj: &dx,
-            h0: &dh0,
-            batch_sizes: &bs,
-            reverse,
-        };
-        let (co, dout) = (
-            scan_forward(&Cpu, &ci).unwrap(),
-            scan_forward(&g, &di).unwrap(),
-        );
-        let name = format!("{}_scan_forward #{k}", kind.name());
-        close(&name, &co.output, &dout.output, 1e-5);
-        close(&name, &co.h_n, &dout.h_n, 1e-5);
-        let cg = scan_backward(&Cpu, &co.saved, Some(&cgo), Some(&cgh)).unwrap();
-        let dg = scan_backward(&g, &dout.saved, Some(&dgo), Some(&dgh)).unwrap();
-        let name = format!("{}_scan_backward #{k}", kind.name());
-        close(&name, &cg.x_proj, &dg.x_proj, 1e-4);
-        close(&name, &cg.h0, &dg.h0, 1e-4);
-        // without an output gradient (h_n's alone)
-        let cg = scan_backward(&Cpu, &co.saved, None, Some(&cgh)).unwrap();
-        let dg = scan_backward(&g, &dout.saved, None, Some(&dgh)).unwrap();
-        close(&format!("{name} (h_n only)"), &cg.x_proj, &dg.x_proj, 1e-4);
+        let name = format!("{} #{k}", kind.name());
+        let cell = CellSpec::new(kind, h, true);
+        check_pass(&g, &name, cell, &bs, reverse, 500 + 10 * k as u64);
     }
 }
 

@@ -1,10 +1,9 @@
 //! The [`Backend`] trait: the raw kernels a device must provide, grouped in op families,
 //! and the types its signatures carry ([`Tensor`] and the fused recurrent pass's
-//! [`SeqInputs`], [`SeqOutputs`], [`SeqGrads`], [`SeqSaved`], and the scan cells'
-//! [`ScanInputs`], [`ScanOutputs`], [`ScanSaved`], [`ScanGrads`]). It stays one file because
-//! the trait and those types name each other: from two files they would import each other
-//! in a circle. Their behaviour lives apart (`tensor.rs`, `ops/`, `recurrent.rs`,
-//! `seq_saved.rs`, `scan.rs`).
+//! [`SeqInputs`], [`SeqOutputs`], [`SeqGrads`], [`SeqSaved`] with its [`CellSaved`]). It
+//! stays one file because the trait and those types name each other: from two files they
+//! would import each other in a circle. Their behaviour lives apart (`tensor.rs`, `ops/`,
+//! `recurrent.rs`, `seq_saved.rs`).
 //!
 //! Arguments reaching a backend have already been validated by the [`crate::Tensor`]
 //! front end (shapes, lengths, dtypes and index ranges), so kernels only compute.
@@ -13,7 +12,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(doc)]
 use crate::cell::CellKind;
+use crate::cell::CellSpec;
 use crate::{BinaryOp, DType, HostData, Result, UnaryOp};
 
 /// Where a matrix lives inside a storage: element offset and the two strides.
@@ -324,31 +325,20 @@ pub trait Backend: Clone + fmt::Debug + Send + Sync + 'static {
 
     // ---------------------------------------------------------------- recurrent
     /// One recurrent layer and direction over a whole (packed) sequence: the cell of
-    /// `inputs.kind` (LSTM, GRU, Elman RNN with tanh or relu) at every step, keeping what
-    /// backward needs. Called through [`crate::seq_forward`], which validates the inputs.
+    /// `inputs.cell` at every step (a gated cell through its recurrent product, a scan cell
+    /// as its elementwise scan), keeping what backward needs. Called through
+    /// [`crate::seq_forward`], which validates the inputs once.
     fn seq_forward(&self, inputs: &SeqInputs<'_, Self>) -> Result<SeqOutputs<Self>>;
-    /// Backward through time of [`Backend::seq_forward`] from the gradients of its output,
-    /// `h_n` and (LSTM) `c_n`, each absent when zero. Called through [`crate::seq_backward`],
-    /// which checks the gradients against `saved`.
+    /// Backward through time of [`Backend::seq_forward`] from the gradients of its output
+    /// and of its final states (one per [`CellKind::states`] entry; a missing or `None`
+    /// entry is zero). Called through [`crate::seq_backward`], which checks the gradients
+    /// against `saved`.
     fn seq_backward(
         &self,
         saved: &SeqSaved<Self>,
         grad_output: Option<&Tensor<Self>>,
-        grad_h_n: Option<&Tensor<Self>>,
-        grad_c_n: Option<&Tensor<Self>>,
+        grad_state_n: &[Option<Tensor<Self>>],
     ) -> Result<SeqGrads<Self>>;
-    /// One scan-cell layer and direction (minGRU, minLSTM) over a whole (packed) sequence:
-    /// gates from `inputs.x_proj`, then `h_t = a_t ⊙ h_{t−1} + b_t` per row, forward and
-    /// state in one pass over time. Called through [`crate::scan_forward`], which validates.
-    fn scan_forward(&self, inputs: &ScanInputs<'_, Self>) -> Result<ScanOutputs<Self>>;
-    /// Backward of [`Backend::scan_forward`] from the gradients of its output and `h_n` (each
-    /// absent when zero), in one pass over time. Called through [`crate::scan_backward`].
-    fn scan_backward(
-        &self,
-        saved: &ScanSaved<Self>,
-        grad_output: Option<&Tensor<Self>>,
-        grad_h_n: Option<&Tensor<Self>>,
-    ) -> Result<ScanGrads<Self>>;
 }
 
 /// A dense row-major tensor whose storage lives in backend `B`.
@@ -362,28 +352,23 @@ pub struct Tensor<B: Backend> {
     pub(crate) storage: Arc<B::Storage>,
 }
 
-/// Inputs of one fused recurrent pass (one layer, one direction).
+/// Inputs of one fused recurrent pass (one layer, one direction), for any cell.
 ///
 /// # Shapes
-/// `N = Σ batch_sizes`, `G` = [`CellKind::gates`], `H` = `hidden`, `H_out` = `P` when
-/// `w_hr` is given else `H`, `B = batch_sizes[0]`.
+/// `N = Σ batch_sizes`, `B = batch_sizes[0]`, `G·H` = [`CellSpec::gate_width`],
+/// `H_out` = [`CellSpec::out`].
 pub struct SeqInputs<'a, B: Backend> {
-    /// The cell to run.
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
+    /// The cell and its sizes.
+    pub cell: CellSpec,
     /// `x · W_ihᵀ + b_ih` for every packed row: `[N, G·H]`.
     pub x_proj: &'a Tensor<B>,
-    /// Recurrent weight `[G·H, H_out]`.
-    pub w_hh: &'a Tensor<B>,
-    /// Recurrent bias `[G·H]` (absent when the layer has no bias).
-    pub b_hh: Option<&'a Tensor<B>>,
-    /// LSTM projection `[P, H]` (LSTM with `proj_size > 0` only).
-    pub w_hr: Option<&'a Tensor<B>>,
-    /// Initial hidden state `[B, H_out]`, rows in packed (sorted) order.
-    pub h0: &'a Tensor<B>,
-    /// Initial cell state `[B, H]` (LSTM only).
-    pub c0: Option<&'a Tensor<B>>,
+    /// The parameters the recurrence reads, in [`CellSpec::recurrent_params`] order with
+    /// those shapes (`weight_hh [G·H, H_out]`, `bias_hh [G·H]`, `weight_hr [P, H]` for the
+    /// cells that have them; none for the scan cells).
+    pub params: &'a [Tensor<B>],
+    /// The initial states in [`CellKind::states`] order, each `[B, width]`
+    /// ([`CellSpec::state_width`]), rows in packed (sorted) order.
+    pub state0: &'a [Tensor<B>],
     /// Rows alive at each step; non-increasing, all ≥ 1.
     pub batch_sizes: &'a [usize],
     /// Run from the last step to the first; each row starts at its own last step.
@@ -398,10 +383,9 @@ pub struct SeqInputs<'a, B: Backend> {
 pub struct SeqOutputs<B: Backend> {
     /// `h_t` for every packed row: `[N, H_out]`.
     pub output: Tensor<B>,
-    /// Final hidden state of each row (after its last step): `[B, H_out]`.
-    pub h_n: Tensor<B>,
-    /// Final cell state `[B, H]` (LSTM).
-    pub c_n: Option<Tensor<B>>,
+    /// Final states of each row (after its last step), in [`CellKind::states`] order: `h_n
+    /// [B, H_out]`, then (LSTM) `c_n [B, H]`.
+    pub state_n: Vec<Tensor<B>>,
     /// Saved for backward.
     pub saved: SeqSaved<B>,
 }
@@ -411,16 +395,11 @@ pub struct SeqOutputs<B: Backend> {
 pub struct SeqGrads<B: Backend> {
     /// `∂L/∂x_proj`: `[N, G·H]` (also `∂L/∂b_ih` after a column sum).
     pub x_proj: Tensor<B>,
-    /// `∂L/∂W_hh`: `[G·H, H_out]`.
-    pub w_hh: Tensor<B>,
-    /// `∂L/∂b_hh`: `[G·H]` when the pass had a bias.
-    pub b_hh: Option<Tensor<B>>,
-    /// `∂L/∂W_hr`: `[P, H]` with projection.
-    pub w_hr: Option<Tensor<B>>,
-    /// `∂L/∂h0`: `[B, H_out]`.
-    pub h0: Tensor<B>,
-    /// `∂L/∂c0`: `[B, H]` (LSTM).
-    pub c0: Option<Tensor<B>>,
+    /// The gradient of each of [`SeqInputs::params`], same order and shapes.
+    pub params: Vec<Tensor<B>>,
+    /// The gradient of each initial state, same order and shapes as
+    /// [`SeqInputs::state0`].
+    pub state0: Vec<Tensor<B>>,
 }
 
 /// What the forward pass keeps for backward through time.
@@ -430,9 +409,7 @@ pub struct SeqGrads<B: Backend> {
 #[derive(Clone, Debug)]
 pub struct SeqSaved<B: Backend> {
     /// The cell that ran.
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
+    pub cell: CellSpec,
     /// Rows alive per step.
     pub batch_sizes: Vec<usize>,
     /// Direction of the pass.
@@ -440,109 +417,44 @@ pub struct SeqSaved<B: Backend> {
     /// Whether the pass ran beside another one (see [`SeqInputs::concurrent`]); backward runs
     /// the same way.
     pub concurrent: bool,
-    /// Recurrent weight `[G·H, H_out]`.
-    pub w_hh: Tensor<B>,
-    /// Whether `b_hh` was given (its gradient is then returned).
-    pub has_bias: bool,
-    /// Initial hidden state `[B, H_out]`.
-    pub h0: Tensor<B>,
-    /// Gate activations `[N, G·H]` (LSTM i,f,g,o; GRU r,z,n; RNN h).
-    pub gates: Tensor<B>,
-    /// What this cell kind keeps beyond the common fields.
-    pub cell: CellSaved<B>,
+    /// The recurrent parameters, as in [`SeqInputs::params`].
+    pub params: Vec<Tensor<B>>,
+    /// The initial states, as in [`SeqInputs::state0`].
+    pub state0: Vec<Tensor<B>>,
     /// Hidden states `h_t`: `[N, H_out]` (also the op's output).
     pub output: Tensor<B>,
+    /// What this cell kind keeps beyond the common fields.
+    pub buffers: CellSaved<B>,
 }
 
 /// What one cell kind saves for backward beyond what every kind saves.
 ///
 /// # Shapes
-/// As in [`SeqInputs`]; per-step buffers are `[N, H]` in packed row order.
+/// As in [`SeqInputs`]; per-step buffers are in packed row order.
 #[derive(Clone, Debug)]
 pub enum CellSaved<B: Backend> {
-    /// Elman RNN (tanh or relu): nothing more (its gate activations are its outputs).
+    /// Elman RNN (tanh or relu): nothing more (its activations are its outputs).
     Rnn,
-    /// LSTM: the initial cell state `c0 [B, H]` and every step's cell state `cells [N, H]`.
+    /// LSTM.
     Lstm {
-        /// Initial cell state `[B, H]`.
-        c0: Tensor<B>,
+        /// Gate activations i, f, g, o: `[N, 4·H]`.
+        gates: Tensor<B>,
         /// Cell states `c_t`: `[N, H]`.
         cells: Tensor<B>,
-        /// With `proj_size > 0`: the projection and what it projected.
-        projection: Option<Projection<B>>,
+        /// With a projection: `o · tanh(c_t)` before `W_hr`, `[N, H]`.
+        hidden_pre: Option<Tensor<B>>,
     },
-    /// GRU: `W_hn h + b_hn` per row, `[N, H]` (the reset gate multiplies it).
+    /// GRU.
     Gru {
-        /// `W_hn h_{t-1} + b_hn`: `[N, H]`.
+        /// Gate activations r, z, n: `[N, 3·H]`.
+        gates: Tensor<B>,
+        /// `W_hn h_{t-1} + b_hn`: `[N, H]` (the reset gate multiplies it).
         gh_n: Tensor<B>,
     },
-}
-
-/// Inputs of one scan-cell pass (minGRU, minLSTM; one layer, one direction).
-///
-/// # Shapes
-/// `N = Σ batch_sizes`, `G` = [`CellKind::gates`] (2 or 3), `H` = `hidden`,
-/// `B = batch_sizes[0]`.
-pub struct ScanInputs<'a, B: Backend> {
-    /// The cell to run ([`crate::Recurrence::Scan`] kinds only).
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
-    /// `x · W_ihᵀ + b_ih` for every packed row: `[N, G·H]`.
-    pub x_proj: &'a Tensor<B>,
-    /// Initial state `[B, H]`, rows in packed (sorted) order.
-    pub h0: &'a Tensor<B>,
-    /// Rows alive at each step; non-increasing, all ≥ 1.
-    pub batch_sizes: &'a [usize],
-    /// Run from the last step to the first; each row starts at its own last step.
-    pub reverse: bool,
-}
-
-/// Results of one scan-cell pass.
-#[derive(Clone, Debug)]
-pub struct ScanOutputs<B: Backend> {
-    /// `h_t` for every packed row: `[N, H]`.
-    pub output: Tensor<B>,
-    /// Final state of each row (after its last step): `[B, H]`.
-    pub h_n: Tensor<B>,
-    /// Saved for backward.
-    pub saved: ScanSaved<B>,
-}
-
-/// What a scan-cell pass keeps for backward: its inputs and outputs (the gates are
-/// recomputed from `x_proj`, cheaper than storing them).
-#[derive(Clone, Debug)]
-pub struct ScanSaved<B: Backend> {
-    /// The cell that ran.
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
-    /// Rows alive per step.
-    pub batch_sizes: Vec<usize>,
-    /// Direction of the pass.
-    pub reverse: bool,
-    /// `[N, G·H]`.
-    pub x_proj: Tensor<B>,
-    /// `[B, H]`.
-    pub h0: Tensor<B>,
-    /// `[N, H]` (the op's output).
-    pub output: Tensor<B>,
-}
-
-/// Gradients of one scan-cell pass.
-#[derive(Clone, Debug)]
-pub struct ScanGrads<B: Backend> {
-    /// `∂L/∂x_proj`: `[N, G·H]`.
-    pub x_proj: Tensor<B>,
-    /// `∂L/∂h0`: `[B, H]`.
-    pub h0: Tensor<B>,
-}
-
-/// An LSTM projection as saved for backward.
-#[derive(Clone, Debug)]
-pub struct Projection<B: Backend> {
-    /// `W_hr`: `[P, H]`.
-    pub w_hr: Tensor<B>,
-    /// `o · tanh(c_t)` before `W_hr`: `[N, H]`.
-    pub hidden_pre: Tensor<B>,
+    /// minGRU / minLSTM: the input projection, from which backward recomputes the gates
+    /// (cheaper than storing them).
+    Scan {
+        /// `[N, G·H]`.
+        x_proj: Tensor<B>,
+    },
 }

@@ -27,19 +27,17 @@ mod error;
 pub mod fastmath;
 mod ops;
 mod recurrent;
-mod scan;
 mod seq_saved;
 mod steps;
 mod tensor;
 
 pub use backend::{
-    AdamHyper, Backend, CellSaved, GemmSpec, MatLayout, Projection, ScanGrads, ScanInputs,
-    ScanOutputs, ScanSaved, SeqGrads, SeqInputs, SeqOutputs, SeqSaved, SgdHyper, Tensor,
+    AdamHyper, Backend, CellSaved, GemmSpec, MatLayout, SeqGrads, SeqInputs, SeqOutputs, SeqSaved,
+    SgdHyper, Tensor,
 };
-pub use cell::{CellKind, Recurrence};
+pub use cell::{CellKind, CellSpec, ParamRole, ParamSlot, Recurrence, StateName};
 pub use dtype::{DType, HostData};
 pub use elementwise::{BinaryOp, Real, UnaryOp};
 pub use error::{Error, Result};
 pub use recurrent::{seq_backward, seq_forward};
-pub use scan::{scan_backward, scan_forward};
 pub use steps::{step_offsets, StepLayout};

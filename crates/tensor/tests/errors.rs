@@ -2,8 +2,8 @@
 
 use recur_cpu::Cpu;
 use recur_tensor::{
-    scan_backward, scan_forward, seq_backward, seq_forward, CellKind, CellSaved, DType, Error,
-    ScanInputs, SeqInputs, SeqSaved, Tensor,
+    seq_backward, seq_forward, CellKind, CellSaved, CellSpec, DType, Error, SeqInputs, SeqSaved,
+    Tensor,
 };
 
 fn t(shape: &[usize]) -> Tensor<Cpu> {
@@ -76,22 +76,18 @@ fn add_rows_checks_shapes_and_indices_and_adds() {
     assert_eq!(&v[6..9], &[1.5; 3]);
 }
 
-/// An LSTM pass over 3 steps of 2, 2 and 1 rows with hidden size 2.
-fn lstm_inputs<'a>(
+/// A pass of `cell` (hidden size 2, no bias) over 3 steps of 2, 2 and 1 rows.
+fn inputs<'a>(
+    kind: CellKind,
     x: &'a Tensor<Cpu>,
-    w: &'a Tensor<Cpu>,
-    h0: &'a Tensor<Cpu>,
-    c0: &'a Tensor<Cpu>,
+    params: &'a [Tensor<Cpu>],
+    state0: &'a [Tensor<Cpu>],
 ) -> SeqInputs<'a, Cpu> {
     SeqInputs {
-        kind: CellKind::Lstm,
-        hidden: 2,
+        cell: CellSpec::new(kind, 2, false),
         x_proj: x,
-        w_hh: w,
-        b_hh: None,
-        w_hr: None,
-        h0,
-        c0: Some(c0),
+        params,
+        state0,
         batch_sizes: &[2, 2, 1],
         reverse: false,
         concurrent: false,
@@ -99,10 +95,11 @@ fn lstm_inputs<'a>(
 }
 
 #[test]
-fn recurrent_op_validates_everything() {
-    let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
-    let ok = lstm_inputs(&x, &w, &h0, &c0);
-    assert!(ok.validate().is_ok());
+fn recurrent_op_validates_everything_the_cell_declares() {
+    let x = t(&[5, 8]);
+    let (w, states) = ([t(&[8, 2])], [t(&[2, 2]), t(&[2, 2])]);
+    let ok = inputs(CellKind::Lstm, &x, &w, &states);
+    assert_eq!(ok.validate().unwrap(), (5, 2, 2));
     let e = msg(SeqInputs {
         batch_sizes: &[1, 2, 2],
         ..ok
@@ -115,92 +112,111 @@ fn recurrent_op_validates_everything() {
     }
     .validate());
     assert!(e.contains("x_proj") && e.contains("[6, 8]"), "{e}");
-    let bad_h0 = t(&[3, 2]);
-    let e = msg(SeqInputs { h0: &bad_h0, ..ok }.validate());
-    assert!(e.contains("h0"), "{e}");
-    let e = msg(SeqInputs { c0: None, ..ok }.validate());
-    assert!(e.contains("c0"), "{e}");
-}
-
-#[test]
-fn saved_state_of_another_cell_is_an_error() {
-    let (x, w, h0, c0) = (t(&[5, 8]), t(&[8, 2]), t(&[2, 2]), t(&[2, 2]));
-    let lstm = lstm_inputs(&x, &w, &h0, &c0);
-    let mut saved = seq_forward(&Cpu, &lstm).unwrap().saved;
-    assert!(seq_backward(&Cpu, &saved, None, Some(&h0), Some(&c0)).is_ok());
-    // an LSTM's state handed to the GRU backward, and a GRU's state to the LSTM's
-    saved.kind = CellKind::Gru;
-    let e = msg(seq_backward(&Cpu, &saved, None, Some(&h0), None));
-    assert!(e.contains("another cell") || e.contains("gates"), "{e}");
-    saved.kind = CellKind::Lstm;
-    saved.cell = CellSaved::Gru { gh_n: t(&[5, 2]) };
-    let e = msg(seq_backward(&Cpu, &saved, None, Some(&h0), None));
-    assert!(e.contains("another cell"), "{e}");
-    // a saved state must be of its pass's kind, and a projection saves what it projected
-    let e = msg(SeqSaved::from_inputs(
-        &lstm,
-        x.clone(),
-        x.clone(),
-        CellSaved::Rnn,
-    ));
-    assert!(e.contains("another cell"), "{e}");
-    let e = msg(CellSaved::lstm(&lstm, t(&[5, 2]), Some(t(&[5, 2]))));
-    assert!(e.contains("hidden_pre without w_hr"), "{e}");
-}
-
-#[test]
-fn scan_op_validates_everything_and_each_family_refuses_the_other() {
-    let (x, h0) = (t(&[5, 4]), t(&[2, 2]));
-    let ok = ScanInputs {
-        kind: CellKind::MinGru,
-        hidden: 2,
-        x_proj: &x,
-        h0: &h0,
-        batch_sizes: &[2, 2, 1],
-        reverse: false,
-    };
-    assert_eq!(ok.validate().unwrap(), (5, 2));
-    let e = msg(ScanInputs {
-        kind: CellKind::MinLstm,
+    let bad_h0 = [t(&[3, 2]), t(&[2, 2])];
+    let e = msg(SeqInputs {
+        state0: &bad_h0,
         ..ok
     }
     .validate());
-    assert!(e.contains("x_proj") && e.contains("[5, 6]"), "{e}");
-    let e = msg(ScanInputs {
-        kind: CellKind::Gru,
-        ..ok
-    }
-    .validate());
-    assert!(e.contains("not a scan cell"), "{e}");
-    let e = msg(ScanInputs {
-        batch_sizes: &[2, 0, 1],
-        ..ok
-    }
-    .validate());
-    assert!(e.contains("zero"), "{e}");
-    let bad_h0 = t(&[2, 3]);
-    let e = msg(ScanInputs { h0: &bad_h0, ..ok }.validate());
     assert!(e.contains("h0") && e.contains("[2, 2]"), "{e}");
-    let h0_f64 = Tensor::from_f64(&Cpu, &[2, 2], &[0.0; 4], DType::F64).unwrap();
-    assert!(ScanInputs { h0: &h0_f64, ..ok }.validate().is_err());
-    // the gated op refuses a scan cell
-    let (w, c0) = (t(&[4, 2]), t(&[2, 2]));
-    let e = msg(seq_forward(
-        &Cpu,
-        &SeqInputs {
-            kind: CellKind::MinGru,
-            c0: None,
-            w_hh: &w,
-            x_proj: &x,
-            ..lstm_inputs(&x, &w, &h0, &c0)
-        },
-    ));
-    assert!(e.contains("scan cell"), "{e}");
-    // backward checks the gradients against what the pass saved
-    let saved = scan_forward(&Cpu, &ok).unwrap().saved;
-    assert!(scan_backward(&Cpu, &saved, Some(&t(&[5, 2])), None).is_ok());
-    let e = msg(scan_backward(&Cpu, &saved, Some(&t(&[4, 2])), None));
+    let bad_c0 = [t(&[2, 2]), t(&[2, 3])];
+    let e = msg(SeqInputs {
+        state0: &bad_c0,
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("c0") && e.contains("[2, 3]"), "{e}");
+    // an LSTM carries two states, the other cells one
+    let e = msg(SeqInputs {
+        state0: &states[..1],
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("2 initial states, found 1"), "{e}");
+    let (gx, gw) = (t(&[5, 6]), [t(&[6, 2])]);
+    let e = msg(inputs(CellKind::Gru, &gx, &gw, &states).validate());
+    assert!(e.contains("1 initial states, found 2"), "{e}");
+    // the parameters the cell declares, each with its shape
+    let bias = CellSpec::new(CellKind::Lstm, 2, true);
+    let e = msg(SeqInputs { cell: bias, ..ok }.validate());
+    assert!(
+        e.contains("weight_hh") && e.contains("bias_hh") && e.contains("found 1"),
+        "{e}"
+    );
+    let bad_w = [t(&[8, 3])];
+    let e = msg(SeqInputs {
+        params: &bad_w,
+        ..ok
+    }
+    .validate());
+    assert!(e.contains("weight_hh") && e.contains("[8, 2]"), "{e}");
+    // a projection is the LSTM's alone, and declares weight_hr [P, H]
+    let proj = CellSpec {
+        proj: 1,
+        ..CellSpec::new(CellKind::Gru, 2, false)
+    };
+    let gru = inputs(CellKind::Gru, &gx, &gw, &states[..1]);
+    assert!(gru.validate().is_ok());
+    let e = msg(SeqInputs { cell: proj, ..gru }.validate());
+    assert!(
+        e.contains("projection") && e.contains("only for LSTM"),
+        "{e}"
+    );
+    // a scan cell takes no recurrent parameter
+    let (sx, sh0) = (t(&[5, 4]), [t(&[2, 2])]);
+    assert_eq!(
+        inputs(CellKind::MinGru, &sx, &[], &sh0).validate().unwrap(),
+        (5, 2, 2)
+    );
+    let e = msg(inputs(CellKind::MinGru, &sx, &w, &sh0).validate());
+    assert!(e.contains("0 recurrent parameters"), "{e}");
+    let e = msg(inputs(CellKind::MinLstm, &sx, &[], &sh0).validate());
+    assert!(e.contains("x_proj") && e.contains("[5, 6]"), "{e}");
+    let h0_f64 = [Tensor::from_f64(&Cpu, &[2, 2], &[0.0; 4], DType::F64).unwrap()];
+    let e = msg(inputs(CellKind::MinGru, &sx, &[], &h0_f64).validate());
+    assert!(e.contains("F64") || e.contains("f64"), "{e}");
+}
+
+#[test]
+fn backward_checks_the_gradients_and_the_saved_buffers() {
+    let x = t(&[5, 8]);
+    let (w, states) = ([t(&[8, 2])], [t(&[2, 2]), t(&[2, 2])]);
+    let lstm = inputs(CellKind::Lstm, &x, &w, &states);
+    let mut saved = seq_forward(&Cpu, &lstm).unwrap().saved;
+    let grads = [Some(t(&[2, 2])), Some(t(&[2, 2]))];
+    let g = seq_backward(&Cpu, &saved, Some(&t(&[5, 2])), &grads).unwrap();
+    assert_eq!((g.params.len(), g.state0.len()), (1, 2));
+    assert!(seq_backward(&Cpu, &saved, None, &[]).is_ok());
+    let e = msg(seq_backward(&Cpu, &saved, Some(&t(&[4, 2])), &[]));
     assert!(e.contains("grad_output") && e.contains("[5, 2]"), "{e}");
-    let e = msg(scan_backward(&Cpu, &saved, None, Some(&t(&[3, 2]))));
+    let e = msg(seq_backward(&Cpu, &saved, None, &[None, Some(t(&[3, 2]))]));
+    assert!(e.contains("grad_c_n"), "{e}");
+    let e = msg(seq_backward(&Cpu, &saved, None, &[None, None, None]));
+    assert!(e.contains("3 final-state gradients"), "{e}");
+    // an LSTM's buffers handed to the GRU backward, and a GRU's to the LSTM's
+    saved.cell.kind = CellKind::Gru;
+    let e = msg(seq_backward(&Cpu, &saved, None, &[]));
+    assert!(e.contains("another cell"), "{e}");
+    saved.cell.kind = CellKind::Lstm;
+    saved.buffers = CellSaved::Gru {
+        gates: t(&[5, 6]),
+        gh_n: t(&[5, 2]),
+    };
+    let e = msg(seq_backward(&Cpu, &saved, None, &[]));
+    assert!(e.contains("another cell"), "{e}");
+    // a pass's buffers must be of its kind
+    let e = msg(SeqSaved::from_inputs(&lstm, x.clone(), CellSaved::Rnn));
+    assert!(e.contains("another cell"), "{e}");
+    // a scan cell's backward
+    let (sx, sh0) = (t(&[5, 4]), [t(&[2, 2])]);
+    let saved = seq_forward(&Cpu, &inputs(CellKind::MinGru, &sx, &[], &sh0))
+        .unwrap()
+        .saved;
+    let g = seq_backward(&Cpu, &saved, Some(&t(&[5, 2])), &[]).unwrap();
+    assert_eq!(
+        (g.x_proj.shape(), g.params.len(), g.state0.len()),
+        (&[5, 4][..], 0, 1)
+    );
+    let e = msg(seq_backward(&Cpu, &saved, None, &[Some(t(&[3, 2]))]));
     assert!(e.contains("grad_h_n"), "{e}");
 }

@@ -6,11 +6,9 @@ mod linalg;
 mod loss;
 mod masked;
 mod recurrent;
-mod scan;
 mod shape;
 mod softmax;
 
 pub use broadcast::broadcast_shape;
 pub use masked::Mask;
-pub use recurrent::SeqVars;
-pub use scan::ScanVars;
+pub use recurrent::{SeqOut, SeqVars};

@@ -1,8 +1,10 @@
-//! The fused recurrent op on the tape: one node per layer and direction, whose backward is
-//! the backend's hand-written backward through time.
+//! The fused recurrent op on the tape, for every cell: one node per layer and direction,
+//! whose backward is the backend's hand-written backward through time. The node's parents
+//! are the input projection, then the cell's recurrent parameters and initial states as its
+//! `CellSpec` declares them; its outputs are the output rows, then the final states.
 
 use recur_tensor::{
-    seq_backward, seq_forward, Backend, CellKind, Result, SeqGrads, SeqInputs, SeqOutputs,
+    seq_backward, seq_forward, Backend, CellSpec, Result, SeqGrads, SeqInputs, SeqOutputs,
     SeqSaved, Tensor,
 };
 
@@ -10,36 +12,34 @@ use crate::{Tape, Var};
 
 /// Variables of one fused recurrent pass (see `recur_tensor::SeqInputs` for shapes).
 pub struct SeqVars<'a> {
-    /// The cell.
-    pub kind: CellKind,
-    /// Hidden size `H`.
-    pub hidden: usize,
+    /// The cell and its sizes.
+    pub cell: CellSpec,
     /// `[N, G·H]` input projection of every packed row.
     pub x_proj: Var,
-    /// `[G·H, H_out]`.
-    pub w_hh: Var,
-    /// `[G·H]`.
-    pub b_hh: Option<Var>,
-    /// `[P, H]` (LSTM projection).
-    pub w_hr: Option<Var>,
-    /// `[B, H_out]` in packed row order.
-    pub h0: Var,
-    /// `[B, H]` (LSTM).
-    pub c0: Option<Var>,
+    /// The recurrent parameters, in `cell.recurrent_params()` order.
+    pub params: Vec<Var>,
+    /// The initial states `[B, width]` in `cell.kind.states()` order, rows in packed order.
+    pub state0: Vec<Var>,
     /// Rows alive per step.
     pub batch_sizes: &'a [usize],
     /// Direction.
     pub reverse: bool,
 }
 
+/// The outputs of one pass on the tape.
+#[derive(Clone, Debug)]
+pub struct SeqOut {
+    /// `[N, H_out]`: every packed row's hidden state.
+    pub output: Var,
+    /// The final states `[B, width]` in the cell's state order (`h_n`, then `c_n`).
+    pub state_n: Vec<Var>,
+}
+
 /// The values a [`SeqVars`] names, fetched from the tape.
 struct SeqValues<B: Backend> {
     x_proj: Tensor<B>,
-    w_hh: Tensor<B>,
-    b_hh: Option<Tensor<B>>,
-    w_hr: Option<Tensor<B>>,
-    h0: Tensor<B>,
-    c0: Option<Tensor<B>>,
+    params: Vec<Tensor<B>>,
+    state0: Vec<Tensor<B>>,
 }
 
 impl<B: Backend> SeqValues<B> {
@@ -47,14 +47,10 @@ impl<B: Backend> SeqValues<B> {
         seq_forward(
             backend,
             &SeqInputs {
-                kind: s.kind,
-                hidden: s.hidden,
+                cell: s.cell,
                 x_proj: &self.x_proj,
-                w_hh: &self.w_hh,
-                b_hh: self.b_hh.as_ref(),
-                w_hr: self.w_hr.as_ref(),
-                h0: &self.h0,
-                c0: self.c0.as_ref(),
+                params: &self.params,
+                state0: &self.state0,
                 batch_sizes: s.batch_sizes,
                 reverse: s.reverse,
                 concurrent,
@@ -64,91 +60,72 @@ impl<B: Backend> SeqValues<B> {
 }
 
 impl SeqVars<'_> {
+    /// The node's parents: `x_proj`, the parameters, the initial states.
     fn parents(&self) -> Vec<Var> {
-        [
-            Some(self.x_proj),
-            Some(self.w_hh),
-            self.b_hh,
-            self.w_hr,
-            Some(self.h0),
-            self.c0,
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        let mut out = vec![self.x_proj];
+        out.extend(&self.params);
+        out.extend(&self.state0);
+        out
     }
 }
 
 /// Parent gradients in [`SeqVars::parents`] order.
-fn parent_grads<B: Backend>(saved: &SeqSaved<B>, grads: SeqGrads<B>) -> Vec<Option<Tensor<B>>> {
-    let mut out = vec![Some(grads.x_proj), Some(grads.w_hh)];
-    if saved.has_bias {
-        out.push(grads.b_hh);
-    }
-    if saved.projection().is_some() {
-        out.push(grads.w_hr);
-    }
-    out.push(Some(grads.h0));
-    if saved.c0().is_some() {
-        out.push(grads.c0);
-    }
-    out
+fn parent_grads<B: Backend>(grads: SeqGrads<B>) -> Vec<Option<Tensor<B>>> {
+    std::iter::once(grads.x_proj)
+        .chain(grads.params)
+        .chain(grads.state0)
+        .map(Some)
+        .collect()
 }
 
 /// Backward through time of one direction from its outputs' gradients `g`
-/// (`[output, h_n, c_n?]`).
+/// (`[output, state_n…]`).
 fn backward_one<B: Backend>(
     backend: &B,
     saved: &SeqSaved<B>,
     g: &[Option<Tensor<B>>],
 ) -> Result<Vec<Option<Tensor<B>>>> {
-    let grads = seq_backward(
-        backend,
-        saved,
-        g[0].as_ref(),
-        g[1].as_ref(),
-        g.get(2).and_then(Option::as_ref),
-    )?;
-    Ok(parent_grads(saved, grads))
+    let (output, state_n) = g.split_first().ok_or_else(|| {
+        recur_tensor::Error::invalid("recurrent", "no gradient slot for the output")
+    })?;
+    let grads = seq_backward(backend, saved, output.as_ref(), state_n)?;
+    Ok(parent_grads(grads))
+}
+
+/// A pass's results as the node's outputs: `output`, then the final states.
+fn outputs_of<B: Backend>(out: SeqOutputs<B>) -> (Vec<Tensor<B>>, SeqSaved<B>) {
+    let mut outputs = vec![out.output];
+    outputs.extend(out.state_n);
+    (outputs, out.saved)
 }
 
 impl<B: Backend> Tape<B> {
     fn seq_values(&self, s: &SeqVars<'_>) -> Result<SeqValues<B>> {
+        let values = |vars: &[Var]| -> Result<Vec<Tensor<B>>> {
+            vars.iter().map(|&v| self.value(v)).collect()
+        };
         Ok(SeqValues {
             x_proj: self.value(s.x_proj)?,
-            w_hh: self.value(s.w_hh)?,
-            b_hh: s.b_hh.map(|v| self.value(v)).transpose()?,
-            w_hr: s.w_hr.map(|v| self.value(v)).transpose()?,
-            h0: self.value(s.h0)?,
-            c0: s.c0.map(|v| self.value(v)).transpose()?,
+            params: values(&s.params)?,
+            state0: values(&s.state0)?,
         })
     }
 
     /// Both directions of a bidirectional layer as one node: the two recurrences are
-    /// independent, so they run on two threads, forward and backward. Returns
-    /// `(output, h_n, c_n)` for each.
-    #[allow(clippy::type_complexity)]
-    pub fn recurrent_pair(
-        &self,
-        fwd: &SeqVars<'_>,
-        rev: &SeqVars<'_>,
-    ) -> Result<[(Var, Var, Option<Var>); 2]> {
+    /// independent, so they run on two threads, forward and backward.
+    pub fn recurrent_pair(&self, fwd: &SeqVars<'_>, rev: &SeqVars<'_>) -> Result<[SeqOut; 2]> {
         let (vf, vr) = (self.seq_values(fwd)?, self.seq_values(rev)?);
         let backend = self.backend().clone();
         let (of, or) = rayon::join(
             || vf.run(&backend, fwd, true),
             || vr.run(&backend, rev, true),
         );
-        let (of, or) = (of?, or?);
-        let n_out = 2 + usize::from(of.c_n.is_some());
-        let mut outputs = vec![of.output, of.h_n];
-        outputs.extend(of.c_n);
-        outputs.extend([or.output, or.h_n]);
-        outputs.extend(or.c_n);
+        let ((mut outputs, sf), (outputs_r, sr)) = (outputs_of(of?), outputs_of(or?));
+        let n_out = outputs.len();
+        outputs.extend(outputs_r);
         let (pf, pr) = (fwd.parents(), rev.parents());
-        let n_pf = pf.len();
         let parents: Vec<Var> = pf.into_iter().chain(pr).collect();
-        let saved = self.grad_enabled().then_some((of.saved, or.saved));
+        let saved = self.grad_enabled().then_some((sf, sr));
         let vars = self.record(outputs, &parents, move |g| {
             // the two directions' backward passes through time, concurrently
             let (sf, sr) = saved.ok_or_else(|| {
@@ -163,20 +140,21 @@ impl<B: Backend> Tape<B> {
                 || backward_one(&backend, &sr, gr),
             );
             let mut out = a?;
-            debug_assert_eq!(out.len(), n_pf);
             out.extend(b?);
             Ok(out)
         })?;
-        let pick = |o: usize| (vars[o], vars[o + 1], (n_out == 3).then(|| vars[o + 2]));
-        Ok([pick(0), pick(n_out)])
+        let pick = |vs: &[Var]| SeqOut {
+            output: vs[0],
+            state_n: vs[1..].to_vec(),
+        };
+        Ok([pick(&vars[..n_out]), pick(&vars[n_out..])])
     }
 
-    /// Runs the fused recurrence; returns `(output [N, H_out], h_n [B, H_out], c_n [B, H])`.
-    pub fn recurrent(&self, s: &SeqVars<'_>) -> Result<(Var, Var, Option<Var>)> {
+    /// Runs the fused recurrence of one direction.
+    pub fn recurrent(&self, s: &SeqVars<'_>) -> Result<SeqOut> {
         let out = self.seq_values(s)?.run(self.backend(), s, false)?;
-        let mut outputs = vec![out.output, out.h_n];
-        outputs.extend(out.c_n);
-        let saved = self.grad_enabled().then_some(out.saved);
+        let (outputs, saved) = outputs_of(out);
+        let saved = self.grad_enabled().then_some(saved);
         let backend = self.backend().clone();
         let vars = self.record(outputs, &s.parents(), move |g| {
             // backward through time (see the backend kernels for the formulas)
@@ -185,6 +163,9 @@ impl<B: Backend> Tape<B> {
             })?;
             backward_one(&backend, &saved, g)
         })?;
-        Ok((vars[0], vars[1], vars.get(2).copied()))
+        Ok(SeqOut {
+            output: vars[0],
+            state_n: vars[1..].to_vec(),
+        })
     }
 }

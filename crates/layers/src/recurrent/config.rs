@@ -1,7 +1,7 @@
 //! [`RecurrentConfig`]: PyTorch's `nn.RNN` / `nn.LSTM` / `nn.GRU` constructor arguments (and
 //! the same for minGRU / minLSTM), with the checks PyTorch makes and the shapes they imply.
 
-use recur_tensor::{CellKind, Recurrence};
+use recur_tensor::{CellKind, CellSpec, Recurrence};
 use serde::{Deserialize, Serialize};
 
 use crate::{LayerError, Result};
@@ -69,6 +69,16 @@ impl RecurrentConfig {
         Self::new(kind, input_size, hidden_size)
     }
 
+    /// The cell one layer and direction runs, with its sizes.
+    pub fn cell(&self) -> CellSpec {
+        CellSpec {
+            kind: self.kind,
+            hidden: self.hidden_size,
+            proj: self.proj_size,
+            bias: self.bias,
+        }
+    }
+
     /// Whether each layer and direction has a recurrent weight `weight_hh` (and `bias_hh`):
     /// every cell but the scan cells.
     pub fn has_recurrent_weight(&self) -> bool {
@@ -99,8 +109,8 @@ impl RecurrentConfig {
     /// `weight_hh` / `bias_hh`). Computed without allocating,
     /// so a size read from a file is checked before anything is built.
     pub fn param_shapes(&self, prefix: &str) -> Vec<(String, Vec<usize>)> {
-        let (h, d) = (self.hidden_size, self.directions());
-        let gh = self.kind.gates().saturating_mul(h);
+        let d = self.directions();
+        let cell = self.cell();
         let mut out = Vec::new();
         for layer in 0..self.num_layers {
             let in_size = if layer == 0 {
@@ -117,20 +127,11 @@ impl RecurrentConfig {
                         format!("{prefix}.{n}_{sfx}")
                     }
                 };
-                let gated = self.has_recurrent_weight();
-                out.push((name("weight_ih"), vec![gh, in_size]));
-                if gated {
-                    out.push((name("weight_hh"), vec![gh, self.out_size()]));
-                }
-                if self.bias {
-                    out.push((name("bias_ih"), vec![gh]));
-                    if gated {
-                        out.push((name("bias_hh"), vec![gh]));
-                    }
-                }
-                if self.proj_size > 0 {
-                    out.push((name("weight_hr"), vec![self.proj_size, h]));
-                }
+                out.extend(
+                    cell.params(in_size)
+                        .into_iter()
+                        .map(|slot| (name(slot.name), slot.shape)),
+                );
             }
         }
         out

@@ -5,7 +5,7 @@
 
 use recur_autograd::{Tape, Var};
 use recur_packed::PackedSequence;
-use recur_tensor::{Backend, CellKind, Tensor};
+use recur_tensor::{Backend, ParamRole, StateName, Tensor};
 
 use crate::cells::CellParams;
 use crate::{LayerError, ParamId, ParamStore, Result, Rng};
@@ -19,12 +19,12 @@ pub use config::RecurrentConfig;
 /// Parameters of one layer and direction.
 #[derive(Clone, Debug)]
 struct DirParams {
+    /// `weight_ih`: the input projection.
     w_ih: ParamId,
-    /// Absent for the scan cells (so is `b_hh`).
-    w_hh: Option<ParamId>,
+    /// `bias_ih`, with bias.
     b_ih: Option<ParamId>,
-    b_hh: Option<ParamId>,
-    w_hr: Option<ParamId>,
+    /// What the recurrence reads, in the cell's `CellSpec::recurrent_params` order.
+    recurrent: Vec<ParamId>,
 }
 
 /// Outputs of a recurrent layer.
@@ -63,7 +63,6 @@ impl Recurrent {
             eprintln!("warning: {w}");
         }
         let (h, d) = (config.hidden_size, config.directions());
-        let gh = config.kind.gates() * h;
         let k = 1.0 / (h as f64).sqrt();
         let mut params = Vec::new();
         for layer in 0..config.num_layers {
@@ -81,31 +80,23 @@ impl Recurrent {
                         format!("{prefix}.{n}_{sfx}")
                     }
                 };
-                let w_ih = store.add_uniform(&name("weight_ih"), &[gh, in_size], k, rng)?;
-                let gated = config.has_recurrent_weight();
-                let w_hh = gated
-                    .then(|| {
-                        store.add_uniform(&name("weight_hh"), &[gh, config.out_size()], k, rng)
-                    })
-                    .transpose()?;
-                let b_ih = config
-                    .bias
-                    .then(|| store.add_uniform(&name("bias_ih"), &[gh], k, rng))
-                    .transpose()?;
-                let b_hh = (config.bias && gated)
-                    .then(|| store.add_uniform(&name("bias_hh"), &[gh], k, rng))
-                    .transpose()?;
-                let w_hr = if config.proj_size > 0 {
-                    Some(store.add_uniform(&name("weight_hr"), &[config.proj_size, h], k, rng)?)
-                } else {
-                    None
-                };
+                let (mut w_ih, mut b_ih, mut recurrent) = (None, None, Vec::new());
+                // every parameter the cell declares, in PyTorch's order (the draws' order)
+                for slot in config.cell().params(in_size) {
+                    let id = store.add_uniform(&name(slot.name), &slot.shape, k, rng)?;
+                    match slot.role {
+                        ParamRole::InputWeight => w_ih = Some(id),
+                        ParamRole::InputBias => b_ih = Some(id),
+                        ParamRole::Recurrent => recurrent.push(id),
+                    }
+                }
+                let w_ih = w_ih.ok_or_else(|| {
+                    LayerError::Config(format!("{:?} declares no weight_ih", config.kind))
+                })?;
                 params.push(DirParams {
                     w_ih,
-                    w_hh,
                     b_ih,
-                    b_hh,
-                    w_hr,
+                    recurrent,
                 });
             }
         }
@@ -127,6 +118,21 @@ impl Recurrent {
         }
     }
 
+    /// Layer-direction `idx`'s recurrent parameters on the tape, in the cell's order.
+    fn recurrent_vars<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        idx: usize,
+    ) -> Result<Vec<Var>> {
+        self.params[idx]
+            .recurrent
+            .iter()
+            .map(|&id| store.var_of(tape, id, &self.name))
+            .collect()
+    }
+
+    /// Layer-direction `idx`'s parameters for the cell-by-cell reference.
     fn cell_params<B: Backend>(
         &self,
         tape: &Tape<B>,
@@ -135,48 +141,72 @@ impl Recurrent {
     ) -> Result<CellParams> {
         let p = &self.params[idx];
         let var = |id: ParamId| store.var_of(tape, id, &self.name);
+        let slots = self.config.cell().recurrent_params();
+        let named = |n: &str| -> Result<Option<Var>> {
+            match slots.iter().position(|s| s.name == n) {
+                Some(i) => Ok(Some(var(p.recurrent[i])?)),
+                None => Ok(None),
+            }
+        };
         Ok(CellParams {
             w_ih: var(p.w_ih)?,
-            w_hh: p.w_hh.map(var).transpose()?,
+            w_hh: named("weight_hh")?,
             b_ih: p.b_ih.map(var).transpose()?,
-            b_hh: p.b_hh.map(var).transpose()?,
-            w_hr: p.w_hr.map(var).transpose()?,
+            b_hh: named("bias_hh")?,
+            w_hr: named("weight_hr")?,
         })
     }
 
-    /// Checks `h0 [L·D, B, H_out]` / `c0 [L·D, B, H]` against batch size `b`.
-    fn check_states<B: Backend>(
+    /// The initial states as given (`h0`, `c0`) in the cell's state order, each checked
+    /// against `[L·D, b, width]`; a state the cell does not carry is refused.
+    fn initial_states<B: Backend>(
         &self,
         tape: &Tape<B>,
         b: usize,
         h0: Option<Var>,
         c0: Option<Var>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Option<Var>>> {
+        let states = self.config.kind.states();
+        if c0.is_some() && !states.contains(&StateName::Cell) {
+            return Err(self.shape_err(format!(
+                "c0 is only accepted by LSTM, not {}",
+                self.config.kind.name()
+            )));
+        }
         let ld = self.config.num_layers * self.config.directions();
-        if let Some(h0) = h0 {
-            let want = [ld, b, self.config.out_size()];
-            if tape.shape(h0)? != want {
-                return Err(self.shape_err(format!(
-                    "expected hidden size {want:?}, got {:?}",
-                    tape.shape(h0)?
-                )));
-            }
-        }
-        match (self.config.kind, c0) {
-            (CellKind::Lstm, Some(c0)) => {
-                let want = [ld, b, self.config.hidden_size];
-                if tape.shape(c0)? != want {
-                    return Err(self.shape_err(format!(
-                        "expected cell size {want:?}, got {:?}",
-                        tape.shape(c0)?
-                    )));
+        let cell = self.config.cell();
+        states
+            .iter()
+            .map(|&s| {
+                let (given, what) = match s {
+                    StateName::Hidden => (h0, "hidden"),
+                    StateName::Cell => (c0, "cell"),
+                };
+                if let Some(v) = given {
+                    let want = [ld, b, cell.state_width(s)];
+                    if tape.shape(v)? != want {
+                        return Err(self.shape_err(format!(
+                            "expected {what} size {want:?}, got {:?}",
+                            tape.shape(v)?
+                        )));
+                    }
                 }
-            }
-            (CellKind::Lstm, None) => {}
-            (_, Some(_)) => return Err(self.shape_err("c0 is only accepted by LSTM".into())),
-            (_, None) => {}
-        }
-        Ok(())
+                Ok(given)
+            })
+            .collect()
+    }
+
+    /// The final states of a pass (in the cell's order) as [`RecurrentOutput`]'s `h_n`, `c_n`.
+    fn final_states(&self, states: Vec<Var>) -> Result<(Var, Option<Var>)> {
+        let mut by_name = self.config.kind.states().iter().zip(states);
+        let h_n = match by_name.next() {
+            Some((StateName::Hidden, v)) => v,
+            _ => return Err(self.shape_err("the pass returned no hidden state".into())),
+        };
+        let c_n = by_name
+            .find(|(s, _)| **s == StateName::Cell)
+            .map(|(_, v)| v);
+        Ok((h_n, c_n))
     }
 
     /// Padded input: `[B, T, I]` (batch_first) or `[T, B, I]`, optional `h0`, `c0`.
@@ -210,7 +240,7 @@ impl Recurrent {
         if b == 0 || t == 0 {
             return Err(self.shape_err(format!("empty input {shape:?}")));
         }
-        self.check_states(tape, b, h0, c0)?;
+        let init = self.initial_states(tape, b, h0, c0)?;
         let time_major = if self.config.batch_first {
             tape.transpose01(input)?
         } else {
@@ -218,15 +248,15 @@ impl Recurrent {
         };
         let data = tape.reshape(time_major, &[t * b, self.config.input_size])?;
         let batch_sizes = vec![b; t];
-        let (out, h_n, c_n) = self.run_packed(
+        let (out, states) = self.run_packed(
             tape,
             store,
             FirstLayer::Rows(data),
             &batch_sizes,
-            h0,
-            c0,
+            &init,
             train_rng,
         )?;
+        let (h_n, c_n) = self.final_states(states)?;
         let width = self.config.directions() * self.config.out_size();
         let out = tape.reshape(out, &[t, b, width])?;
         let output = if self.config.batch_first {
@@ -316,7 +346,7 @@ impl Recurrent {
             )));
         }
         let b = input.batch();
-        self.check_states(tape, b, h0, c0)?;
+        let init = self.initial_states(tape, b, h0, c0)?;
         let permute = |v: Option<Var>, idx: Option<&[usize]>| -> Result<Option<Var>> {
             match (v, idx) {
                 (Some(v), Some(idx)) => {
@@ -326,19 +356,21 @@ impl Recurrent {
                 (v, _) => Ok(v),
             }
         };
-        let h0 = permute(h0, input.sorted_indices())?;
-        let c0 = permute(c0, input.sorted_indices())?;
+        let init = init
+            .into_iter()
+            .map(|s| permute(s, input.sorted_indices()))
+            .collect::<Result<Vec<_>>>()?;
         let first = match projected {
             Some(p) => FirstLayer::Projected(p),
             None => FirstLayer::Rows(input.data()),
         };
-        let (out, h_n, c_n) =
-            self.run_packed(tape, store, first, input.batch_sizes(), h0, c0, train_rng)?;
-        let h_n = permute(Some(h_n), input.unsorted_indices())?.unwrap_or(h_n);
-        let c_n = match c_n {
-            Some(c) => permute(Some(c), input.unsorted_indices())?,
-            None => None,
-        };
+        let (out, states) =
+            self.run_packed(tape, store, first, input.batch_sizes(), &init, train_rng)?;
+        let states = states
+            .into_iter()
+            .map(|s| Ok(permute(Some(s), input.unsorted_indices())?.unwrap_or(s)))
+            .collect::<Result<Vec<_>>>()?;
+        let (h_n, c_n) = self.final_states(states)?;
         Ok((
             input.with_data(out),
             RecurrentOutput {

@@ -1,10 +1,10 @@
 //! The pass of a [`Recurrent`] layer over packed rows: every layer and direction in turn,
-//! each one fused op on the tape (the gated recurrence, both directions of a layer at once;
-//! or the scan of a minGRU / minLSTM layer), inter-layer dropout when training, and the
-//! final states gathered.
+//! each one fused op on the tape (both directions of a layer at once), inter-layer dropout
+//! when training, and the final states gathered. Nothing here depends on the cell: its
+//! recurrent parameters and states are the lists its `CellSpec` declares.
 
-use recur_autograd::{ScanVars, SeqVars, Tape, Var};
-use recur_tensor::{Backend, Recurrence, Tensor};
+use recur_autograd::{SeqOut, SeqVars, Tape, Var};
+use recur_tensor::{Backend, Tensor};
 
 use super::{FirstLayer, Recurrent};
 use crate::{ParamStore, Result, Rng};
@@ -27,22 +27,23 @@ impl Recurrent {
     }
 
     /// Runs every layer and direction over packed rows (`first`: the rows `[N, I]`, or the
-    /// first layer's input projections); states in packed order.
-    #[allow(clippy::too_many_arguments)]
+    /// first layer's input projections). `init` holds each of the cell's states as
+    /// `[L·D, B, W]` (absent: zeros), in packed order; returns the last layer's output and
+    /// each state's final values `[L·D, B, W]`, in the same order.
     pub(super) fn run_packed<B: Backend>(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
         first: FirstLayer<'_>,
         batch_sizes: &[usize],
-        h0: Option<Var>,
-        c0: Option<Var>,
+        init: &[Option<Var>],
         mut train_rng: Option<&mut Rng>,
-    ) -> Result<(Var, Var, Option<Var>)> {
+    ) -> Result<(Var, Vec<Var>)> {
         let cfg = &self.config;
-        let (d, h, p) = (cfg.directions(), cfg.hidden_size, cfg.out_size());
+        let cell = cfg.cell();
+        let states = cfg.kind.states();
+        let d = cfg.directions();
         let b = batch_sizes[0];
-        let lstm = cfg.kind.has_cell_state();
         let (mut layer_input, projected) = match first {
             FirstLayer::Rows(data) => (data, None),
             FirstLayer::Projected(p) => {
@@ -54,7 +55,8 @@ impl Recurrent {
                 (p[0], Some(p))
             }
         };
-        let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
+        // per state, every layer-direction's final value
+        let mut finals = vec![Vec::new(); states.len()];
         for layer in 0..cfg.num_layers {
             if layer > 0 && cfg.dropout > 0.0 {
                 if let Some(rng) = train_rng.as_deref_mut() {
@@ -62,80 +64,56 @@ impl Recurrent {
                         crate::dropout(tape, layer_input, cfg.dropout, store.dtype(), rng)?;
                 }
             }
-            let mut dirs = Vec::with_capacity(d);
+            let mut seqs = Vec::with_capacity(d);
             for dir in 0..d {
                 let idx = layer * d + dir;
-                let cp = self.cell_params(tape, store, idx)?;
+                let p = &self.params[idx];
                 let x_proj = match projected.filter(|_| layer == 0) {
-                    Some(p) => p[dir],
-                    None => tape.linear(layer_input, cp.w_ih, cp.b_ih)?,
+                    Some(proj) => proj[dir],
+                    None => {
+                        let w_ih = store.var_of(tape, p.w_ih, &self.name)?;
+                        let b_ih = p
+                            .b_ih
+                            .map(|id| store.var_of(tape, id, &self.name))
+                            .transpose()?;
+                        tape.linear(layer_input, w_ih, b_ih)?
+                    }
                 };
-                let h_init = self.initial(tape, store, h0, idx, b, p)?;
-                let c_init = if lstm {
-                    Some(self.initial(tape, store, c0, idx, b, h)?)
-                } else {
-                    None
-                };
-                dirs.push((cp, x_proj, h_init, c_init));
+                let state0 = states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| {
+                        let given = init.get(i).copied().flatten();
+                        self.initial(tape, store, given, idx, b, cell.state_width(s))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                seqs.push(SeqVars {
+                    cell,
+                    x_proj,
+                    params: self.recurrent_vars(tape, store, idx)?,
+                    state0,
+                    batch_sizes,
+                    reverse: dir == 1,
+                });
             }
-            let results = match cfg.kind.recurrence() {
-                Recurrence::Gated => {
-                    let mut seqs = Vec::with_capacity(d);
-                    for (dir, &(cp, x_proj, h0, c0)) in dirs.iter().enumerate() {
-                        let w_hh = cp.w_hh.ok_or_else(|| {
-                            self.shape_err("a gated layer without its recurrent weight".into())
-                        })?;
-                        seqs.push(SeqVars {
-                            kind: cfg.kind,
-                            hidden: h,
-                            x_proj,
-                            w_hh,
-                            b_hh: cp.b_hh,
-                            w_hr: cp.w_hr,
-                            h0,
-                            c0,
-                            batch_sizes,
-                            reverse: dir == 1,
-                        });
-                    }
-                    if d == 2 {
-                        tape.recurrent_pair(&seqs[0], &seqs[1])?.to_vec()
-                    } else {
-                        vec![tape.recurrent(&seqs[0])?]
-                    }
-                }
-                Recurrence::Scan => {
-                    let mut out = Vec::with_capacity(d);
-                    for (dir, &(_, x_proj, h0, _)) in dirs.iter().enumerate() {
-                        let (o, h_n) = tape.scan(&ScanVars {
-                            kind: cfg.kind,
-                            hidden: h,
-                            x_proj,
-                            h0,
-                            batch_sizes,
-                            reverse: dir == 1,
-                        })?;
-                        out.push((o, h_n, None));
-                    }
-                    out
-                }
+            let results: Vec<SeqOut> = if d == 2 {
+                tape.recurrent_pair(&seqs[0], &seqs[1])?.to_vec()
+            } else {
+                vec![tape.recurrent(&seqs[0])?]
             };
             let mut outs = Vec::with_capacity(d);
-            for (out, h_n, c_n) in results {
-                outs.push(out);
-                h_ns.push(tape.reshape(h_n, &[1, b, p])?);
-                if let Some(c_n) = c_n {
-                    c_ns.push(tape.reshape(c_n, &[1, b, h])?);
+            for r in results {
+                outs.push(r.output);
+                for ((&s, v), all) in states.iter().zip(r.state_n).zip(&mut finals) {
+                    all.push(tape.reshape(v, &[1, b, cell.state_width(s)])?);
                 }
             }
             layer_input = if d == 1 { outs[0] } else { tape.cat(&outs, 1)? };
         }
-        let h_n = tape.cat(&h_ns, 0)?;
-        let c_n = if lstm {
-            Some(tape.cat(&c_ns, 0)?)
-        } else {
-            None
-        };
-        Ok((layer_input, h_n, c_n))
+        let finals = finals
+            .iter()
+            .map(|all| tape.cat(all, 0))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok((layer_input, finals))
     }
 }

@@ -31,7 +31,7 @@ impl Recurrent {
             input
         };
         let (t, b) = (tape.shape(x)?[0], tape.shape(x)?[1]);
-        self.check_states(tape, b, h0, c0)?;
+        self.initial_states(tape, b, h0, c0)?;
         let (mut h_ns, mut c_ns) = (Vec::new(), Vec::new());
         for layer in 0..cfg.num_layers {
             let mut dir_outs = Vec::new();
