@@ -143,10 +143,10 @@ impl Recurrent {
         let var = |id: ParamId| store.var_of(tape, id, &self.name);
         let slots = self.config.cell().recurrent_params();
         let named = |n: &str| -> Result<Option<Var>> {
-            match slots.iter().position(|s| s.name == n) {
-                Some(i) => Ok(Some(var(p.recurrent[i])?)),
-                None => Ok(None),
-            }
+            let i = slots.iter().position(|s| s.name == n);
+            i.and_then(|i| p.recurrent.get(i))
+                .map(|&id| var(id))
+                .transpose()
         };
         Ok(CellParams {
             w_ih: var(p.w_ih)?,
