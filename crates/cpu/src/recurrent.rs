@@ -25,18 +25,6 @@ pub(crate) fn out_grads<'a, T: Elem>(
     })
 }
 
-/// The initial state `idx` of a validated pass.
-fn state<'a>(op: &'static str, states: &'a [CpuTensor], idx: usize) -> Result<&'a CpuTensor> {
-    states
-        .get(idx)
-        .ok_or_else(|| Error::invalid(op, format!("initial state {idx} is missing")))
-}
-
-/// A recurrent parameter the cell requires.
-fn required<'a>(op: &'static str, t: Option<&'a CpuTensor>, name: &str) -> Result<&'a CpuTensor> {
-    t.ok_or_else(|| Error::invalid(op, format!("{name} is missing")))
-}
-
 /// A gated kernel's gradients as the op's: parameters in the cell's order, then states.
 fn gated_grads<T: Elem>(
     op: &'static str,
@@ -44,7 +32,7 @@ fn gated_grads<T: Elem>(
     g: SeqBackward<T>,
 ) -> Result<SeqGrads<Cpu>> {
     let n: usize = s.batch_sizes.iter().sum();
-    let b = state(op, &s.state0, 0)?.shape()[0];
+    let b = s.state(0)?.shape()[0];
     let mut named = vec![("weight_hh", g.w_hh), ("bias_hh", g.b_hh)];
     named.extend(g.w_hr.map(|w| ("weight_hr", w)));
     let mut state0 = vec![tensor(vec![b, s.cell.out()], T::wrap(g.h0))?];
@@ -74,11 +62,11 @@ impl Cpu {
                 hidden: h,
                 out: p,
                 x_proj: sl(op, x.x_proj.storage())?,
-                w_hh: sl(op, required(op, x.param("weight_hh"), "weight_hh")?.storage())?,
+                w_hh: sl(op, x.required("weight_hh")?.storage())?,
                 b_hh: opt_slice(op, x.param("bias_hh"))?,
                 w_hr: opt_slice(op, x.param("weight_hr"))?,
-                h0: sl(op, state(op, x.state0, 0)?.storage())?,
-                c0: sl(op, state(op, x.state0, 1)?.storage())?,
+                h0: sl(op, x.state(0)?.storage())?,
+                c0: sl(op, x.state(1)?.storage())?,
             };
             let lstm::LstmFwd { gates, cells, hidden_pre, output, h_n, c_n } =
                 lstm::forward(&input, &steps);
@@ -116,10 +104,10 @@ impl Cpu {
             let saved = lstm::LstmSavedRef::<T> {
                 hidden: s.cell.hidden,
                 out: s.cell.out(),
-                w_hh: sl(op, required(op, s.param("weight_hh"), "weight_hh")?.storage())?,
+                w_hh: sl(op, s.required("weight_hh")?.storage())?,
                 w_hr: opt_slice(op, s.param("weight_hr"))?,
-                h0: sl(op, state(op, &s.state0, 0)?.storage())?,
-                c0: sl(op, state(op, &s.state0, 1)?.storage())?,
+                h0: sl(op, s.state(0)?.storage())?,
+                c0: sl(op, s.state(1)?.storage())?,
                 gates: sl(op, gates.storage())?,
                 cells: sl(op, cells.storage())?,
                 hidden_pre: opt_slice(op, hidden_pre.as_ref())?,
@@ -139,9 +127,9 @@ impl Cpu {
             let input = gru::GruIn::<T> {
                 hidden: h,
                 x_proj: sl(op, x.x_proj.storage())?,
-                w_hh: sl(op, required(op, x.param("weight_hh"), "weight_hh")?.storage())?,
+                w_hh: sl(op, x.required("weight_hh")?.storage())?,
                 b_hh: opt_slice(op, x.param("bias_hh"))?,
-                h0: sl(op, state(op, x.state0, 0)?.storage())?,
+                h0: sl(op, x.state(0)?.storage())?,
             };
             let gru::GruFwd { gates, gh_n, output, h_n } = gru::forward(&input, &steps);
             let output = tensor(vec![n, h], T::wrap(output))?;
@@ -171,8 +159,8 @@ impl Cpu {
         dispatch!(gates.dtype(), T => {
             let saved = gru::GruSavedRef::<T> {
                 hidden: s.cell.hidden,
-                w_hh: sl(op, required(op, s.param("weight_hh"), "weight_hh")?.storage())?,
-                h0: sl(op, state(op, &s.state0, 0)?.storage())?,
+                w_hh: sl(op, s.required("weight_hh")?.storage())?,
+                h0: sl(op, s.state(0)?.storage())?,
                 gates: sl(op, gates.storage())?,
                 gh_n: sl(op, gh_n.storage())?,
                 output: sl(op, s.output.storage())?,
@@ -193,9 +181,9 @@ impl Cpu {
                 relu,
                 hidden: h,
                 x_proj: sl(op, x.x_proj.storage())?,
-                w_hh: sl(op, required(op, x.param("weight_hh"), "weight_hh")?.storage())?,
+                w_hh: sl(op, x.required("weight_hh")?.storage())?,
                 b_hh: opt_slice(op, x.param("bias_hh"))?,
-                h0: sl(op, state(op, x.state0, 0)?.storage())?,
+                h0: sl(op, x.state(0)?.storage())?,
             };
             let rnn::RnnFwd { output, h_n } = rnn::forward(&input, &steps);
             let output = tensor(vec![n, h], T::wrap(output))?;
@@ -220,8 +208,8 @@ impl Cpu {
             let saved = rnn::RnnSavedRef::<T> {
                 relu,
                 hidden: s.cell.hidden,
-                w_hh: sl(op, required(op, s.param("weight_hh"), "weight_hh")?.storage())?,
-                h0: sl(op, state(op, &s.state0, 0)?.storage())?,
+                w_hh: sl(op, s.required("weight_hh")?.storage())?,
+                h0: sl(op, s.state(0)?.storage())?,
                 output: sl(op, s.output.storage())?,
             };
             let grads = rnn::backward(&saved, &out_grads(op, grad_output, grad_state_n)?, &steps);

@@ -18,12 +18,6 @@ fn cell_of(op: &'static str, kind: CellKind) -> Result<ScanCell> {
     }
 }
 
-fn h0<'a>(op: &'static str, states: &'a [CpuTensor]) -> Result<&'a CpuTensor> {
-    states
-        .first()
-        .ok_or_else(|| Error::invalid(op, "the initial state h0 is missing"))
-}
-
 /// [`recur_tensor::Backend::seq_forward`] of a scan cell on the CPU.
 pub(crate) fn forward(x: &SeqInputs<'_, crate::Cpu>) -> Result<SeqOutputs<crate::Cpu>> {
     let op = "scan_forward";
@@ -35,7 +29,7 @@ pub(crate) fn forward(x: &SeqInputs<'_, crate::Cpu>) -> Result<SeqOutputs<crate:
             cell,
             hidden: h,
             x_proj: sl(op, x.x_proj.storage())?,
-            h0: sl(op, h0(op, x.state0)?.storage())?,
+            h0: sl(op, x.state(0)?.storage())?,
         };
         let ScanFwd { output, h_n } = scan::forward(&input, &steps);
         let output = tensor(vec![n, h], T::wrap(output))?;
@@ -66,7 +60,7 @@ pub(crate) fn backward(
             cell,
             hidden: h,
             x_proj: sl(op, x_proj.storage())?,
-            h0: sl(op, h0(op, &s.state0)?.storage())?,
+            h0: sl(op, s.state(0)?.storage())?,
             output: sl(op, s.output.storage())?,
         };
         let grads = out_grads(op, grad_output, grad_state_n)?;

@@ -33,18 +33,6 @@ pub fn forward(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>>
     dispatch!(x.x_proj.dtype(), T => forward_t::<T>(cuda, x))
 }
 
-/// Initial state `idx` of a validated pass.
-fn state<'a>(op: &'static str, states: &'a [CudaTensor], idx: usize) -> Result<&'a CudaTensor> {
-    states
-        .get(idx)
-        .ok_or_else(|| Error::invalid(op, format!("initial state {idx} is missing")))
-}
-
-/// The cell's recurrent weight `weight_hh`.
-fn w_hh<'a>(op: &'static str, t: Option<&'a CudaTensor>) -> Result<&'a CudaTensor> {
-    t.ok_or_else(|| Error::invalid(op, "weight_hh is missing"))
-}
-
 fn forward_t<T: DevElem>(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>>
 where
     CudaBlas: Gemm<T>,
@@ -59,7 +47,7 @@ where
         hidden: x.cell.hidden,
         out: p,
         x_proj: sl::<T>(op, x.x_proj.storage())?,
-        w_hh: sl::<T>(op, w_hh(op, x.param("weight_hh"))?.storage())?,
+        w_hh: sl::<T>(op, x.required("weight_hh")?.storage())?,
         b_hh: opt_sl::<T>(op, x.param("bias_hh"))?,
         w_hr: opt_sl::<T>(op, w_hr)?,
     };
@@ -67,12 +55,12 @@ where
     let lstm = kind == CellKind::Lstm;
     let copy = |s: &cudarc::driver::CudaSlice<T>| st.clone_dtod(s).map_err(dev_err);
     let c = match lstm {
-        true => Some(copy(sl::<T>(op, state(op, x.state0, 1)?.storage())?)?),
+        true => Some(copy(sl::<T>(op, x.state(1)?.storage())?)?),
         false => None,
     };
     let mut bufs = FwdBufs {
         gates: copy(input.x_proj)?,
-        h: copy(sl::<T>(op, state(op, x.state0, 0)?.storage())?)?,
+        h: copy(sl::<T>(op, x.state(0)?.storage())?)?,
         c,
         output: cuda.zeros::<T>(n * p)?,
         cells: lstm.then(|| cuda.zeros::<T>(n * h)).transpose()?,
@@ -182,9 +170,9 @@ where
         kind,
         hidden: h,
         out: p,
-        w_hh: sl::<T>(op, w_hh(op, s.param("weight_hh"))?.storage())?,
+        w_hh: sl::<T>(op, s.required("weight_hh")?.storage())?,
         w_hr: slice(w_hr)?,
-        h0: sl::<T>(op, state(op, &s.state0, 0)?.storage())?,
+        h0: sl::<T>(op, s.state(0)?.storage())?,
         c0: slice(s.state0.get(1))?,
         gates: sl::<T>(op, gates.storage())?,
         output: sl::<T>(op, s.output.storage())?,

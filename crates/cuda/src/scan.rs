@@ -42,13 +42,6 @@ fn scan_grid(b: usize, h: usize) -> LaunchConfig {
     }
 }
 
-/// The initial state `h0`, a scan cell's only state.
-fn h0<'a>(op: &'static str, states: &'a [CudaTensor]) -> Result<&'a CudaTensor> {
-    states
-        .first()
-        .ok_or_else(|| Error::invalid(op, "the initial state h0 is missing"))
-}
-
 /// [`recur_tensor::Backend::seq_forward`] of a scan cell on the GPU.
 pub fn forward(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutputs<Cuda>> {
     dispatch!(x.x_proj.dtype(), T => forward_t::<T>(cuda, x))
@@ -62,7 +55,7 @@ fn forward_t<T: DevElem>(cuda: &Cuda, x: &SeqInputs<'_, Cuda>) -> Result<SeqOutp
     let (d_bs, d_off) = step_tables(cuda, &steps)?;
     let st = cuda.stream();
     let mut state = st
-        .clone_dtod(sl::<T>(op, h0(op, x.state0)?.storage())?)
+        .clone_dtod(sl::<T>(op, x.state(0)?.storage())?)
         .map_err(dev_err)?;
     let mut output = cuda.zeros::<T>(n * h)?;
     let f = cuda.kernel::<T>("scan_fwd")?;
@@ -131,7 +124,7 @@ fn backward_t<T: DevElem>(
     let (nsteps, bi, hi, rev) = (steps.len() as i64, b as i64, h as i64, i32::from(s.reverse));
     let mut l = st.launch_builder(&f);
     l.arg(sl::<T>(op, x_proj.storage())?)
-        .arg(sl::<T>(op, h0(op, &s.state0)?.storage())?)
+        .arg(sl::<T>(op, s.state(0)?.storage())?)
         .arg(sl::<T>(op, s.output.storage())?);
     arg_or_null(&mut l, go);
     l.arg(&mut dh)

@@ -76,6 +76,16 @@ impl<B: Backend> SeqInputs<'_, B> {
         param_named(&self.cell, self.params, name)
     }
 
+    /// The recurrent parameter `name`, which the cell must have (an error otherwise).
+    pub fn required(&self, name: &str) -> Result<&Tensor<B>> {
+        required(self.param(name), name)
+    }
+
+    /// Initial state `idx` (in [`crate::CellKind::states`] order), an error when absent.
+    pub fn state(&self, idx: usize) -> Result<&Tensor<B>> {
+        state_at(self.state0, idx)
+    }
+
     /// Checks the cell, `batch_sizes`, and every declared parameter and initial state's
     /// shape and dtype against the others; returns `(N, B, H_out)`.
     pub fn validate(&self) -> Result<(usize, usize, usize)> {
@@ -134,6 +144,21 @@ pub(crate) fn param_named<'t, B: Backend>(
         .iter()
         .position(|s| s.name == name)?;
     params.get(idx)
+}
+
+/// Entry `idx` of a validated pass's initial states, or an error naming it.
+pub(crate) fn state_at<B: Backend>(states: &[Tensor<B>], idx: usize) -> Result<&Tensor<B>> {
+    states
+        .get(idx)
+        .ok_or_else(|| Error::invalid("seq_forward", format!("initial state {idx} is missing")))
+}
+
+/// The parameter `name` the cell requires, or an error naming it.
+pub(crate) fn required<'t, B: Backend>(
+    t: Option<&'t Tensor<B>>,
+    name: &str,
+) -> Result<&'t Tensor<B>> {
+    t.ok_or_else(|| Error::invalid("seq_forward", format!("{name} is missing")))
 }
 
 /// Validates `inputs` and runs the backend's fused forward for its cell.

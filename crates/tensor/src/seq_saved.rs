@@ -4,7 +4,7 @@
 
 use crate::backend::{CellSaved, SeqInputs, SeqSaved, Tensor};
 use crate::cell::CellKind;
-use crate::recurrent::{check_batch_sizes, expect_shape, param_named};
+use crate::recurrent::{check_batch_sizes, expect_shape, param_named, required, state_at};
 use crate::{Backend, Error, Result};
 
 impl<B: Backend> CellSaved<B> {
@@ -52,6 +52,16 @@ impl<B: Backend> SeqSaved<B> {
     /// The recurrent parameter the cell declares as `name`, when it has one.
     pub fn param(&self, name: &str) -> Option<&Tensor<B>> {
         param_named(&self.cell, &self.params, name)
+    }
+
+    /// The recurrent parameter `name`, which the cell must have (an error otherwise).
+    pub fn required(&self, name: &str) -> Result<&Tensor<B>> {
+        required(self.param(name), name)
+    }
+
+    /// Initial state `idx` (in [`crate::CellKind::states`] order), an error when absent.
+    pub fn state(&self, idx: usize) -> Result<&Tensor<B>> {
+        state_at(&self.state0, idx)
     }
 
     /// Checks output gradients against what the forward pass saved (each may be absent:
