@@ -38,6 +38,12 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
             set!(m, "hidden", c.hidden, 64);
             set!(m, "embed_dropout", k.embed_dropout, 0.2);
             set!(m, "fc_dropout", k.fc_dropout, 0.5);
+            set!(
+                m,
+                "ngram_buckets",
+                k.ngram_buckets,
+                recur_train::STRONG_BAG_BUCKETS
+            );
             set!(m, "min_freq", c.min_freq, 3);
             set!(m, "optimizer", c.optimizer, "adam".to_string());
             set!(m, "lr", c.lr, 0.008);

@@ -398,6 +398,29 @@ fn preset_strong_fills_the_flags_not_given() {
     assert_eq!(t["train"]["schedule"]["kind"], "cosine");
     assert_eq!(t["files"]["valid_fraction"], 0.1);
     assert_eq!(t["train"]["clip_grad_norm"], 1.0);
+    assert_eq!(m["ngram_buckets"], 262144);
+    // the TF-IDF bag's IDF fitted on the training texts, its share chosen on validation
+    let st = std::fs::read(run.join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&st).unwrap();
+    let f32s = |name: &str| -> Vec<f32> {
+        st.tensor(name)
+            .unwrap()
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    let idf = f32s("bag.idf");
+    assert!(
+        idf.iter().any(|&x| x > 1.5),
+        "an IDF above 1 for a rare word"
+    );
+    assert_eq!(idf.last(), Some(&0.0), "the padding row");
+    let mix = f32s("bag.mix");
+    assert!(
+        (0..=10).any(|i| (mix[0] - i as f32 / 10.0).abs() < 1e-6),
+        "a share from the grid: {mix:?}"
+    );
     // sized for 108 training rows (the recipe's values are for about 10,000): small
     // batches at a lower rate, every word kept, more skip-gram passes; recorded as used
     assert_eq!(t["batching"]["batch_size"], 16);

@@ -139,8 +139,8 @@ pub struct ClassifierConfig {
     /// The embedding's initialisation, instead of the model's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed_init_override: Option<EmbedInit>,
-    /// Hash buckets of a linear bag of words and word pairs added to the logits
-    /// ([`NgramBag`](crate::NgramBag)); 0: none.
+    /// Hash buckets of the word pairs of a TF-IDF bag of words and word pairs, a second head
+    /// mixed into the logits ([`NgramBag`](crate::NgramBag)); 0: no bag.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ngram_buckets: usize,
 }
@@ -279,7 +279,8 @@ impl ClassifierConfig {
     /// Every parameter `Classifier::new` registers, with its shape, in PyTorch's order:
     /// `embedding.weight [V, E]`, the recurrent layers' `rnn.*`, `attn.weight [1, D·H_out]`
     /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`, and
-    /// `bag.weight [V + N + 1, K]` with `N` n-gram buckets. Computed without allocating.
+    /// `bag.weight [V + N + 1, K]`, `bag.idf [V + N + 1, 1]` and `bag.mix [1]` with `N` n-gram
+    /// buckets. Computed without allocating.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let features = self.feature_dim();
         let mut out = vec![(
@@ -295,6 +296,8 @@ impl ClassifierConfig {
         if self.ngram_buckets > 0 {
             let rows = self.vocab_size + self.ngram_buckets + 1;
             out.push(("bag.weight".into(), vec![rows, self.num_class]));
+            out.push(("bag.idf".into(), vec![rows, 1]));
+            out.push(("bag.mix".into(), vec![1]));
         }
         out
     }

@@ -37,6 +37,7 @@ mod clip;
 mod dropout;
 mod embedding;
 mod error;
+mod input_table;
 mod linear;
 mod lm;
 mod models;
@@ -53,10 +54,11 @@ pub use clip::clip_grad_norm;
 pub use dropout::dropout;
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use error::{LayerError, Result};
+pub use input_table::InputTable;
 pub use linear::{Bias, Linear};
 pub use lm::{LanguageModel, LmConfig, LmState};
-pub use models::{Classifier, InputTable};
-pub use ngram_bag::{bag_rows, bigram_bucket, NgramBag};
+pub use models::{Classifier, Heads};
+pub use ngram_bag::{bag_features, bigram_bucket, tf_idf_weights, BagFeatures, NgramBag, BAG_GAIN};
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{
     check_param_count, param_count, rng, ParamId, ParamStore, Rng, RowClock, MAX_LAYERS, MAX_PARAMS,

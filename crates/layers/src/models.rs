@@ -7,68 +7,22 @@ use recur_autograd::{Tape, Var};
 use recur_packed::{
     pack_padded_sequence, packed_order, pad_packed_sequence, Layout, Order, PackedSequence,
 };
-use recur_tensor::{Backend, DType, HostData, Tensor};
+use recur_tensor::Backend;
 
 use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
+use crate::input_table::{InputTable, TableRows};
 use crate::{
-    dropout, pooling, Bias, Embedding, EmbeddingConfig, Int8Rows, LayerError, Linear, NgramBag,
-    ParamStore, Recurrent, Result, Rng,
+    dropout, pooling, Bias, Embedding, EmbeddingConfig, LayerError, Linear, NgramBag, ParamStore,
+    Recurrent, Result, Rng,
 };
 
-/// The first layer's input projection of every vocabulary row, one `[V, G·H]` table per
-/// direction ([`Classifier::input_table`]), exact or as int8 rows
-/// ([`InputTable::into_int8`]).
-#[derive(Clone, Debug)]
-pub struct InputTable<B: Backend> {
-    dirs: Vec<TableRows<B>>,
-}
-
-/// One direction's table.
-#[derive(Clone, Debug)]
-enum TableRows<B: Backend> {
-    /// As computed.
-    Exact(Tensor<B>),
-    /// Quantized per row.
-    Int8(Int8Rows),
-}
-
-impl<B: Backend> InputTable<B> {
-    /// The table with each row quantized to int8 (a quarter of the memory, and of the
-    /// bytes each lookup moves); lookups give `q · scale`.
-    pub fn into_int8(self) -> Result<InputTable<B>> {
-        let dirs = self
-            .dirs
-            .into_iter()
-            .map(|d| match d {
-                TableRows::Exact(t) => {
-                    let cols = t.shape().get(1).copied().unwrap_or(1);
-                    Ok(TableRows::Int8(Int8Rows::quantize(&t.to_f32_vec()?, cols)))
-                }
-                q => Ok(q),
-            })
-            .collect::<Result<_>>()?;
-        Ok(InputTable { dirs })
-    }
-
-    /// The rows `ids` of direction `d`'s table, `[ids.len(), G·H]`.
-    fn gather(&self, d: usize, ids: &[usize], like: &Tensor<B>) -> Result<Tensor<B>> {
-        match &self.dirs[d] {
-            TableRows::Exact(t) => Ok(t.gather_rows(ids)?),
-            TableRows::Int8(q) => {
-                let mut out = Vec::with_capacity(ids.len() * q.cols);
-                q.gather_into(ids, &mut out);
-                let data = match like.dtype() {
-                    DType::F32 => HostData::F32(out),
-                    DType::F64 => HostData::F64(out.into_iter().map(f64::from).collect()),
-                };
-                Ok(Tensor::from_host(
-                    like.backend(),
-                    &[ids.len(), q.cols],
-                    data,
-                )?)
-            }
-        }
-    }
+/// A classifier's heads' logits before they are mixed: each trains on its own loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heads {
+    /// The recurrent part's logits `[B, K]`.
+    pub recurrent: Var,
+    /// The n-gram bag's logits `[B, K]` (a model with a bag only).
+    pub bag: Option<Var>,
 }
 
 /// What the recurrent layers give the head.
@@ -92,7 +46,8 @@ pub struct Classifier {
     pub attn: Option<Linear>,
     /// `fc.weight [K, D·H_out]`, `fc.bias [K]`.
     pub fc: Linear,
-    /// `bag.weight [V + N + 1, K]` (with n-gram buckets only).
+    /// `bag.weight [V + N + 1, K]`, `bag.idf [V + N + 1, 1]`, `bag.mix [1]` (with n-gram
+    /// buckets only).
     pub bag: Option<NgramBag>,
 }
 
@@ -183,6 +138,21 @@ impl Classifier {
         delta: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> Result<Var> {
+        let heads = self.forward_heads(tape, store, tokens, lengths, delta, train_rng)?;
+        self.mix(tape, store, heads)
+    }
+
+    /// The heads' logits of a padded batch before mixing (what training's losses take);
+    /// `delta` and `train_rng` as in [`Classifier::forward_perturbed`].
+    pub fn forward_heads<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        tokens: &[usize],
+        lengths: &[usize],
+        delta: Option<Var>,
+        train_rng: Option<&mut Rng>,
+    ) -> Result<Heads> {
         let (b, t) = self.check_batch(tokens, lengths)?;
         let mut train_rng = train_rng;
         let dtype = store.dtype();
@@ -210,25 +180,46 @@ impl Classifier {
                 .forward(tape, store, emb, None, None, train_rng.as_deref_mut())?;
             RnnOut::Padded(out.output, out.h_n)
         };
-        let logits = self.head(tape, store, rnn, lengths, train_rng)?;
-        self.add_bag(tape, store, logits, tokens, lengths)
+        let recurrent = self.head(tape, store, rnn, lengths, train_rng)?;
+        self.with_bag(tape, store, recurrent, tokens, lengths)
     }
 
-    /// `logits` plus the n-gram bag's logits of the batch, where the model has one.
-    fn add_bag<B: Backend>(
+    /// `recurrent` and the n-gram bag's logits of the batch, where the model has a bag.
+    fn with_bag<B: Backend>(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
-        logits: Var,
+        recurrent: Var,
         tokens: &[usize],
         lengths: &[usize],
+    ) -> Result<Heads> {
+        let bag = self
+            .bag
+            .as_ref()
+            .map(|bag| bag.forward(tape, store, tokens, lengths))
+            .transpose()?;
+        Ok(Heads { recurrent, bag })
+    }
+
+    /// The classifier's logits `[B, K]` from its heads: the recurrent part's alone, or with
+    /// a bag `(1 − m) · recurrent + m · bag` (`m`: `bag.mix`).
+    pub fn mix<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        heads: Heads,
     ) -> Result<Var> {
-        match &self.bag {
-            Some(bag) => {
-                let bag_logits = bag.forward(tape, store, tokens, lengths)?;
-                Ok(tape.add(logits, bag_logits)?)
+        match (&self.bag, heads.bag) {
+            (Some(bag), Some(logits)) => {
+                let m = bag.share(store)?;
+                let recurrent = tape.scale(heads.recurrent, 1.0 - m)?;
+                Ok(tape.add(recurrent, tape.scale(logits, m)?)?)
             }
-            None => Ok(logits),
+            (None, None) => Ok(heads.recurrent),
+            _ => Err(LayerError::Config(
+                "the heads do not match the model: a bag's logits without a bag, or none with one"
+                    .into(),
+            )),
         }
     }
 
@@ -269,8 +260,9 @@ impl Classifier {
             let steps = tape.reshape(out.output, &[t, b, w])?;
             RnnOut::Padded(tape.transpose01(steps)?, out.h_n)
         };
-        let logits = self.head(tape, store, rnn, lengths, None)?;
-        self.add_bag(tape, store, logits, tokens, lengths)
+        let recurrent = self.head(tape, store, rnn, lengths, None)?;
+        let heads = self.with_bag(tape, store, recurrent, tokens, lengths)?;
+        self.mix(tape, store, heads)
     }
 
     /// The first layer's input projection of every vocabulary row (see

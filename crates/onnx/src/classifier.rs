@@ -3,12 +3,14 @@
 //! the embedding (`Gather`), the recurrent stack (ONNX's `LSTM`/`GRU`/`RNN`, with
 //! `sequence_lens` when the model is packed), the pooling (the last layer's final states;
 //! or mean, max or attention over each row's own steps when packed, over all `time` steps
-//! when padded), the output layer (`Gemm`) and a `Softmax`.
+//! when padded), the output layer (`Gemm`), the TF-IDF bag mixed in where the model has one
+//! (`bag.rs`) and a `Softmax`.
 
 use recur_layers::Pooling;
 use recur_tensor::Backend;
 use recur_train::Predictor;
 
+use crate::bag::{bag_logits, mix};
 use crate::graph::{f32_tensor, i64_tensor, int, ints, tensor, Dim, Graph};
 use crate::proto::data_type;
 use crate::recurrent::{stack, Params};
@@ -18,14 +20,6 @@ use crate::{Exported, Result};
 /// The graph of the classifier `p`, and its sidecar.
 pub fn export<B: Backend>(p: &Predictor<B>) -> Result<Exported> {
     let cfg = &p.config().model;
-    if cfg.ngram_buckets > 0 {
-        return Err(crate::OnnxError::Unsupported {
-            option: "model.ngram_buckets",
-            why: "this exporter has no graph for the n-gram bag's word-pair hashing; a model \
-                  trained without the bag exports"
-                .into(),
-        });
-    }
     let params = Params::of(p.store())?;
     let packed = cfg.packed();
     let mut g = Graph::default();
@@ -157,7 +151,11 @@ pub fn export<B: Backend>(p: &Predictor<B>) -> Result<Exported> {
     let (bs, b) = params.get("fc.bias")?;
     let fw = g.init(f32_tensor("fc.weight", ws, w));
     let fb = g.init(f32_tensor("fc.bias", bs, b));
-    g.node("Gemm", &[&features, &fw, &fb], vec![int("transB", 1)]);
+    let recurrent = g.node("Gemm", &[&features, &fw, &fb], vec![int("transB", 1)]);
+    if cfg.ngram_buckets > 0 {
+        let bag = bag_logits(&mut g, &params, cfg.vocab_size, cfg.ngram_buckets)?;
+        mix(&mut g, &params, &recurrent, &bag)?;
+    }
     g.rename_last("logits");
     g.node("Softmax", &["logits"], vec![int("axis", 1)]);
     g.rename_last("probabilities");

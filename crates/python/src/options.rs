@@ -112,7 +112,7 @@ const OPTIONS: &[Opt] = &[
     },
     Opt {
         name: "ngram_buckets",
-        takes: "int: buckets of a linear bag of words and word pairs added to the logits (0: none)",
+        takes: "int: word-pair buckets of a TF-IDF bag mixed into the logits (0: none)",
         set: |r, v| {
             r.model.ngram_buckets = v.extract()?;
             Ok(())

@@ -55,15 +55,19 @@ pub use classify::autotune::{
     TrialRecord,
 };
 pub use classify::data::{load as load_classify_data, read_examples, ClassifyData};
-pub use classify::eval::{argmax_rows, evaluate, predict_logits, Evaluation, Metric, Scores};
+pub use classify::eval::{
+    argmax_rows, choose_bag_share, evaluate, predict_logits, row_losses, Evaluation, Metric,
+    Scores, BAG_SHARES,
+};
 pub use classify::init::copy_encoder;
 pub use classify::model::Model;
+pub use classify::preset::STRONG_BAG_BUCKETS;
 pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
-pub use classify::sizing::Sized;
-pub use classify::task::{
-    Classify, ClassifyConfig, ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport,
-    ClassifyTally, Datasets,
+pub use classify::records::{
+    ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,
 };
+pub use classify::sizing::Sized;
+pub use classify::task::{Classify, ClassifyConfig, Datasets};
 pub use engine::config::TrainConfig;
 pub use engine::observer::{Ending, FitSummary, Notice, Observer, Silent};
 pub use engine::printing::Printing;

@@ -65,9 +65,11 @@ impl Task {
 pub enum Preset {
     /// Skip-gram vectors of the training texts (10 passes; unless --embeddings is given)
     /// under a packed bidirectional GRU (E 64, H 64) with mean pooling over each text's own
-    /// steps, embedding dropout 0.2 and output dropout 0.5, words seen at least 3 times,
+    /// steps, embedding dropout 0.2 and output dropout 0.5, beside a TF-IDF bag of words and
+    /// word pairs (2^18 pair buckets) mixed in by validation, words seen at least 3 times,
     /// Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3 epochs of batches of 128,
-    /// the best epoch by a 10% validation split (unless --valid is given).
+    /// the best epoch by a 10% validation split (unless --valid is given); batch, rate,
+    /// epochs, pruning and skip-gram passes sized by the training rows.
     Strong,
 }
 
@@ -225,8 +227,9 @@ pub struct ClassifyArgs {
     /// off; doubles a step's work).
     #[arg(long, default_value_t = 0.0)]
     pub adversarial: f64,
-    /// Add a linear bag of the text's words and hashed word pairs (this many buckets) to
-    /// the logits: logistic regression on 1-2-grams beside the recurrent part (0: none).
+    /// Add a TF-IDF bag of the text's words and hashed word pairs (this many pair buckets):
+    /// logistic regression on TF-IDF 1-2-grams, trained on its own loss beside the
+    /// recurrent part, its share of the logits chosen on validation (0: none).
     #[arg(long, default_value_t = 0)]
     pub ngram_buckets: usize,
     /// AG News folder with train.csv (or train_sample.csv) and test.csv (default

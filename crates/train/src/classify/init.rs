@@ -7,7 +7,7 @@ use recur_layers::{Classifier, ParamId, ParamStore};
 use recur_tensor::{Backend, DType, Tensor};
 
 use crate::classify::data::ClassifyData;
-use crate::classify::task::ClassifyRecords;
+use crate::classify::records::ClassifyRecords;
 use crate::engine::observer::{Notice, Observer};
 use crate::skipgram::{train_skipgram, SkipGramConfig};
 use crate::training::EmbeddingInit;

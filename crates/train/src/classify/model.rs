@@ -2,7 +2,7 @@
 
 use recur_autograd::{Tape, Var};
 use recur_data::Batch;
-use recur_layers::{Classifier, ParamStore, Rng};
+use recur_layers::{Classifier, Heads, ParamStore, Rng};
 use recur_tensor::Backend;
 
 /// A classifier over padded batches of token ids.
@@ -20,19 +20,50 @@ pub trait Model<B: Backend> {
     /// Number of classes `K`.
     fn num_classes(&self) -> usize;
 
-    /// Logits of `batch` with `delta [B, T, E]` added to its embedded tokens (adversarial
-    /// training); a model that does not embed tokens so refuses (the default).
-    fn logits_perturbed(
+    /// The heads' logits of `batch` before mixing, each trained on its own loss, with
+    /// `delta [B, T, E]` added to the embedded tokens where given (adversarial training).
+    /// The default: one head, [`Model::logits`]; a perturbation is refused.
+    fn heads(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        batch: &Batch,
+        delta: Option<Var>,
+        train_rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Heads> {
+        if delta.is_some() {
+            return Err(recur_layers::LayerError::Config(
+                "this model takes no perturbation of its embedded tokens (adversarial training)"
+                    .into(),
+            ));
+        }
+        let recurrent = self.logits(tape, store, batch, train_rng)?;
+        Ok(Heads {
+            recurrent,
+            bag: None,
+        })
+    }
+
+    /// The logits `[B, K]` of [`Model::heads`]' heads (the default: the one head).
+    fn mix(
         &self,
         _tape: &Tape<B>,
         _store: &ParamStore<B>,
-        _batch: &Batch,
-        _delta: Var,
-        _train_rng: Option<&mut Rng>,
+        heads: Heads,
     ) -> recur_layers::Result<Var> {
+        Ok(heads.recurrent)
+    }
+
+    /// Sets the bag's share of the mixed logits (a model with a bag; the default refuses).
+    fn set_bag_share(&self, _store: &mut ParamStore<B>, _share: f64) -> recur_layers::Result<()> {
         Err(recur_layers::LayerError::Config(
-            "this model takes no perturbation of its embedded tokens (adversarial training)".into(),
+            "this model has no bag to mix".into(),
         ))
+    }
+
+    /// Whether the model has a bag whose share [`Model::set_bag_share`] sets.
+    fn has_bag(&self) -> bool {
+        false
     }
 
     /// Width `E` of the embedded tokens a perturbation is added to (`None`: none).
@@ -56,16 +87,38 @@ impl<B: Backend> Model<B> for Classifier {
         self.config.num_class
     }
 
-    fn logits_perturbed(
+    fn heads(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
         batch: &Batch,
-        delta: Var,
+        delta: Option<Var>,
         train_rng: Option<&mut Rng>,
-    ) -> recur_layers::Result<Var> {
+    ) -> recur_layers::Result<Heads> {
         let (tokens, lengths) = (&batch.tokens, &batch.lengths);
-        self.forward_perturbed(tape, store, tokens, lengths, Some(delta), train_rng)
+        self.forward_heads(tape, store, tokens, lengths, delta, train_rng)
+    }
+
+    fn mix(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        heads: Heads,
+    ) -> recur_layers::Result<Var> {
+        Classifier::mix(self, tape, store, heads)
+    }
+
+    fn set_bag_share(&self, store: &mut ParamStore<B>, share: f64) -> recur_layers::Result<()> {
+        match &self.bag {
+            Some(bag) => bag.set_share(store, share),
+            None => Err(recur_layers::LayerError::Config(
+                "this classifier has no bag to mix".into(),
+            )),
+        }
+    }
+
+    fn has_bag(&self) -> bool {
+        self.bag.is_some()
     }
 
     fn embed_dim(&self) -> Option<usize> {

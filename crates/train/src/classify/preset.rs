@@ -11,6 +11,10 @@ use recur_layers::{AdamConfig, ClassifierConfig, ModelKind, Pooling};
 use recur_tensor::CellKind;
 
 use crate::classify::eval::Metric;
+
+/// The strong recipe's word-pair buckets of its TF-IDF bag (2¹⁸: few collisions among the
+/// pairs of tens of thousands of texts, a table of `(V + 2¹⁸ + 1) · K` values).
+pub const STRONG_BAG_BUCKETS: usize = 1 << 18;
 use crate::classify::recipe::ClassifyRecipe;
 
 use crate::classify::task::ClassifyConfig;
@@ -74,7 +78,9 @@ impl ClassifyRecipe {
     }
 
     /// The `strong` recipe over this one: a packed bidirectional GRU (E 64, H 64) with
-    /// mean pooling, embedding dropout 0.2 and output dropout 0.5, skip-gram vectors of the
+    /// mean pooling, embedding dropout 0.2 and output dropout 0.5, beside a TF-IDF bag of
+    /// words and word pairs ([`STRONG_BAG_BUCKETS`] pair buckets) mixed in by validation,
+    /// skip-gram vectors of the
     /// training texts first (10 passes), words seen 3 times or more, Adam at 0.008 with a
     /// cosine schedule and clipping at 1.0, batches of 128, 3 epochs, and a tenth of the
     /// training file held out for validation when no validation file is given. Those are
@@ -89,6 +95,7 @@ impl ClassifyRecipe {
         m.pooling_override = Some(Pooling::Mean);
         (m.embed_dim, m.hidden_dim) = (64, 64);
         (m.embed_dropout, m.fc_dropout) = (0.2, 0.5);
+        m.ngram_buckets = STRONG_BAG_BUCKETS;
         let t = &mut self.training;
         t.vocab.min_freq = 3;
         t.optimizer = OptimizerConfig::Adam(AdamConfig {

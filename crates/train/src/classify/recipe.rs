@@ -12,7 +12,8 @@ use recur_tensor::{Backend, CellKind, DType};
 
 use crate::classify::data;
 use crate::classify::init::{copy_encoder, init_embedding};
-use crate::classify::task::{Classify, ClassifyRecords, Datasets};
+use crate::classify::records::ClassifyRecords;
+use crate::classify::task::{Classify, Datasets};
 use crate::engine::observer::{FitSummary, Notice, Observer};
 use crate::engine::records::Record;
 use crate::engine::Trainer;
@@ -276,6 +277,9 @@ impl ClassifyRecipe {
             let shape = (self.model.embed_dim, padding, t.seed);
             if !init_embedding(&t.embeddings, shape, &data, &model, &mut store, observer)? {
                 return Ok(ClassifyRun::not_started(data.encoder.vocab.len()));
+            }
+            if let Some(bag) = &model.bag {
+                bag.fit_idf(&mut store, &data.train.ids)?;
             }
         }
         let mut training = t.clone();

@@ -1,7 +1,7 @@
 //! Text classification as a [`Task`] of the one loop ([`Classify`]): shuffled batches of
 //! encoded texts from a prefetch thread, cross-entropy of the model's logits, the running
 //! training accuracy, validation (the best epoch by a [`Metric`]) and test evaluation after
-//! every epoch; its records ([`ClassifyRecords`]).
+//! every epoch; its records are [`ClassifyRecords`].
 
 use std::sync::Arc;
 
@@ -11,10 +11,9 @@ use recur_layers::{ParamStore, Rng};
 use recur_tensor::{Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::eval::{argmax_rows, check_examples, evaluate, Evaluation, Metric};
+use crate::classify::eval::{argmax_rows, check_examples, choose_bag_share, evaluate, Metric};
 use crate::classify::model::Model;
-use crate::engine::progress::EpochStats;
-use crate::engine::records::{EpochRecord, Records, Report};
+use crate::classify::records::{ClassifyEval, ClassifyRecords, ClassifyTally};
 use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
 use crate::{Result, TrainError};
 
@@ -139,108 +138,6 @@ impl<'a, M> Classify<'a, M> {
     }
 }
 
-/// The record types of classification.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ClassifyRecords;
-
-/// Correct training predictions of an epoch so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClassifyTally {
-    /// Correct predictions.
-    pub correct: usize,
-}
-
-/// A classifier's progress report fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClassifyReport {
-    /// Running training accuracy of the epoch.
-    pub train_accuracy: f64,
-}
-
-/// A classifier's epoch record fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClassifyEpoch {
-    /// Running training accuracy of the epoch.
-    pub train_accuracy: f64,
-    /// Validation accuracy.
-    #[serde(default)]
-    pub valid_accuracy: Option<f64>,
-    /// Validation macro-F1.
-    #[serde(default)]
-    pub valid_macro_f1: Option<f64>,
-    /// Test accuracy.
-    #[serde(default)]
-    pub test_accuracy: Option<f64>,
-    /// Mean test loss.
-    #[serde(default)]
-    pub test_loss: Option<f64>,
-}
-
-/// Validation and test results after an epoch.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ClassifyEval {
-    /// On the validation data.
-    pub valid: Option<Evaluation>,
-    /// On the test data.
-    pub test: Option<Evaluation>,
-}
-
-impl Records for ClassifyRecords {
-    type Tally = ClassifyTally;
-    type Report = ClassifyReport;
-    type Epoch = ClassifyEpoch;
-    type Eval = ClassifyEval;
-
-    fn add(total: &mut ClassifyTally, batch: &ClassifyTally) {
-        total.correct += batch.correct;
-    }
-
-    /// The lesson's line: samples so far and the running accuracy.
-    fn report_line(r: &Report<ClassifyReport>) -> String {
-        format!("{}: acc={}", r.samples, r.task.train_accuracy)
-    }
-
-    fn epoch_line(e: &EpochRecord<ClassifyEpoch>) -> String {
-        let t = &e.task;
-        let valid = match (e.valid_loss, t.valid_accuracy, t.valid_macro_f1) {
-            (Some(l), Some(a), Some(f)) => format!(
-                "valid loss {l:.4} acc {a:.4} macro-F1 {f:.4}{}, ",
-                if e.best { " (best)" } else { "" }
-            ),
-            _ => String::new(),
-        };
-        format!(
-            "epoch {}: mean loss {:.4}, running train acc {:.4}, {valid}test acc {}, {:.0} \
-             samples/s ({} samples in {:.1}s)",
-            e.epoch,
-            e.train_loss,
-            t.train_accuracy,
-            t.test_accuracy
-                .map_or("-".to_string(), |t| format!("{t:.4}")),
-            e.samples_per_s,
-            e.samples,
-            e.seconds
-        )
-    }
-
-    fn report(stats: &EpochStats<ClassifyTally>) -> ClassifyReport {
-        ClassifyReport {
-            train_accuracy: stats.tally.correct as f64 / stats.samples.max(1) as f64,
-        }
-    }
-
-    fn epoch(stats: &EpochStats<ClassifyTally>, eval: &ClassifyEval) -> ClassifyEpoch {
-        ClassifyEpoch {
-            train_accuracy: stats.tally.correct as f64 / stats.samples.max(1) as f64,
-            valid_accuracy: eval.valid.as_ref().map(|v| v.scores.accuracy()),
-            valid_macro_f1: eval.valid.as_ref().map(|v| v.scores.macro_f1()),
-            test_accuracy: eval.test.as_ref().map(|t| t.scores.accuracy()),
-            test_loss: eval.test.as_ref().map(|t| t.loss),
-        }
-    }
-}
-
 impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
     type Batch = Batch;
     type Records = ClassifyRecords;
@@ -297,14 +194,13 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
         rng: &mut Rng,
     ) -> Result<(Var, ClassifyTally)> {
         self.delta = None;
-        let logits = match (self.config.adversarial > 0.0, self.model.embed_dim()) {
+        let delta = match (self.config.adversarial > 0.0, self.model.embed_dim()) {
             (true, Some(e)) => {
                 let shape = [batch.len(), batch.tokens.len() / batch.len().max(1), e];
                 let zeros = Tensor::zeros(store.backend(), &shape, store.dtype())?;
                 let delta = tape.leaf(zeros, true);
                 self.delta = Some(delta);
-                self.model
-                    .logits_perturbed(tape, store, batch, delta, Some(rng))?
+                Some(delta)
             }
             (true, None) => {
                 return Err(TrainError::setting(
@@ -312,9 +208,15 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
                     "needs a model with an embedding to perturb",
                 ))
             }
-            (false, _) => self.model.logits(tape, store, batch, Some(rng))?,
+            (false, _) => None,
         };
-        let loss = tape.cross_entropy(logits, &batch.labels)?;
+        let heads = self.model.heads(tape, store, batch, delta, Some(rng))?;
+        // each head learns on its own loss; their mix is chosen on validation data
+        let mut loss = tape.cross_entropy(heads.recurrent, &batch.labels)?;
+        if let Some(bag) = heads.bag {
+            loss = tape.add(loss, tape.cross_entropy(bag, &batch.labels)?)?;
+        }
+        let logits = self.model.mix(tape, store, heads)?;
         let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
         let correct = preds
             .iter()
@@ -350,12 +252,24 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
         let r = Tensor::from_f64(store.backend(), &shape, &r, dtype)?;
         let tape = Tape::new(store.backend());
         let delta = tape.constant(r);
-        let logits = self
+        // the bag reads no embedding: only the recurrent head has a perturbed loss
+        let heads = self
             .model
-            .logits_perturbed(&tape, store, batch, delta, Some(rng))?;
-        let loss = tape.cross_entropy(logits, &batch.labels)?;
+            .heads(&tape, store, batch, Some(delta), Some(rng))?;
+        let loss = tape.cross_entropy(heads.recurrent, &batch.labels)?;
         let grads = tape.backward(loss)?;
         Ok(Some(grads))
+    }
+
+    /// Chooses the bag's share of the logits on the validation data (a model with a bag
+    /// and validation data only; without validation the share stays as it is).
+    fn calibrate(&self, store: &mut ParamStore<B>) -> Result<()> {
+        if let (true, Some(valid)) = (self.model.has_bag(), self.data.valid) {
+            let eb = self.config.eval_batch_size;
+            let share = choose_bag_share(self.model, store, valid, eb)?;
+            self.model.set_bag_share(store, share)?;
+        }
+        Ok(())
     }
 
     fn evaluate(&self, store: &ParamStore<B>, _train_loss: f64) -> Result<Evaluated<ClassifyEval>> {

@@ -284,6 +284,7 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
     fn end_epoch(&mut self, epoch: usize) -> Result<EpochRecord<<T::Records as Records>::Epoch>> {
         self.opt.sync(&mut self.store)?;
         let train_loss = self.progress.stats.mean_loss();
+        self.task.calibrate(&mut self.store)?;
         let evaluated = self.task.evaluate(&self.store, train_loss)?;
         let mut best = false;
         if let Some(j) = evaluated.judged {

@@ -97,6 +97,12 @@ pub trait Task<B: Backend> {
     ) -> Result<Option<Grads<B>>> {
         Ok(None)
     }
+    /// Sets, before the evaluation after each epoch, what the task chooses on validation
+    /// data rather than trains (a classifier's share of its n-gram bag in the logits); the
+    /// default: nothing.
+    fn calibrate(&self, _store: &mut ParamStore<B>) -> Result<()> {
+        Ok(())
+    }
     /// Evaluates `store` after an epoch whose mean training loss was `train_loss`.
     fn evaluate(
         &self,

@@ -21,7 +21,7 @@ pub use state::{AutotuneReport, TrialRecord};
 
 use crate::classify::data;
 use crate::classify::recipe::ClassifyRecipe;
-use crate::classify::task::{ClassifyEpoch, ClassifyRecords};
+use crate::classify::records::{ClassifyEpoch, ClassifyRecords};
 use crate::engine::observer::{Notice, Observer};
 use crate::engine::records::EpochRecord;
 use crate::run::{Entry, RunWriter};

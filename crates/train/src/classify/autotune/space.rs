@@ -124,7 +124,7 @@ impl Choices {
             min_freq: pick(&mut r, &[1, 2, 3, 5]),
             skipgram_scale: pick(&mut r, &[0.0, 1.0, 1.0, 1.5, 2.0]),
             weight_decay: pick(&mut r, &[0.0, 0.0, 1e-4, 1e-3, 1e-2]),
-            ngram_buckets: pick(&mut r, &[0, 1 << 18]),
+            ngram_buckets: pick(&mut r, &[0, 1 << 18, 1 << 18]),
             adversarial: pick(&mut r, &[0.0, 0.0, 1.0, 3.0]),
         }
     }

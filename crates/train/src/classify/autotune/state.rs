@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::config::AutotuneConfig;
 use super::space::Choices;
 use crate::classify::recipe::ClassifyRecipe;
-use crate::classify::task::ClassifyRecords;
+use crate::classify::records::ClassifyRecords;
 use crate::engine::observer::FitSummary;
 use crate::engine::records::Record;
 use crate::run::files::read_bounded;
