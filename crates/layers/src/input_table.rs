@@ -7,7 +7,7 @@ use recur_tensor::{Backend, DType, HostData, Tensor};
 use crate::{Int8Rows, Result};
 
 /// The first layer's input projection of every vocabulary row, one `[V, G·H]` table per
-/// direction ([`Classifier::input_table`]), exact or as int8 rows
+/// direction ([`Classifier::input_table`](crate::Classifier::input_table)), exact or as int8 rows
 /// ([`InputTable::into_int8`]).
 #[derive(Clone, Debug)]
 pub struct InputTable<B: Backend> {
