@@ -63,6 +63,7 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
                 epochs: !given(m, "epochs"),
                 min_freq: !given(m, "min_freq"),
                 skipgram_epochs: !given(m, "pretrain_epochs"),
+                metric: !given(m, "metric"),
             });
         }
     }

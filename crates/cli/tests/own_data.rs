@@ -425,6 +425,8 @@ fn preset_strong_fills_the_flags_not_given() {
     // batches at a lower rate, every word kept, more skip-gram passes; recorded as used
     assert_eq!(t["batching"]["batch_size"], 16);
     assert_eq!(t["vocab"]["min_freq"], 1);
+    // 108 rows validate on 12: accuracy keeps the epoch (the loss from 800 training rows)
+    assert_eq!(t["batching"]["metric"], "accuracy");
     assert_eq!(
         t["embeddings"],
         serde_json::json!({"from": "skip_gram", "epochs": 40})

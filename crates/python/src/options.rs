@@ -249,6 +249,7 @@ const OPTIONS: &[Opt] = &[
         takes: "'accuracy', 'macro-f1' or 'loss': what chooses the best epoch",
         set: |r, v| {
             r.training.batching.metric = parse::<Metric, _>(v)?;
+            given(r, |s| s.metric = false);
             Ok(())
         },
     },

@@ -145,6 +145,9 @@ pub struct SizeRule {
     pub min_freq: bool,
     /// Passes of the skip-gram vectors.
     pub skipgram_epochs: bool,
+    /// The validation metric that keeps the best epoch.
+    #[serde(default)]
+    pub metric: bool,
 }
 
 impl SizeRule {
@@ -155,6 +158,7 @@ impl SizeRule {
         epochs: true,
         min_freq: true,
         skipgram_epochs: true,
+        metric: true,
     };
 }
 

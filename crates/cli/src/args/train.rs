@@ -69,7 +69,8 @@ pub enum Preset {
     /// word pairs (2^18 pair buckets) mixed in by validation, words seen at least 3 times,
     /// Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3 epochs of batches of 128,
     /// the best epoch by a 10% validation split (unless --valid is given); batch, rate,
-    /// epochs, pruning and skip-gram passes sized by the training rows.
+    /// epochs, pruning, skip-gram passes and the validation score that keeps the best epoch
+    /// (accuracy below 800 training rows, cross-entropy from there) sized by the rows.
     Strong,
 }
 

@@ -107,6 +107,8 @@ pub enum Notice {
         epochs: usize,
         /// The vocabulary's minimum count.
         min_freq: usize,
+        /// The validation metric that keeps the best epoch.
+        metric: crate::Metric,
         /// Skip-gram passes.
         skipgram_epochs: usize,
     },

@@ -109,11 +109,13 @@ impl fmt::Display for Notice {
                 lr,
                 epochs,
                 min_freq,
+                metric,
                 skipgram_epochs,
             } => write!(
                 f,
                 "the recipe for {rows} training rows: batches of {batch_size}, rate {lr:.4}, \
-                 {epochs} epochs, minimum word count {min_freq}{}",
+                 {epochs} epochs (the best by validation {}), minimum word count {min_freq}{}",
+                metric.name(),
                 match skipgram_epochs {
                     0 => String::new(),
                     n => format!(", {n} skip-gram passes"),

@@ -187,7 +187,9 @@ impl ClassifyRecipe {
                 break;
             }
             let seconds = state.pending_seconds + trial_started.elapsed().as_secs_f64();
-            let record = TrialRecord::of(index, choices, &run.fit, &run.records, seconds);
+            let metric = base.training.batching.metric;
+            let run_records = (&run.fit, run.records.as_slice());
+            let record = TrialRecord::of(index, choices, run_records, metric, seconds);
             state.pending_seconds = 0.0;
             state.trials.push(record.clone());
             let best = state.best().is_some_and(|b| b.index == record.index);

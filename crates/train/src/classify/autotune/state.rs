@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::AutotuneConfig;
 use super::space::Choices;
+use crate::classify::eval::Metric;
 use crate::classify::recipe::ClassifyRecipe;
 use crate::classify::records::ClassifyRecords;
 use crate::engine::observer::FitSummary;
@@ -29,9 +30,10 @@ pub struct TrialRecord {
     pub index: usize,
     /// Its recipe, as changes to the sized strong recipe.
     pub choices: Choices,
-    /// Its best validation score (the recipe's metric), if an epoch finished.
+    /// The validation score, in the search's metric, of the epoch it kept, if an epoch
+    /// finished (the trial keeps its epoch by its own metric, which its size may set).
     pub score: Option<f64>,
-    /// The epoch that scored it (1-based; 0: none).
+    /// The epoch it kept (1-based; 0: none).
     pub best_epoch: usize,
     /// Epochs trained.
     pub epochs: usize,
@@ -45,19 +47,20 @@ pub struct TrialRecord {
 }
 
 impl TrialRecord {
-    /// The record of trial `index` from its run, which took `seconds` in all.
+    /// The record of trial `index` from its run, which took `seconds` in all, scored in
+    /// `metric` (the search's).
     pub(super) fn of(
         index: usize,
         choices: Choices,
-        fit: &FitSummary<ClassifyRecords>,
-        records: &[Record<ClassifyRecords>],
+        (fit, records): (&FitSummary<ClassifyRecords>, &[Record<ClassifyRecords>]),
+        metric: Metric,
         seconds: f64,
     ) -> TrialRecord {
         let best_epoch = fit.best.map_or(0, |b| b.epoch);
         TrialRecord {
             index,
             choices,
-            score: fit.best.map(|b| b.value),
+            score: valid_score_at(records, best_epoch, metric),
             best_epoch,
             epochs: fit.epochs,
             test_accuracy: test_accuracy_at(records, best_epoch),
@@ -216,6 +219,22 @@ impl SearchState {
 }
 
 /// The test accuracy of `records`' epoch `epoch` (1-based), if it was measured.
+/// Epoch `epoch`'s validation score in `metric`, from its record.
+fn valid_score_at(
+    records: &[Record<ClassifyRecords>],
+    epoch: usize,
+    metric: Metric,
+) -> Option<f64> {
+    records.iter().find_map(|r| match r {
+        Record::Epoch(e) if e.epoch == epoch => match metric {
+            Metric::Accuracy => e.task.valid_accuracy,
+            Metric::MacroF1 => e.task.valid_macro_f1,
+            Metric::Loss => e.valid_loss,
+        },
+        _ => None,
+    })
+}
+
 fn test_accuracy_at(records: &[Record<ClassifyRecords>], epoch: usize) -> Option<f64> {
     records.iter().find_map(|r| match r {
         Record::Epoch(e) if e.epoch == epoch => e.task.test_accuracy,
