@@ -66,7 +66,7 @@ pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
 pub use classify::records::{
     ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,
 };
-pub use classify::sizing::Sized;
+pub use classify::sizing::{Sized, LOSS_JUDGES_FROM};
 pub use classify::task::{Classify, ClassifyConfig, Datasets};
 pub use engine::config::TrainConfig;
 pub use engine::observer::{Ending, FitSummary, Notice, Observer, Silent};
