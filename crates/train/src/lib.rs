@@ -56,8 +56,7 @@ pub use classify::autotune::{
 };
 pub use classify::data::{load as load_classify_data, read_examples, ClassifyData};
 pub use classify::eval::{
-    argmax_rows, choose_bag_share, evaluate, predict_logits, row_losses, Evaluation, Metric,
-    Scores, BAG_SHARES,
+    argmax_rows, choose_bag_share, evaluate, predict_logits, Evaluation, Metric, Scores, BAG_SHARES,
 };
 pub use classify::init::copy_encoder;
 pub use classify::model::Model;

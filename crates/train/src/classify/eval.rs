@@ -74,7 +74,7 @@ impl Scores {
 
 /// Each row's cross-entropy `logsumexp(row) − row[label]` of `logits [N, K]` against
 /// `labels [N]` (each below `k`), in f64.
-pub fn row_losses(logits: &[f32], labels: &[usize], k: usize) -> Vec<f64> {
+fn row_losses(logits: &[f32], labels: &[usize], k: usize) -> Vec<f64> {
     logits
         .chunks_exact(k)
         .zip(labels)
@@ -117,21 +117,6 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// The scores and mean cross-entropy of `logits [N, K]` (row-major) against `labels [N]`
-    /// (each below `k`).
-    pub fn of_logits(logits: &[f32], labels: &[usize], k: usize) -> Evaluation {
-        let mut confusion = vec![vec![0; k]; k];
-        let preds = argmax_rows(logits, k);
-        for (&t, &p) in labels.iter().zip(&preds) {
-            confusion[t][p] += 1;
-        }
-        let losses = row_losses(logits, labels, k);
-        Evaluation {
-            scores: Scores { confusion },
-            loss: losses.iter().sum::<f64>() / labels.len().max(1) as f64,
-        }
-    }
-
     /// The value of `metric`.
     pub fn metric(&self, metric: Metric) -> f64 {
         match metric {

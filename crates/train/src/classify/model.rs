@@ -2,7 +2,7 @@
 
 use recur_autograd::{Tape, Var};
 use recur_data::Batch;
-use recur_layers::{Classifier, Heads, ParamStore, Rng};
+use recur_layers::{Classifier, Heads, NgramBag, ParamStore, Rng};
 use recur_tensor::Backend;
 
 /// A classifier over padded batches of token ids.
@@ -54,16 +54,9 @@ pub trait Model<B: Backend> {
         Ok(heads.recurrent)
     }
 
-    /// Sets the bag's share of the mixed logits (a model with a bag; the default refuses).
-    fn set_bag_share(&self, _store: &mut ParamStore<B>, _share: f64) -> recur_layers::Result<()> {
-        Err(recur_layers::LayerError::Config(
-            "this model has no bag to mix".into(),
-        ))
-    }
-
-    /// Whether the model has a bag whose share [`Model::set_bag_share`] sets.
-    fn has_bag(&self) -> bool {
-        false
+    /// The TF-IDF bag whose share of the logits validation chooses (the default: none).
+    fn bag(&self) -> Option<&NgramBag> {
+        None
     }
 
     /// Width `E` of the embedded tokens a perturbation is added to (`None`: none).
@@ -108,17 +101,8 @@ impl<B: Backend> Model<B> for Classifier {
         Classifier::mix(self, tape, store, heads)
     }
 
-    fn set_bag_share(&self, store: &mut ParamStore<B>, share: f64) -> recur_layers::Result<()> {
-        match &self.bag {
-            Some(bag) => bag.set_share(store, share),
-            None => Err(recur_layers::LayerError::Config(
-                "this classifier has no bag to mix".into(),
-            )),
-        }
-    }
-
-    fn has_bag(&self) -> bool {
-        self.bag.is_some()
+    fn bag(&self) -> Option<&NgramBag> {
+        self.bag.as_ref()
     }
 
     fn embed_dim(&self) -> Option<usize> {

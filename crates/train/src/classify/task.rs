@@ -264,10 +264,10 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
     /// Chooses the bag's share of the logits on the validation data (a model with a bag
     /// and validation data only; without validation the share stays as it is).
     fn calibrate(&self, store: &mut ParamStore<B>) -> Result<()> {
-        if let (true, Some(valid)) = (self.model.has_bag(), self.data.valid) {
+        if let (Some(bag), Some(valid)) = (self.model.bag(), self.data.valid) {
             let eb = self.config.eval_batch_size;
             let share = choose_bag_share(self.model, store, valid, eb)?;
-            self.model.set_bag_share(store, share)?;
+            bag.set_share(store, share)?;
         }
         Ok(())
     }
