@@ -33,6 +33,7 @@ pub fn flag_of(name: &str) -> Option<&'static str> {
         "model.proj_size" => "--proj-size",
         "model.cell" => "--cell",
         "model.ngram_buckets" => "--ngram-buckets",
+        "model.char_buckets" => "--char-buckets",
         "model.bidirectional" => "--bidirectional",
         "model.freeze_embedding" => "--freeze-embeddings",
         "model.tied" => "--tied",

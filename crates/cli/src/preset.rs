@@ -44,6 +44,12 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
                 k.ngram_buckets,
                 recur_train::STRONG_BAG_BUCKETS
             );
+            set!(
+                m,
+                "char_buckets",
+                k.char_buckets,
+                recur_train::STRONG_CHAR_BUCKETS
+            );
             set!(m, "min_freq", c.min_freq, 3);
             set!(m, "optimizer", c.optimizer, "adam".to_string());
             set!(m, "lr", c.lr, 0.008);

@@ -346,7 +346,7 @@ fn every_classifier_runs_in_onnx_runtime_with_recurs_numbers() {
             ],
         ),
         (
-            "bigru-packed-mean-bag",
+            "bigru-packed-mean-bag-chars",
             &[
                 "--cell",
                 "gru",
@@ -356,6 +356,8 @@ fn every_classifier_runs_in_onnx_runtime_with_recurs_numbers() {
                 "mean",
                 "--ngram-buckets",
                 "4096",
+                "--char-buckets",
+                "2048",
                 "--valid-fraction",
                 "0.1",
             ],

@@ -416,6 +416,15 @@ fn preset_strong_fills_the_flags_not_given() {
         "an IDF above 1 for a rare word"
     );
     assert_eq!(idf.last(), Some(&0.0), "the padding row");
+    // with the words' character n-grams: their IDF fitted too (the last 2¹⁸ rows before
+    // the padding row)
+    assert_eq!(m["char_buckets"], 262144);
+    let vocab = m["vocab_size"].as_u64().unwrap() as usize;
+    assert_eq!(idf.len(), vocab + 2 * 262144 + 1);
+    assert!(
+        idf[vocab + 262144..idf.len() - 1].iter().any(|&x| x > 1.5),
+        "a rare n-gram's IDF"
+    );
     let mix = f32s("bag.mix");
     assert!(
         (0..=10).any(|i| (mix[0] - i as f32 / 10.0).abs() < 1e-6),

@@ -319,6 +319,20 @@ impl Vocab {
         &self.itos
     }
 
+    /// The tokens in id order with the special tokens that open the vocabulary (`<pad>`,
+    /// `<unk>`, …) as empty strings: the words a text can hold.
+    pub fn words(&self) -> Vec<&str> {
+        let specials = self.order.specials();
+        self.itos
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match specials.get(i) {
+                Some(s) if s == t => "",
+                _ => t.as_str(),
+            })
+            .collect()
+    }
+
     /// Id of a token, if known.
     pub fn id(&self, token: &str) -> Option<usize> {
         self.stoi.get(token).copied()

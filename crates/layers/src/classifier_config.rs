@@ -143,6 +143,10 @@ pub struct ClassifierConfig {
     /// mixed into the logits ([`NgramBag`](crate::NgramBag)); 0: no bag.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ngram_buckets: usize,
+    /// Hash buckets of the bag's character n-grams of words
+    /// ([`WordGrams`](crate::WordGrams)); 0: none. Needs the bag (`ngram_buckets > 0`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub char_buckets: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -175,6 +179,7 @@ impl ClassifierConfig {
             freeze_embedding: false,
             embed_init_override: None,
             ngram_buckets: 0,
+            char_buckets: 0,
         }
     }
 
@@ -279,8 +284,8 @@ impl ClassifierConfig {
     /// Every parameter `Classifier::new` registers, with its shape, in PyTorch's order:
     /// `embedding.weight [V, E]`, the recurrent layers' `rnn.*`, `attn.weight [1, D·H_out]`
     /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`, and
-    /// `bag.weight [V + N + 1, K]`, `bag.idf [V + N + 1, 1]` and `bag.mix [1]` with `N` n-gram
-    /// buckets. Computed without allocating.
+    /// `bag.weight [V + N + C + 1, K]`, `bag.idf [V + N + C + 1, 1]` and `bag.mix [1]` with
+    /// `N` pair buckets and `C` character buckets. Computed without allocating.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let features = self.feature_dim();
         let mut out = vec![(
@@ -294,7 +299,11 @@ impl ClassifierConfig {
         out.push(("fc.weight".into(), vec![self.num_class, features]));
         out.push(("fc.bias".into(), vec![self.num_class]));
         if self.ngram_buckets > 0 {
-            let rows = self.vocab_size + self.ngram_buckets + 1;
+            let rows = self
+                .vocab_size
+                .saturating_add(self.ngram_buckets)
+                .saturating_add(self.char_buckets)
+                .saturating_add(1);
             out.push(("bag.weight".into(), vec![rows, self.num_class]));
             out.push(("bag.idf".into(), vec![rows, 1]));
             out.push(("bag.mix".into(), vec![1]));
@@ -316,6 +325,13 @@ impl ClassifierConfig {
                 "num_layers is {}, over the limit of {}",
                 self.num_layers,
                 crate::MAX_LAYERS
+            )));
+        }
+        if self.char_buckets > 0 && self.ngram_buckets == 0 {
+            return Err(LayerError::Config(format!(
+                "char_buckets is {} but the model has no bag (ngram_buckets 0): the character \
+                 n-grams are the bag's features",
+                self.char_buckets
             )));
         }
         crate::check_param_count("classifier", &self.param_shapes())?;

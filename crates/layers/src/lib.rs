@@ -32,6 +32,7 @@
 //! ```
 
 mod cells;
+mod char_grams;
 mod classifier_config;
 mod clip;
 mod dropout;
@@ -49,6 +50,7 @@ mod quant;
 mod recurrent;
 
 pub use cells::{gru_step, lstm_step, rnn_step, Cell, CellParams};
+pub use char_grams::{char_gram_bucket, word_char_grams, WordGrams, CHAR_GRAM_MAX, CHAR_GRAM_MIN};
 pub use classifier_config::{ClassifierConfig, EmbedInit, ModelKind, Pooling};
 pub use clip::clip_grad_norm;
 pub use dropout::dropout;

@@ -46,8 +46,8 @@ pub struct Classifier {
     pub attn: Option<Linear>,
     /// `fc.weight [K, D·H_out]`, `fc.bias [K]`.
     pub fc: Linear,
-    /// `bag.weight [V + N + 1, K]`, `bag.idf [V + N + 1, 1]`, `bag.mix [1]` (with n-gram
-    /// buckets only).
+    /// `bag.weight [V + N + C + 1, K]`, `bag.idf [V + N + C + 1, 1]`, `bag.mix [1]` (with
+    /// n-gram buckets only).
     pub bag: Option<NgramBag>,
 }
 
@@ -98,6 +98,7 @@ impl Classifier {
                     store,
                     config.vocab_size,
                     config.ngram_buckets,
+                    config.char_buckets,
                     config.num_class,
                 )
             })
@@ -110,6 +111,16 @@ impl Classifier {
             fc,
             bag,
         })
+    }
+
+    /// Gives the model its vocabulary's `words` in id order (a special token as the empty
+    /// word), which a bag with character n-grams reads ([`NgramBag::set_words`]); a model
+    /// without one ignores them.
+    pub fn set_words(&mut self, words: &[&str]) -> Result<()> {
+        match &mut self.bag {
+            Some(bag) => bag.set_words(words),
+            None => Ok(()),
+        }
     }
 
     /// Logits `[B, K]` for a padded batch: `tokens` is `[B, T]` row-major (`T = len / B`),

@@ -154,7 +154,7 @@ fn the_bag_head_is_logistic_regression_on_tf_idf_and_the_logits_mix_the_heads() 
         assert!((x - y).abs() < 1e-12, "{x} vs {y}");
     }
     // features: the first text's word 1 twice, the padding after the second's three
-    let f = bag_features(&TOKENS, &LENGTHS, V, BUCKETS);
+    let f = bag_features(&TOKENS, &LENGTHS, V, BUCKETS, V + BUCKETS);
     assert_eq!(f.rows[0], 1);
     assert_eq!(f.counts[0], 2);
     assert!(f.counts[f.width + 3..].iter().all(|&n| n == 0));

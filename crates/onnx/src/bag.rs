@@ -2,9 +2,11 @@
 //! `recur_layers::NgramBag` computes from `ids [batch, time]` and `lengths [batch]`: each
 //! row's words and its word pairs' buckets (`(a · 116049371 + b) mod N`, offset by `V`), each
 //! feature's count among the row's own features, the weights `(1 + ln count) · idf` at unit
-//! L2 norm over the distinct features, and their sum over the rows of `bag.weight`.
+//! L2 norm over the distinct features, and their sum over the rows of `bag.weight` (with
+//! each word's character n-grams folded into its row by `NgramBag::folded`).
 
-use recur_layers::BAG_GAIN;
+use recur_layers::{NgramBag, ParamStore, BAG_GAIN};
+use recur_tensor::Backend;
 
 use crate::graph::{f32_tensor, i64_tensor, int, Graph};
 use crate::proto::data_type;
@@ -14,20 +16,23 @@ use crate::{OnnxError, Result};
 /// fastText's multiplier of word-pair hashes (`recur_layers::bigram_bucket`).
 const PAIR_MULTIPLIER: i64 = 116_049_371;
 
-/// Adds the bag's logits `[batch, K]` of the graph inputs `ids` and `lengths` to `g` (a
-/// vocabulary of `vocab` words and `buckets` pair buckets); the name of its output.
-pub fn bag_logits(g: &mut Graph, params: &Params, vocab: usize, buckets: usize) -> Result<String> {
-    let (ws, w) = params.get("bag.weight")?;
-    let (is, idf) = params.get("bag.idf")?;
+/// Adds the logits `[batch, K]` of `bag` (its parameters in `store`) of the graph inputs
+/// `ids` and `lengths` to `g`; the name of its output.
+pub fn bag_logits<B: Backend>(
+    g: &mut Graph,
+    bag: &NgramBag,
+    store: &ParamStore<B>,
+) -> Result<String> {
+    let (vocab, buckets) = (bag.vocab, bag.buckets);
+    let (w, idf) = bag
+        .folded(store)
+        .map_err(|e| OnnxError::Model(format!("the bag: {e}")))?;
     let rows = vocab + buckets + 1;
-    if ws.first() != Some(&rows) || is.first() != Some(&rows) {
-        return Err(OnnxError::Model(format!(
-            "bag.weight {ws:?} and bag.idf {is:?} do not have the {rows} rows of a vocabulary \
-             of {vocab} and {buckets} pair buckets"
-        )));
-    }
-    let table = g.init(f32_tensor("bag.weight", ws, w));
-    let idf = g.init(f32_tensor("bag.idf", &[rows], idf));
+    let k = w.len() / rows;
+    let w: Vec<f32> = w.iter().map(|&x| x as f32).collect();
+    let idf: Vec<f32> = idf.iter().map(|&x| x as f32).collect();
+    let table = g.init(f32_tensor("bag.weight", &[rows, k], &w));
+    let idf = g.init(f32_tensor("bag.idf", &[rows], &idf));
     let (axes_0, axes_1, axes_2) = (
         g.i64s("axes_0", &[0]),
         g.i64s("axes_1", &[1]),

@@ -152,8 +152,8 @@ pub fn export<B: Backend>(p: &Predictor<B>) -> Result<Exported> {
     let fw = g.init(f32_tensor("fc.weight", ws, w));
     let fb = g.init(f32_tensor("fc.bias", bs, b));
     let recurrent = g.node("Gemm", &[&features, &fw, &fb], vec![int("transB", 1)]);
-    if cfg.ngram_buckets > 0 {
-        let bag = bag_logits(&mut g, &params, cfg.vocab_size, cfg.ngram_buckets)?;
+    if let Some(bag) = &p.model().bag {
+        let bag = bag_logits(&mut g, bag, p.store())?;
         mix(&mut g, &params, &recurrent, &bag)?;
     }
     g.rename_last("logits");

@@ -119,6 +119,15 @@ const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "char_buckets",
+        takes:
+            "int: buckets of the bag's character n-grams of words (0: none; needs ngram_buckets)",
+        set: |r, v| {
+            r.model.char_buckets = v.extract()?;
+            Ok(())
+        },
+    },
+    Opt {
         name: "adversarial",
         takes: "float: adversarial training, the move of each text's embedding (0: off)",
         set: |r, v| {

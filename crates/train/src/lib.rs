@@ -60,7 +60,7 @@ pub use classify::eval::{
 };
 pub use classify::init::copy_encoder;
 pub use classify::model::Model;
-pub use classify::preset::STRONG_BAG_BUCKETS;
+pub use classify::preset::{STRONG_BAG_BUCKETS, STRONG_CHAR_BUCKETS};
 pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
 pub use classify::records::{
     ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,

@@ -233,6 +233,11 @@ pub struct ClassifyArgs {
     /// recurrent part, its share of the logits chosen on validation (0: none).
     #[arg(long, default_value_t = 0)]
     pub ngram_buckets: usize,
+    /// Give the bag each word's character n-grams (3 to 5 characters, hashed into this many
+    /// buckets), so rare words share what their relatives learned (0: none; needs
+    /// --ngram-buckets).
+    #[arg(long, default_value_t = 0)]
+    pub char_buckets: usize,
     /// AG News folder with train.csv (or train_sample.csv) and test.csv (default
     /// $RECUR_DATA_DIR, else datasets/ag_news); its classes are World, Sports, Business,
     /// Sci/Tech.

@@ -198,13 +198,16 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
 pub const BAG_SHARES: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
 /// The bag's share of `model`'s logits, chosen on `data` (the validation data) among
-/// [`BAG_SHARES`]: the largest share whose mean cross-entropy is within one standard error
-/// of the lowest. Both heads run once over `data` in batches of `batch_size`, and every
-/// share mixes their logits. The cross-entropy, not the run's metric, chooses: it is a
-/// proper score of the mixed probabilities and separates shares that accuracy ties. The
-/// standard error is the one-standard-error rule's: among mixes the validation data cannot
-/// tell apart, the one leaning most on the bag, the simpler model (linear, convex), wins —
-/// on a validation split of a few dozen rows the lowest loss alone is mostly noise.
+/// [`BAG_SHARES`]: the largest share whose rows' cross-entropy exceeds the lowest-loss
+/// share's by at most one standard error of the excess (paired over the same rows). Both
+/// heads run once over `data` in batches of `batch_size`, and every share mixes their
+/// logits. The cross-entropy, not the run's metric, chooses: it is a proper score of the
+/// mixed probabilities and separates shares that accuracy ties. The standard error is the
+/// one-standard-error rule's: among mixes the validation data cannot tell apart, the one
+/// leaning most on the bag, the simpler model (linear, convex), wins. The rows are paired
+/// (every share is scored on the same texts), so the test is on each row's difference:
+/// the spread of the losses themselves, which is mostly how hard each text is, would call
+/// mixes alike that the data does tell apart.
 pub fn choose_bag_share<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
@@ -227,8 +230,8 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
         bag.extend(tape.value(b)?.to_f32_vec()?);
     }
     let n = data.len().max(1) as f64;
-    // (share, mean loss, standard error of the mean) of each share
-    let scored: Vec<(f64, f64, f64)> = BAG_SHARES
+    // each share's row losses
+    let losses: Vec<(f64, Vec<f64>)> = BAG_SHARES
         .iter()
         .map(|&m| {
             let mixed: Vec<f32> = recurrent
@@ -236,15 +239,14 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
                 .zip(&bag)
                 .map(|(&r, &b)| ((1.0 - m) * f64::from(r) + m * f64::from(b)) as f32)
                 .collect();
-            let losses = row_losses(&mixed, &data.labels, k);
-            let mean = losses.iter().sum::<f64>() / n;
-            let var = losses.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-            (m, mean, (var / n).sqrt())
+            (m, row_losses(&mixed, &data.labels, k))
         })
         .collect();
-    let best = scored
+    let mean = |l: &[f64]| l.iter().sum::<f64>() / n;
+    let best = losses
         .iter()
-        .filter(|(_, l, se)| l.is_finite() && se.is_finite())
+        .map(|(m, l)| (*m, mean(l), l))
+        .filter(|(_, l, _)| l.is_finite())
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .ok_or_else(|| {
             TrainError::NonFinite(
@@ -253,9 +255,17 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
                     .into(),
             )
         })?;
-    let share = scored
+    // a share the data cannot tell from the best: its rows' excess loss over the best's
+    // is within one standard error of zero (the rows are paired: the same texts)
+    let within = |l: &[f64]| {
+        let d: Vec<f64> = l.iter().zip(best.2).map(|(a, b)| a - b).collect();
+        let m = mean(&d);
+        let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        m.is_finite() && m <= (var / n).sqrt()
+    };
+    let share = losses
         .iter()
-        .filter(|(_, l, _)| *l <= best.1 + best.2)
+        .filter(|(_, l)| within(l))
         .map(|s| s.0)
         .fold(best.0, f64::max);
     Ok(share)

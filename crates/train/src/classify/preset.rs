@@ -15,6 +15,10 @@ use crate::classify::eval::Metric;
 /// The strong recipe's word-pair buckets of its TF-IDF bag (2¹⁸: few collisions among the
 /// pairs of tens of thousands of texts, a table of `(V + 2¹⁸ + 1) · K` values).
 pub const STRONG_BAG_BUCKETS: usize = 1 << 18;
+
+/// The strong recipe's buckets of its bag's character n-grams of words (2¹⁸: the 3–5-grams
+/// of a vocabulary of tens of thousands of words, with few collisions).
+pub const STRONG_CHAR_BUCKETS: usize = 1 << 18;
 use crate::classify::recipe::ClassifyRecipe;
 
 use crate::classify::task::ClassifyConfig;
@@ -96,6 +100,7 @@ impl ClassifyRecipe {
         (m.embed_dim, m.hidden_dim) = (64, 64);
         (m.embed_dropout, m.fc_dropout) = (0.2, 0.5);
         m.ngram_buckets = STRONG_BAG_BUCKETS;
+        m.char_buckets = STRONG_CHAR_BUCKETS;
         let t = &mut self.training;
         t.vocab.min_freq = 3;
         t.optimizer = OptimizerConfig::Adam(AdamConfig {

@@ -256,7 +256,8 @@ impl ClassifyRecipe {
         model_cfg.num_class = data.classes.len();
         model_cfg.padding_idx = self.text.vocab_order.padding_idx();
         let mut store = ParamStore::new(backend, DType::F32);
-        let model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(t.seed))?;
+        let mut model = Classifier::new(&mut store, model_cfg.clone(), &mut rng(t.seed))?;
+        model.set_words(&data.encoder.vocab.words())?;
         let mut train_cfg = t.train.clone();
         if let Some(lm) = &encoder_run {
             let copied = copy_encoder(lm.store(), &mut store)?;

@@ -171,7 +171,8 @@ impl RunDir {
         let loaded = match config {
             RunConfig::Classify(c) => {
                 check_file_shapes(&self.model_path(), &c.model.param_shapes(), source)?;
-                let model = Classifier::new(&mut store, c.model.clone(), &mut rng(0))?;
+                let mut model = Classifier::new(&mut store, c.model.clone(), &mut rng(0))?;
+                model.set_words(&encoder.vocab.words())?;
                 let int8 = self.load_model_file(&mut store)?;
                 let p = Predictor::new(c, encoder, store, model)
                     .map_err(fail)?

@@ -49,6 +49,9 @@ pub struct Choices {
     /// Buckets of the linear bag of words and word pairs (0: none).
     #[serde(default)]
     pub ngram_buckets: usize,
+    /// Buckets of the bag's character n-grams of words (0: none; with a bag only).
+    #[serde(default)]
+    pub char_buckets: usize,
     /// Adversarial training's move of the embedded tokens (0: none).
     #[serde(default)]
     pub adversarial: f64,
@@ -82,6 +85,7 @@ impl Choices {
             skipgram_scale: 1.0,
             weight_decay,
             ngram_buckets: m.ngram_buckets,
+            char_buckets: m.char_buckets,
             adversarial: t.batching.adversarial,
         }
     }
@@ -126,7 +130,17 @@ impl Choices {
             weight_decay: pick(&mut r, &[0.0, 0.0, 1e-4, 1e-3, 1e-2]),
             ngram_buckets: pick(&mut r, &[0, 1 << 18, 1 << 18]),
             adversarial: pick(&mut r, &[0.0, 0.0, 1.0, 3.0]),
+            char_buckets: pick(&mut r, &[0, 1 << 18]),
         }
+        .with_bag_rule()
+    }
+
+    /// These choices with no character n-grams where there is no bag to hold them.
+    fn with_bag_rule(mut self) -> Self {
+        if self.ngram_buckets == 0 {
+            self.char_buckets = 0;
+        }
+        self
     }
 
     /// `sized` (the strong recipe sized for the data, its rule applied) with these choices.
@@ -139,6 +153,7 @@ impl Choices {
         m.pooling_override = Some(self.pooling);
         (m.embed_dropout, m.fc_dropout) = (self.embed_dropout, self.fc_dropout);
         m.ngram_buckets = self.ngram_buckets;
+        m.char_buckets = self.char_buckets;
         let t = &mut r.training;
         if let OptimizerConfig::Adam(a) = &mut t.optimizer {
             a.lr *= self.lr_scale;
@@ -182,6 +197,7 @@ impl Choices {
             self.weight_decay,
             [
                 (self.ngram_buckets > 0).then(|| format!(" bag {}", self.ngram_buckets)),
+                (self.char_buckets > 0).then(|| format!(" chars {}", self.char_buckets)),
                 (self.adversarial > 0.0).then(|| format!(" adv {}", self.adversarial)),
             ]
             .into_iter()
