@@ -125,20 +125,27 @@ pub fn bag_features(
             ))
         })
         .collect();
-    let width = texts.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let mut rows = vec![pad; lengths.len() * width];
-    let mut counts = vec![0; lengths.len() * width];
-    for (r, text) in texts.iter().enumerate() {
-        for (j, &(f, n)) in text.iter().enumerate() {
-            rows[r * width + j] = f;
-            counts[r * width + j] = n;
-        }
-    }
+    let (rows, counts, width) = padded(&texts, pad, 0);
     BagFeatures {
         rows,
         counts,
         width,
     }
+}
+
+/// Each text's `(row, value)` pairs as `[B, W]` rows and values, each text filled to the
+/// longest `W` (at least 1) with the row `pad` and the value `zero`.
+fn padded<T: Copy>(texts: &[Vec<(usize, T)>], pad: usize, zero: T) -> (Vec<usize>, Vec<T>, usize) {
+    let width = texts.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let mut rows = vec![pad; texts.len() * width];
+    let mut values = vec![zero; texts.len() * width];
+    for (t, text) in texts.iter().enumerate() {
+        for (j, &(r, v)) in text.iter().enumerate() {
+            rows[t * width + j] = r;
+            values[t * width + j] = v;
+        }
+    }
+    (rows, values, width)
 }
 
 /// `(1 + ln count) · idf` of each feature (0 where `count` is 0), scaled to L2 norm `gain`.
@@ -353,16 +360,7 @@ impl NgramBag {
                 text
             })
             .collect();
-        let width = texts.iter().map(Vec::len).max().unwrap_or(0).max(1);
-        let mut rows = vec![pad; texts.len() * width];
-        let mut out = vec![0.0; texts.len() * width];
-        for (t, text) in texts.iter().enumerate() {
-            for (j, &(r, w)) in text.iter().enumerate() {
-                rows[t * width + j] = r;
-                out[t * width + j] = w;
-            }
-        }
-        Ok((rows, out, width))
+        Ok(padded(&texts, pad, 0.0))
     }
 
     /// The bag's logits `[B, K]` of a padded batch (`tokens [B, T]`, `lengths [B]`).

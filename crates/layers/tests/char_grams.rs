@@ -5,13 +5,12 @@
 //! gives the same logits; the gradient equals central finite differences; a bag without its
 //! words, or given the wrong number, is refused.
 
-use std::collections::BTreeMap;
+mod common;
 
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
 use recur_layers::{
-    bigram_bucket, rng, word_char_grams, Classifier, ClassifierConfig, ModelKind, ParamStore,
-    Pooling, BAG_GAIN,
+    rng, word_char_grams, Classifier, ClassifierConfig, ModelKind, ParamStore, Pooling,
 };
 use recur_tensor::{CellKind, DType, Tensor};
 
@@ -79,25 +78,7 @@ fn coefficients(w: usize, idf_v: &[f64]) -> Vec<(usize, f64)> {
 fn word_weights(idf_v: &[f64]) -> Vec<Vec<(usize, f64)>> {
     [&TOKENS[..5], &TOKENS[5..7]]
         .iter()
-        .map(|text| {
-            let mut counts = BTreeMap::new();
-            for &t in text.iter() {
-                *counts.entry(t).or_insert(0usize) += 1;
-            }
-            for p in text.windows(2) {
-                *counts
-                    .entry(V + bigram_bucket(p[0], p[1], BUCKETS))
-                    .or_insert(0) += 1;
-            }
-            let w: Vec<(usize, f64)> = counts
-                .iter()
-                .map(|(&f, &n)| (f, (1.0 + (n as f64).ln()) * idf_v[f]))
-                .collect();
-            let norm = w.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
-            w.into_iter()
-                .map(|(f, x)| (f, BAG_GAIN * x / norm))
-                .collect()
-        })
+        .map(|text| common::tf_idf_by_hand(text, V, BUCKETS, idf_v))
         .collect()
 }
 
@@ -179,42 +160,13 @@ fn a_word_brings_its_n_grams_at_its_weight_and_folding_them_gives_the_same_logit
 fn the_gradient_reaches_the_n_gram_rows_and_equals_finite_differences() {
     let mut store = ParamStore::new(&Cpu, DType::F64);
     let m = model(&mut store);
-    let id = m.bag.as_ref().unwrap().weight;
-    let labels = [2usize, 0];
-    let loss = |store: &ParamStore<Cpu>| {
-        let tape = Tape::new(&Cpu);
-        let heads = m
-            .forward_heads(&tape, store, &TOKENS, &LENGTHS, None, None)
-            .unwrap();
-        let loss = tape.cross_entropy(heads.bag.unwrap(), &labels).unwrap();
-        (tape, loss)
-    };
-    let (tape, l) = loss(&store);
-    let g = tape
-        .backward(l)
-        .unwrap()
-        .dense(id.index())
-        .unwrap()
-        .unwrap()
-        .to_f64_vec()
-        .unwrap();
-    let base = store.get(id).unwrap().to_f64_vec().unwrap();
-    let shape = store.get(id).unwrap().shape().to_vec();
-    let value_at = |store: &mut ParamStore<Cpu>, i: usize, delta: f64| {
-        let mut v = base.clone();
-        v[i] += delta;
-        store
-            .set(id, Tensor::from_f64(&Cpu, &shape, &v, DType::F64).unwrap())
-            .unwrap();
-        let (tape, l) = loss(store);
-        tape.value(l).unwrap().scalar().unwrap()
-    };
-    let h = 1e-6;
-    let pad = (V + BUCKETS + CHARS) * K;
-    for (i, &gi) in g.iter().enumerate().take(pad) {
-        let fd = (value_at(&mut store, i, h) - value_at(&mut store, i, -h)) / (2.0 * h);
-        assert!((fd - gi).abs() < 1e-8, "element {i}: {fd} vs {gi}");
+    let (g, fd) = common::bag_gradient_and_differences(&m, &mut store, &TOKENS, &LENGTHS, &[2, 0]);
+    // the padding row (zero, read by padding) gets no gradient, as nn.Embedding's
+    // padding_idx: every other element's gradient is the loss's slope
+    for (i, (gi, di)) in g.iter().zip(&fd).enumerate() {
+        assert!((di - gi).abs() < 1e-8, "element {i}: {di} vs {gi}");
     }
+    let pad = (V + BUCKETS + CHARS) * K;
     let chars = &g[(V + BUCKETS) * K..pad];
     assert!(chars.iter().any(|&x| x != 0.0), "the n-gram rows learn");
     assert!(g[pad..].iter().all(|&x| x == 0.0));
