@@ -34,6 +34,7 @@ pub fn flag_of(name: &str) -> Option<&'static str> {
         "model.cell" => "--cell",
         "model.ngram_buckets" => "--ngram-buckets",
         "model.char_buckets" => "--char-buckets",
+        "model.members" => "--members",
         "model.bidirectional" => "--bidirectional",
         "model.freeze_embedding" => "--freeze-embeddings",
         "model.tied" => "--tied",

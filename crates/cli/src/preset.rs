@@ -50,6 +50,7 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
                 k.char_buckets,
                 recur_train::STRONG_CHAR_BUCKETS
             );
+            set!(m, "members", k.members, recur_train::STRONG_MEMBERS);
             set!(m, "min_freq", c.min_freq, 3);
             set!(m, "optimizer", c.optimizer, "adam".to_string());
             set!(m, "lr", c.lr, 0.008);
@@ -70,6 +71,7 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
                 min_freq: !given(m, "min_freq"),
                 skipgram_epochs: !given(m, "pretrain_epochs"),
                 metric: !given(m, "metric"),
+                members: !given(m, "members"),
             });
         }
     }

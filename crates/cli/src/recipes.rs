@@ -113,6 +113,7 @@ pub fn classify_recipe(a: &TrainArgs, note: &mut dyn FnMut(String)) -> Result<Cl
     model.fc_dropout = k.fc_dropout;
     model.ngram_buckets = k.ngram_buckets;
     model.char_buckets = k.char_buckets;
+    model.members = k.members;
     model.freeze_embedding = k.freeze_embeddings;
     if k.lr_schedule != ScheduleKind::Plateau
         && (k.plateau_factor != 0.5 || k.plateau_patience != 3)

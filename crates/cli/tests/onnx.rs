@@ -346,7 +346,7 @@ fn every_classifier_runs_in_onnx_runtime_with_recurs_numbers() {
             ],
         ),
         (
-            "bigru-packed-mean-bag-chars",
+            "bigru-packed-mean-bag-chars-members",
             &[
                 "--cell",
                 "gru",
@@ -358,6 +358,8 @@ fn every_classifier_runs_in_onnx_runtime_with_recurs_numbers() {
                 "4096",
                 "--char-buckets",
                 "2048",
+                "--members",
+                "2",
                 "--valid-fraction",
                 "0.1",
             ],

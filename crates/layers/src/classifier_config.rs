@@ -147,6 +147,11 @@ pub struct ClassifierConfig {
     /// ([`WordGrams`](crate::WordGrams)); 0: none. Needs the bag (`ngram_buckets > 0`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub char_buckets: usize,
+    /// Recurrent members `M`: copies of the embedding → recurrent → pooling → output part,
+    /// each drawn apart and trained on its own loss, whose logits are averaged (an ensemble
+    /// in one model; the bag, where there is one, is shared). 1: the one part.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub members: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -155,6 +160,24 @@ fn is_zero(n: &usize) -> bool {
 
 fn one() -> usize {
     1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+/// The most recurrent members a classifier may have.
+pub const MAX_MEMBERS: usize = 16;
+
+/// The parameter-name prefix of recurrent member `i`: none for the first (the lesson's
+/// names, `embedding.weight`), `members.{i}.` for the others (`members.1.rnn.weight_ih_l0`,
+/// PyTorch's `ModuleList` form).
+pub fn member_prefix(i: usize) -> String {
+    if i == 0 {
+        String::new()
+    } else {
+        format!("members.{i}.")
+    }
 }
 
 impl ClassifierConfig {
@@ -180,6 +203,7 @@ impl ClassifierConfig {
             embed_init_override: None,
             ngram_buckets: 0,
             char_buckets: 0,
+            members: 1,
         }
     }
 
@@ -248,6 +272,11 @@ impl ClassifierConfig {
         }
     }
 
+    /// The same with `members` recurrent members, their logits averaged.
+    pub fn with_members(self, members: usize) -> Self {
+        ClassifierConfig { members, ..self }
+    }
+
     /// The same with padding row `padding_idx` (zero, never updated).
     pub fn with_padding_idx(self, padding_idx: usize) -> Self {
         ClassifierConfig {
@@ -283,21 +312,14 @@ impl ClassifierConfig {
 
     /// Every parameter `Classifier::new` registers, with its shape, in PyTorch's order:
     /// `embedding.weight [V, E]`, the recurrent layers' `rnn.*`, `attn.weight [1, D·H_out]`
-    /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`, and
+    /// with attention pooling, `fc.weight [K, D·H_out]`, `fc.bias [K]`, then
     /// `bag.weight [V + N + C + 1, K]`, `bag.idf [V + N + C + 1, 1]` and `bag.mix [1]` with
-    /// `N` pair buckets and `C` character buckets. Computed without allocating.
+    /// `N` pair buckets and `C` character buckets, then the same part as the first for each
+    /// further member `i` under `members.{i}.` ([`member_prefix`]), with its own
+    /// `members.{i}.bag.weight` where there is a bag. Computed without allocating the
+    /// parameters.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let features = self.feature_dim();
-        let mut out = vec![(
-            "embedding.weight".to_string(),
-            vec![self.vocab_size, self.embed_dim],
-        )];
-        out.extend(self.recurrent().param_shapes("rnn"));
-        if self.pooling() == Pooling::Attention {
-            out.push(("attn.weight".into(), vec![1, features]));
-        }
-        out.push(("fc.weight".into(), vec![self.num_class, features]));
-        out.push(("fc.bias".into(), vec![self.num_class]));
+        let mut out = self.member_shapes(0);
         if self.ngram_buckets > 0 {
             let rows = self
                 .vocab_size
@@ -308,6 +330,31 @@ impl ClassifierConfig {
             out.push(("bag.idf".into(), vec![rows, 1]));
             out.push(("bag.mix".into(), vec![1]));
         }
+        // a count over the limit is refused by `validate`; the shapes stop at it
+        for i in 1..self.members.min(MAX_MEMBERS) {
+            out.extend(self.member_shapes(i));
+            if let Some((_, shape)) = out.iter().find(|(n, _)| n == "bag.weight") {
+                let shape = shape.clone();
+                out.push((format!("{}bag.weight", member_prefix(i)), shape));
+            }
+        }
+        out
+    }
+
+    /// The parameters of recurrent member `i`, named under its [`member_prefix`].
+    fn member_shapes(&self, i: usize) -> Vec<(String, Vec<usize>)> {
+        let p = member_prefix(i);
+        let features = self.feature_dim();
+        let mut out = vec![(
+            format!("{p}embedding.weight"),
+            vec![self.vocab_size, self.embed_dim],
+        )];
+        out.extend(self.recurrent().param_shapes(&format!("{p}rnn")));
+        if self.pooling() == Pooling::Attention {
+            out.push((format!("{p}attn.weight"), vec![1, features]));
+        }
+        out.push((format!("{p}fc.weight"), vec![self.num_class, features]));
+        out.push((format!("{p}fc.bias"), vec![self.num_class]));
         out
     }
 
@@ -325,6 +372,12 @@ impl ClassifierConfig {
                 "num_layers is {}, over the limit of {}",
                 self.num_layers,
                 crate::MAX_LAYERS
+            )));
+        }
+        if self.members == 0 || self.members > MAX_MEMBERS {
+            return Err(LayerError::Config(format!(
+                "members is {}: a classifier has 1 to {MAX_MEMBERS} recurrent members",
+                self.members
             )));
         }
         if self.char_buckets > 0 && self.ngram_buckets == 0 {

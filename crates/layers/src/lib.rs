@@ -31,6 +31,7 @@
 //! # Ok::<(), recur_layers::LayerError>(())
 //! ```
 
+mod bag_features;
 mod cells;
 mod char_grams;
 mod classifier_config;
@@ -41,6 +42,7 @@ mod error;
 mod input_table;
 mod linear;
 mod lm;
+mod member;
 mod models;
 mod ngram_bag;
 mod optim;
@@ -49,9 +51,12 @@ pub mod pooling;
 mod quant;
 mod recurrent;
 
+pub use bag_features::{bag_features, bigram_bucket, tf_idf_weights, BagFeatures, BAG_GAIN};
 pub use cells::{gru_step, lstm_step, rnn_step, Cell, CellParams};
 pub use char_grams::{char_gram_bucket, word_char_grams, WordGrams, CHAR_GRAM_MAX, CHAR_GRAM_MIN};
-pub use classifier_config::{ClassifierConfig, EmbedInit, ModelKind, Pooling};
+pub use classifier_config::{
+    member_prefix, ClassifierConfig, EmbedInit, ModelKind, Pooling, MAX_MEMBERS,
+};
 pub use clip::clip_grad_norm;
 pub use dropout::dropout;
 pub use embedding::{Embedding, EmbeddingConfig};
@@ -59,8 +64,9 @@ pub use error::{LayerError, Result};
 pub use input_table::InputTable;
 pub use linear::{Bias, Linear};
 pub use lm::{LanguageModel, LmConfig, LmState};
+pub use member::Member;
 pub use models::{Classifier, Heads};
-pub use ngram_bag::{bag_features, bigram_bucket, tf_idf_weights, BagFeatures, NgramBag, BAG_GAIN};
+pub use ngram_bag::NgramBag;
 pub use optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, StateValue};
 pub use params::{
     check_param_count, param_count, rng, ParamId, ParamStore, Rng, RowClock, MAX_LAYERS, MAX_PARAMS,

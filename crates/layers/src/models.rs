@@ -1,36 +1,32 @@
 //! Text classifiers: embedding → (dropout) → recurrent layer (packed or padded) → pooling
 //! (last state, mean, max) → (dropout) → linear, with PyTorch `state_dict` names
 //! (`embedding.weight`, `rnn.weight_ih_l0`, `fc.weight`). The lesson's four models are
-//! presets of these options.
+//! presets of these options. A classifier may hold several such parts ([`Member`]s) whose
+//! logits it averages, and a TF-IDF bag mixed into them.
 
 use recur_autograd::{Tape, Var};
-use recur_packed::{
-    pack_padded_sequence, packed_order, pad_packed_sequence, Layout, Order, PackedSequence,
-};
+use recur_packed::{packed_order, Layout, Order, PackedSequence};
 use recur_tensor::Backend;
 
-use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
+use crate::classifier_config::{member_prefix, ClassifierConfig};
 use crate::input_table::{InputTable, TableRows};
-use crate::{
-    dropout, pooling, Bias, Embedding, EmbeddingConfig, LayerError, Linear, NgramBag, ParamStore,
-    Recurrent, Result, Rng,
-};
+use crate::member::{Member, RnnOut};
+use crate::{LayerError, NgramBag, ParamStore, Result, Rng};
 
 /// A classifier's heads' logits before they are mixed: each trains on its own loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heads {
-    /// The recurrent part's logits `[B, K]`.
+    /// The recurrent part's logits `[B, K]`: the mean of its members'.
     pub recurrent: Var,
-    /// The n-gram bag's logits `[B, K]` (a model with a bag only).
+    /// Each recurrent member's logits `[B, K]`, in member order (one member: `[recurrent]`);
+    /// each trains on its own loss.
+    pub members: Vec<Var>,
+    /// The n-gram bag's logits `[B, K]` (a model with a bag only): the mean of its
+    /// members' tables'.
     pub bag: Option<Var>,
-}
-
-/// What the recurrent layers give the head.
-enum RnnOut {
-    /// Packed outputs and `h_n`.
-    Packed(PackedSequence, Var),
-    /// Padded outputs `[B, T, W]` and `h_n`.
-    Padded(Var, Var),
+    /// Each member's bag table's logits `[B, K]`, in member order (none without a bag);
+    /// each trains on its own loss.
+    pub bags: Vec<Var>,
 }
 
 /// A lesson classifier.
@@ -38,61 +34,26 @@ enum RnnOut {
 pub struct Classifier {
     /// Its configuration.
     pub config: ClassifierConfig,
-    /// `embedding.weight [V, E]`.
-    pub embedding: Embedding,
-    /// `rnn.*`.
-    pub rnn: Recurrent,
-    /// `attn.weight [1, D·H_out]` (attention pooling only; no bias: softmax ignores it).
-    pub attn: Option<Linear>,
-    /// `fc.weight [K, D·H_out]`, `fc.bias [K]`.
-    pub fc: Linear,
+    /// Its recurrent members (`config.members` of them; the lesson's models have one),
+    /// whose logits are averaged.
+    pub members: Vec<Member>,
     /// `bag.weight [V + N + C + 1, K]`, `bag.idf [V + N + C + 1, 1]`, `bag.mix [1]` (with
     /// n-gram buckets only).
     pub bag: Option<NgramBag>,
 }
 
 impl Classifier {
-    /// Registers the parameters (embedding, rnn, attn (attention pooling only), fc — the
-    /// lesson's order) and draws them.
+    /// Registers the parameters (the first member's embedding, rnn, attn (attention pooling
+    /// only), fc — the lesson's order —, the bag's, then each further member's) and draws
+    /// them.
     pub fn new<B: Backend>(
         store: &mut ParamStore<B>,
         config: ClassifierConfig,
         rng: &mut Rng,
     ) -> Result<Self> {
         config.validate()?;
-        let shift = match config.embed_init() {
-            EmbedInit::Normal => 0.0,
-            EmbedInit::NormalMinusHalf => -0.5,
-        };
-        let embedding_config = EmbeddingConfig {
-            num_embeddings: config.vocab_size,
-            dim: config.embed_dim,
-            padding_idx: config.padding_idx,
-            init_shift: shift,
-        };
-        let mut embedding = Embedding::new(store, "embedding", embedding_config, rng)?;
-        embedding.frozen = config.freeze_embedding;
-        let rnn = Recurrent::new(store, "rnn", config.recurrent(), rng)?;
-        let attn = match config.pooling() {
-            Pooling::Attention => Some(Linear::new(
-                store,
-                "attn",
-                config.feature_dim(),
-                1,
-                Bias::Without,
-                rng,
-            )?),
-            _ => None,
-        };
-        let fc = Linear::new(
-            store,
-            "fc",
-            config.feature_dim(),
-            config.num_class,
-            Bias::With,
-            rng,
-        )?;
-        let bag = (config.ngram_buckets > 0)
+        let mut members = vec![Member::new(store, &config, "", rng)?];
+        let mut bag = (config.ngram_buckets > 0)
             .then(|| {
                 NgramBag::new(
                     store,
@@ -103,12 +64,16 @@ impl Classifier {
                 )
             })
             .transpose()?;
+        for i in 1..config.members {
+            let prefix = member_prefix(i);
+            members.push(Member::new(store, &config, &prefix, rng)?);
+            if let Some(bag) = &mut bag {
+                bag.add_member(store, &prefix)?;
+            }
+        }
         Ok(Classifier {
             config,
-            embedding,
-            rnn,
-            attn,
-            fc,
+            members,
             bag,
         })
     }
@@ -154,7 +119,8 @@ impl Classifier {
     }
 
     /// The heads' logits of a padded batch before mixing (what training's losses take);
-    /// `delta` and `train_rng` as in [`Classifier::forward_perturbed`].
+    /// `delta` (added to every member's embedded tokens) and `train_rng` as in
+    /// [`Classifier::forward_perturbed`].
     pub fn forward_heads<B: Backend>(
         &self,
         tape: &Tape<B>,
@@ -166,50 +132,94 @@ impl Classifier {
     ) -> Result<Heads> {
         let (b, t) = self.check_batch(tokens, lengths)?;
         let mut train_rng = train_rng;
-        let dtype = store.dtype();
-        let mut emb = self.embedding.forward(tape, store, tokens, &[b, t])?;
-        if let Some(delta) = delta {
-            emb = tape.add(emb, delta)?;
-        }
-        if let Some(rng) = train_rng.as_deref_mut() {
-            emb = dropout(tape, emb, self.config.embed_dropout, dtype, rng)?;
-        }
-        let rnn = if self.config.packed() {
-            let packed = pack_padded_sequence(tape, emb, lengths, Layout::BatchFirst, Order::Any)?;
-            let (packed_out, out) = self.rnn.forward_packed(
-                tape,
-                store,
-                &packed,
-                None,
-                None,
-                train_rng.as_deref_mut(),
-            )?;
-            RnnOut::Packed(packed_out, out.h_n)
-        } else {
-            let out = self
-                .rnn
-                .forward(tape, store, emb, None, None, train_rng.as_deref_mut())?;
-            RnnOut::Padded(out.output, out.h_n)
-        };
-        let recurrent = self.head(tape, store, rnn, lengths, train_rng)?;
-        self.with_bag(tape, store, recurrent, tokens, lengths)
+        let members = self
+            .members
+            .iter()
+            .map(|m| {
+                let batch = (tokens, lengths, b, t);
+                m.forward(
+                    tape,
+                    store,
+                    &self.config,
+                    batch,
+                    delta,
+                    train_rng.as_deref_mut(),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.with_bag(tape, store, members, tokens, lengths)
     }
 
-    /// `recurrent` and the n-gram bag's logits of the batch, where the model has a bag.
+    /// The heads of a training step whose members learn from batches of their own: member
+    /// `i`'s logits and its bag table's of `batches[i]` (`(tokens [B_i, T_i], lengths
+    /// [B_i])`, with `deltas[i] [B_i, T_i, E]` added to its embedded tokens where given);
+    /// `recurrent` and `bag` are member 0's (the only logits of batch 0). One batch and delta
+    /// per member.
+    pub fn forward_apart<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        batches: &[(&[usize], &[usize])],
+        deltas: &[Option<Var>],
+        train_rng: Option<&mut Rng>,
+    ) -> Result<Heads> {
+        if batches.len() != self.members.len() || deltas.len() != self.members.len() {
+            return Err(LayerError::Config(format!(
+                "{} batches and {} perturbations for {} members: one each",
+                batches.len(),
+                deltas.len(),
+                self.members.len()
+            )));
+        }
+        let mut train_rng = train_rng;
+        let mut members = Vec::with_capacity(batches.len());
+        for ((member, &(tokens, lengths)), &delta) in self.members.iter().zip(batches).zip(deltas) {
+            let (b, t) = self.check_batch(tokens, lengths)?;
+            let batch = (tokens, lengths, b, t);
+            let rng = train_rng.as_deref_mut();
+            members.push(member.forward(tape, store, &self.config, batch, delta, rng)?);
+        }
+        let bags = match &self.bag {
+            Some(bag) => batches
+                .iter()
+                .enumerate()
+                .map(|(i, &(tokens, lengths))| bag.forward_member(tape, store, i, tokens, lengths))
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        Ok(Heads {
+            recurrent: members[0],
+            members,
+            bag: bags.first().copied(),
+            bags,
+        })
+    }
+
+    /// The members' logits, their mean, and the n-gram bag's logits of the batch, where the
+    /// model has a bag.
     fn with_bag<B: Backend>(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
-        recurrent: Var,
+        members: Vec<Var>,
         tokens: &[usize],
         lengths: &[usize],
     ) -> Result<Heads> {
-        let bag = self
-            .bag
-            .as_ref()
-            .map(|bag| bag.forward(tape, store, tokens, lengths))
-            .transpose()?;
-        Ok(Heads { recurrent, bag })
+        let recurrent = mean(tape, &members)?;
+        let bags = match &self.bag {
+            Some(bag) => bag.forward_tables(tape, store, tokens, lengths)?,
+            None => Vec::new(),
+        };
+        let bag = match bags.is_empty() {
+            true => None,
+            false => Some(mean(tape, &bags)?),
+        };
+        Ok(Heads {
+            recurrent,
+            members,
+            bag,
+            bags,
+        })
     }
 
     /// The classifier's logits `[B, K]` from its heads: the recurrent part's alone, or with
@@ -248,6 +258,13 @@ impl Classifier {
         lengths: &[usize],
     ) -> Result<Var> {
         let (b, t) = self.check_batch(tokens, lengths)?;
+        if table.members.len() != self.members.len() {
+            return Err(LayerError::Config(format!(
+                "the input table has {} members' rows, the model {} members",
+                table.members.len(),
+                self.members.len()
+            )));
+        }
         let packed = self.config.packed();
         // a padded model runs every row over all T steps: a packed batch of full rows
         let (lens, order) = if packed {
@@ -257,43 +274,72 @@ impl Classifier {
         };
         let order = packed_order(&lens, b, t, Layout::BatchFirst, order)?;
         let ids: Vec<usize> = order.rows.iter().map(|&i| tokens[i]).collect();
-        let like = store.get(self.embedding.weight)?;
-        let projected: Vec<Var> = (0..table.dirs.len())
-            .map(|d| Ok(tape.constant(table.gather(d, &ids, like)?)))
-            .collect::<Result<_>>()?;
-        let seq = PackedSequence::new(tape, projected[0], order.batch_sizes, order.sorted_indices)?;
-        let (packed_out, out) = self.rnn.forward_projected(tape, store, &seq, &projected)?;
-        let rnn = if packed {
-            RnnOut::Packed(packed_out, out.h_n)
-        } else {
-            // rows in time-major order [T·B, W] → [B, T, W]
-            let w = tape.shape(out.output)?[1];
-            let steps = tape.reshape(out.output, &[t, b, w])?;
-            RnnOut::Padded(tape.transpose01(steps)?, out.h_n)
-        };
-        let recurrent = self.head(tape, store, rnn, lengths, None)?;
-        let heads = self.with_bag(tape, store, recurrent, tokens, lengths)?;
+        let members = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let like = store.get(member.embedding.weight)?;
+                let dirs = table.members[i].len();
+                let projected: Vec<Var> = (0..dirs)
+                    .map(|d| Ok(tape.constant(table.gather((i, d), &ids, like)?)))
+                    .collect::<Result<_>>()?;
+                let seq = PackedSequence::new(
+                    tape,
+                    projected[0],
+                    order.batch_sizes.clone(),
+                    order.sorted_indices.clone(),
+                )?;
+                let (packed_out, out) = member
+                    .rnn
+                    .forward_projected(tape, store, &seq, &projected)?;
+                let rnn = if packed {
+                    RnnOut::Packed(packed_out, out.h_n)
+                } else {
+                    // rows in time-major order [T·B, W] → [B, T, W]
+                    let w = tape.shape(out.output)?[1];
+                    let steps = tape.reshape(out.output, &[t, b, w])?;
+                    RnnOut::Padded(tape.transpose01(steps)?, out.h_n)
+                };
+                member.head(tape, store, &self.config, rnn, lengths, None)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let heads = self.with_bag(tape, store, members, tokens, lengths)?;
         self.mix(tape, store, heads)
     }
 
-    /// The first layer's input projection of every vocabulary row (see
+    /// The first layer's input projection of every vocabulary row, for each member (see
     /// [`Classifier::forward_tabled`]); [`Classifier::input_table_bytes`] says its size.
     pub fn input_table<B: Backend>(&self, store: &ParamStore<B>) -> Result<InputTable<B>> {
-        let emb = store.get(self.embedding.weight)?;
-        Ok(InputTable {
-            dirs: self
-                .rnn
-                .input_table(store, emb)?
-                .into_iter()
-                .map(TableRows::Exact)
-                .collect(),
-        })
+        let members = self
+            .members
+            .iter()
+            .map(|m| {
+                let emb = store.get(m.embedding.weight)?;
+                Ok(m.rnn
+                    .input_table(store, emb)?
+                    .into_iter()
+                    .map(TableRows::Exact)
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        Ok(InputTable { members })
     }
 
-    /// The bytes [`Classifier::input_table`] takes: `V · D · G·H` values of `bytes_per`.
+    /// The bytes [`Classifier::input_table`] takes: `M · V · D · G·H` values of
+    /// `bytes_per`.
     pub fn input_table_bytes(&self, bytes_per: usize) -> usize {
-        let r = self.rnn.config.clone();
-        self.config.vocab_size * r.directions() * r.kind.gates() * r.hidden_size * bytes_per
+        let r = self.config.recurrent();
+        [
+            self.members.len(),
+            self.config.vocab_size,
+            r.directions(),
+            r.kind.gates(),
+            r.hidden_size,
+            bytes_per,
+        ]
+        .iter()
+        .fold(1usize, |n, &x| n.saturating_mul(x))
     }
 
     /// Checks a padded batch of `tokens` with `lengths`: its `(B, T)`.
@@ -316,54 +362,16 @@ impl Classifier {
         }
         Ok((b, tokens.len() / b))
     }
+}
 
-    /// Pooling, dropout (training) and the output layer over the recurrent layers' result.
-    fn head<B: Backend>(
-        &self,
-        tape: &Tape<B>,
-        store: &ParamStore<B>,
-        rnn: RnnOut,
-        lengths: &[usize],
-        train_rng: Option<&mut Rng>,
-    ) -> Result<Var> {
-        let dtype = store.dtype();
-        let pooling = self.config.pooling();
-        let (output, h_n) = match rnn {
-            RnnOut::Padded(output, h_n) => (Some(output), h_n),
-            // padded back with the pooling's neutral value (0 for sums, −∞ for the
-            // maximum), so that pooling over all steps is pooling over each row's own
-            RnnOut::Packed(packed_out, h_n) => {
-                let fill = if pooling == Pooling::Max {
-                    f64::NEG_INFINITY
-                } else {
-                    0.0
-                };
-                let output = (pooling != Pooling::Last)
-                    .then(|| pad_packed_sequence(tape, &packed_out, Layout::BatchFirst, fill, None))
-                    .transpose()?
-                    .map(|(o, _)| o);
-                (output, h_n)
-            }
-        };
-        let lens = self.config.packed().then_some(lengths);
-        let features = match (pooling, output, lens) {
-            (Pooling::Mean, Some(output), Some(lens)) => {
-                pooling::mean_zero_padded(tape, output, lens)?
-            }
-            (Pooling::Mean, Some(output), None) => pooling::mean(tape, output, None)?,
-            (Pooling::Max, Some(output), _) => pooling::max(tape, output, None)?,
-            (Pooling::Attention, Some(output), _) => {
-                let attn = self.attn.as_ref().ok_or_else(|| {
-                    LayerError::Config("attention pooling without attn parameters".into())
-                })?;
-                pooling::attention(tape, store, attn, output, lens)?
-            }
-            _ => pooling::last_state(tape, h_n, &self.rnn.config)?,
-        };
-        let features = match train_rng {
-            Some(rng) => dropout(tape, features, self.config.fc_dropout, dtype, rng)?,
-            None => features,
-        };
-        self.fc.forward(tape, store, features)
+/// The mean of `logits` (each `[B, K]`; one is itself).
+fn mean<B: Backend>(tape: &Tape<B>, logits: &[Var]) -> Result<Var> {
+    let (&first, rest) = logits
+        .split_first()
+        .ok_or_else(|| LayerError::Config("a classifier needs one member or more".into()))?;
+    if rest.is_empty() {
+        return Ok(first);
     }
+    let sum = rest.iter().try_fold(first, |acc, &v| tape.add(acc, v))?;
+    Ok(tape.scale(sum, 1.0 / logits.len() as f64)?)
 }

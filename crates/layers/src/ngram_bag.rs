@@ -19,6 +19,9 @@
 use recur_autograd::{Tape, Var};
 use recur_tensor::{Backend, Tensor};
 
+use crate::bag_features::{
+    bag_features, padded, runs, sublinear_at_norm, text_features, tf_idf_weights,
+};
 use crate::char_grams::WordGrams;
 use crate::params::{ParamId, ParamStore};
 use crate::{LayerError, Result};
@@ -27,8 +30,12 @@ use crate::{LayerError, Result};
 #[derive(Clone, Debug)]
 pub struct NgramBag {
     /// `bag.weight [V + N + C + 1, K]`: the words', the pair buckets', the character
-    /// buckets' and the padding row; trained.
+    /// buckets' and the padding row; trained. The first recurrent member's table.
     pub weight: ParamId,
+    /// `members.{i}.bag.weight`, shaped as `bag.weight`: the table of each further member
+    /// `i` of the classifier, trained on that member's batches ([`NgramBag::add_member`]).
+    /// The bag's logits are the mean of every table's.
+    pub member_weights: Vec<ParamId>,
     /// `bag.idf [V + N + C + 1, 1]`: each feature's inverse document frequency on the
     /// training texts ([`NgramBag::fit_idf`]; 1 until fitted, 0 for the padding row), not
     /// trained.
@@ -44,138 +51,6 @@ pub struct NgramBag {
     pub char_buckets: usize,
     /// The vocabulary's character n-grams ([`NgramBag::set_words`]; with `C > 0` only).
     words: Option<WordGrams>,
-}
-
-/// fastText's multiplier of word-pair hashes.
-const PAIR_MULTIPLIER: u64 = 116_049_371;
-
-/// The factor on the bag's normalised features. Under Adam it is the bag learning at this
-/// many times the recurrent part's rate: a linear model of sparse features needs larger
-/// steps than the network to converge in the same epochs (measured against scikit-learn's
-/// logistic regression on the same features: `benches/reference/bag_rate.py`).
-pub const BAG_GAIN: f64 = 8.0;
-
-/// The bucket of the word pair `(a, b)` among `buckets`: `(a · 116049371 + b) mod buckets`
-/// (fastText's pair hash), exact in 64-bit integers for any vocabulary recur builds, so
-/// that any runtime with integer multiply, add and modulo computes the same bucket.
-pub fn bigram_bucket(a: usize, b: usize, buckets: usize) -> usize {
-    let h = (a as u64)
-        .wrapping_mul(PAIR_MULTIPLIER)
-        .wrapping_add(b as u64);
-    (h % buckets.max(1) as u64) as usize
-}
-
-/// The distinct features of a padded batch and their counts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BagFeatures {
-    /// `[B, W]` row-major: each text's distinct feature rows in increasing order (words
-    /// below `V`, pair buckets offset by `V`), then the padding row `V + N`.
-    pub rows: Vec<usize>,
-    /// `[B, W]`: how often each feature occurs in its text (0 for padding).
-    pub counts: Vec<usize>,
-    /// `W`, the most distinct features of a text in the batch (at least 1).
-    pub width: usize,
-}
-
-/// The features of one text (`tokens`, its ids) over a vocabulary of `vocab` and `buckets`
-/// pair buckets: its words and its pairs' buckets offset by `vocab`, sorted, with repeats.
-fn text_features(tokens: &[usize], vocab: usize, buckets: usize) -> Vec<usize> {
-    let mut f: Vec<usize> = tokens.to_vec();
-    f.extend(
-        tokens
-            .windows(2)
-            .map(|p| vocab + bigram_bucket(p[0], p[1], buckets)),
-    );
-    f.sort_unstable();
-    f
-}
-
-/// `(feature, count)` of a sorted feature list.
-fn runs(sorted: &[usize]) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for &f in sorted {
-        match out.last_mut() {
-            Some((last, n)) if *last == f => *n += 1,
-            _ => out.push((f, 1)),
-        }
-    }
-    out
-}
-
-/// The bag's word and pair features of a padded batch (`tokens [B, T]`, each row's first
-/// `lengths[b]` tokens) over a vocabulary of `vocab` and `buckets` pair buckets, padded with
-/// the row `pad`.
-pub fn bag_features(
-    tokens: &[usize],
-    lengths: &[usize],
-    vocab: usize,
-    buckets: usize,
-    pad: usize,
-) -> BagFeatures {
-    let b = lengths.len().max(1);
-    let t = tokens.len() / b;
-    let texts: Vec<Vec<(usize, usize)>> = lengths
-        .iter()
-        .enumerate()
-        .map(|(r, &len)| {
-            runs(&text_features(
-                &tokens[r * t..r * t + len.min(t)],
-                vocab,
-                buckets,
-            ))
-        })
-        .collect();
-    let (rows, counts, width) = padded(&texts, pad, 0);
-    BagFeatures {
-        rows,
-        counts,
-        width,
-    }
-}
-
-/// Each text's `(row, value)` pairs as `[B, W]` rows and values, each text filled to the
-/// longest `W` (at least 1) with the row `pad` and the value `zero`.
-fn padded<T: Copy>(texts: &[Vec<(usize, T)>], pad: usize, zero: T) -> (Vec<usize>, Vec<T>, usize) {
-    let width = texts.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let mut rows = vec![pad; texts.len() * width];
-    let mut values = vec![zero; texts.len() * width];
-    for (t, text) in texts.iter().enumerate() {
-        for (j, &(r, v)) in text.iter().enumerate() {
-            rows[t * width + j] = r;
-            values[t * width + j] = v;
-        }
-    }
-    (rows, values, width)
-}
-
-/// `(1 + ln count) · idf` of each feature (0 where `count` is 0), scaled to L2 norm `gain`.
-fn sublinear_at_norm(counts: impl Iterator<Item = usize>, idf: &[f64], gain: f64) -> Vec<f64> {
-    let mut w: Vec<f64> = counts
-        .zip(idf)
-        .map(|(n, &d)| {
-            if n == 0 {
-                0.0
-            } else {
-                (1.0 + (n as f64).ln()) * d
-            }
-        })
-        .collect();
-    let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
-    if norm > 0.0 {
-        w.iter_mut().for_each(|x| *x *= gain / norm);
-    }
-    w
-}
-
-/// Each feature's weight in its text: `(1 + ln count) · idf`, scaled to unit L2 norm per
-/// text (`counts`, `idf`: `[B, W]`, 0 for padding), times [`BAG_GAIN`].
-pub fn tf_idf_weights(counts: &[usize], idf: &[f64], width: usize) -> Vec<f64> {
-    let width = width.max(1);
-    counts
-        .chunks(width)
-        .zip(idf.chunks(width))
-        .flat_map(|(c, d)| sublinear_at_norm(c.iter().copied(), d, BAG_GAIN))
-        .collect()
 }
 
 impl NgramBag {
@@ -198,6 +73,7 @@ impl NgramBag {
         let mix = store.add_f64("bag.mix", &[1], &[0.5])?;
         Ok(NgramBag {
             weight,
+            member_weights: Vec::new(),
             idf,
             mix,
             vocab,
@@ -205,6 +81,25 @@ impl NgramBag {
             char_buckets,
             words: None,
         })
+    }
+
+    /// Registers a further member's table `{prefix}bag.weight` (zero, as `bag.weight`
+    /// starts).
+    pub fn add_member<B: Backend>(
+        &mut self,
+        store: &mut ParamStore<B>,
+        prefix: &str,
+    ) -> Result<()> {
+        let shape = store.get(self.weight)?.shape().to_vec();
+        let zeros = Tensor::zeros(store.backend(), &shape, store.dtype())?;
+        let id = store.add(&format!("{prefix}bag.weight"), zeros)?;
+        self.member_weights.push(id);
+        Ok(())
+    }
+
+    /// Every member's table, the first member's first.
+    pub fn tables(&self) -> impl Iterator<Item = ParamId> + '_ {
+        std::iter::once(self.weight).chain(self.member_weights.iter().copied())
     }
 
     /// The padding row.
@@ -363,7 +258,8 @@ impl NgramBag {
         Ok(padded(&texts, pad, 0.0))
     }
 
-    /// The bag's logits `[B, K]` of a padded batch (`tokens [B, T]`, `lengths [B]`).
+    /// The bag's logits `[B, K]` of a padded batch (`tokens [B, T]`, `lengths [B]`): the
+    /// mean of its tables' ([`NgramBag::forward_tables`]).
     pub fn forward<B: Backend>(
         &self,
         tape: &Tape<B>,
@@ -371,15 +267,69 @@ impl NgramBag {
         tokens: &[usize],
         lengths: &[usize],
     ) -> Result<Var> {
+        let each = self.forward_tables(tape, store, tokens, lengths)?;
+        let (&first, rest) = each
+            .split_first()
+            .ok_or_else(|| LayerError::Config("a bag without a table".into()))?;
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let sum = rest.iter().try_fold(first, |acc, &v| tape.add(acc, v))?;
+        Ok(tape.scale(sum, 1.0 / each.len() as f64)?)
+    }
+
+    /// Each table's logits `[B, K]` of a padded batch, the first member's first.
+    pub fn forward_tables<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        tokens: &[usize],
+        lengths: &[usize],
+    ) -> Result<Vec<Var>> {
         let (rows, weights, width) = self.weighted_rows(store, tokens, lengths)?;
-        let table = store.var(tape, self.weight)?;
+        let w = Tensor::from_f64(store.backend(), &[rows.len(), 1], &weights, store.dtype())?;
+        let w = tape.constant(w);
+        self.tables()
+            .map(|id| self.logits_of(tape, store, id, (&rows, w, width), lengths.len()))
+            .collect()
+    }
+
+    /// Member `member`'s table's logits `[B, K]` of a padded batch.
+    pub fn forward_member<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        member: usize,
+        tokens: &[usize],
+        lengths: &[usize],
+    ) -> Result<Var> {
+        let id = self.tables().nth(member).ok_or_else(|| {
+            LayerError::Config(format!(
+                "the bag has {} members' tables, not a table for member {member}",
+                self.member_weights.len() + 1
+            ))
+        })?;
+        let (rows, weights, width) = self.weighted_rows(store, tokens, lengths)?;
+        let w = Tensor::from_f64(store.backend(), &[rows.len(), 1], &weights, store.dtype())?;
+        let w = tape.constant(w);
+        self.logits_of(tape, store, id, (&rows, w, width), lengths.len())
+    }
+
+    /// Table `id`'s logits `[B, K]` of a batch's `(rows [B·W], weights [B·W, 1], W)`.
+    fn logits_of<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        id: ParamId,
+        (rows, weights, width): (&[usize], Var, usize),
+        b: usize,
+    ) -> Result<Var> {
+        let table = store.var(tape, id)?;
         let k = tape.shape(table)?[1];
-        let b = lengths.len();
         // a dense gradient: the optimizer updates the whole (narrow) table every step, so
         // the pair rows a batch reads never lag behind
-        let gathered = tape.gather_rows_skip(table, &rows, Some(self.pad()))?;
-        let w = Tensor::from_f64(store.backend(), &[rows.len(), 1], &weights, store.dtype())?;
-        let gathered = tape.mul(gathered, tape.constant(w))?;
+        let gathered = tape.gather_rows_skip(table, rows, Some(self.pad()))?;
+        let gathered = tape.mul(gathered, weights)?;
         let gathered = tape.reshape(gathered, &[b, width, k])?;
         Ok(tape.sum_axis(gathered, 1)?)
     }
@@ -387,10 +337,25 @@ impl NgramBag {
     /// The bag with each word's character n-grams folded into its row: `(weight, idf)`,
     /// `[V + N + 1, K]` and `[V + N + 1]` row-major, word `w`'s weight row
     /// `bag.weight[w] + Σ_g c[w, g] · bag.weight[g]`, the pair buckets' and the padding row
-    /// as they are. A runtime that gathers one row per word and pair computes
+    /// as they are, `bag.weight` being the mean of the members' tables (the logits are
+    /// linear in it). A runtime that gathers one row per word and pair computes
     /// [`NgramBag::forward`]'s logits from it.
     pub fn folded<B: Backend>(&self, store: &ParamStore<B>) -> Result<(Vec<f64>, Vec<f64>)> {
-        let weight = store.get(self.weight)?.to_f64_vec()?;
+        let mut weight = store.get(self.weight)?.to_f64_vec()?;
+        for id in &self.member_weights {
+            let other = store.get(*id)?.to_f64_vec()?;
+            if other.len() != weight.len() {
+                return Err(LayerError::Param(format!(
+                    "{} has {} values, bag.weight {}",
+                    store.name(*id)?,
+                    other.len(),
+                    weight.len()
+                )));
+            }
+            weight.iter_mut().zip(other).for_each(|(w, o)| *w += o);
+        }
+        let tables = (self.member_weights.len() + 1) as f64;
+        weight.iter_mut().for_each(|w| *w /= tables);
         let idf = store.get(self.idf)?.to_f64_vec()?;
         let rows = self.pad() + 1;
         let k = weight.len() / rows.max(1);
@@ -421,57 +386,5 @@ impl NgramBag {
             }
         }
         Ok((w, d))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_text_has_its_distinct_words_and_pairs_with_their_counts() {
-        // text 0: 1 2 1 2 (words 1×2, 2×2; pairs (1,2)×2, (2,1)×1); text 1: 4 5
-        let f = bag_features(&[1, 2, 1, 2, 4, 5, 0, 0], &[4, 2], 10, 7, 17);
-        let (a, b) = (10 + bigram_bucket(1, 2, 7), 10 + bigram_bucket(2, 1, 7));
-        let mut want0 = vec![(1, 2), (2, 2)];
-        if a == b {
-            want0.push((a, 3));
-        } else {
-            want0.extend([
-                (a.min(b), if a < b { 2 } else { 1 }),
-                (a.max(b), if a < b { 1 } else { 2 }),
-            ]);
-        }
-        assert_eq!(f.width, want0.len());
-        let got0: Vec<(usize, usize)> = f.rows[..f.width]
-            .iter()
-            .zip(&f.counts[..f.width])
-            .map(|(&r, &n)| (r, n))
-            .collect();
-        assert_eq!(got0, want0);
-        assert_eq!(&f.rows[f.width..f.width + 2], &[4, 5]);
-        assert_eq!(f.rows[f.width + 2], 10 + bigram_bucket(4, 5, 7));
-        assert!(f.rows[f.width + 3..].iter().all(|&r| r == 17));
-        assert!(f.counts[f.width + 3..].iter().all(|&n| n == 0));
-        assert_ne!(
-            (0..50)
-                .map(|a| bigram_bucket(a, 1, 1 << 20))
-                .collect::<Vec<_>>(),
-            (0..50)
-                .map(|a| bigram_bucket(1, a, 1 << 20))
-                .collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn weights_are_sublinear_tf_times_idf_at_unit_norm() {
-        let w = tf_idf_weights(&[1, 3, 0, 2, 0, 0], &[2.0, 1.0, 0.0, 1.5, 0.0, 0.0], 3);
-        let raw = [2.0, 1.0 + 3f64.ln()];
-        let norm = (raw[0] * raw[0] + raw[1] * raw[1]).sqrt();
-        assert!((w[0] - BAG_GAIN * raw[0] / norm).abs() < 1e-12);
-        assert!((w[1] - BAG_GAIN * raw[1] / norm).abs() < 1e-12);
-        assert_eq!(w[2], 0.0);
-        assert!((w[3] - BAG_GAIN).abs() < 1e-12);
-        assert_eq!(&w[4..], &[0.0, 0.0]);
     }
 }

@@ -128,6 +128,14 @@ const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "members",
+        takes: "int: recurrent members, each trained on its own loss, their logits averaged",
+        set: |r, v| {
+            r.model.members = v.extract()?;
+            Ok(())
+        },
+    },
+    Opt {
         name: "adversarial",
         takes: "float: adversarial training, the move of each text's embedding (0: off)",
         set: |r, v| {

@@ -59,13 +59,14 @@ pub use classify::eval::{
     argmax_rows, choose_bag_share, evaluate, predict_logits, Evaluation, Metric, Scores, BAG_SHARES,
 };
 pub use classify::init::copy_encoder;
+pub use classify::members::{member_seed, ClassifyBatch};
 pub use classify::model::Model;
 pub use classify::preset::{STRONG_BAG_BUCKETS, STRONG_CHAR_BUCKETS};
 pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
 pub use classify::records::{
     ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,
 };
-pub use classify::sizing::{Sized, LOSS_JUDGES_FROM};
+pub use classify::sizing::{Sized, LOSS_JUDGES_FROM, MEMBER_ROWS, STRONG_MEMBERS};
 pub use classify::task::{Classify, ClassifyConfig, Datasets};
 pub use engine::config::TrainConfig;
 pub use engine::observer::{Ending, FitSummary, Notice, Observer, Silent};

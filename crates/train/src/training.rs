@@ -148,6 +148,9 @@ pub struct SizeRule {
     /// The validation metric that keeps the best epoch.
     #[serde(default)]
     pub metric: bool,
+    /// The recurrent members averaged.
+    #[serde(default)]
+    pub members: bool,
 }
 
 impl SizeRule {
@@ -159,6 +162,7 @@ impl SizeRule {
         min_freq: true,
         skipgram_epochs: true,
         metric: true,
+        members: true,
     };
 }
 

@@ -10,7 +10,7 @@ use recur_cpu::Cpu;
 use recur_data::{collate, Encoded};
 use recur_layers::{rng, Classifier, ClassifierConfig, ModelKind, ParamStore, Pooling};
 use recur_tensor::{CellKind, DType, Tensor};
-use recur_train::{Classify, ClassifyConfig, Datasets, Task};
+use recur_train::{Classify, ClassifyBatch, ClassifyConfig, Datasets, Task};
 
 fn data() -> Encoded {
     let mut e = Encoded::default();
@@ -38,6 +38,7 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
     let m = model(&mut store);
     let train = Arc::new(data());
     let batch = collate(&train, &[0, 1, 2, 3, 4, 5]).unwrap();
+    let step = ClassifyBatch::from(batch.clone());
     let config = ClassifyConfig {
         adversarial: eps,
         ..ClassifyConfig::new(6)
@@ -50,11 +51,11 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
     let mut task = Classify::new(&m, datasets, config);
     let mut r = rng(1);
     let tape = Tape::new(&Cpu);
-    let (loss, _) = task.forward(&tape, &store, &batch, &mut r).unwrap();
+    let (loss, _) = task.forward(&tape, &store, &step, &mut r).unwrap();
     let clean = tape.value(loss).unwrap().scalar().unwrap();
     let first = tape.backward(loss).unwrap();
     let extra = task
-        .extra_grads(&store, &batch, &first, &mut r)
+        .extra_grads(&store, &step, &first, &mut r)
         .unwrap()
         .expect("a second loss");
 
@@ -127,10 +128,10 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
         ClassifyConfig::new(6),
     );
     let tape = Tape::new(&Cpu);
-    let (loss, _) = plain.forward(&tape, &store, &batch, &mut r).unwrap();
+    let (loss, _) = plain.forward(&tape, &store, &step, &mut r).unwrap();
     let first = tape.backward(loss).unwrap();
     assert!(plain
-        .extra_grads(&store, &batch, &first, &mut r)
+        .extra_grads(&store, &step, &first, &mut r)
         .unwrap()
         .is_none());
 }

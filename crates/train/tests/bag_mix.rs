@@ -11,7 +11,9 @@ use recur_cpu::Cpu;
 use recur_data::{collate, Batch, Encoded};
 use recur_layers::{rng, Classifier, ClassifierConfig, Heads, ModelKind, ParamStore, Pooling, Rng};
 use recur_tensor::{CellKind, DType, Tensor};
-use recur_train::{choose_bag_share, Classify, ClassifyConfig, Datasets, Model, Task};
+use recur_train::{
+    choose_bag_share, Classify, ClassifyBatch, ClassifyConfig, Datasets, Model, Task,
+};
 
 fn data() -> Encoded {
     let mut e = Encoded::default();
@@ -59,6 +61,7 @@ fn each_head_learns_on_its_own_loss() {
     let m = model(&mut store);
     let train = Arc::new(data());
     let batch = collate(&train, &[0, 1, 2, 3, 4, 5]).unwrap();
+    let step = ClassifyBatch::from(batch.clone());
     let datasets = Datasets {
         train: train.clone(),
         valid: None,
@@ -66,7 +69,7 @@ fn each_head_learns_on_its_own_loss() {
     };
     let mut task = Classify::new(&m, datasets, ClassifyConfig::new(6));
     let tape = Tape::new(&Cpu);
-    let (loss, _) = task.forward(&tape, &store, &batch, &mut rng(1)).unwrap();
+    let (loss, _) = task.forward(&tape, &store, &step, &mut rng(1)).unwrap();
     let total = tape.value(loss).unwrap().scalar().unwrap();
     let grads = tape.backward(loss).unwrap();
     // each head alone, no dropout draw differs: the model has no dropout
@@ -159,9 +162,13 @@ impl Model<Cpu> for Fixed {
         _: Option<Var>,
         _: Option<&mut Rng>,
     ) -> recur_layers::Result<Heads> {
+        let recurrent = tape.constant(self.rows(&self.recurrent, batch));
+        let bag = tape.constant(self.rows(&self.bag, batch));
         Ok(Heads {
-            recurrent: tape.constant(self.rows(&self.recurrent, batch)),
-            bag: Some(tape.constant(self.rows(&self.bag, batch))),
+            recurrent,
+            members: vec![recurrent],
+            bag: Some(bag),
+            bags: vec![bag],
         })
     }
 

@@ -3,7 +3,7 @@
 //! layers from a language model ([`copy_encoder`]).
 
 use recur_data::load_vectors;
-use recur_layers::{Classifier, ParamId, ParamStore};
+use recur_layers::{member_prefix, Classifier, ParamId, ParamStore};
 use recur_tensor::{Backend, DType, Tensor};
 
 use crate::classify::data::ClassifyData;
@@ -65,26 +65,44 @@ pub(crate) fn init_embedding<B: Backend>(
             t.table
         }
     };
-    let t = Tensor::from_f32(store.backend(), &[vocab.len(), dim], &table, DType::F32)?;
-    store.set(model.embedding.weight, t)?;
+    // every member starts from the same vectors; their own draws set them apart
+    for member in &model.members {
+        let t = Tensor::from_f32(store.backend(), &[vocab.len(), dim], &table, DType::F32)?;
+        store.set(member.embedding.weight, t)?;
+    }
     Ok(true)
 }
 
-/// Copies a language model's embedding and recurrent layers into a classifier's `store`
-/// (`encoder.weight` → `embedding.weight`, `rnn.*` → `rnn.*`), every shape checked;
-/// returns the ids of the parameters copied, the embedding first.
+/// Copies a language model's embedding and recurrent layers into each of a classifier's
+/// `members` in `store` (`encoder.weight` → `embedding.weight`, `rnn.*` → `rnn.*`, under
+/// each member's [`member_prefix`]), every shape checked; returns the ids of the parameters
+/// copied, member by member, each member's embedding first.
 pub fn copy_encoder<B: Backend>(
     lm: &ParamStore<B>,
     store: &mut ParamStore<B>,
+    members: usize,
+) -> Result<Vec<ParamId>> {
+    let mut copied = Vec::new();
+    for prefix in (0..members).map(member_prefix) {
+        copied.extend(copy_into(lm, store, &prefix)?);
+    }
+    Ok(copied)
+}
+
+/// [`copy_encoder`] into the member under `prefix`.
+fn copy_into<B: Backend>(
+    lm: &ParamStore<B>,
+    store: &mut ParamStore<B>,
+    prefix: &str,
 ) -> Result<Vec<ParamId>> {
     let mut copied = Vec::new();
     for (_, name, value) in lm.iter() {
         let target = match name {
-            "encoder.weight" => "embedding.weight",
-            n if n.starts_with("rnn.") => n,
+            "encoder.weight" => format!("{prefix}embedding.weight"),
+            n if n.starts_with("rnn.") => format!("{prefix}{n}"),
             _ => continue,
         };
-        let Some(id) = store.id(target) else {
+        let Some(id) = store.id(&target) else {
             return Err(TrainError::Invalid(format!(
                 "the classifier has no {target} for the language model's {name}: give it the \
                  model's cell, layers, embedding width and hidden size (unidirectional, no \
@@ -98,7 +116,11 @@ pub fn copy_encoder<B: Backend>(
     }
     let missing: Vec<&str> = store
         .iter()
-        .filter(|(id, n, _)| n.starts_with("rnn.") && !copied.contains(id))
+        .filter(|(id, n, _)| {
+            n.strip_prefix(prefix)
+                .is_some_and(|n| n.starts_with("rnn."))
+                && !copied.contains(id)
+        })
         .map(|(_, n, _)| n)
         .collect();
     if !missing.is_empty() {

@@ -5,6 +5,7 @@ pub(crate) mod autotune;
 pub(crate) mod data;
 pub(crate) mod eval;
 pub(crate) mod init;
+pub(crate) mod members;
 pub(crate) mod model;
 pub(crate) mod preset;
 pub(crate) mod recipe;

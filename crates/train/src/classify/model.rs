@@ -40,8 +40,37 @@ pub trait Model<B: Backend> {
         let recurrent = self.logits(tape, store, batch, train_rng)?;
         Ok(Heads {
             recurrent,
+            members: vec![recurrent],
             bag: None,
+            bags: Vec::new(),
         })
+    }
+
+    /// Recurrent members that learn from batches of their own (the default: one).
+    fn members(&self) -> usize {
+        1
+    }
+
+    /// The heads of a training step: member `i`'s logits of `batches[i]` (with `deltas[i]`
+    /// added to its embedded tokens where given), the bag's of `batches[0]`; `recurrent` is
+    /// member 0's. One batch and delta per member ([`Model::members`]); the default (one
+    /// member): [`Model::heads`] of the one batch.
+    fn heads_apart(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        batches: &[Batch],
+        deltas: &[Option<Var>],
+        train_rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Heads> {
+        match (batches, deltas) {
+            ([batch], [delta]) => self.heads(tape, store, batch, *delta, train_rng),
+            _ => Err(recur_layers::LayerError::Config(format!(
+                "{} batches and {} perturbations for a model of one member",
+                batches.len(),
+                deltas.len()
+            ))),
+        }
     }
 
     /// The logits `[B, K]` of [`Model::heads`]' heads (the default: the one head).
@@ -90,6 +119,28 @@ impl<B: Backend> Model<B> for Classifier {
     ) -> recur_layers::Result<Heads> {
         let (tokens, lengths) = (&batch.tokens, &batch.lengths);
         self.forward_heads(tape, store, tokens, lengths, delta, train_rng)
+    }
+
+    fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    fn heads_apart(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        batches: &[Batch],
+        deltas: &[Option<Var>],
+        train_rng: Option<&mut Rng>,
+    ) -> recur_layers::Result<Heads> {
+        if let ([batch], [delta]) = (batches, deltas) {
+            return self.heads(tape, store, batch, *delta, train_rng);
+        }
+        let views: Vec<(&[usize], &[usize])> = batches
+            .iter()
+            .map(|b| (b.tokens.as_slice(), b.lengths.as_slice()))
+            .collect();
+        self.forward_apart(tape, store, &views, deltas, train_rng)
     }
 
     fn mix(

@@ -20,6 +20,7 @@ pub const STRONG_BAG_BUCKETS: usize = 1 << 18;
 /// of a vocabulary of tens of thousands of words, with few collisions).
 pub const STRONG_CHAR_BUCKETS: usize = 1 << 18;
 use crate::classify::recipe::ClassifyRecipe;
+use crate::classify::sizing::STRONG_MEMBERS;
 
 use crate::classify::task::ClassifyConfig;
 use crate::engine::config::TrainConfig;
@@ -83,13 +84,14 @@ impl ClassifyRecipe {
 
     /// The `strong` recipe over this one: a packed bidirectional GRU (E 64, H 64) with
     /// mean pooling, embedding dropout 0.2 and output dropout 0.5, beside a TF-IDF bag of
-    /// words and word pairs ([`STRONG_BAG_BUCKETS`] pair buckets) mixed in by validation,
-    /// skip-gram vectors of the
+    /// words and word pairs ([`STRONG_BAG_BUCKETS`] pair buckets, [`STRONG_CHAR_BUCKETS`]
+    /// for the words' character n-grams) mixed in by validation, [`STRONG_MEMBERS`] members
+    /// of both averaged (each its own draw and batch order), skip-gram vectors of the
     /// training texts first (10 passes), words seen 3 times or more, Adam at 0.008 with a
     /// cosine schedule and clipping at 1.0, batches of 128, 3 epochs, and a tenth of the
     /// training file held out for validation when no validation file is given. Those are
-    /// the values for about 10,000 training rows: batch, rate, epochs, pruning and
-    /// skip-gram passes follow the rows the run is given ([`SizeRule::ALL`]; set
+    /// the values for about 10,000 training rows: batch, rate, epochs, pruning, skip-gram
+    /// passes and members follow the rows the run is given ([`SizeRule::ALL`]; set
     /// `training.size_rule` to `None` to keep them as they are).
     pub fn strong(mut self) -> ClassifyRecipe {
         let m = &mut self.model;
@@ -101,6 +103,7 @@ impl ClassifyRecipe {
         (m.embed_dropout, m.fc_dropout) = (0.2, 0.5);
         m.ngram_buckets = STRONG_BAG_BUCKETS;
         m.char_buckets = STRONG_CHAR_BUCKETS;
+        m.members = STRONG_MEMBERS;
         let t = &mut self.training;
         t.vocab.min_freq = 3;
         t.optimizer = OptimizerConfig::Adam(AdamConfig {

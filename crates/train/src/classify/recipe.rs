@@ -251,7 +251,7 @@ impl ClassifyRecipe {
         if observer.stop_requested() {
             return Ok(ClassifyRun::not_started(data.encoder.vocab.len()));
         }
-        let mut model_cfg = self.model.clone();
+        let mut model_cfg = sized.model.clone();
         model_cfg.vocab_size = data.encoder.vocab.len();
         model_cfg.num_class = data.classes.len();
         model_cfg.padding_idx = self.text.vocab_order.padding_idx();
@@ -260,14 +260,14 @@ impl ClassifyRecipe {
         model.set_words(&data.encoder.vocab.words())?;
         let mut train_cfg = t.train.clone();
         if let Some(lm) = &encoder_run {
-            let copied = copy_encoder(lm.store(), &mut store)?;
+            let copied = copy_encoder(lm.store(), &mut store, model.members.len())?;
             if !resume {
                 observer.notice(&Notice::Encoder {
                     run: match &t.embeddings {
                         EmbeddingInit::Encoder { run } => run.clone(),
                         _ => out.to_path_buf(),
                     },
-                    recurrent: copied.len() - 1,
+                    recurrent: copied.len() / model.members.len() - 1,
                     freeze_epochs: train_cfg.freeze_epochs,
                 });
             }

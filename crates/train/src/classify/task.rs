@@ -12,6 +12,7 @@ use recur_tensor::{Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::eval::{argmax_rows, check_examples, choose_bag_share, evaluate, Metric};
+use crate::classify::members::{member_seed, members_loss, ClassifyBatch};
 use crate::classify::model::Model;
 use crate::classify::records::{ClassifyEval, ClassifyRecords, ClassifyTally};
 use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
@@ -121,9 +122,43 @@ pub struct Classify<'a, M> {
     data: Datasets<'a>,
     /// Batching and the validation metric.
     pub config: ClassifyConfig,
-    /// The zero perturbation of the current step's embedded tokens, whose gradient gives
-    /// the adversarial direction (adversarial training only).
-    delta: Option<Var>,
+    /// The zero perturbation of the current step's embedded tokens, one per member's batch,
+    /// whose gradients give the adversarial directions (adversarial training only).
+    deltas: Vec<Var>,
+}
+
+impl<M> Classify<'_, M> {
+    /// The current step's perturbations, one per member's batch (none: no adversarial
+    /// training).
+    fn step_deltas(&self, batch: &ClassifyBatch) -> Vec<Option<Var>> {
+        if self.deltas.is_empty() {
+            vec![None; batch.batches.len()]
+        } else {
+            self.deltas.iter().copied().map(Some).collect()
+        }
+    }
+
+    /// The adversarial move `ε g / ‖g‖` of each text's embedded tokens from their loss's
+    /// gradient `g [B, T, E]`, the norm over all its steps and dimensions.
+    fn adversarial_move<B: Backend>(
+        &self,
+        store: &ParamStore<B>,
+        g: &Tensor<B>,
+    ) -> Result<Tensor<B>> {
+        let (shape, dtype) = (g.shape().to_vec(), g.dtype());
+        let mut r = g.to_f64_vec()?;
+        let per_text = r.len() / shape[0].max(1);
+        for text in r.chunks_mut(per_text.max(1)) {
+            let norm = text.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let scale = if norm > 0.0 {
+                self.config.adversarial / norm
+            } else {
+                0.0
+            };
+            text.iter_mut().for_each(|x| *x *= scale);
+        }
+        Ok(Tensor::from_f64(store.backend(), &shape, &r, dtype)?)
+    }
 }
 
 impl<'a, M> Classify<'a, M> {
@@ -133,13 +168,13 @@ impl<'a, M> Classify<'a, M> {
             model,
             data,
             config,
-            delta: None,
+            deltas: Vec::new(),
         }
     }
 }
 
 impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
-    type Batch = Batch;
+    type Batch = ClassifyBatch;
     type Records = ClassifyRecords;
 
     fn report_unit(&self) -> ReportUnit {
@@ -169,58 +204,79 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
         self.config.batch_size
     }
 
-    fn batches(&self, epoch: usize, skip: usize) -> Result<Batches<Batch>> {
+    /// Each recurrent member's batches in an order of its own ([`member_seed`]), zipped
+    /// step by step.
+    fn batches(&self, epoch: usize, skip: usize) -> Result<Batches<ClassifyBatch>> {
         self.config.validate()?;
         check_examples(&self.data.train, self.model.num_classes(), "training")?;
-        let order = LoaderConfig::shuffled(self.config.batch_size, self.config.seed);
-        let loader = Loader::new(self.data.train.len(), order, epoch as u64)?.skip_batches(skip);
-        let prefetch = Prefetch::start(self.data.train.clone(), loader, 4);
-        Ok(Box::new(prefetch.map(|b| b.map_err(TrainError::from))))
+        let mut streams = (0..self.model.members().max(1))
+            .map(|i| {
+                let seed = member_seed(self.config.seed, i);
+                let order = LoaderConfig::shuffled(self.config.batch_size, seed);
+                let n = self.data.train.len();
+                let loader = Loader::new(n, order, epoch as u64)?.skip_batches(skip);
+                Ok(Prefetch::start(self.data.train.clone(), loader, 4))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(std::iter::from_fn(move || {
+            let mut step = Vec::with_capacity(streams.len());
+            for stream in &mut streams {
+                match stream.next()? {
+                    Ok(batch) => step.push(batch),
+                    Err(e) => return Some(Err(TrainError::from(e))),
+                }
+            }
+            Some(Ok(ClassifyBatch::new(step)))
+        })))
     }
 
-    fn samples(&self, batch: &Batch) -> usize {
-        batch.len()
+    fn samples(&self, batch: &ClassifyBatch) -> usize {
+        batch.batches.first().map_or(0, Batch::len)
     }
 
-    fn rows<'b>(&self, batch: &'b Batch) -> &'b [usize] {
-        &batch.tokens
+    fn rows<'b>(&self, batch: &'b ClassifyBatch) -> &'b [usize] {
+        batch.rows()
     }
 
+    /// The members' and their bag tables' losses of the step; the running accuracy counts
+    /// the first batch, by the first member mixed with its bag table.
     fn forward(
         &mut self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
-        batch: &Batch,
+        batch: &ClassifyBatch,
         rng: &mut Rng,
     ) -> Result<(Var, ClassifyTally)> {
-        self.delta = None;
-        let delta = match (self.config.adversarial > 0.0, self.model.embed_dim()) {
-            (true, Some(e)) => {
-                let shape = [batch.len(), batch.tokens.len() / batch.len().max(1), e];
-                let zeros = Tensor::zeros(store.backend(), &shape, store.dtype())?;
-                let delta = tape.leaf(zeros, true);
-                self.delta = Some(delta);
-                Some(delta)
-            }
-            (true, None) => {
+        self.deltas.clear();
+        if self.config.adversarial > 0.0 {
+            let Some(e) = self.model.embed_dim() else {
                 return Err(TrainError::setting(
                     "batching.adversarial",
                     "needs a model with an embedding to perturb",
-                ))
+                ));
+            };
+            for b in &batch.batches {
+                let shape = [b.len(), b.tokens.len() / b.len().max(1), e];
+                let zeros = Tensor::zeros(store.backend(), &shape, store.dtype())?;
+                self.deltas.push(tape.leaf(zeros, true));
             }
-            (false, _) => None,
-        };
-        let heads = self.model.heads(tape, store, batch, delta, Some(rng))?;
-        // each head learns on its own loss; their mix is chosen on validation data
-        let mut loss = tape.cross_entropy(heads.recurrent, &batch.labels)?;
-        if let Some(bag) = heads.bag {
-            loss = tape.add(loss, tape.cross_entropy(bag, &batch.labels)?)?;
+        }
+        let deltas = self.step_deltas(batch);
+        let heads = self
+            .model
+            .heads_apart(tape, store, &batch.batches, &deltas, Some(rng))?;
+        // each head (each recurrent member, the bag) learns on its own loss; their mix is
+        // chosen on validation data
+        let first = batch.first()?;
+        let mut loss = members_loss(tape, &heads.members, &batch.batches)?;
+        if !heads.bags.is_empty() {
+            loss = tape.add(loss, members_loss(tape, &heads.bags, &batch.batches)?)?;
         }
         let logits = self.model.mix(tape, store, heads)?;
         let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
         let correct = preds
             .iter()
-            .zip(&batch.labels)
+            .zip(&first.labels)
             .filter(|(p, l)| p == l)
             .count();
         Ok((loss, ClassifyTally { correct }))
@@ -229,34 +285,27 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
     fn extra_grads(
         &mut self,
         store: &ParamStore<B>,
-        batch: &Batch,
+        batch: &ClassifyBatch,
         first: &Grads<B>,
         rng: &mut Rng,
     ) -> Result<Option<Grads<B>>> {
-        let Some(g) = self.delta.take().and_then(|d| first.get(d).cloned()) else {
+        let deltas = std::mem::take(&mut self.deltas);
+        if deltas.is_empty() {
             return Ok(None);
-        };
-        let (shape, dtype) = (g.shape().to_vec(), g.dtype());
-        let mut r = g.to_f64_vec()?;
-        // r = ε g / ‖g‖ for each text, the norm over all its steps and dimensions
-        let per_text = r.len() / shape[0].max(1);
-        for text in r.chunks_mut(per_text.max(1)) {
-            let norm = text.iter().map(|x| x * x).sum::<f64>().sqrt();
-            let scale = if norm > 0.0 {
-                self.config.adversarial / norm
-            } else {
-                0.0
-            };
-            text.iter_mut().for_each(|x| *x *= scale);
         }
-        let r = Tensor::from_f64(store.backend(), &shape, &r, dtype)?;
         let tape = Tape::new(store.backend());
-        let delta = tape.constant(r);
-        // the bag reads no embedding: only the recurrent head has a perturbed loss
+        let mut moved = Vec::with_capacity(deltas.len());
+        for d in deltas {
+            let Some(g) = first.get(d) else {
+                return Ok(None);
+            };
+            moved.push(Some(tape.constant(self.adversarial_move(store, g)?)));
+        }
+        // the bag reads no embedding: only the recurrent members have a perturbed loss
         let heads = self
             .model
-            .heads(&tape, store, batch, Some(delta), Some(rng))?;
-        let loss = tape.cross_entropy(heads.recurrent, &batch.labels)?;
+            .heads_apart(&tape, store, &batch.batches, &moved, Some(rng))?;
+        let loss = members_loss(&tape, &heads.members, &batch.batches)?;
         let grads = tape.backward(loss)?;
         Ok(Some(grads))
     }

@@ -109,6 +109,8 @@ pub enum Notice {
         min_freq: usize,
         /// The validation metric that keeps the best epoch.
         metric: crate::Metric,
+        /// Recurrent members averaged.
+        members: usize,
         /// Skip-gram passes.
         skipgram_epochs: usize,
     },

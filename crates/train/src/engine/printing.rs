@@ -111,15 +111,18 @@ impl fmt::Display for Notice {
                 min_freq,
                 metric,
                 skipgram_epochs,
+                members,
             } => write!(
                 f,
                 "the recipe for {rows} training rows: batches of {batch_size}, rate {lr:.4}, \
-                 {epochs} epochs (the best by validation {}), minimum word count {min_freq}{}",
+                 {epochs} epochs (the best by validation {}), minimum word count {min_freq}{}, \
+                 {members} recurrent member{}",
                 metric.name(),
                 match skipgram_epochs {
                     0 => String::new(),
                     n => format!(", {n} skip-gram passes"),
-                }
+                },
+                if *members == 1 { "" } else { "s" }
             ),
             Notice::SkipGram {
                 words,

@@ -15,8 +15,8 @@ use crate::training::EmbeddingInit;
 /// One trial's recipe, as settings over the recipe searched (sized for the data); trial 0
 /// is that recipe as it is. The space: GRU or LSTM, 1 or 2 layers, hidden 32–128, embedding
 /// 48–100, mean or max pooling, dropout, the rate ×½–×2, the batch ×½–×2, up to 4 more
-/// epochs, minimum count 1–5, skip-gram passes ×0–×2, AdamW's decay, the n-gram bag and
-/// adversarial training.
+/// epochs, minimum count 1–5, skip-gram passes ×0–×2, AdamW's decay, the n-gram bag,
+/// adversarial training and 1, 2 or 4 recurrent members.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Choices {
@@ -55,6 +55,14 @@ pub struct Choices {
     /// Adversarial training's move of the embedded tokens (0: none).
     #[serde(default)]
     pub adversarial: f64,
+    /// Recurrent members averaged.
+    #[serde(default = "one")]
+    pub members: usize,
+}
+
+/// The members of a search state saved before they were searched.
+fn one() -> usize {
+    1
 }
 
 /// One of `xs` (never empty), drawn uniformly from `r`.
@@ -87,6 +95,7 @@ impl Choices {
             ngram_buckets: m.ngram_buckets,
             char_buckets: m.char_buckets,
             adversarial: t.batching.adversarial,
+            members: m.members,
         }
     }
 
@@ -131,6 +140,7 @@ impl Choices {
             ngram_buckets: pick(&mut r, &[0, 1 << 18, 1 << 18]),
             adversarial: pick(&mut r, &[0.0, 0.0, 1.0, 3.0]),
             char_buckets: pick(&mut r, &[0, 1 << 18]),
+            members: pick(&mut r, &[1, 2, 4]),
         }
         .with_bag_rule()
     }
@@ -154,6 +164,7 @@ impl Choices {
         (m.embed_dropout, m.fc_dropout) = (self.embed_dropout, self.fc_dropout);
         m.ngram_buckets = self.ngram_buckets;
         m.char_buckets = self.char_buckets;
+        m.members = self.members;
         let t = &mut r.training;
         if let OptimizerConfig::Adam(a) = &mut t.optimizer {
             a.lr *= self.lr_scale;
@@ -199,6 +210,7 @@ impl Choices {
                 (self.ngram_buckets > 0).then(|| format!(" bag {}", self.ngram_buckets)),
                 (self.char_buckets > 0).then(|| format!(" chars {}", self.char_buckets)),
                 (self.adversarial > 0.0).then(|| format!(" adv {}", self.adversarial)),
+                (self.members > 1).then(|| format!(" members {}", self.members)),
             ]
             .into_iter()
             .flatten()
