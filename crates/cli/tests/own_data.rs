@@ -560,6 +560,11 @@ fn bad_flags_fail_clearly() {
             vec!["--adversarial=-1"],
             "--adversarial must be a norm of 0 or more",
         ),
+        (
+            vec!["--preset", "strong", "--members", "0"],
+            "--members must be 1 to 16 recurrent members, found 0",
+        ),
+        (vec!["--members", "17"], "--members must be 1 to 16"),
     ] {
         let mut args = vec![
             "train",

@@ -364,11 +364,11 @@ impl Classifier {
     }
 }
 
-/// The mean of `logits` (each `[B, K]`; one is itself).
-fn mean<B: Backend>(tape: &Tape<B>, logits: &[Var]) -> Result<Var> {
+/// The mean of `logits` (each `[B, K]`, a member's or a bag table's; one is itself).
+pub(crate) fn mean<B: Backend>(tape: &Tape<B>, logits: &[Var]) -> Result<Var> {
     let (&first, rest) = logits
         .split_first()
-        .ok_or_else(|| LayerError::Config("a classifier needs one member or more".into()))?;
+        .ok_or_else(|| LayerError::Config("no member's logits to average".into()))?;
     if rest.is_empty() {
         return Ok(first);
     }

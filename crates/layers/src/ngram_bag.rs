@@ -23,6 +23,7 @@ use crate::bag_features::{
     bag_features, padded, runs, sublinear_at_norm, text_features, tf_idf_weights,
 };
 use crate::char_grams::WordGrams;
+use crate::models::mean;
 use crate::params::{ParamId, ParamStore};
 use crate::{LayerError, Result};
 
@@ -268,14 +269,7 @@ impl NgramBag {
         lengths: &[usize],
     ) -> Result<Var> {
         let each = self.forward_tables(tape, store, tokens, lengths)?;
-        let (&first, rest) = each
-            .split_first()
-            .ok_or_else(|| LayerError::Config("a bag without a table".into()))?;
-        if rest.is_empty() {
-            return Ok(first);
-        }
-        let sum = rest.iter().try_fold(first, |acc, &v| tape.add(acc, v))?;
-        Ok(tape.scale(sum, 1.0 / each.len() as f64)?)
+        mean(tape, &each)
     }
 
     /// Each table's logits `[B, K]` of a padded batch, the first member's first.

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use recur_data::{ReadSpec, Tokenizer, VocabOrder};
-use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore};
+use recur_layers::{rng, Classifier, ClassifierConfig, ParamStore, MAX_MEMBERS};
 use recur_tensor::{Backend, CellKind, DType};
 
 use crate::classify::data;
@@ -153,6 +153,15 @@ impl ClassifyRecipe {
             if v == 0 {
                 return Err(TrainError::setting(name, "must be at least 1"));
             }
+        }
+        if !(1..=MAX_MEMBERS).contains(&self.model.members) {
+            return Err(TrainError::setting(
+                "model.members",
+                format!(
+                    "must be 1 to {MAX_MEMBERS} recurrent members, found {}",
+                    self.model.members
+                ),
+            ));
         }
         if self.model.proj_size > 0 && self.model.cell() != CellKind::Lstm {
             return Err(TrainError::setting(
