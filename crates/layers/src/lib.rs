@@ -31,9 +31,11 @@
 //! # Ok::<(), recur_layers::LayerError>(())
 //! ```
 
+mod average;
 mod bag_features;
 mod cells;
 mod char_grams;
+mod classifier_choices;
 mod classifier_config;
 mod clip;
 mod dropout;
@@ -54,9 +56,8 @@ mod recurrent;
 pub use bag_features::{bag_features, bigram_bucket, tf_idf_weights, BagFeatures, BAG_GAIN};
 pub use cells::{gru_step, lstm_step, rnn_step, Cell, CellParams};
 pub use char_grams::{char_gram_bucket, word_char_grams, WordGrams, CHAR_GRAM_MAX, CHAR_GRAM_MIN};
-pub use classifier_config::{
-    member_prefix, ClassifierConfig, EmbedInit, ModelKind, Pooling, MAX_MEMBERS,
-};
+pub use classifier_choices::{EmbedInit, ModelKind, Pooling};
+pub use classifier_config::{member_prefix, ClassifierConfig, MAX_MEMBERS};
 pub use clip::clip_grad_norm;
 pub use dropout::dropout;
 pub use embedding::{Embedding, EmbeddingConfig};

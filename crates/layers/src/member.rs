@@ -7,7 +7,8 @@ use recur_autograd::{Tape, Var};
 use recur_packed::{pack_padded_sequence, pad_packed_sequence, Layout, Order, PackedSequence};
 use recur_tensor::Backend;
 
-use crate::classifier_config::{ClassifierConfig, EmbedInit, Pooling};
+use crate::classifier_choices::{EmbedInit, Pooling};
+use crate::classifier_config::ClassifierConfig;
 use crate::{
     dropout, pooling, Bias, Embedding, EmbeddingConfig, LayerError, Linear, ParamStore, Recurrent,
     Result, Rng,

@@ -8,6 +8,7 @@ use recur_autograd::{Tape, Var};
 use recur_packed::{packed_order, Layout, Order, PackedSequence};
 use recur_tensor::Backend;
 
+use crate::average::mean_logits;
 use crate::classifier_config::{member_prefix, ClassifierConfig};
 use crate::input_table::{InputTable, TableRows};
 use crate::member::{Member, RnnOut};
@@ -205,14 +206,14 @@ impl Classifier {
         tokens: &[usize],
         lengths: &[usize],
     ) -> Result<Heads> {
-        let recurrent = mean(tape, &members)?;
+        let recurrent = mean_logits(tape, &members)?;
         let bags = match &self.bag {
             Some(bag) => bag.forward_tables(tape, store, tokens, lengths)?,
             None => Vec::new(),
         };
         let bag = match bags.is_empty() {
             true => None,
-            false => Some(mean(tape, &bags)?),
+            false => Some(mean_logits(tape, &bags)?),
         };
         Ok(Heads {
             recurrent,
@@ -362,16 +363,4 @@ impl Classifier {
         }
         Ok((b, tokens.len() / b))
     }
-}
-
-/// The mean of `logits` (each `[B, K]`, a member's or a bag table's; one is itself).
-pub(crate) fn mean<B: Backend>(tape: &Tape<B>, logits: &[Var]) -> Result<Var> {
-    let (&first, rest) = logits
-        .split_first()
-        .ok_or_else(|| LayerError::Config("no member's logits to average".into()))?;
-    if rest.is_empty() {
-        return Ok(first);
-    }
-    let sum = rest.iter().try_fold(first, |acc, &v| tape.add(acc, v))?;
-    Ok(tape.scale(sum, 1.0 / logits.len() as f64)?)
 }

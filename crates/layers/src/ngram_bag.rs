@@ -19,11 +19,11 @@
 use recur_autograd::{Tape, Var};
 use recur_tensor::{Backend, Tensor};
 
+use crate::average::mean_logits;
 use crate::bag_features::{
     bag_features, padded, runs, sublinear_at_norm, text_features, tf_idf_weights,
 };
 use crate::char_grams::WordGrams;
-use crate::models::mean;
 use crate::params::{ParamId, ParamStore};
 use crate::{LayerError, Result};
 
@@ -269,7 +269,7 @@ impl NgramBag {
         lengths: &[usize],
     ) -> Result<Var> {
         let each = self.forward_tables(tape, store, tokens, lengths)?;
-        mean(tape, &each)
+        mean_logits(tape, &each)
     }
 
     /// Each table's logits `[B, K]` of a padded batch, the first member's first.
