@@ -240,12 +240,13 @@ impl ClassifierConfig {
     /// parameters.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let mut out = self.member_shapes(0);
-        if self.ngram_buckets > 0 {
-            let rows = self
-                .vocab_size
+        let bag_rows = (self.ngram_buckets > 0).then(|| {
+            self.vocab_size
                 .saturating_add(self.ngram_buckets)
                 .saturating_add(self.char_buckets)
-                .saturating_add(1);
+                .saturating_add(1)
+        });
+        if let Some(rows) = bag_rows {
             out.push(("bag.weight".into(), vec![rows, self.num_class]));
             out.push(("bag.idf".into(), vec![rows, 1]));
             out.push(("bag.mix".into(), vec![1]));
@@ -253,9 +254,9 @@ impl ClassifierConfig {
         // a count over the limit is refused by `validate`; the shapes stop at it
         for i in 1..self.members.min(MAX_MEMBERS) {
             out.extend(self.member_shapes(i));
-            if let Some((_, shape)) = out.iter().find(|(n, _)| n == "bag.weight") {
-                let shape = shape.clone();
-                out.push((format!("{}bag.weight", member_prefix(i)), shape));
+            if let Some(rows) = bag_rows {
+                let name = format!("{}bag.weight", member_prefix(i));
+                out.push((name, vec![rows, self.num_class]));
             }
         }
         out

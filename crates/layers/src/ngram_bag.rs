@@ -280,11 +280,9 @@ impl NgramBag {
         tokens: &[usize],
         lengths: &[usize],
     ) -> Result<Vec<Var>> {
-        let (rows, weights, width) = self.weighted_rows(store, tokens, lengths)?;
-        let w = Tensor::from_f64(store.backend(), &[rows.len(), 1], &weights, store.dtype())?;
-        let w = tape.constant(w);
+        let batch = self.weighted_batch(tape, store, tokens, lengths)?;
         self.tables()
-            .map(|id| self.logits_of(tape, store, id, (&rows, w, width), lengths.len()))
+            .map(|id| self.logits_of(tape, store, id, &batch))
             .collect()
     }
 
@@ -303,21 +301,33 @@ impl NgramBag {
                 self.member_weights.len() + 1
             ))
         })?;
-        let (rows, weights, width) = self.weighted_rows(store, tokens, lengths)?;
-        let w = Tensor::from_f64(store.backend(), &[rows.len(), 1], &weights, store.dtype())?;
-        let w = tape.constant(w);
-        self.logits_of(tape, store, id, (&rows, w, width), lengths.len())
+        let batch = self.weighted_batch(tape, store, tokens, lengths)?;
+        self.logits_of(tape, store, id, &batch)
     }
 
-    /// Table `id`'s logits `[B, K]` of a batch's `(rows [B·W], weights [B·W, 1], W)`.
+    /// [`NgramBag::weighted_rows`] of a padded batch with the weights on `tape`:
+    /// `(rows [B·W], weights [B·W, 1], B, W)`, what every table's logits read.
+    fn weighted_batch<B: Backend>(
+        &self,
+        tape: &Tape<B>,
+        store: &ParamStore<B>,
+        tokens: &[usize],
+        lengths: &[usize],
+    ) -> Result<(Vec<usize>, Var, usize, usize)> {
+        let (rows, weights, width) = self.weighted_rows(store, tokens, lengths)?;
+        let w = Tensor::from_f64(store.backend(), &[rows.len(), 1], &weights, store.dtype())?;
+        Ok((rows, tape.constant(w), lengths.len(), width))
+    }
+
+    /// Table `id`'s logits `[B, K]` of a [`NgramBag::weighted_batch`].
     fn logits_of<B: Backend>(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
         id: ParamId,
-        (rows, weights, width): (&[usize], Var, usize),
-        b: usize,
+        (rows, weights, b, width): &(Vec<usize>, Var, usize, usize),
     ) -> Result<Var> {
+        let (weights, b, width) = (*weights, *b, *width);
         let table = store.var(tape, id)?;
         let k = tape.shape(table)?[1];
         // a dense gradient: the optimizer updates the whole (narrow) table every step, so

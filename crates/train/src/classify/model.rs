@@ -133,9 +133,6 @@ impl<B: Backend> Model<B> for Classifier {
         deltas: &[Option<Var>],
         train_rng: Option<&mut Rng>,
     ) -> recur_layers::Result<Heads> {
-        if let ([batch], [delta]) = (batches, deltas) {
-            return self.heads(tape, store, batch, *delta, train_rng);
-        }
         let views: Vec<(&[usize], &[usize])> = batches
             .iter()
             .map(|b| (b.tokens.as_slice(), b.lengths.as_slice()))
