@@ -21,6 +21,7 @@ pub fn flag_of(name: &str) -> Option<&'static str> {
         "eval_batch_size" | "eval_streams" => "--eval-batch-size",
         "bptt" => "--bptt",
         "valid_fraction" => "--valid-fraction",
+        "files.member_folds" => "--member-folds",
         "optimizer.lr" => "--lr",
         "optimizer.weight_decay" => "--weight-decay",
         "optimizer.momentum" => "--momentum",

@@ -61,8 +61,9 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
                 set!(m, "pretrain_embeddings", k.pretrain_embeddings, true);
             }
             set!(m, "batch_size", c.batch_size, 128);
-            if !given(m, "valid") && !given(m, "valid_fraction") {
-                k.valid_fraction = Some(0.1);
+            if !given(m, "valid") {
+                set!(m, "valid_fraction", k.valid_fraction, Some(0.1));
+                set!(m, "member_folds", k.member_folds, Some(true));
             }
             k.size_rule = Some(SizeRule {
                 batch_size: !given(m, "batch_size"),

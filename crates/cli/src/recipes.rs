@@ -156,6 +156,7 @@ pub fn classify_recipe(a: &TrainArgs, note: &mut dyn FnMut(String)) -> Result<Cl
                 train: absolute(&train),
                 valid: c.valid.as_deref().map(absolute),
                 valid_fraction: k.valid_fraction,
+                member_folds: k.member_folds.unwrap_or(false),
                 test: test.as_deref().map(absolute),
                 classes,
                 skip_bad_rows: a.data_args.skip_bad_rows,

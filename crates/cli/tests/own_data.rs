@@ -565,6 +565,10 @@ fn bad_flags_fail_clearly() {
             "--members must be 1 to 16 recurrent members, found 0",
         ),
         (vec!["--members", "17"], "--members must be 1 to 16"),
+        (
+            vec!["--members", "2", "--member-folds"],
+            "--member-folds draws each member's validation fold from the training file",
+        ),
     ] {
         let mut args = vec![
             "train",

@@ -61,7 +61,7 @@ pub use locate::{locate, DataFiles};
 pub use reader::{read_labelled, read_labelled_first, Dataset, Example};
 pub use rows::{RawDataset, RawExample, TextRow, MAX_TEXT_BYTES};
 pub use spec::{Column, Format, ReadSpec, LABEL_PREFIX};
-pub use split::split_stratified;
+pub use split::{split_stratified, StratifiedFolds};
 pub use texts::{read_texts, read_texts_from, TextLayout, TextOptions, TextsRead};
 pub use tokenizer::{basic_english, ngrams, Tokenizer};
 pub use vectors::{load_vectors, OovInit, PretrainedTable};

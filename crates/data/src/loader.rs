@@ -136,6 +136,12 @@ impl Loader {
     /// Batches over `n` examples for epoch `epoch`; when shuffled, the epoch's order is a
     /// fixed permutation of `config.seed` (ChaCha8, stream `epoch`).
     pub fn new(n: usize, config: LoaderConfig, epoch: u64) -> Result<Loader> {
+        Loader::over((0..n).collect(), config, epoch)
+    }
+
+    /// Batches over the examples `indices` (a subset of a dataset, in that order) for epoch
+    /// `epoch`: when shuffled, permuted as [`Loader::new`] permutes `indices.len()` examples.
+    pub fn over(indices: Vec<usize>, config: LoaderConfig, epoch: u64) -> Result<Loader> {
         let LoaderConfig {
             batch_size,
             shuffle,
@@ -145,7 +151,7 @@ impl Loader {
         if batch_size == 0 {
             return Err(DataError::Invalid("batch size must be at least 1".into()));
         }
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order = indices;
         if shuffle {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(epoch);

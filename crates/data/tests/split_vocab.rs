@@ -1,12 +1,13 @@
 //! The stratified validation split and the `pad-unk` vocabulary with `--max-vocab`.
 
 use recur_data::{
-    split_stratified, Example, TextEncoder, Tokenizer, Vocab, VocabOptions, VocabOrder,
+    split_stratified, Example, StratifiedFolds, TextEncoder, Tokenizer, Vocab, VocabOptions,
+    VocabOrder,
 };
 
 fn examples(per_class: &[usize]) -> Vec<Example> {
     let mut out = Vec::new();
-    let mut line = 0;
+    let mut line = 0u64;
     for round in 0..*per_class.iter().max().unwrap() {
         for (c, &n) in per_class.iter().enumerate() {
             if round < n {
@@ -110,4 +111,40 @@ fn max_vocab_keeps_the_most_frequent() {
         },
     );
     assert_eq!(v.itos(), ["Aa", "aa"]);
+}
+
+#[test]
+fn member_folds_are_stratified_disjoint_while_they_fit_and_fold_0_is_the_split() {
+    let ex = examples(&[30, 20, 10]);
+    let labels: Vec<usize> = ex.iter().map(|e| e.label).collect();
+    let folds = StratifiedFolds::new(&labels, 3, 0.1, 7).unwrap();
+    assert_eq!((folds.len(), folds.fold_len()), (60, 6));
+    let (_, valid) = split_stratified(ex.clone(), 3, 0.1, 7).unwrap();
+    let fold0: Vec<usize> = folds.fold(0);
+    let lines: Vec<u64> = fold0.iter().map(|&i| ex[i].line).collect();
+    assert_eq!(lines, valid.iter().map(|e| e.line).collect::<Vec<_>>());
+    let mut seen = vec![0usize; 60];
+    for i in 0..10 {
+        let fold = folds.fold(i);
+        let rest = folds.rest(i);
+        assert_eq!((fold.len(), rest.len()), (6, 54));
+        // a tenth of each class
+        let per_class = |c: usize| fold.iter().filter(|&&r| labels[r] == c).count();
+        assert_eq!((per_class(0), per_class(1), per_class(2)), (3, 2, 1));
+        for &r in &fold {
+            seen[r] += 1;
+            assert!(!rest.contains(&r));
+        }
+    }
+    // ten folds of a tenth cover every row once; the eleventh wraps around
+    assert!(seen.iter().all(|&n| n == 1));
+    assert_eq!(folds.fold(10), folds.fold(0));
+    // other seeds draw other folds; bad fractions and labels are refused
+    assert_ne!(
+        StratifiedFolds::new(&labels, 3, 0.1, 8).unwrap().fold(0),
+        fold0
+    );
+    assert!(StratifiedFolds::new(&labels, 3, 1.0, 7).is_err());
+    assert!(StratifiedFolds::new(&labels, 2, 0.1, 7).is_err());
+    assert!(StratifiedFolds::new(&[0, 1], 2, 0.1, 7).is_err());
 }

@@ -279,6 +279,15 @@ const OPTIONS: &[Opt] = &[
         },
     },
     Opt {
+        name: "member_folds",
+        takes: "bool: with valid_fraction and two or more members, each member validates on a \
+                fold of its own and trains on the rest",
+        set: |r, v| {
+            r.training.files.member_folds = v.extract()?;
+            Ok(())
+        },
+    },
+    Opt {
         name: "pretrain_epochs",
         takes: "int or None: skip-gram passes over the training texts before training",
         set: |r, v| {

@@ -54,12 +54,13 @@ pub use classify::autotune::{
     search_in_progress, search_of_run, AutotuneConfig, AutotuneReport, Choices, SearchObserver,
     TrialRecord,
 };
+pub use classify::bag_share::{choose_bag_share, choose_bag_share_folds, BAG_SHARES};
 pub use classify::data::{load as load_classify_data, read_examples, ClassifyData};
 pub use classify::eval::{
-    argmax_rows, choose_bag_share, evaluate, predict_logits, Evaluation, Metric, Scores, BAG_SHARES,
+    argmax_rows, evaluate, evaluate_folds, predict_logits, Evaluation, Metric, Scores,
 };
 pub use classify::init::copy_encoder;
-pub use classify::members::{member_seed, ClassifyBatch};
+pub use classify::members::{member_seed, ClassifyBatch, MemberFolds};
 pub use classify::model::Model;
 pub use classify::preset::{STRONG_BAG_BUCKETS, STRONG_CHAR_BUCKETS};
 pub use classify::recipe::{ClassifyRecipe, ClassifyRun};

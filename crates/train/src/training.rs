@@ -89,6 +89,13 @@ pub struct ClassifyFiles {
     /// from the seed).
     #[serde(default)]
     pub valid_fraction: Option<f64>,
+    /// With `valid_fraction` and two or more recurrent members: each member holds out a
+    /// fold of its own (that fraction of every class, the folds disjoint while they fit),
+    /// validates on it and trains on the rest, so that the members together learn from
+    /// every row; the vocabulary, IDF and skip-gram vectors come from every training text.
+    /// A validation file, where given, validates every member instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub member_folds: bool,
     /// A test file, evaluated after every epoch for reporting only.
     #[serde(default)]
     pub test: Option<PathBuf>,

@@ -46,6 +46,7 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
     let datasets = Datasets {
         train: train.clone(),
         valid: None,
+        folds: None,
         test: None,
     };
     let mut task = Classify::new(&m, datasets, config);
@@ -123,6 +124,7 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
         Datasets {
             train,
             valid: None,
+            folds: None,
             test: None,
         },
         ClassifyConfig::new(6),

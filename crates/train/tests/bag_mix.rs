@@ -65,6 +65,7 @@ fn each_head_learns_on_its_own_loss() {
     let datasets = Datasets {
         train: train.clone(),
         valid: None,
+        folds: None,
         test: None,
     };
     let mut task = Classify::new(&m, datasets, ClassifyConfig::new(6));

@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use recur_autograd::Tape;
 use recur_cpu::Cpu;
-use recur_data::Encoded;
+use recur_data::{collate, Encoded, StratifiedFolds};
 use recur_layers::{rng, Classifier, ClassifierConfig, ModelKind, ParamStore, Pooling};
 use recur_tensor::{CellKind, DType};
-use recur_train::{Classify, ClassifyBatch, ClassifyConfig, Datasets, Task};
+use recur_train::{
+    evaluate_folds, Classify, ClassifyBatch, ClassifyConfig, Datasets, MemberFolds, Model, Task,
+};
 
 fn data() -> Encoded {
     let mut e = Encoded::default();
@@ -40,6 +42,7 @@ fn datasets(train: &Arc<Encoded>) -> Datasets<'static> {
     Datasets {
         train: train.clone(),
         valid: None,
+        folds: None,
         test: None,
     }
 }
@@ -94,4 +97,73 @@ fn each_member_learns_from_batches_of_its_own_on_its_own_loss() {
         }
     }
     assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+}
+
+#[test]
+fn each_member_validates_on_a_fold_of_its_own_and_trains_on_the_rest() {
+    let train = Arc::new(data());
+    let mut store = ParamStore::new(&Cpu, DType::F64);
+    let m = model(3, &mut store);
+    let folds = StratifiedFolds::new(&train.labels, 3, 0.2, 5).unwrap();
+    let folds = MemberFolds::new(&folds, 3);
+    assert_eq!((folds.valid_rows(), folds.train_rows()), (9, 31));
+    let task = Classify::new(
+        &m,
+        datasets(&train).with_folds(folds.clone()),
+        ClassifyConfig::new(8),
+    );
+    assert_eq!(Task::<Cpu>::batches_per_epoch(&task), 4);
+    assert!(Task::<Cpu>::has_validation(&task));
+    let steps = steps(&task, 0);
+    assert_eq!(steps.len(), 4);
+    for member in 0..3 {
+        // the member's batches are the rows outside its fold, each once
+        let rows: usize = steps.iter().map(|s| s.batches[member].len()).sum();
+        assert_eq!(rows, 31);
+        let fold_rows = collate(&train, &folds.valid[member]).unwrap();
+        let trained = collate(&train, &folds.train[member]).unwrap();
+        let mut labels: Vec<usize> = steps
+            .iter()
+            .flat_map(|s| s.batches[member].labels.clone())
+            .collect();
+        let mut expected = trained.labels.clone();
+        labels.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(labels, expected);
+        assert_eq!(fold_rows.len(), 9);
+    }
+    // the folds' evaluation: every row judged by its own member alone, mixed with its own
+    // bag table
+    let e = evaluate_folds(&m, &store, &train, &folds, 3).unwrap();
+    let mut loss = 0.0;
+    for (i, fold) in folds.valid.iter().enumerate() {
+        let batch = collate(&train, fold).unwrap();
+        let tape = Tape::no_grad(&Cpu);
+        let batches: Vec<_> = (0..3).map(|_| batch.clone()).collect();
+        let heads = m
+            .heads_apart(&tape, &store, &batches, &[None, None, None], None)
+            .unwrap();
+        let own = recur_layers::Heads {
+            recurrent: heads.members[i],
+            members: vec![heads.members[i]],
+            bag: Some(heads.bags[i]),
+            bags: vec![heads.bags[i]],
+        };
+        let logits = Model::mix(&m, &tape, &store, own).unwrap();
+        let l = tape.cross_entropy(logits, &batch.labels).unwrap();
+        loss += tape.value(l).unwrap().scalar().unwrap() * batch.len() as f64;
+    }
+    assert!(
+        (e.loss - loss / 27.0).abs() < 1e-9,
+        "{} vs {}",
+        e.loss,
+        loss / 27.0
+    );
+    let total: usize = e.scores.confusion.iter().flatten().sum();
+    assert_eq!(total, 27);
+    // a fold count other than the members' is refused
+    let two = MemberFolds::new(&StratifiedFolds::new(&train.labels, 3, 0.2, 5).unwrap(), 2);
+    assert!(evaluate_folds(&m, &store, &train, &two, 3).is_err());
+    let task = Classify::new(&m, datasets(&train).with_folds(two), ClassifyConfig::new(8));
+    assert!(Task::<Cpu>::batches(&task, 0, 0).is_err());
 }

@@ -104,6 +104,7 @@ fn trains_validates_and_commits_every_epoch() {
     let data = Datasets {
         train: Arc::new(train),
         valid: Some(&valid),
+        folds: None,
         test: Some(&test),
     };
     let task = classify(&model, data);
@@ -169,6 +170,7 @@ fn best_model_is_kept_apart_from_the_last_and_early_stopping_ends_the_run() {
     let data = Datasets {
         train: Arc::new(train),
         valid: Some(&valid),
+        folds: None,
         test: None,
     };
     let task = Classify::new(
@@ -282,6 +284,7 @@ fn resumes_exactly(adversarial: f64) {
         let data = Datasets {
             train: Arc::new(train.clone()),
             valid: Some(&valid),
+            folds: None,
             test: None,
         };
         let batching = ClassifyConfig {

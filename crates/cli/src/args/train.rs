@@ -69,8 +69,8 @@ pub enum Preset {
     /// word pairs (2^18 pair buckets) and the words' character n-grams (2^18) mixed in by
     /// validation, 4 members of both averaged (each its own draw and batch order), words
     /// seen at least 3 times, Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3
-    /// epochs of batches of 128, the best epoch by a 10% validation split (unless --valid is
-    /// given); batch, rate, epochs, pruning, skip-gram passes, members (fewer above 12,000
+    /// epochs of batches of 128, the best epoch by a 10% validation fold of each member's own
+    /// (unless --valid is given); batch, rate, epochs, pruning, skip-gram passes, members (fewer above 12,000
     /// training rows) and the validation score that keeps the best epoch (accuracy below 800
     /// training rows, cross-entropy from there) sized by the rows.
     Strong,
@@ -254,6 +254,12 @@ pub struct ClassifyArgs {
     /// drawn from --seed).
     #[arg(long, conflicts_with = "valid")]
     pub valid_fraction: Option<f64>,
+    /// With --valid-fraction and two or more --members: each member holds out a fraction of
+    /// its own (the folds disjoint while they fit), validates on it and trains on the rest,
+    /// so the members together learn from every row (--preset strong: true unless --valid
+    /// is given).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", conflicts_with = "valid")]
+    pub member_folds: Option<bool>,
     /// Test file, evaluated after every epoch for reporting only (default with --data: its
     /// test.csv).
     #[arg(long)]

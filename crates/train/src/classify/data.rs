@@ -1,37 +1,38 @@
-//! The data of a classifier run, read as its recipe says: the training, validation and test
-//! files read concurrently, classes from the labels or given names, the validation split,
-//! the vocabulary of the training part, and every part encoded by the run's
-//! [`TextEncoder`].
+//! The data of a classifier run, read as its recipe says (`split.rs`), then the vocabulary of
+//! the training part and every part encoded by the run's [`TextEncoder`].
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use recur_data::{
-    read_labelled, split_stratified, Classes, Dataset, Encoded, Example, LabelMap, RawDataset,
-    ReadSpec, TextEncoder, Tokenizer, Vocab, VocabOptions,
+    Classes, Dataset, Encoded, Example, ReadSpec, StratifiedFolds, TextEncoder, Tokenizer, Vocab,
+    VocabOptions,
 };
 
+use crate::classify::split::{assign, read_raw, read_split, ClassifySplit};
 use crate::engine::observer::Notice;
 use crate::run::{ClassSpec, Fingerprint, TextSpec};
-use crate::training::{ClassesFrom, ClassifyFiles, VocabPlan};
-use crate::{Result, TrainError};
+use crate::training::{ClassifyFiles, VocabPlan};
+use crate::Result;
 
 /// Everything a classifier run trains and evaluates on, encoded.
 pub struct ClassifyData {
-    /// The training examples.
+    /// The training examples (with member folds: every row of the training file).
     pub train: Arc<Encoded>,
     /// The validation examples.
     pub valid: Option<Encoded>,
+    /// Or validation folds of `train`, one per recurrent member, which trains on the rest.
+    pub folds: Option<StratifiedFolds>,
     /// The test examples (reporting only).
     pub test: Option<Encoded>,
     /// The classes.
     pub classes: Classes,
-    /// How texts were encoded (its vocabulary is of the training part only).
+    /// How texts were encoded (its vocabulary is of the training part only; with member
+    /// folds, of every training text).
     pub encoder: TextEncoder,
     /// How the files were read (the format resolved from the training file).
     pub read: ReadSpec,
-    /// Training examples of each class.
+    /// Training examples of each class (with member folds: a member's).
     pub class_counts: Vec<usize>,
 }
 
@@ -70,201 +71,26 @@ impl ClassifyData {
     }
 }
 
-/// Reads `path` as `spec` says; an empty result is an error.
-fn read_raw(path: &Path, spec: &ReadSpec, tokenizer: Tokenizer, skip: bool) -> Result<RawDataset> {
-    let raw = read_labelled(path, spec, tokenizer, skip)?;
-    if raw.examples.is_empty() && raw.skipped.is_empty() {
-        return Err(TrainError::Invalid(format!(
-            "{}: no example",
-            path.display()
-        )));
-    }
-    Ok(raw)
-}
-
-/// Maps `raw`'s labels to `classes`, telling of skipped rows; an empty result is an error.
-fn assign(
-    classes: &Classes,
-    raw: RawDataset,
-    skip_bad_rows: bool,
-    notice: &mut dyn FnMut(Notice),
-) -> Result<Dataset> {
-    let path = raw.path.clone();
-    let d = classes.assign(raw, skip_bad_rows)?;
-    if let Some(first) = d.skipped.first() {
-        notice(Notice::Skipped {
-            file: path.clone(),
-            count: d.skipped.len(),
-            first: first.to_string(),
-        });
-    }
-    if d.is_empty() {
-        return Err(TrainError::Invalid(format!(
-            "{}: no example left to use",
-            path.display()
-        )));
-    }
-    Ok(d)
-}
-
-/// A classifier's files read, their labels mapped to classes and the validation part split
-/// off: what a recipe sized by its data looks at before the texts are encoded.
-pub struct ClassifySplit {
-    train: Vec<Example>,
-    valid: Option<Vec<Example>>,
-    test: Option<Dataset>,
-    classes: Classes,
-    read: ReadSpec,
-    train_file: std::path::PathBuf,
-    started: Instant,
-}
-
-impl ClassifySplit {
-    /// Training examples (the validation part taken out).
-    pub fn train_rows(&self) -> usize {
-        self.train.len()
-    }
-
-    /// Validation examples (0 without validation).
-    pub fn valid_rows(&self) -> usize {
-        self.valid.as_ref().map_or(0, Vec::len)
-    }
-
-    /// Refuses a split that cannot judge a recipe: no validation part, or a class with
-    /// no validation or no training example (`train`: the training file, to name it).
-    pub fn check_validation(&self, train: &Path) -> Result<()> {
-        let Some(valid) = &self.valid else {
-            return Err(TrainError::Invalid(
-                "a validation split is needed to judge recipes: give a validation file or a \
-                 fraction of the training file"
-                    .into(),
-            ));
-        };
-        let n = self.classes.len();
-        let count = |examples: &[Example]| {
-            let mut c = vec![0usize; n];
-            for e in examples {
-                if let Some(slot) = c.get_mut(e.label) {
-                    *slot += 1;
-                }
-            }
-            c
-        };
-        let (in_train, in_valid) = (count(&self.train), count(valid));
-        let names = self.classes.names();
-        let missing = |counts: &[usize]| -> Vec<String> {
-            (0..n)
-                .filter(|&c| counts[c] == 0)
-                .map(|c| names.get(c).cloned().unwrap_or_else(|| c.to_string()))
-                .collect()
-        };
-        let (no_train, no_valid) = (missing(&in_train), missing(&in_valid));
-        if !no_train.is_empty() {
-            return Err(TrainError::Invalid(format!(
-                "{}: classes {} have no training example left: the training set is too small \
-                 to carve a validation part from",
-                train.display(),
-                no_train.join(", ")
-            )));
-        }
-        if !no_valid.is_empty() {
-            return Err(TrainError::Invalid(format!(
-                "the validation data has no example of classes {} ({} rows): a search would \
-                 not be judged on them; give a validation file with every class or more \
-                 training rows",
-                no_valid.join(", "),
-                valid.len()
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Reads a classifier's files, maps their labels to classes and splits the validation part
-/// off the training file when asked (stratified, drawn from `seed`).
-pub fn read_split(
-    files: &ClassifyFiles,
-    read: &ReadSpec,
-    tokenizer: Tokenizer,
-    seed: u64,
-    notice: &mut dyn FnMut(Notice),
-) -> Result<ClassifySplit> {
-    let started = Instant::now();
-    if files.valid.is_some() && files.valid_fraction.is_some() {
-        return Err(TrainError::setting(
-            "valid_fraction",
-            "excludes a validation file: give one of them",
-        ));
-    }
-    let skip = files.skip_bad_rows;
-    let opt = |p: &Option<std::path::PathBuf>| {
-        p.as_deref()
-            .map(|p| read_raw(p, read, tokenizer, skip))
-            .transpose()
-    };
-    let (train_raw, (valid_raw, test_raw)) = rayon::join(
-        || read_raw(&files.train, read, tokenizer, skip),
-        || rayon::join(|| opt(&files.valid), || opt(&files.test)),
-    );
-    let (train_raw, valid_raw, test_raw) = (train_raw?, valid_raw?, test_raw?);
-    let read = ReadSpec {
-        format: Some(train_raw.format),
-        ..read.clone()
-    };
-    let labels = || train_raw.examples.iter().map(|e| e.label.as_str());
-    let classes = match &files.classes {
-        ClassesFrom::Names { names } => Classes::infer(labels(), Some(names))?,
-        ClassesFrom::AgNews => {
-            let ag = ClassSpec::ag_news();
-            let LabelMap::Integer { base } = ag.labels else {
-                return Err(TrainError::Invalid("AG News labels are integers".into()));
-            };
-            Classes::integer(ag.names, base)
-        }
-        ClassesFrom::Labels => Classes::infer(labels(), None)?,
-    };
-    let train_set = assign(&classes, train_raw, skip, notice)?;
-    let (train, valid): (Vec<Example>, Option<Vec<Example>>) =
-        match (valid_raw, files.valid_fraction) {
-            (Some(v), _) => (
-                train_set.examples,
-                Some(assign(&classes, v, skip, notice)?.examples),
-            ),
-            (None, Some(f)) => {
-                let (t, v) =
-                    split_stratified(train_set.examples, classes.len(), f, seed).map_err(|e| {
-                        TrainError::Invalid(format!("splitting {}: {e}", files.train.display()))
-                    })?;
-                (t, Some(v))
-            }
-            (None, None) => (train_set.examples, None),
-        };
-    let test = test_raw
-        .map(|t| assign(&classes, t, skip, notice))
-        .transpose()?;
-    Ok(ClassifySplit {
-        train,
-        valid,
-        test,
-        classes,
-        read,
-        train_file: files.train.clone(),
-        started,
-    })
-}
-
 /// Encodes `split` as `text` says, with the vocabulary `plan` builds from its training
 /// texts, or `vocab` as it is (a language model's, for a classifier started from it).
+/// `members`: the model's recurrent members; member folds are kept for two or more, and one
+/// member validates on fold 0 as a run without folds does.
 pub fn encode(
     split: ClassifySplit,
     text: &TextSpec,
     plan: &VocabPlan,
     vocab: Option<Vocab>,
+    members: usize,
     notice: &mut dyn FnMut(Notice),
 ) -> Result<ClassifyData> {
+    let split = match members {
+        0 | 1 => split.one_member(),
+        _ => split,
+    };
     let ClassifySplit {
         train: train_examples,
         valid: valid_examples,
+        folds,
         test: test_set,
         classes,
         read,
@@ -306,17 +132,23 @@ pub fn encode(
     let train = Arc::new(encode(&train_examples, "training"));
     let valid = valid_examples.as_deref().map(|v| encode(v, "validation"));
     let test = test_set.as_ref().map(|t| encode(&t.examples, "test"));
+    // a member's training rows: with member folds, those outside fold 0
+    let in_fold = folds.as_ref().map(|f| f.mask(0));
     let mut class_counts = vec![0usize; classes.len()];
-    for &l in &train.labels {
-        class_counts[l] += 1;
+    for (i, &l) in train.labels.iter().enumerate() {
+        if !in_fold.as_ref().is_some_and(|m| m[i]) {
+            class_counts[l] += 1;
+        }
     }
+    let fold_rows = folds.as_ref().map_or(0, StratifiedFolds::fold_len);
     notice(Notice::ClassifyData {
         train_file,
         rows: [
-            train.len(),
-            valid.as_ref().map_or(0, Encoded::len),
+            train.len() - fold_rows,
+            valid.as_ref().map_or(fold_rows, Encoded::len),
             test.as_ref().map_or(0, Encoded::len),
         ],
+        folds: folds.as_ref().map_or(0, |_| members),
         vocab: (encoder.vocab.len(), natural),
         order: encoder.vocab.order(),
         classes: classes
@@ -330,6 +162,7 @@ pub fn encode(
     Ok(ClassifyData {
         train,
         valid,
+        folds,
         test,
         classes,
         encoder,
@@ -339,18 +172,21 @@ pub fn encode(
 }
 
 /// Reads, splits and encodes a classifier's data (`read_split`, then `encode`).
-/// `vocab`: a vocabulary to use as it is instead of one built from the training texts.
+/// `vocab`: a vocabulary to use as it is instead of one built from the training texts;
+/// `members`: the model's recurrent members (member folds need two or more).
+#[allow(clippy::too_many_arguments)]
 pub fn load(
     files: &ClassifyFiles,
     read: &ReadSpec,
     text: &TextSpec,
     plan: &VocabPlan,
     vocab: Option<Vocab>,
+    members: usize,
     seed: u64,
     notice: &mut dyn FnMut(Notice),
 ) -> Result<ClassifyData> {
     let split = read_split(files, read, text.tokenizer, seed, notice)?;
-    encode(split, text, plan, vocab, notice)
+    encode(split, text, plan, vocab, members, notice)
 }
 
 /// The labelled examples of `path`, read as `spec` says and mapped to `classes` (a file to

@@ -1,12 +1,13 @@
 //! Evaluation: a model's confusion matrix and mean cross-entropy on a dataset, and the
 //! scores derived from the matrix (accuracy, macro-F1, per-class precision/recall/F1).
 
-use recur_autograd::Tape;
+use recur_autograd::{Tape, Var};
 use recur_data::{collate, Encoded, Loader, LoaderConfig};
-use recur_layers::ParamStore;
+use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
 
+use crate::classify::members::MemberFolds;
 use crate::classify::model::Model;
 use crate::{Result, TrainError};
 
@@ -74,7 +75,7 @@ impl Scores {
 
 /// Each row's cross-entropy `logsumexp(row) − row[label]` of `logits [N, K]` against
 /// `labels [N]` (each below `k`), in f64.
-fn row_losses(logits: &[f32], labels: &[usize], k: usize) -> Vec<f64> {
+pub(crate) fn row_losses(logits: &[f32], labels: &[usize], k: usize) -> Vec<f64> {
     logits
         .chunks_exact(k)
         .zip(labels)
@@ -194,81 +195,61 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
     Ok(out)
 }
 
-/// The bag's shares of a classifier's logits that [`choose_bag_share`] tries.
-pub const BAG_SHARES: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+/// What [`over_folds`] gives each member's heads of a batch to: the tape, the member's own
+/// heads and the batch's labels.
+type FoldVisit<'a, B> = dyn FnMut(&Tape<B>, Heads, &[usize]) -> Result<()> + 'a;
 
-/// The bag's share of `model`'s logits, chosen on `data` (the validation data) among
-/// [`BAG_SHARES`]: the largest share whose rows' cross-entropy exceeds the lowest-loss
-/// share's by at most one standard error of the excess (paired over the same rows). Both
-/// heads run once over `data` in batches of `batch_size`, and every share mixes their
-/// logits. The cross-entropy, not the run's metric, chooses: it is a proper score of the
-/// mixed probabilities and separates shares that accuracy ties. The standard error is the
-/// one-standard-error rule's: among mixes the validation data cannot tell apart, the one
-/// leaning most on the bag, the simpler model (linear, convex), wins. The rows are paired
-/// (every share is scored on the same texts), so the test is on each row's difference:
-/// the spread of the losses themselves, which is mostly how hard each text is, would call
-/// mixes alike that the data does tell apart.
-pub fn choose_bag_share<B: Backend, M: Model<B>>(
+/// Runs each recurrent member `i` of `model` over its validation fold `folds.valid[i]` of
+/// `data` (the training examples), `batch_size` rows at a time, without gradients, and gives
+/// `visit` each member's own heads of each batch (its recurrent logits and its bag table's,
+/// `[B, K]`) with the batch's labels: every row is judged by the member that did not train
+/// on it.
+pub(crate) fn over_folds<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
     data: &Encoded,
+    folds: &MemberFolds,
     batch_size: usize,
-) -> Result<f64> {
+    visit: &mut FoldVisit<'_, B>,
+) -> Result<()> {
     let k = model.num_classes();
     check_examples(data, k, "validation")?;
-    let (mut recurrent, mut bag) = (Vec::new(), Vec::new());
-    for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
-        let batch = collate(data, idx)?;
-        let tape = Tape::no_grad(store.backend());
-        let heads = model.heads(&tape, store, &batch, None, None)?;
-        let Some(b) = heads.bag else {
-            return Err(TrainError::Invalid(
-                "the model has no bag whose share of the logits could be chosen".into(),
-            ));
-        };
-        recurrent.extend(tape.value(heads.recurrent)?.to_f32_vec()?);
-        bag.extend(tape.value(b)?.to_f32_vec()?);
+    let members = model.members();
+    if folds.valid.len() != members || folds.valid.iter().any(|f| f.len() != folds.valid_rows()) {
+        return Err(TrainError::Invalid(format!(
+            "validation folds of {:?} rows for a model of {members} members: one fold each, all \
+             of one size",
+            folds.valid.iter().map(Vec::len).collect::<Vec<_>>()
+        )));
     }
-    let n = data.len().max(1) as f64;
-    // each share's row losses
-    let losses: Vec<(f64, Vec<f64>)> = BAG_SHARES
-        .iter()
-        .map(|&m| {
-            let mixed: Vec<f32> = recurrent
-                .iter()
-                .zip(&bag)
-                .map(|(&r, &b)| ((1.0 - m) * f64::from(r) + m * f64::from(b)) as f32)
-                .collect();
-            (m, row_losses(&mixed, &data.labels, k))
-        })
-        .collect();
-    let mean = |l: &[f64]| l.iter().sum::<f64>() / n;
-    let best = losses
-        .iter()
-        .map(|(m, l)| (*m, mean(l), l))
-        .filter(|(_, l, _)| l.is_finite())
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .ok_or_else(|| {
-            TrainError::NonFinite(
-                "every mix of the heads has a non-finite validation loss: the parameters hold \
-                 NaN or infinity"
-                    .into(),
-            )
-        })?;
-    // a share the data cannot tell from the best: its rows' excess loss over the best's
-    // is within one standard error of zero (the rows are paired: the same texts)
-    let within = |l: &[f64]| {
-        let d: Vec<f64> = l.iter().zip(best.2).map(|(a, b)| a - b).collect();
-        let m = mean(&d);
-        let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-        m.is_finite() && m <= (var / n).sqrt()
-    };
-    let share = losses
-        .iter()
-        .filter(|(_, l)| within(l))
-        .map(|s| s.0)
-        .fold(best.0, f64::max);
-    Ok(share)
+    let config = LoaderConfig::in_order(batch_size);
+    let loaders = (folds.valid.iter())
+        .map(|f| Loader::over(f.clone(), config, 0))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut steps: Vec<_> = loaders.iter().map(Loader::batches).collect();
+    while let Some(idx) = steps
+        .iter_mut()
+        .map(Iterator::next)
+        .collect::<Option<Vec<_>>>()
+    {
+        let batches = (idx.iter())
+            .map(|i| collate(data, i))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let tape = Tape::no_grad(store.backend());
+        let heads = model.heads_apart(&tape, store, &batches, &vec![None; members], None)?;
+        for (i, batch) in batches.iter().enumerate() {
+            let recurrent = heads.members[i];
+            let bag: Option<Var> = heads.bags.get(i).copied();
+            let own = Heads {
+                recurrent,
+                members: vec![recurrent],
+                bag,
+                bags: bag.into_iter().collect(),
+            };
+            visit(&tape, own, &batch.labels)?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses examples a classifier of `k` classes cannot train or be scored on: a label
@@ -308,27 +289,82 @@ pub fn evaluate<B: Backend, M: Model<B>>(
 ) -> Result<Evaluation> {
     let k = model.num_classes();
     check_examples(data, k, "evaluation")?;
-    let mut confusion = vec![vec![0; k]; k];
-    let mut loss_sum = 0.0;
+    let mut tally = Tally::new(k);
     for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
         let batch = collate(data, idx)?;
         let tape = Tape::no_grad(store.backend());
         let logits = model.logits(&tape, store, &batch, None)?;
-        let loss = tape.cross_entropy(logits, &batch.labels)?;
-        loss_sum += tape.value(loss)?.scalar()? * batch.len() as f64;
-        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, k);
-        for (&t, &p) in batch.labels.iter().zip(&preds) {
-            confusion[t][p] += 1;
+        tally.add(&tape, logits, &batch.labels)?;
+    }
+    tally.evaluation()
+}
+
+/// [`evaluate`] on member folds of `data` (the training examples): each row judged by the
+/// member that validates on it, its recurrent logits and its bag table's mixed as the
+/// model mixes its heads ([`over_folds`]).
+pub fn evaluate_folds<B: Backend, M: Model<B>>(
+    model: &M,
+    store: &ParamStore<B>,
+    data: &Encoded,
+    folds: &MemberFolds,
+    batch_size: usize,
+) -> Result<Evaluation> {
+    let mut tally = Tally::new(model.num_classes());
+    over_folds(
+        model,
+        store,
+        data,
+        folds,
+        batch_size,
+        &mut |tape, heads, labels| {
+            let logits = model.mix(tape, store, heads)?;
+            tally.add(tape, logits, labels)
+        },
+    )?;
+    tally.evaluation()
+}
+
+/// A confusion matrix and summed cross-entropy over the batches seen so far.
+struct Tally {
+    confusion: Vec<Vec<usize>>,
+    loss_sum: f64,
+    rows: usize,
+}
+
+impl Tally {
+    fn new(k: usize) -> Tally {
+        Tally {
+            confusion: vec![vec![0; k]; k],
+            loss_sum: 0.0,
+            rows: 0,
         }
     }
-    let loss = loss_sum / data.len().max(1) as f64;
-    if !loss.is_finite() {
-        return Err(TrainError::NonFinite(format!(
-            "the evaluation loss is {loss}: the parameters hold NaN or infinity"
-        )));
+
+    /// Counts a batch's `logits [B, K]` against its `labels [B]`.
+    fn add<B: Backend>(&mut self, tape: &Tape<B>, logits: Var, labels: &[usize]) -> Result<()> {
+        let loss = tape.cross_entropy(logits, labels)?;
+        self.loss_sum += tape.value(loss)?.scalar()? * labels.len() as f64;
+        self.rows += labels.len();
+        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.confusion.len());
+        for (&t, &p) in labels.iter().zip(&preds) {
+            self.confusion[t][p] += 1;
+        }
+        Ok(())
     }
-    Ok(Evaluation {
-        scores: Scores { confusion },
-        loss,
-    })
+
+    /// The scores and mean loss; a non-finite loss is an error.
+    fn evaluation(self) -> Result<Evaluation> {
+        let loss = self.loss_sum / self.rows.max(1) as f64;
+        if !loss.is_finite() {
+            return Err(TrainError::NonFinite(format!(
+                "the evaluation loss is {loss}: the parameters hold NaN or infinity"
+            )));
+        }
+        Ok(Evaluation {
+            scores: Scores {
+                confusion: self.confusion,
+            },
+            loss,
+        })
+    }
 }

@@ -6,7 +6,7 @@
 //! apart.
 
 use recur_autograd::{Tape, Var};
-use recur_data::Batch;
+use recur_data::{Batch, StratifiedFolds};
 use recur_tensor::Backend;
 
 use crate::{Result, TrainError};
@@ -55,6 +55,37 @@ impl ClassifyBatch {
 impl From<Batch> for ClassifyBatch {
     fn from(batch: Batch) -> Self {
         ClassifyBatch::new(vec![batch])
+    }
+}
+
+/// Validation folds of the training examples, one per recurrent member: member `i`
+/// validates on `valid[i]` and trains on `train[i]`, the rest (indices of the training
+/// examples, ascending). Every fold has as many rows, and every member trains on as many.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberFolds {
+    /// Member `i`'s validation rows.
+    pub valid: Vec<Vec<usize>>,
+    /// Member `i`'s training rows.
+    pub train: Vec<Vec<usize>>,
+}
+
+impl MemberFolds {
+    /// The first `members` folds of `folds`.
+    pub fn new(folds: &StratifiedFolds, members: usize) -> MemberFolds {
+        MemberFolds {
+            valid: (0..members).map(|i| folds.fold(i)).collect(),
+            train: (0..members).map(|i| folds.rest(i)).collect(),
+        }
+    }
+
+    /// Rows each member trains on.
+    pub fn train_rows(&self) -> usize {
+        self.train.first().map_or(0, Vec::len)
+    }
+
+    /// Rows each member validates on.
+    pub fn valid_rows(&self) -> usize {
+        self.valid.first().map_or(0, Vec::len)
     }
 }
 

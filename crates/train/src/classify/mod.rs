@@ -2,6 +2,7 @@
 //! loop, its data, and the recipe of a whole run.
 
 pub(crate) mod autotune;
+pub(crate) mod bag_share;
 pub(crate) mod data;
 pub(crate) mod eval;
 pub(crate) mod init;
@@ -11,4 +12,5 @@ pub(crate) mod preset;
 pub(crate) mod recipe;
 pub(crate) mod records;
 pub(crate) mod sizing;
+pub(crate) mod split;
 pub(crate) mod task;

@@ -52,6 +52,7 @@ impl ClassifyRecipe {
                     train,
                     valid: None,
                     valid_fraction: None,
+                    member_folds: false,
                     test: None,
                     classes: ClassesFrom::Labels,
                     skip_bad_rows: false,
@@ -88,11 +89,12 @@ impl ClassifyRecipe {
     /// for the words' character n-grams) mixed in by validation, [`STRONG_MEMBERS`] members
     /// of both averaged (each its own draw and batch order), skip-gram vectors of the
     /// training texts first (10 passes), words seen 3 times or more, Adam at 0.008 with a
-    /// cosine schedule and clipping at 1.0, batches of 128, 3 epochs, and a tenth of the
-    /// training file held out for validation when no validation file is given. Those are
-    /// the values for about 10,000 training rows: batch, rate, epochs, pruning, skip-gram
-    /// passes and members follow the rows the run is given ([`SizeRule::ALL`]; set
-    /// `training.size_rule` to `None` to keep them as they are).
+    /// cosine schedule and clipping at 1.0, batches of 128, 3 epochs, and, when no validation
+    /// file is given, a tenth of the training file held out for validation by each member, a
+    /// tenth of its own (member folds). Those are the values for about 10,000 training rows:
+    /// batch, rate, epochs, pruning, skip-gram passes and members follow the rows the run is
+    /// given ([`SizeRule::ALL`]; set `training.size_rule` to `None` to keep them as they
+    /// are).
     pub fn strong(mut self) -> ClassifyRecipe {
         let m = &mut self.model;
         m.cell_override = Some(CellKind::Gru);
@@ -119,8 +121,9 @@ impl ClassifyRecipe {
         }
         t.batching.batch_size = 128;
         t.batching.eval_batch_size = 128;
-        if t.files.valid.is_none() && t.files.valid_fraction.is_none() {
-            t.files.valid_fraction = Some(0.1);
+        if t.files.valid.is_none() {
+            t.files.valid_fraction.get_or_insert(0.1);
+            t.files.member_folds = true;
         }
         t.size_rule = Some(SizeRule::ALL);
         self

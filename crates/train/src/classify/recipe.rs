@@ -12,7 +12,9 @@ use recur_tensor::{Backend, CellKind, DType};
 
 use crate::classify::data;
 use crate::classify::init::{copy_encoder, init_embedding};
+use crate::classify::members::MemberFolds;
 use crate::classify::records::ClassifyRecords;
+use crate::classify::split;
 use crate::classify::task::{Classify, Datasets};
 use crate::engine::observer::{FitSummary, Notice, Observer};
 use crate::engine::records::Record;
@@ -177,6 +179,13 @@ impl ClassifyRecipe {
                 ));
             }
         }
+        if t.files.member_folds && t.files.valid.is_none() && t.files.valid_fraction.is_none() {
+            return Err(TrainError::setting(
+                "files.member_folds",
+                "draws each member's validation fold from the training file: needs a \
+                 validation fraction (valid_fraction)",
+            ));
+        }
         match &t.embeddings {
             EmbeddingInit::Random if self.model.freeze_embedding => {
                 return Err(TrainError::setting(
@@ -250,13 +259,21 @@ impl ClassifyRecipe {
         let given_vocab = encoder_run.as_ref().map(|g| g.encoder().vocab.clone());
         let mut notice = |n: Notice| observer.notice(&n);
         let (files, seed) = (&self.training.files, self.training.seed);
-        let split = data::read_split(files, &self.read, self.text.tokenizer, seed, &mut notice)?;
+        let split = split::read_split(files, &self.read, self.text.tokenizer, seed, &mut notice)?;
         let mut sized = self.clone();
         if let Some(s) = sized.size_to(split.train_rows()) {
             notice(s.notice());
         }
         let t = &sized.training;
-        let data = data::encode(split, &self.text, &t.vocab, given_vocab, &mut notice)?;
+        let members = sized.model.members;
+        let data = data::encode(
+            split,
+            &self.text,
+            &t.vocab,
+            given_vocab,
+            members,
+            &mut notice,
+        )?;
         if observer.stop_requested() {
             return Ok(ClassifyRun::not_started(data.encoder.vocab.len()));
         }
@@ -321,6 +338,7 @@ impl ClassifyRecipe {
         let datasets = Datasets {
             train: data.train.clone(),
             valid: data.valid.as_ref(),
+            folds: (data.folds.as_ref()).map(|f| MemberFolds::new(f, model.members.len())),
             test: data.test.as_ref(),
         };
         let task = Classify::new(&model, datasets, t.batching);

@@ -11,8 +11,9 @@ use recur_layers::{ParamStore, Rng};
 use recur_tensor::{Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::eval::{argmax_rows, check_examples, choose_bag_share, evaluate, Metric};
-use crate::classify::members::{member_seed, members_loss, ClassifyBatch};
+use crate::classify::bag_share::{choose_bag_share, choose_bag_share_folds};
+use crate::classify::eval::{argmax_rows, check_examples, evaluate, evaluate_folds, Metric};
+use crate::classify::members::{member_seed, members_loss, ClassifyBatch, MemberFolds};
 use crate::classify::model::Model;
 use crate::classify::records::{ClassifyEval, ClassifyRecords, ClassifyTally};
 use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
@@ -85,6 +86,9 @@ pub struct Datasets<'a> {
     pub train: Arc<Encoded>,
     /// Validation examples: evaluated after every epoch; they choose the best model.
     pub valid: Option<&'a Encoded>,
+    /// Or validation folds of the training examples, one per recurrent member, which
+    /// trains on the rest: each fold is judged by its own member.
+    pub folds: Option<MemberFolds>,
     /// Test examples: evaluated after every epoch for reporting only.
     pub test: Option<&'a Encoded>,
 }
@@ -95,6 +99,7 @@ impl<'a> Datasets<'a> {
         Datasets {
             train: Arc::new(train),
             valid: None,
+            folds: None,
             test: None,
         }
     }
@@ -104,6 +109,23 @@ impl<'a> Datasets<'a> {
         Datasets {
             valid: Some(valid),
             ..self
+        }
+    }
+
+    /// The same with validation folds of the training examples, one per recurrent member
+    /// (each validates on its fold and trains on the rest).
+    pub fn with_folds(self, folds: MemberFolds) -> Self {
+        Datasets {
+            folds: Some(folds),
+            ..self
+        }
+    }
+
+    /// Rows each recurrent member trains on.
+    fn member_rows(&self) -> usize {
+        match &self.folds {
+            Some(f) => f.train_rows(),
+            None => self.train.len(),
         }
     }
 
@@ -182,7 +204,7 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
     }
 
     fn has_validation(&self) -> bool {
-        self.data.valid.is_some()
+        self.data.valid.is_some() || self.data.folds.is_some()
     }
 
     fn metric_name(&self) -> &'static str {
@@ -191,30 +213,44 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
 
     fn batches_per_epoch(&self) -> usize {
         self.data
-            .train
-            .len()
+            .member_rows()
             .div_ceil(self.config.batch_size.max(1))
     }
 
     fn epoch_samples(&self) -> usize {
-        self.data.train.len()
+        self.data.member_rows()
     }
 
     fn samples_per_batch(&self) -> usize {
         self.config.batch_size
     }
 
-    /// Each recurrent member's batches in an order of its own ([`member_seed`]), zipped
-    /// step by step.
+    /// Each recurrent member's batches in an order of its own ([`member_seed`]), of the rows
+    /// outside its validation fold where it has one, zipped step by step.
     fn batches(&self, epoch: usize, skip: usize) -> Result<Batches<ClassifyBatch>> {
         self.config.validate()?;
         check_examples(&self.data.train, self.model.num_classes(), "training")?;
-        let mut streams = (0..self.model.members().max(1))
+        let members = self.model.members().max(1);
+        if let Some(f) = self
+            .data
+            .folds
+            .as_ref()
+            .filter(|f| f.train.len() != members)
+        {
+            return Err(TrainError::Invalid(format!(
+                "{} validation folds for a model of {members} members: one each",
+                f.train.len()
+            )));
+        }
+        let mut streams = (0..members)
             .map(|i| {
                 let seed = member_seed(self.config.seed, i);
                 let order = LoaderConfig::shuffled(self.config.batch_size, seed);
-                let n = self.data.train.len();
-                let loader = Loader::new(n, order, epoch as u64)?.skip_batches(skip);
+                let rows = match &self.data.folds {
+                    Some(f) => f.train[i].clone(),
+                    None => (0..self.data.train.len()).collect(),
+                };
+                let loader = Loader::over(rows, order, epoch as u64)?.skip_batches(skip);
                 Ok(Prefetch::start(self.data.train.clone(), loader, 4))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -313,21 +349,33 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
     /// Chooses the bag's share of the logits on the validation data (a model with a bag
     /// and validation data only; without validation the share stays as it is).
     fn calibrate(&self, store: &mut ParamStore<B>) -> Result<()> {
-        if let (Some(bag), Some(valid)) = (self.model.bag(), self.data.valid) {
-            let eb = self.config.eval_batch_size;
-            let share = choose_bag_share(self.model, store, valid, eb)?;
-            bag.set_share(store, share)?;
-        }
-        Ok(())
+        let Some(bag) = self.model.bag() else {
+            return Ok(());
+        };
+        let eb = self.config.eval_batch_size;
+        let share = match (&self.data.folds, self.data.valid) {
+            (Some(folds), _) => {
+                choose_bag_share_folds(self.model, store, &self.data.train, folds, eb)?
+            }
+            (None, Some(valid)) => choose_bag_share(self.model, store, valid, eb)?,
+            (None, None) => return Ok(()),
+        };
+        Ok(bag.set_share(store, share)?)
     }
 
     fn evaluate(&self, store: &ParamStore<B>, _train_loss: f64) -> Result<Evaluated<ClassifyEval>> {
         let eb = self.config.eval_batch_size;
-        let valid = self
-            .data
-            .valid
-            .map(|v| evaluate(self.model, store, v, eb))
-            .transpose()?;
+        let valid = match (&self.data.folds, self.data.valid) {
+            (Some(folds), _) => Some(evaluate_folds(
+                self.model,
+                store,
+                &self.data.train,
+                folds,
+                eb,
+            )?),
+            (None, Some(v)) => Some(evaluate(self.model, store, v, eb)?),
+            (None, None) => None,
+        };
         let test = self
             .data
             .test

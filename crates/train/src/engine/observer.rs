@@ -55,8 +55,11 @@ pub enum Notice {
     ClassifyData {
         /// The training file.
         train_file: PathBuf,
-        /// Training, validation and test rows.
+        /// Training, validation and test rows (with member folds: each member's).
         rows: [usize; 3],
+        /// Recurrent members that each validate on a fold of their own of the training file
+        /// and train on the rest (0: one validation part for the whole model).
+        folds: usize,
         /// Tokens of the vocabulary, and how many of them the data gave (the rest pads it).
         vocab: (usize, usize),
         /// Its numbering.

@@ -28,6 +28,7 @@ impl fmt::Display for Notice {
             Notice::ClassifyData {
                 train_file,
                 rows,
+                folds,
                 vocab,
                 order,
                 classes,
@@ -38,9 +39,13 @@ impl fmt::Display for Notice {
                 } else {
                     String::new()
                 };
+                let each = match folds {
+                    0 => String::new(),
+                    n => format!(" for each of {n} members, each its own validation fold"),
+                };
                 writeln!(
                     f,
-                    "{} train rows ({}), {} validation rows, {} test rows, vocab {} tokens \
+                    "{} train rows ({}), {} validation rows{each}, {} test rows, vocab {} tokens \
                      ({}{natural}), {seconds:.2}s",
                     rows[0],
                     train_file.display(),

@@ -19,9 +19,9 @@ pub use config::AutotuneConfig;
 pub use space::Choices;
 pub use state::{AutotuneReport, TrialRecord};
 
-use crate::classify::data;
 use crate::classify::recipe::ClassifyRecipe;
 use crate::classify::records::{ClassifyEpoch, ClassifyRecords};
+use crate::classify::split;
 use crate::engine::observer::{Notice, Observer};
 use crate::engine::records::EpochRecord;
 use crate::run::{Entry, RunWriter};
@@ -121,7 +121,7 @@ impl ClassifyRecipe {
         // the data is read once first: bad splits are refused before anything is written
         let t = &base.training;
         let mut notice = |n: Notice| observer.notice(&n);
-        let split = data::read_split(
+        let split = split::read_split(
             &t.files,
             &base.read,
             base.text.tokenizer,
