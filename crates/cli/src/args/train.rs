@@ -70,9 +70,9 @@ pub enum Preset {
     /// validation, 4 members of both averaged (each its own draw and batch order), words
     /// seen at least 3 times, Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3
     /// epochs of batches of 128, the best epoch by a 10% validation fold of each member's own
-    /// (unless --valid is given); batch, rate, epochs, pruning, skip-gram passes, members (fewer above 12,000
-    /// training rows) and the validation score that keeps the best epoch (accuracy below 800
-    /// training rows, cross-entropy from there) sized by the rows.
+    /// (unless --valid is given); batch, rate, epochs, pruning, skip-gram passes, members
+    /// (fewer above 12,000 training rows) and the validation score that keeps the best epoch
+    /// (accuracy below 800 training rows, cross-entropy from there) sized by the rows.
     Strong,
 }
 
