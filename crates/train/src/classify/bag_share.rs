@@ -45,7 +45,7 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
 }
 
 /// [`choose_bag_share`] on member folds of `data` (the training examples): each member's
-/// own heads judge its own fold ([`over_folds`]).
+/// own heads judge its own fold (`over_folds`).
 pub fn choose_bag_share_folds<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,

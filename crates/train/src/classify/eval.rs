@@ -301,7 +301,7 @@ pub fn evaluate<B: Backend, M: Model<B>>(
 
 /// [`evaluate`] on member folds of `data` (the training examples): each row judged by the
 /// member that validates on it, its recurrent logits and its bag table's mixed as the
-/// model mixes its heads ([`over_folds`]).
+/// model mixes its heads (`over_folds`).
 pub fn evaluate_folds<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
