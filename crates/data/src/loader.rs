@@ -164,6 +164,16 @@ impl Loader {
         })
     }
 
+    /// Batches of `batch_size` over the examples `indices` of `data`, shortest text first
+    /// (ties in the given order), for evaluation: each batch's rows have similar lengths, so
+    /// what pads a batch to its longest row is small and large batches stay cheap. An index
+    /// outside `data` sorts first and is refused when its batch is collated.
+    pub fn by_length(data: &Encoded, indices: Vec<usize>, batch_size: usize) -> Result<Loader> {
+        let mut order = indices;
+        order.sort_by_key(|&i| data.ids.get(i).map_or(0, Vec::len));
+        Loader::over(order, LoaderConfig::in_order(batch_size), 0)
+    }
+
     /// This loader without its first `batches` batches (resuming inside an epoch).
     pub fn skip_batches(mut self, batches: usize) -> Loader {
         let n = (batches * self.batch_size).min(self.order.len());

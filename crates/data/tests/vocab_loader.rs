@@ -202,3 +202,22 @@ fn parallel_vocab_equals_sequential_counting() {
         }
     }
 }
+
+#[test]
+fn evaluation_batches_group_texts_of_like_length() {
+    let lengths = [5, 1, 3, 1, 5, 2, 3];
+    let data = Encoded {
+        labels: vec![0; lengths.len()],
+        ids: lengths.iter().map(|&n| vec![1; n]).collect(),
+    };
+    let loader = Loader::by_length(&data, vec![6, 0, 1, 2, 3, 4, 5], 3).unwrap();
+    let batches: Vec<Vec<usize>> = loader.batches().map(<[usize]>::to_vec).collect();
+    // shortest first, ties in the given order, every row once
+    assert_eq!(batches, [vec![1, 3, 5], vec![6, 2, 0], vec![4]]);
+    // an index outside the data is kept, and refused when its batch is collated
+    let loader = Loader::by_length(&data, vec![0, 9], 2).unwrap();
+    let idx: Vec<&[usize]> = loader.batches().collect();
+    assert_eq!(idx, [&[9, 0][..]]);
+    assert!(collate(&data, idx[0]).is_err());
+    assert!(Loader::by_length(&data, vec![0], 0).is_err());
+}

@@ -151,48 +151,38 @@ impl Classifier {
         self.with_bag(tape, store, members, tokens, lengths)
     }
 
-    /// The heads of a training step whose members learn from batches of their own: member
-    /// `i`'s logits and its bag table's of `batches[i]` (`(tokens [B_i, T_i], lengths
-    /// [B_i])`, with `deltas[i] [B_i, T_i, E]` added to its embedded tokens where given);
-    /// `recurrent` and `bag` are member 0's (the only logits of batch 0). One batch and delta
-    /// per member.
-    pub fn forward_apart<B: Backend>(
+    /// Member `i`'s heads of a padded batch of its own (`tokens [B, T]`, `lengths [B]`): its
+    /// recurrent logits and its bag table's `[B, K]` (`recurrent`, `members[0]`, `bag` and
+    /// `bags[0]`), with `delta [B, T, E]` added to its embedded tokens where given. Members
+    /// share no trained parameter, so a training step runs each on a tape of its own.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_member<B: Backend>(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
-        batches: &[(&[usize], &[usize])],
-        deltas: &[Option<Var>],
+        i: usize,
+        tokens: &[usize],
+        lengths: &[usize],
+        delta: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> Result<Heads> {
-        if batches.len() != self.members.len() || deltas.len() != self.members.len() {
+        let Some(member) = self.members.get(i) else {
             return Err(LayerError::Config(format!(
-                "{} batches and {} perturbations for {} members: one each",
-                batches.len(),
-                deltas.len(),
+                "member {i} of a model of {} members",
                 self.members.len()
             )));
-        }
-        let mut train_rng = train_rng;
-        let mut members = Vec::with_capacity(batches.len());
-        for ((member, &(tokens, lengths)), &delta) in self.members.iter().zip(batches).zip(deltas) {
-            let (b, t) = self.check_batch(tokens, lengths)?;
-            let batch = (tokens, lengths, b, t);
-            let rng = train_rng.as_deref_mut();
-            members.push(member.forward(tape, store, &self.config, batch, delta, rng)?);
-        }
-        let bags = match &self.bag {
-            Some(bag) => batches
-                .iter()
-                .enumerate()
-                .map(|(i, &(tokens, lengths))| bag.forward_member(tape, store, i, tokens, lengths))
-                .collect::<Result<Vec<_>>>()?,
-            None => Vec::new(),
         };
+        let (b, t) = self.check_batch(tokens, lengths)?;
+        let batch = (tokens, lengths, b, t);
+        let recurrent = member.forward(tape, store, &self.config, batch, delta, train_rng)?;
+        let bag = (self.bag.as_ref())
+            .map(|bag| bag.forward_member(tape, store, i, tokens, lengths))
+            .transpose()?;
         Ok(Heads {
-            recurrent: members[0],
-            members,
-            bag: bags.first().copied(),
-            bags,
+            recurrent,
+            members: vec![recurrent],
+            bag,
+            bags: bag.into_iter().collect(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! names (`members.{i}.…`, the first under the lesson's) with its own bag table, drawn
 //! apart; the recurrent logits are the mean of the members', the bag's the mean of its
 //! tables' (and its folded table their mean), mixed after; in training each member reads
-//! its own batch (`forward_apart`); the inference path (`forward_tabled`) gives the training
+//! its own batch (`forward_member`); the inference path (`forward_tabled`) gives the training
 //! path's logits; a config without the field reads as one member.
 
 use recur_autograd::Tape;
@@ -117,34 +117,39 @@ fn in_training_each_member_reads_its_own_batch() {
     set_tables(m.bag.as_ref().unwrap(), &mut store);
     let other: ([usize; 6], [usize; 2]) = ([4, 4, 8, 6, 0, 0], [3, 1]);
     let tape = Tape::new(&Cpu);
-    let apart = m
-        .forward_apart(
-            &tape,
-            &store,
-            &[(&TOKENS, &LENGTHS), (&other.0, &other.1)],
-            &[None, None],
-            None,
-        )
-        .unwrap();
+    let apart = |i: usize, tokens: &[usize], lengths: &[usize]| {
+        m.forward_member(&tape, &store, i, tokens, lengths, None, None)
+            .unwrap()
+    };
+    let (zero, one) = (apart(0, &TOKENS, &LENGTHS), apart(1, &other.0, &other.1));
     let on = |tokens: &[usize], lengths: &[usize]| {
         m.forward_heads(&tape, &store, tokens, lengths, None, None)
             .unwrap()
     };
     let (first, second) = (on(&TOKENS, &LENGTHS), on(&other.0, &other.1));
     assert_eq!(
-        values(&tape, apart.members[0]),
+        values(&tape, zero.recurrent),
         values(&tape, first.members[0])
     );
     assert_eq!(
-        values(&tape, apart.members[1]),
+        values(&tape, one.recurrent),
         values(&tape, second.members[1])
     );
-    assert_eq!(values(&tape, apart.bags[0]), values(&tape, first.bags[0]));
-    assert_eq!(values(&tape, apart.bags[1]), values(&tape, second.bags[1]));
-    assert_eq!(apart.recurrent, apart.members[0]);
-    // one batch per member
+    assert_eq!(
+        values(&tape, zero.bag.unwrap()),
+        values(&tape, first.bags[0])
+    );
+    assert_eq!(
+        values(&tape, one.bag.unwrap()),
+        values(&tape, second.bags[1])
+    );
+    assert_eq!(
+        (one.members, one.bags),
+        (vec![one.recurrent], vec![one.bag.unwrap()])
+    );
+    // a member the model does not have
     assert!(m
-        .forward_apart(&tape, &store, &[(&TOKENS, &LENGTHS)], &[None], None)
+        .forward_member(&tape, &store, 2, &TOKENS, &LENGTHS, None, None)
         .is_err());
 }
 

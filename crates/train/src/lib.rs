@@ -77,7 +77,7 @@ pub use engine::records::{
     records_from_jsonl, records_to_jsonl, EarlyStop, EpochRecord, Interrupted, Record, Records,
     Report,
 };
-pub use engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
+pub use engine::task::{Batches, Evaluated, Judged, ReportUnit, Stepped, Task};
 pub use engine::Trainer;
 pub use error::{Result, TrainError};
 pub use infer::generator::{Generator, Perplexity, Prompt};

@@ -51,14 +51,7 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
     };
     let mut task = Classify::new(&m, datasets, config);
     let mut r = rng(1);
-    let tape = Tape::new(&Cpu);
-    let (loss, _) = task.forward(&tape, &store, &step, &mut r).unwrap();
-    let clean = tape.value(loss).unwrap().scalar().unwrap();
-    let first = tape.backward(loss).unwrap();
-    let extra = task
-        .extra_grads(&store, &step, &first, &mut r)
-        .unwrap()
-        .expect("a second loss");
+    let stepped = task.step(&store, &step, &mut r).unwrap();
 
     // the same by hand: the gradient at the embedding, scaled to ε per text
     let (b, t) = (batch.len(), batch.tokens.len() / batch.len());
@@ -76,13 +69,14 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
         )
         .unwrap();
     let l = probe.cross_entropy(logits, &batch.labels).unwrap();
-    let g = probe
-        .backward(l)
-        .unwrap()
-        .get(delta)
-        .unwrap()
-        .to_f64_vec()
-        .unwrap();
+    let clean = probe.value(l).unwrap().scalar().unwrap();
+    assert!(
+        (stepped.loss - clean).abs() < 1e-12,
+        "{} vs {clean}",
+        stepped.loss
+    );
+    let clean_grads = probe.backward(l).unwrap();
+    let g = clean_grads.get(delta).unwrap().to_f64_vec().unwrap();
     let mut moved = g.clone();
     for text in moved.chunks_mut(t * 4) {
         let norm = text.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -98,27 +92,23 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
     let l = at.cross_entropy(logits, &batch.labels).unwrap();
     let adversarial = at.value(l).unwrap().scalar().unwrap();
     assert!(adversarial > clean, "{adversarial} is not above {clean}");
-    let want = at.backward(l).unwrap();
+    let adversarial_grads = at.backward(l).unwrap();
+    // the step's gradients: the clean loss's and the moved loss's
+    let grad = |g: &recur_autograd::Grads<Cpu>, id: usize| {
+        g.dense(id).unwrap().unwrap().to_f64_vec().unwrap()
+    };
     for (id, name, _) in store.iter() {
-        let (a, w) = (
-            extra
-                .dense(id.index())
-                .unwrap()
-                .unwrap()
-                .to_f64_vec()
-                .unwrap(),
-            want.dense(id.index())
-                .unwrap()
-                .unwrap()
-                .to_f64_vec()
-                .unwrap(),
-        );
-        for (x, y) in a.iter().zip(&w) {
+        let got = grad(&stepped.grads, id.index());
+        let want = (grad(&clean_grads, id.index()).iter())
+            .zip(grad(&adversarial_grads, id.index()))
+            .map(|(a, b)| a + b)
+            .collect::<Vec<_>>();
+        for (x, y) in got.iter().zip(&want) {
             assert!((x - y).abs() < 1e-12, "{name}: {x} vs {y}");
         }
     }
 
-    // off: no second loss
+    // off: no second loss, the clean loss's gradients alone
     let mut plain = Classify::new(
         &m,
         Datasets {
@@ -129,11 +119,11 @@ fn the_second_loss_moves_each_text_by_epsilon_up_the_gradient() {
         },
         ClassifyConfig::new(6),
     );
-    let tape = Tape::new(&Cpu);
-    let (loss, _) = plain.forward(&tape, &store, &step, &mut r).unwrap();
-    let first = tape.backward(loss).unwrap();
-    assert!(plain
-        .extra_grads(&store, &step, &first, &mut r)
-        .unwrap()
-        .is_none());
+    let off = plain.step(&store, &step, &mut r).unwrap();
+    for (id, name, _) in store.iter() {
+        let (got, want) = (grad(&off.grads, id.index()), grad(&clean_grads, id.index()));
+        for (x, y) in got.iter().zip(&want) {
+            assert!((x - y).abs() < 1e-12, "{name}: {x} vs {y}");
+        }
+    }
 }

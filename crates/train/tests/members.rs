@@ -80,23 +80,43 @@ fn each_member_learns_from_batches_of_its_own_on_its_own_loss() {
     // skipping batches (a resumed epoch) skips them for every member
     let resumed = self::steps(&task, 2);
     assert_eq!(resumed.as_slice(), &steps[2..]);
-    // the loss: every member's and its bag table's cross-entropy on its own batch
+    // the loss: every member's and its bag table's cross-entropy on its own batch, each
+    // member on a tape of its own; the gradients are those of the sum on one tape
     let step = &steps[0];
-    let tape = Tape::new(&Cpu);
-    let (loss, _) = task.forward(&tape, &store, step, &mut rng(1)).unwrap();
-    let got = tape.value(loss).unwrap().scalar().unwrap();
-    let mut want = 0.0;
+    let got = task.step(&store, step, &mut rng(1)).unwrap();
+    let joint = Tape::new(&Cpu);
+    let mut sum = None;
     for (i, b) in step.batches.iter().enumerate() {
-        let probe = Tape::new(&Cpu);
         let heads = m
-            .forward_heads(&probe, &store, &b.tokens, &b.lengths, None, None)
+            .forward_heads(&joint, &store, &b.tokens, &b.lengths, None, None)
             .unwrap();
         for logits in [heads.members[i], heads.bags[i]] {
-            let ce = probe.cross_entropy(logits, &b.labels).unwrap();
-            want += probe.value(ce).unwrap().scalar().unwrap();
+            let ce = joint.cross_entropy(logits, &b.labels).unwrap();
+            sum = Some(sum.map_or(ce, |s| joint.add(s, ce).unwrap()));
         }
     }
-    assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+    let sum = sum.unwrap();
+    let want = joint.value(sum).unwrap().scalar().unwrap();
+    assert!((got.loss - want).abs() < 1e-10, "{} vs {want}", got.loss);
+    let want = joint.backward(sum).unwrap();
+    for (id, name, _) in store.iter() {
+        let (a, w) = (got.grads.dense(id.index()), want.dense(id.index()));
+        let (a, w) = (a.unwrap().map(|t| t.to_f64_vec().unwrap()), w.unwrap());
+        let w = w.map(|t| t.to_f64_vec().unwrap());
+        assert_eq!(a.is_some(), w.is_some(), "{name}");
+        for (x, y) in a.unwrap_or_default().iter().zip(&w.unwrap_or_default()) {
+            assert!((x - y).abs() < 1e-12, "{name}: {x} vs {y}");
+        }
+    }
+    // the running accuracy counts the first member's batch, by that member mixed with its
+    // bag table
+    let probe = Tape::new(&Cpu);
+    let b = &step.batches[0];
+    let heads = Model::member_heads(&m, &probe, &store, 0, b, None, None).unwrap();
+    let logits = Model::mix(&m, &probe, &store, heads).unwrap();
+    let preds = recur_train::argmax_rows(&probe.value(logits).unwrap().to_f32_vec().unwrap(), 3);
+    let correct = preds.iter().zip(&b.labels).filter(|(p, l)| p == l).count();
+    assert_eq!(got.tally.correct, correct);
 }
 
 #[test]
@@ -139,16 +159,7 @@ fn each_member_validates_on_a_fold_of_its_own_and_trains_on_the_rest() {
     for (i, fold) in folds.valid.iter().enumerate() {
         let batch = collate(&train, fold).unwrap();
         let tape = Tape::no_grad(&Cpu);
-        let batches: Vec<_> = (0..3).map(|_| batch.clone()).collect();
-        let heads = m
-            .heads_apart(&tape, &store, &batches, &[None, None, None], None)
-            .unwrap();
-        let own = recur_layers::Heads {
-            recurrent: heads.members[i],
-            members: vec![heads.members[i]],
-            bag: Some(heads.bags[i]),
-            bags: vec![heads.bags[i]],
-        };
+        let own = Model::member_heads(&m, &tape, &store, i, &batch, None, None).unwrap();
         let logits = Model::mix(&m, &tape, &store, own).unwrap();
         let l = tape.cross_entropy(logits, &batch.labels).unwrap();
         loss += tape.value(l).unwrap().scalar().unwrap() * batch.len() as f64;
@@ -166,4 +177,23 @@ fn each_member_validates_on_a_fold_of_its_own_and_trains_on_the_rest() {
     assert!(evaluate_folds(&m, &store, &train, &two, 3).is_err());
     let task = Classify::new(&m, datasets(&train).with_folds(two), ClassifyConfig::new(8));
     assert!(Task::<Cpu>::batches(&task, 0, 0).is_err());
+}
+
+#[test]
+fn predictions_come_back_in_the_data_order_whatever_the_batching() {
+    // evaluation batches texts of like length together; the logits keep the data's order
+    let train = data();
+    let mut store = ParamStore::new(&Cpu, DType::F64);
+    let m = model(3, &mut store);
+    let batched = recur_train::predict_logits(&m, &store, &train, 7).unwrap();
+    assert_eq!(batched.len(), train.len() * 3);
+    for (i, row) in batched.chunks_exact(3).enumerate() {
+        let tape = Tape::no_grad(&Cpu);
+        let one = collate(&train, &[i]).unwrap();
+        let logits = Model::logits(&m, &tape, &store, &one, None).unwrap();
+        let want = tape.value(logits).unwrap().to_f32_vec().unwrap();
+        for (a, b) in row.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "text {i}: {a} vs {b}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use recur_layers::{rng, ParamId, ParamStore, Rng, Sgd, SgdConfig};
 use recur_tensor::{DType, Tensor};
 use recur_train::{
     records_from_jsonl, Batches, Ending, EpochStats, Evaluated, Finished, Judged, Observer, Record,
-    Records, ReportUnit, RunOutput, Silent, Task, TrainConfig, Trainer,
+    Records, ReportUnit, RunOutput, Silent, Stepped, Task, TrainConfig, Trainer,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,16 +115,20 @@ impl Task<Cpu> for MeanTask {
     fn rows<'b>(&self, _batch: &'b Vec<f64>) -> &'b [usize] {
         &[]
     }
-    fn forward(
+    fn step(
         &mut self,
-        tape: &Tape<Cpu>,
         store: &ParamStore<Cpu>,
         batch: &Vec<f64>,
         _rng: &mut Rng,
-    ) -> recur_train::Result<(Var, Near)> {
-        let (loss, mu) = self.loss(tape, store, batch);
+    ) -> recur_train::Result<Stepped<Cpu, Near>> {
+        let tape = Tape::new(&Cpu);
+        let (loss, mu) = self.loss(&tape, store, batch);
         let near = batch.iter().filter(|x| (*x - mu).abs() < 0.5).count();
-        Ok((loss, Near { near }))
+        Ok(Stepped {
+            loss: tape.value(loss)?.scalar()?,
+            grads: tape.backward(loss)?,
+            tally: Near { near },
+        })
     }
     fn evaluate(
         &self,

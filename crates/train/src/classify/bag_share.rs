@@ -3,7 +3,7 @@
 //! validation part or on members' folds.
 
 use recur_autograd::Tape;
-use recur_data::{collate, Encoded, Loader, LoaderConfig};
+use recur_data::{collate, Encoded, Loader};
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 
@@ -35,7 +35,7 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
     let k = model.num_classes();
     check_examples(data, k, "validation")?;
     let mut rows = HeadRows::default();
-    for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
+    for idx in Loader::by_length(data, (0..data.len()).collect(), batch_size)?.batches() {
         let batch = collate(data, idx)?;
         let tape = Tape::no_grad(store.backend());
         let heads = model.heads(&tape, store, &batch, None, None)?;

@@ -2,7 +2,7 @@
 //! scores derived from the matrix (accuracy, macro-F1, per-class precision/recall/F1).
 
 use recur_autograd::{Tape, Var};
-use recur_data::{collate, Encoded, Loader, LoaderConfig};
+use recur_data::{collate, Encoded, Loader};
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
@@ -178,19 +178,31 @@ impl std::str::FromStr for Metric {
 }
 
 /// The logits of every example of `data`, in order, run in batches of `batch_size` (no
-/// gradients, no dropout): `[N, K]` row-major.
+/// gradients, no dropout; shortest texts batched together): `[N, K]` row-major.
 pub fn predict_logits<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
     data: &Encoded,
     batch_size: usize,
 ) -> Result<Vec<f32>> {
-    let mut out = Vec::with_capacity(data.len() * model.num_classes());
-    for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
+    let k = model.num_classes();
+    let mut out = vec![0.0; data.len() * k];
+    for idx in Loader::by_length(data, (0..data.len()).collect(), batch_size)?.batches() {
         let batch = collate(data, idx)?;
         let tape = Tape::no_grad(store.backend());
-        let logits = model.logits(&tape, store, &batch, None)?;
-        out.extend(tape.value(logits)?.to_f32_vec()?);
+        let logits = tape
+            .value(model.logits(&tape, store, &batch, None)?)?
+            .to_f32_vec()?;
+        if logits.len() != idx.len() * k {
+            return Err(TrainError::Invalid(format!(
+                "the model gave {} logits for {} texts of {k} classes",
+                logits.len(),
+                idx.len()
+            )));
+        }
+        for (&i, row) in idx.iter().zip(logits.chunks_exact(k)) {
+            out[i * k..(i + 1) * k].copy_from_slice(row);
+        }
     }
     Ok(out)
 }
@@ -215,37 +227,17 @@ pub(crate) fn over_folds<B: Backend, M: Model<B>>(
     let k = model.num_classes();
     check_examples(data, k, "validation")?;
     let members = model.members();
-    if folds.valid.len() != members || folds.valid.iter().any(|f| f.len() != folds.valid_rows()) {
+    if folds.valid.len() != members {
         return Err(TrainError::Invalid(format!(
-            "validation folds of {:?} rows for a model of {members} members: one fold each, all \
-             of one size",
-            folds.valid.iter().map(Vec::len).collect::<Vec<_>>()
+            "{} validation folds for a model of {members} members: one each",
+            folds.valid.len()
         )));
     }
-    let config = LoaderConfig::in_order(batch_size);
-    let loaders = (folds.valid.iter())
-        .map(|f| Loader::over(f.clone(), config, 0))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut steps: Vec<_> = loaders.iter().map(Loader::batches).collect();
-    while let Some(idx) = steps
-        .iter_mut()
-        .map(Iterator::next)
-        .collect::<Option<Vec<_>>>()
-    {
-        let batches = (idx.iter())
-            .map(|i| collate(data, i))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let tape = Tape::no_grad(store.backend());
-        let heads = model.heads_apart(&tape, store, &batches, &vec![None; members], None)?;
-        for (i, batch) in batches.iter().enumerate() {
-            let recurrent = heads.members[i];
-            let bag: Option<Var> = heads.bags.get(i).copied();
-            let own = Heads {
-                recurrent,
-                members: vec![recurrent],
-                bag,
-                bags: bag.into_iter().collect(),
-            };
+    for (i, fold) in folds.valid.iter().enumerate() {
+        for idx in Loader::by_length(data, fold.clone(), batch_size)?.batches() {
+            let batch = collate(data, idx)?;
+            let tape = Tape::no_grad(store.backend());
+            let own = model.member_heads(&tape, store, i, &batch, None, None)?;
             visit(&tape, own, &batch.labels)?;
         }
     }
@@ -279,8 +271,8 @@ pub(crate) fn check_examples(data: &Encoded, k: usize, part: &str) -> Result<()>
     Ok(())
 }
 
-/// Runs `model` over `data` in file order, `batch_size` rows at a time, without gradients.
-/// A label outside the model's classes, or a non-finite loss, is an error.
+/// Runs `model` over `data`, `batch_size` rows at a time (shortest texts together), without
+/// gradients. A label outside the model's classes, or a non-finite loss, is an error.
 pub fn evaluate<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
@@ -290,7 +282,7 @@ pub fn evaluate<B: Backend, M: Model<B>>(
     let k = model.num_classes();
     check_examples(data, k, "evaluation")?;
     let mut tally = Tally::new(k);
-    for idx in Loader::new(data.len(), LoaderConfig::in_order(batch_size), 0)?.batches() {
+    for idx in Loader::by_length(data, (0..data.len()).collect(), batch_size)?.batches() {
         let batch = collate(data, idx)?;
         let tape = Tape::no_grad(store.backend());
         let logits = model.logits(&tape, store, &batch, None)?;

@@ -1,13 +1,11 @@
 //! How the recurrent members of one classifier learn apart: each from batches of its own
 //! ([`ClassifyBatch`], drawn in an order seeded for the member, [`member_seed`]), on its own
-//! loss ([`members_loss`]). Members that saw the same batches stayed alike: seeds of the
+//! loss (`classify/step.rs`). Members that saw the same batches stayed alike: seeds of the
 //! preset averaged gain 0.5 points of test accuracy on train_sample.csv, and 0.2 when only
 //! their initial draws differ (docs/results.md); the batch order is what sets a seed's model
 //! apart.
 
-use recur_autograd::{Tape, Var};
 use recur_data::{Batch, StratifiedFolds};
-use recur_tensor::Backend;
 
 use crate::{Result, TrainError};
 
@@ -93,32 +91,6 @@ impl MemberFolds {
 /// member's is the run's own (a one-member model batches as it always has).
 pub fn member_seed(seed: u64, member: usize) -> u64 {
     seed ^ (member as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-/// The sum of each member's cross-entropy (`members`: its logits, of its recurrent part or
-/// its bag table) on its own batch's labels: each member learns on its own loss, as members
-/// of an ensemble trained apart do.
-pub(crate) fn members_loss<B: Backend>(
-    tape: &Tape<B>,
-    members: &[Var],
-    batches: &[Batch],
-) -> Result<Var> {
-    if members.is_empty() || members.len() != batches.len() {
-        return Err(TrainError::Invalid(format!(
-            "{} members' logits for {} batches",
-            members.len(),
-            batches.len()
-        )));
-    }
-    let mut loss: Option<Var> = None;
-    for (&m, batch) in members.iter().zip(batches) {
-        let term = tape.cross_entropy(m, &batch.labels)?;
-        loss = Some(match loss {
-            None => term,
-            Some(l) => tape.add(l, term)?,
-        });
-    }
-    loss.ok_or_else(|| TrainError::Invalid("no recurrent member's logits".into()))
 }
 
 #[cfg(test)]

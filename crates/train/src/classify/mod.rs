@@ -13,4 +13,5 @@ pub(crate) mod recipe;
 pub(crate) mod records;
 pub(crate) mod sizing;
 pub(crate) mod split;
+pub(crate) mod step;
 pub(crate) mod task;

@@ -6,7 +6,7 @@ use recur_layers::{Classifier, Heads, NgramBag, ParamStore, Rng};
 use recur_tensor::Backend;
 
 /// A classifier over padded batches of token ids.
-pub trait Model<B: Backend> {
+pub trait Model<B: Backend>: Sync {
     /// Logits `[B, K]` of `batch` (`tokens [B, T]`, `lengths [B]`); `train_rng` is given in
     /// training, for dropout.
     fn logits(
@@ -51,24 +51,23 @@ pub trait Model<B: Backend> {
         1
     }
 
-    /// The heads of a training step: member `i`'s logits of `batches[i]` (with `deltas[i]`
-    /// added to its embedded tokens where given), the bag's of `batches[0]`; `recurrent` is
-    /// member 0's. One batch and delta per member ([`Model::members`]); the default (one
-    /// member): [`Model::heads`] of the one batch.
-    fn heads_apart(
+    /// Member `member`'s heads of a batch of its own: its recurrent logits and its bag
+    /// table's, with `delta [B, T, E]` added to its embedded tokens where given. Members
+    /// share no trained parameter: a training step runs each on a tape of its own, in
+    /// parallel. The default (one member): [`Model::heads`].
+    fn member_heads(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
-        batches: &[Batch],
-        deltas: &[Option<Var>],
+        member: usize,
+        batch: &Batch,
+        delta: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> recur_layers::Result<Heads> {
-        match (batches, deltas) {
-            ([batch], [delta]) => self.heads(tape, store, batch, *delta, train_rng),
+        match member {
+            0 => self.heads(tape, store, batch, delta, train_rng),
             _ => Err(recur_layers::LayerError::Config(format!(
-                "{} batches and {} perturbations for a model of one member",
-                batches.len(),
-                deltas.len()
+                "member {member} of a model of one member"
             ))),
         }
     }
@@ -125,19 +124,17 @@ impl<B: Backend> Model<B> for Classifier {
         self.members.len()
     }
 
-    fn heads_apart(
+    fn member_heads(
         &self,
         tape: &Tape<B>,
         store: &ParamStore<B>,
-        batches: &[Batch],
-        deltas: &[Option<Var>],
+        member: usize,
+        batch: &Batch,
+        delta: Option<Var>,
         train_rng: Option<&mut Rng>,
     ) -> recur_layers::Result<Heads> {
-        let views: Vec<(&[usize], &[usize])> = batches
-            .iter()
-            .map(|b| (b.tokens.as_slice(), b.lengths.as_slice()))
-            .collect();
-        self.forward_apart(tape, store, &views, deltas, train_rng)
+        let (tokens, lengths) = (&batch.tokens, &batch.lengths);
+        self.forward_member(tape, store, member, tokens, lengths, delta, train_rng)
     }
 
     fn mix(

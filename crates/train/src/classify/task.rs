@@ -5,18 +5,17 @@
 
 use std::sync::Arc;
 
-use recur_autograd::{Grads, Tape, Var};
 use recur_data::{Batch, Encoded, Loader, LoaderConfig, Prefetch};
 use recur_layers::{ParamStore, Rng};
-use recur_tensor::{Backend, Tensor};
+use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::bag_share::{choose_bag_share, choose_bag_share_folds};
-use crate::classify::eval::{argmax_rows, check_examples, evaluate, evaluate_folds, Metric};
-use crate::classify::members::{member_seed, members_loss, ClassifyBatch, MemberFolds};
+use crate::classify::eval::{check_examples, evaluate, evaluate_folds, Metric};
+use crate::classify::members::{member_seed, ClassifyBatch, MemberFolds};
 use crate::classify::model::Model;
 use crate::classify::records::{ClassifyEval, ClassifyRecords, ClassifyTally};
-use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
+use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Stepped, Task};
 use crate::{Result, TrainError};
 
 /// How a classifier is batched and judged.
@@ -140,47 +139,10 @@ impl<'a> Datasets<'a> {
 
 /// Training a [`Model`] to classify encoded texts.
 pub struct Classify<'a, M> {
-    model: &'a M,
+    pub(super) model: &'a M,
     data: Datasets<'a>,
     /// Batching and the validation metric.
     pub config: ClassifyConfig,
-    /// The zero perturbation of the current step's embedded tokens, one per member's batch,
-    /// whose gradients give the adversarial directions (adversarial training only).
-    deltas: Vec<Var>,
-}
-
-impl<M> Classify<'_, M> {
-    /// The current step's perturbations, one per member's batch (none: no adversarial
-    /// training).
-    fn step_deltas(&self, batch: &ClassifyBatch) -> Vec<Option<Var>> {
-        if self.deltas.is_empty() {
-            vec![None; batch.batches.len()]
-        } else {
-            self.deltas.iter().copied().map(Some).collect()
-        }
-    }
-
-    /// The adversarial move `ε g / ‖g‖` of each text's embedded tokens from their loss's
-    /// gradient `g [B, T, E]`, the norm over all its steps and dimensions.
-    fn adversarial_move<B: Backend>(
-        &self,
-        store: &ParamStore<B>,
-        g: &Tensor<B>,
-    ) -> Result<Tensor<B>> {
-        let (shape, dtype) = (g.shape().to_vec(), g.dtype());
-        let mut r = g.to_f64_vec()?;
-        let per_text = r.len() / shape[0].max(1);
-        for text in r.chunks_mut(per_text.max(1)) {
-            let norm = text.iter().map(|x| x * x).sum::<f64>().sqrt();
-            let scale = if norm > 0.0 {
-                self.config.adversarial / norm
-            } else {
-                0.0
-            };
-            text.iter_mut().for_each(|x| *x *= scale);
-        }
-        Ok(Tensor::from_f64(store.backend(), &shape, &r, dtype)?)
-    }
 }
 
 impl<'a, M> Classify<'a, M> {
@@ -190,7 +152,6 @@ impl<'a, M> Classify<'a, M> {
             model,
             data,
             config,
-            deltas: Vec::new(),
         }
     }
 }
@@ -274,76 +235,16 @@ impl<B: Backend, M: Model<B>> Task<B> for Classify<'_, M> {
         batch.rows()
     }
 
-    /// The members' and their bag tables' losses of the step; the running accuracy counts
-    /// the first batch, by the first member mixed with its bag table.
-    fn forward(
-        &mut self,
-        tape: &Tape<B>,
-        store: &ParamStore<B>,
-        batch: &ClassifyBatch,
-        rng: &mut Rng,
-    ) -> Result<(Var, ClassifyTally)> {
-        self.deltas.clear();
-        if self.config.adversarial > 0.0 {
-            let Some(e) = self.model.embed_dim() else {
-                return Err(TrainError::setting(
-                    "batching.adversarial",
-                    "needs a model with an embedding to perturb",
-                ));
-            };
-            for b in &batch.batches {
-                let shape = [b.len(), b.tokens.len() / b.len().max(1), e];
-                let zeros = Tensor::zeros(store.backend(), &shape, store.dtype())?;
-                self.deltas.push(tape.leaf(zeros, true));
-            }
-        }
-        let deltas = self.step_deltas(batch);
-        let heads = self
-            .model
-            .heads_apart(tape, store, &batch.batches, &deltas, Some(rng))?;
-        // each head (each recurrent member, the bag) learns on its own loss; their mix is
-        // chosen on validation data
-        let first = batch.first()?;
-        let mut loss = members_loss(tape, &heads.members, &batch.batches)?;
-        if !heads.bags.is_empty() {
-            loss = tape.add(loss, members_loss(tape, &heads.bags, &batch.batches)?)?;
-        }
-        let logits = self.model.mix(tape, store, heads)?;
-        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.model.num_classes());
-        let correct = preds
-            .iter()
-            .zip(&first.labels)
-            .filter(|(p, l)| p == l)
-            .count();
-        Ok((loss, ClassifyTally { correct }))
-    }
-
-    fn extra_grads(
+    /// Each member's and its bag table's losses, each member apart on a tape of its own,
+    /// in parallel (`classify/step.rs`); the running accuracy counts the first member's
+    /// batch, by that member mixed with its bag table.
+    fn step(
         &mut self,
         store: &ParamStore<B>,
         batch: &ClassifyBatch,
-        first: &Grads<B>,
         rng: &mut Rng,
-    ) -> Result<Option<Grads<B>>> {
-        let deltas = std::mem::take(&mut self.deltas);
-        if deltas.is_empty() {
-            return Ok(None);
-        }
-        let tape = Tape::new(store.backend());
-        let mut moved = Vec::with_capacity(deltas.len());
-        for d in deltas {
-            let Some(g) = first.get(d) else {
-                return Ok(None);
-            };
-            moved.push(Some(tape.constant(self.adversarial_move(store, g)?)));
-        }
-        // the bag reads no embedding: only the recurrent members have a perturbed loss
-        let heads = self
-            .model
-            .heads_apart(&tape, store, &batch.batches, &moved, Some(rng))?;
-        let loss = members_loss(&tape, &heads.members, &batch.batches)?;
-        let grads = tape.backward(loss)?;
-        Ok(Some(grads))
+    ) -> Result<Stepped<B, ClassifyTally>> {
+        self.train_step(store, batch, rng)
     }
 
     /// Chooses the bag's share of the logits on the validation data (a model with a bag

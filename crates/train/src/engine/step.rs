@@ -1,13 +1,12 @@
-//! One step of the loop: forward, loss, backward, clipping and the optimizer step at the
+//! One step of the loop: the task's loss and gradients, clipping and the optimizer step at the
 //! schedule's rate on one batch, and the progress report when the epoch reaches its count.
 
-use recur_autograd::Tape;
 use recur_layers::clip_grad_norm;
 use recur_tensor::Backend;
 
 use super::observer::Observer;
 use super::records::{Record, Records, Report};
-use super::task::{ReportUnit, Task};
+use super::task::{ReportUnit, Stepped, Task};
 use super::Trainer;
 use crate::{Result, TrainError};
 
@@ -45,7 +44,7 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
         self.records.push(Record::Report(report));
     }
 
-    /// Forward, loss, backward, clipping and one optimizer step on `batch`.
+    /// The task's loss and gradients, clipping and one optimizer step on `batch`.
     pub(super) fn train_batch(&mut self, batch: &T::Batch, epoch: usize) -> Result<()> {
         let step = self.progress.step;
         let lr = self
@@ -65,25 +64,17 @@ impl<B: Backend, T: Task<B>> Trainer<B, T> {
         // rows an optimizer updates lazily are brought up to date before they are read
         self.opt
             .prepare_rows(&mut self.store, self.task.rows(batch))?;
-        let tape = Tape::new(self.store.backend());
-        let (loss, tally) = self
-            .task
-            .forward(&tape, &self.store, batch, &mut self.rng)?;
-        let loss_value = tape.value(loss)?.scalar()?;
+        let Stepped {
+            loss: loss_value,
+            mut grads,
+            tally,
+        } = self.task.step(&self.store, batch, &mut self.rng)?;
         if !loss_value.is_finite() {
             return Err(TrainError::NonFinite(format!(
                 "the training loss is {loss_value} at {}: stopping; the last checkpoint is left as \
                     it was (a lower learning rate or gradient clipping may help)",
                 where_()
             )));
-        }
-        let mut grads = tape.backward(loss)?;
-        drop(tape);
-        if let Some(extra) = self
-            .task
-            .extra_grads(&self.store, batch, &grads, &mut self.rng)?
-        {
-            grads.add_grads(extra)?;
         }
         if epoch < self.config.freeze_epochs {
             for &id in &self.config.frozen {

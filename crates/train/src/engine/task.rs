@@ -2,7 +2,7 @@
 //! brings to the one loop — its batches, its loss, what it counts, how it evaluates and
 //! what "best" means. The loop owns everything else.
 
-use recur_autograd::{Grads, Tape, Var};
+use recur_autograd::Grads;
 use recur_layers::{ParamStore, Rng};
 use recur_tensor::{Backend, Tensor};
 
@@ -31,6 +31,16 @@ pub struct Judged {
     /// It comes from validation data (only such a value drives early stopping and the
     /// plateau schedule).
     pub from_validation: bool,
+}
+
+/// What a training step ([`Task::step`]) gives the loop.
+pub struct Stepped<B: Backend, T> {
+    /// The loss (a finite value, else the loop stops with an error).
+    pub loss: f64,
+    /// Its gradients.
+    pub grads: Grads<B>,
+    /// What the task counts of the batch.
+    pub tally: T,
 }
 
 /// What an evaluation after an epoch gives the loop: the task's own result, the
@@ -76,27 +86,15 @@ pub trait Task<B: Backend> {
     fn start_epoch(&mut self, _store: &ParamStore<B>) -> Result<()> {
         Ok(())
     }
-    /// The mean loss of `batch` on `tape` (a scalar; dropout draws from `rng`) and what the
-    /// task counts of it.
-    fn forward(
+    /// A training step on `batch`: its loss (dropout draws from `rng`), the loss's
+    /// gradients and what the task counts of it. The loop clips the gradients and steps
+    /// the optimizer.
+    fn step(
         &mut self,
-        tape: &Tape<B>,
         store: &ParamStore<B>,
         batch: &Self::Batch,
         rng: &mut Rng,
-    ) -> Result<(Var, <Self::Records as Records>::Tally)>;
-    /// The gradients of a second loss on `batch` made from the first pass's gradients
-    /// `first` (adversarial training: the loss at the embedding moved along its gradient),
-    /// added to them before clipping and the step; `None` (the default): no second loss.
-    fn extra_grads(
-        &mut self,
-        _store: &ParamStore<B>,
-        _batch: &Self::Batch,
-        _first: &Grads<B>,
-        _rng: &mut Rng,
-    ) -> Result<Option<Grads<B>>> {
-        Ok(None)
-    }
+    ) -> Result<Stepped<B, <Self::Records as Records>::Tally>>;
     /// Sets, before the evaluation after each epoch, what the task chooses on validation
     /// data rather than trains (a classifier's share of its n-gram bag in the logits); the
     /// default: nothing.

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use recur_autograd::{Tape, Var};
+use recur_autograd::Tape;
 use recur_data::Streams;
 use recur_layers::{LanguageModel, LmState, ParamStore, Rng};
 use recur_tensor::{Backend, Tensor};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::progress::EpochStats;
 use crate::engine::records::{EpochRecord, Records, Report};
-use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Task};
+use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Stepped, Task};
 use crate::{Result, TrainError};
 
 /// Mean cross-entropy per predicted token of `model` over `data` (windows of `bptt`, the
@@ -223,15 +223,15 @@ impl<B: Backend> Task<B> for LanguageModeling<'_, B> {
         Ok(())
     }
 
-    fn forward(
+    fn step(
         &mut self,
-        tape: &Tape<B>,
         store: &ParamStore<B>,
         batch: &Window,
         rng: &mut Rng,
-    ) -> Result<(Var, ())> {
+    ) -> Result<Stepped<B, ()>> {
+        let tape = Tape::new(store.backend());
         let (logits, next) = self.model.forward(
-            tape,
+            &tape,
             store,
             &batch.inputs,
             batch.streams,
@@ -240,7 +240,11 @@ impl<B: Backend> Task<B> for LanguageModeling<'_, B> {
         )?;
         let loss = tape.cross_entropy(logits, &batch.targets)?;
         self.state = Some(next);
-        Ok((loss, ()))
+        Ok(Stepped {
+            loss: tape.value(loss)?.scalar()?,
+            grads: tape.backward(loss)?,
+            tally: (),
+        })
     }
 
     fn evaluate(&self, store: &ParamStore<B>, train_loss: f64) -> Result<Evaluated<LmEval>> {
