@@ -3,11 +3,11 @@
 //! validation part or on members' folds.
 
 use recur_autograd::Tape;
-use recur_data::{collate, Encoded, Loader};
+use recur_data::{Encoded, Loader};
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 
-use crate::classify::eval::{check_examples, over_folds, row_losses};
+use crate::classify::eval::{check_examples, over_folds, per_batch, row_losses};
 use crate::classify::members::MemberFolds;
 use crate::classify::model::Model;
 use crate::{Result, TrainError};
@@ -34,14 +34,12 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
 ) -> Result<f64> {
     let k = model.num_classes();
     check_examples(data, k, "validation")?;
-    let mut rows = HeadRows::default();
-    for idx in Loader::by_length(data, (0..data.len()).collect(), batch_size)?.batches() {
-        let batch = collate(data, idx)?;
-        let tape = Tape::no_grad(store.backend());
-        let heads = model.heads(&tape, store, &batch, None, None)?;
-        rows.add(&tape, &heads, &batch.labels)?;
-    }
-    rows.share(k)
+    let loader = Loader::by_length(data, (0..data.len()).collect(), batch_size)?;
+    let batches = per_batch(store, data, &loader, &|tape, batch| {
+        let heads = model.heads(tape, store, batch, None, None)?;
+        HeadRows::of(tape, &heads, &batch.labels)
+    })?;
+    HeadRows::gather(batches).share(k)
 }
 
 /// [`choose_bag_share`] on member folds of `data` (the training examples): each member's
@@ -54,16 +52,15 @@ pub fn choose_bag_share_folds<B: Backend, M: Model<B>>(
     batch_size: usize,
 ) -> Result<f64> {
     let k = model.num_classes();
-    let mut rows = HeadRows::default();
-    over_folds(
+    let batches = over_folds(
         model,
         store,
         data,
         folds,
         batch_size,
-        &mut |tape, heads, labels| rows.add(tape, &heads, labels),
+        &|tape, heads, batch| HeadRows::of(tape, &heads, &batch.labels),
     )?;
-    rows.share(k)
+    HeadRows::gather(batches).share(k)
 }
 
 /// The recurrent and bag logits `[N, K]` of validation rows, with their labels `[N]`.
@@ -75,18 +72,29 @@ struct HeadRows {
 }
 
 impl HeadRows {
-    /// Adds a batch's heads (a model with a bag) and labels.
-    fn add<B: Backend>(&mut self, tape: &Tape<B>, heads: &Heads, labels: &[usize]) -> Result<()> {
+    /// A batch's heads (a model with a bag) and labels.
+    fn of<B: Backend>(tape: &Tape<B>, heads: &Heads, labels: &[usize]) -> Result<HeadRows> {
         let Some(b) = heads.bag else {
             return Err(TrainError::Invalid(
                 "the model has no bag whose share of the logits could be chosen".into(),
             ));
         };
-        self.recurrent
-            .extend(tape.value(heads.recurrent)?.to_f32_vec()?);
-        self.bag.extend(tape.value(b)?.to_f32_vec()?);
-        self.labels.extend_from_slice(labels);
-        Ok(())
+        Ok(HeadRows {
+            recurrent: tape.value(heads.recurrent)?.to_f32_vec()?,
+            bag: tape.value(b)?.to_f32_vec()?,
+            labels: labels.to_vec(),
+        })
+    }
+
+    /// The rows of `batches`, in order.
+    fn gather(batches: Vec<HeadRows>) -> HeadRows {
+        let mut rows = HeadRows::default();
+        for b in batches {
+            rows.recurrent.extend(b.recurrent);
+            rows.bag.extend(b.bag);
+            rows.labels.extend(b.labels);
+        }
+        rows
     }
 
     /// The bag's share these rows choose (see [`choose_bag_share`]), for `k` classes.

@@ -1,8 +1,9 @@
 //! Evaluation: a model's confusion matrix and mean cross-entropy on a dataset, and the
 //! scores derived from the matrix (accuracy, macro-F1, per-class precision/recall/F1).
 
+use rayon::prelude::*;
 use recur_autograd::{Tape, Var};
-use recur_data::{collate, Encoded, Loader};
+use recur_data::{collate, Batch, Encoded, Loader};
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
@@ -186,13 +187,13 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
     batch_size: usize,
 ) -> Result<Vec<f32>> {
     let k = model.num_classes();
+    let loader = Loader::by_length(data, (0..data.len()).collect(), batch_size)?;
+    let logits = per_batch(store, data, &loader, &|tape, batch| {
+        let logits = model.logits(tape, store, batch, None)?;
+        Ok(tape.value(logits)?.to_f32_vec()?)
+    })?;
     let mut out = vec![0.0; data.len() * k];
-    for idx in Loader::by_length(data, (0..data.len()).collect(), batch_size)?.batches() {
-        let batch = collate(data, idx)?;
-        let tape = Tape::no_grad(store.backend());
-        let logits = tape
-            .value(model.logits(&tape, store, &batch, None)?)?
-            .to_f32_vec()?;
+    for (idx, logits) in loader.batches().zip(logits) {
         if logits.len() != idx.len() * k {
             return Err(TrainError::Invalid(format!(
                 "the model gave {} logits for {} texts of {k} classes",
@@ -207,23 +208,42 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
     Ok(out)
 }
 
+/// `f` of each batch of `loader` over `data`, each batch on a no-grad tape of its own, the
+/// batches in parallel on the current rayon pool; the results in batch order.
+pub(crate) fn per_batch<B: Backend, R: Send>(
+    store: &ParamStore<B>,
+    data: &Encoded,
+    loader: &Loader,
+    f: &(dyn Fn(&Tape<B>, &Batch) -> Result<R> + Sync),
+) -> Result<Vec<R>> {
+    let batches: Vec<&[usize]> = loader.batches().collect();
+    batches
+        .par_iter()
+        .map(|idx| {
+            let batch = collate(data, idx)?;
+            f(&Tape::no_grad(store.backend()), &batch)
+        })
+        .collect()
+}
+
 /// What [`over_folds`] gives each member's heads of a batch to: the tape, the member's own
-/// heads and the batch's labels.
-type FoldVisit<'a, B> = dyn FnMut(&Tape<B>, Heads, &[usize]) -> Result<()> + 'a;
+/// heads and the batch; what it returns is collected.
+type FoldVisit<'a, B, R> = dyn Fn(&Tape<B>, Heads, &Batch) -> Result<R> + Sync + 'a;
 
 /// Runs each recurrent member `i` of `model` over its validation fold `folds.valid[i]` of
-/// `data` (the training examples), `batch_size` rows at a time, without gradients, and gives
-/// `visit` each member's own heads of each batch (its recurrent logits and its bag table's,
-/// `[B, K]`) with the batch's labels: every row is judged by the member that did not train
-/// on it.
-pub(crate) fn over_folds<B: Backend, M: Model<B>>(
+/// `data` (the training examples), `batch_size` rows at a time (batches in parallel),
+/// without gradients, and gives `visit` each member's own heads of each batch (its
+/// recurrent logits and its bag table's, `[B, K]`) with the batch: every row is judged by
+/// the member that did not train on it. `visit`'s results come back member by member, each
+/// member's in batch order.
+pub(crate) fn over_folds<B: Backend, M: Model<B>, R: Send>(
     model: &M,
     store: &ParamStore<B>,
     data: &Encoded,
     folds: &MemberFolds,
     batch_size: usize,
-    visit: &mut FoldVisit<'_, B>,
-) -> Result<()> {
+    visit: &FoldVisit<'_, B, R>,
+) -> Result<Vec<R>> {
     let k = model.num_classes();
     check_examples(data, k, "validation")?;
     let members = model.members();
@@ -233,15 +253,15 @@ pub(crate) fn over_folds<B: Backend, M: Model<B>>(
             folds.valid.len()
         )));
     }
+    let mut out = Vec::new();
     for (i, fold) in folds.valid.iter().enumerate() {
-        for idx in Loader::by_length(data, fold.clone(), batch_size)?.batches() {
-            let batch = collate(data, idx)?;
-            let tape = Tape::no_grad(store.backend());
-            let own = model.member_heads(&tape, store, i, &batch, None, None)?;
-            visit(&tape, own, &batch.labels)?;
-        }
+        let loader = Loader::by_length(data, fold.clone(), batch_size)?;
+        out.extend(per_batch(store, data, &loader, &|tape, batch| {
+            let own = model.member_heads(tape, store, i, batch, None, None)?;
+            visit(tape, own, batch)
+        })?);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Refuses examples a classifier of `k` classes cannot train or be scored on: a label
@@ -281,14 +301,12 @@ pub fn evaluate<B: Backend, M: Model<B>>(
 ) -> Result<Evaluation> {
     let k = model.num_classes();
     check_examples(data, k, "evaluation")?;
-    let mut tally = Tally::new(k);
-    for idx in Loader::by_length(data, (0..data.len()).collect(), batch_size)?.batches() {
-        let batch = collate(data, idx)?;
-        let tape = Tape::no_grad(store.backend());
-        let logits = model.logits(&tape, store, &batch, None)?;
-        tally.add(&tape, logits, &batch.labels)?;
-    }
-    tally.evaluation()
+    let loader = Loader::by_length(data, (0..data.len()).collect(), batch_size)?;
+    let scored = per_batch(store, data, &loader, &|tape, batch| {
+        let logits = model.logits(tape, store, batch, None)?;
+        Scored::of(tape, logits, &batch.labels)
+    })?;
+    Tally::of(k, scored)
 }
 
 /// [`evaluate`] on member folds of `data` (the training examples): each row judged by the
@@ -301,19 +319,39 @@ pub fn evaluate_folds<B: Backend, M: Model<B>>(
     folds: &MemberFolds,
     batch_size: usize,
 ) -> Result<Evaluation> {
-    let mut tally = Tally::new(model.num_classes());
-    over_folds(
+    let scored = over_folds(
         model,
         store,
         data,
         folds,
         batch_size,
-        &mut |tape, heads, labels| {
+        &|tape, heads, batch| {
             let logits = model.mix(tape, store, heads)?;
-            tally.add(tape, logits, labels)
+            Scored::of(tape, logits, &batch.labels)
         },
     )?;
-    tally.evaluation()
+    Tally::of(model.num_classes(), scored)
+}
+
+/// One batch scored: its summed cross-entropy and each row's label and prediction.
+struct Scored {
+    loss_sum: f64,
+    labels: Vec<usize>,
+    preds: Vec<usize>,
+}
+
+impl Scored {
+    /// A batch's `logits [B, K]` against its `labels [B]`.
+    fn of<B: Backend>(tape: &Tape<B>, logits: Var, labels: &[usize]) -> Result<Scored> {
+        let loss = tape.cross_entropy(logits, labels)?;
+        let values = tape.value(logits)?.to_f32_vec()?;
+        let k = values.len() / labels.len().max(1);
+        Ok(Scored {
+            loss_sum: tape.value(loss)?.scalar()? * labels.len() as f64,
+            labels: labels.to_vec(),
+            preds: argmax_rows(&values, k.max(1)),
+        })
+    }
 }
 
 /// A confusion matrix and summed cross-entropy over the batches seen so far.
@@ -324,24 +362,22 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(k: usize) -> Tally {
-        Tally {
+    /// The evaluation of `scored` batches of a `k`-class model; a non-finite loss is an
+    /// error.
+    fn of(k: usize, scored: Vec<Scored>) -> Result<Evaluation> {
+        let mut tally = Tally {
             confusion: vec![vec![0; k]; k],
             loss_sum: 0.0,
             rows: 0,
+        };
+        for s in scored {
+            tally.loss_sum += s.loss_sum;
+            tally.rows += s.labels.len();
+            for (&t, &p) in s.labels.iter().zip(&s.preds) {
+                tally.confusion[t][p] += 1;
+            }
         }
-    }
-
-    /// Counts a batch's `logits [B, K]` against its `labels [B]`.
-    fn add<B: Backend>(&mut self, tape: &Tape<B>, logits: Var, labels: &[usize]) -> Result<()> {
-        let loss = tape.cross_entropy(logits, labels)?;
-        self.loss_sum += tape.value(loss)?.scalar()? * labels.len() as f64;
-        self.rows += labels.len();
-        let preds = argmax_rows(&tape.value(logits)?.to_f32_vec()?, self.confusion.len());
-        for (&t, &p) in labels.iter().zip(&preds) {
-            self.confusion[t][p] += 1;
-        }
-        Ok(())
+        tally.evaluation()
     }
 
     /// The scores and mean loss; a non-finite loss is an error.
