@@ -268,17 +268,26 @@ fn a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
 
 #[test]
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
-    // plain, and with adversarial training (a second pass at every step)
-    for adversarial in [0.0, 0.3] {
-        resumes_exactly(adversarial);
+    // plain, with adversarial training (a second pass at every step), and three members
+    // stepping in parallel with dropout (each member's own stream)
+    for (adversarial, members) in [(0.0, 1), (0.3, 1), (0.0, 3)] {
+        resumes_exactly(adversarial, members);
     }
 }
 
-fn resumes_exactly(adversarial: f64) {
+fn resumes_exactly(adversarial: f64, members: usize) {
     let (train, valid) = (task(240, 0, false), task(60, 1, false));
     let run = |dir: &Path, stop_after: Option<usize>, resume: bool| {
         let mut store = ParamStore::new(&Cpu, DType::F32);
-        let model = classifier(&mut store);
+        let model = match members {
+            1 => classifier(&mut store),
+            n => {
+                let mut c = ClassifierConfig::lesson(ModelKind::LstmPacked, 10).with_members(n);
+                (c.embed_dim, c.hidden_dim, c.num_class) = (6, 5, 3);
+                c.embed_dropout = 0.3;
+                Classifier::new(&mut store, c, &mut rng(4)).unwrap()
+            }
+        };
         let mut cfg = config(3);
         cfg.save_every = Some(7);
         let data = Datasets {
@@ -307,12 +316,12 @@ fn resumes_exactly(adversarial: f64) {
         }
         t.fit(&mut StopAfter(stop_after, 0)).unwrap()
     };
-    let whole = tmp(&format!("whole{adversarial}")).join("run");
+    let whole = tmp(&format!("whole{adversarial}-{members}")).join("run");
     run(&whole, None, false);
     // 30 batches an epoch: stops mid-epoch, and one after an epoch's last batch (saved
     // before the epoch's evaluation)
     for (i, stops) in [vec![40, 25], vec![30]].into_iter().enumerate() {
-        let parts = tmp(&format!("parts{i}-{adversarial}")).join("run");
+        let parts = tmp(&format!("parts{i}-{adversarial}-{members}")).join("run");
         for (j, n) in stops.into_iter().enumerate() {
             assert!(run(&parts, Some(n), j > 0).interrupted());
         }
