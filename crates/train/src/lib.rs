@@ -56,9 +56,7 @@ pub use classify::autotune::{
 };
 pub use classify::bag_share::{choose_bag_share, choose_bag_share_folds, BAG_SHARES};
 pub use classify::data::{load as load_classify_data, read_examples, ClassifyData};
-pub use classify::eval::{
-    argmax_rows, evaluate, evaluate_folds, predict_logits, Evaluation, Metric, Scores,
-};
+pub use classify::eval::{argmax_rows, evaluate, evaluate_folds, predict_logits};
 pub use classify::init::copy_encoder;
 pub use classify::members::{member_seed, ClassifyBatch, MemberFolds};
 pub use classify::model::Model;
@@ -67,6 +65,7 @@ pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
 pub use classify::records::{
     ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,
 };
+pub use classify::scores::{Evaluation, Metric, Scores};
 pub use classify::sizing::{Sized, LOSS_JUDGES_FROM, MEMBER_ROWS, STRONG_MEMBERS};
 pub use classify::task::{Classify, ClassifyConfig, Datasets};
 pub use engine::config::TrainConfig;

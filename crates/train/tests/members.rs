@@ -197,3 +197,26 @@ fn predictions_come_back_in_the_data_order_whatever_the_batching() {
         }
     }
 }
+
+#[test]
+fn a_model_that_reads_padding_is_scored_in_file_order() {
+    // the lesson's padded RNN averages every padded step: its logits depend on the batch,
+    // so evaluation keeps the file order it was checked in (packed models may regroup)
+    let train = data();
+    let mut store = ParamStore::new(&Cpu, DType::F64);
+    let mut c = ClassifierConfig::lesson(ModelKind::Rnn, 10).with_sizes(4, 3);
+    c.num_class = 3;
+    let padded = Classifier::new(&mut store, c, &mut rng(2)).unwrap();
+    assert!(Model::<Cpu>::reads_padding(&padded));
+    let mut packed_store = ParamStore::new(&Cpu, DType::F64);
+    assert!(!Model::<Cpu>::reads_padding(&model(1, &mut packed_store)));
+    let got = recur_train::predict_logits(&padded, &store, &train, 7).unwrap();
+    let mut want = Vec::new();
+    for rows in (0..train.len()).collect::<Vec<_>>().chunks(7) {
+        let tape = Tape::no_grad(&Cpu);
+        let batch = collate(&train, rows).unwrap();
+        let logits = Model::logits(&padded, &tape, &store, &batch, None).unwrap();
+        want.extend(tape.value(logits).unwrap().to_f32_vec().unwrap());
+    }
+    assert_eq!(got, want);
+}

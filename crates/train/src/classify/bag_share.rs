@@ -3,11 +3,11 @@
 //! validation part or on members' folds.
 
 use recur_autograd::Tape;
-use recur_data::{Encoded, Loader};
+use recur_data::Encoded;
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 
-use crate::classify::eval::{check_examples, over_folds, per_batch, row_losses};
+use crate::classify::eval::{check_examples, eval_order, over_folds, per_batch, row_losses};
 use crate::classify::members::MemberFolds;
 use crate::classify::model::Model;
 use crate::{Result, TrainError};
@@ -34,7 +34,7 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
 ) -> Result<f64> {
     let k = model.num_classes();
     check_examples(data, k, "validation")?;
-    let loader = Loader::by_length(data, (0..data.len()).collect(), batch_size)?;
+    let loader = eval_order(model, data, (0..data.len()).collect(), batch_size)?;
     let batches = per_batch(store, data, &loader, &|tape, batch| {
         let heads = model.heads(tape, store, batch, None, None)?;
         HeadRows::of(tape, &heads, &batch.labels)

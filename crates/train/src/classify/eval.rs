@@ -1,78 +1,17 @@
-//! Evaluation: a model's confusion matrix and mean cross-entropy on a dataset, and the
-//! scores derived from the matrix (accuracy, macro-F1, per-class precision/recall/F1).
+//! Evaluation: a model run over a dataset without gradients, its batches in parallel, to
+//! its logits ([`predict_logits`]) or its scores and mean cross-entropy ([`evaluate`]; on
+//! member folds, [`evaluate_folds`]).
 
 use rayon::prelude::*;
 use recur_autograd::{Tape, Var};
-use recur_data::{collate, Batch, Encoded, Loader};
+use recur_data::{collate, Batch, Encoded, Loader, LoaderConfig};
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
-use serde::{Deserialize, Serialize};
 
 use crate::classify::members::MemberFolds;
 use crate::classify::model::Model;
+use crate::classify::scores::{Evaluation, Scores};
 use crate::{Result, TrainError};
-
-/// A confusion matrix and the scores derived from it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scores {
-    /// `confusion[true][predicted]`, `[K, K]`.
-    pub confusion: Vec<Vec<usize>>,
-}
-
-impl Scores {
-    /// Fraction of correct predictions (0 when empty).
-    pub fn accuracy(&self) -> f64 {
-        let total: usize = self.confusion.iter().flatten().sum();
-        let correct: usize = (0..self.confusion.len())
-            .map(|i| self.confusion[i][i])
-            .sum();
-        if total == 0 {
-            0.0
-        } else {
-            correct as f64 / total as f64
-        }
-    }
-
-    /// Mean F1 over the classes that occur among the true or the predicted labels
-    /// (scikit-learn's `f1_score(average="macro")`).
-    pub fn macro_f1(&self) -> f64 {
-        let k = self.confusion.len();
-        let f1: Vec<f64> = self
-            .per_class()
-            .iter()
-            .enumerate()
-            .filter(|(c, (_, _, _, support))| {
-                *support > 0 || (0..k).any(|t| self.confusion[t][*c] > 0)
-            })
-            .map(|(_, (_, _, f, _))| *f)
-            .collect();
-        if f1.is_empty() {
-            0.0
-        } else {
-            f1.iter().sum::<f64>() / f1.len() as f64
-        }
-    }
-
-    /// `(precision, recall, f1, support)` per class (0 where undefined).
-    pub fn per_class(&self) -> Vec<(f64, f64, f64, usize)> {
-        let k = self.confusion.len();
-        let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
-        (0..k)
-            .map(|c| {
-                let tp = self.confusion[c][c] as f64;
-                let predicted: usize = (0..k).map(|t| self.confusion[t][c]).sum();
-                let support: usize = self.confusion[c].iter().sum();
-                let (p, r) = (ratio(tp, predicted), ratio(tp, support));
-                let f1 = if p + r == 0.0 {
-                    0.0
-                } else {
-                    2.0 * p * r / (p + r)
-                };
-                (p, r, f1, support)
-            })
-            .collect()
-    }
-}
 
 /// Each row's cross-entropy `logsumexp(row) − row[label]` of `logits [N, K]` against
 /// `labels [N]` (each below `k`), in f64.
@@ -109,77 +48,9 @@ pub fn argmax_rows(logits: &[f32], k: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Scores and mean cross-entropy of a model on a dataset.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// The confusion matrix and what derives from it.
-    pub scores: Scores,
-    /// Mean cross-entropy loss per example.
-    pub loss: f64,
-}
-
-impl Evaluation {
-    /// The value of `metric`.
-    pub fn metric(&self, metric: Metric) -> f64 {
-        match metric {
-            Metric::Accuracy => self.scores.accuracy(),
-            Metric::MacroF1 => self.scores.macro_f1(),
-            Metric::Loss => self.loss,
-        }
-    }
-}
-
-/// The validation metric that selects the best model, stops early and drives the plateau
-/// schedule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Metric {
-    /// Accuracy (higher is better).
-    #[default]
-    Accuracy,
-    /// Macro-F1 (higher is better).
-    MacroF1,
-    /// Mean cross-entropy (lower is better).
-    Loss,
-}
-
-impl Metric {
-    /// Name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Accuracy => "accuracy",
-            Metric::MacroF1 => "macro-f1",
-            Metric::Loss => "loss",
-        }
-    }
-
-    /// True for accuracy and F1, false for the loss.
-    pub fn higher_is_better(self) -> bool {
-        self != Metric::Loss
-    }
-
-    /// True when `a` is strictly better than `b`.
-    pub fn better(self, a: f64, b: f64) -> bool {
-        if self.higher_is_better() {
-            a > b
-        } else {
-            a < b
-        }
-    }
-}
-
-impl std::str::FromStr for Metric {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        [Metric::Accuracy, Metric::MacroF1, Metric::Loss]
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| format!("unknown metric {s:?}: expected accuracy, macro-f1 or loss"))
-    }
-}
-
 /// The logits of every example of `data`, in order, run in batches of `batch_size` (no
-/// gradients, no dropout; shortest texts batched together): `[N, K]` row-major.
+/// gradients, no dropout; texts of like length batched together unless
+/// [`Model::reads_padding`]): `[N, K]` row-major.
 pub fn predict_logits<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
@@ -187,7 +58,7 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
     batch_size: usize,
 ) -> Result<Vec<f32>> {
     let k = model.num_classes();
-    let loader = Loader::by_length(data, (0..data.len()).collect(), batch_size)?;
+    let loader = eval_order(model, data, (0..data.len()).collect(), batch_size)?;
     let logits = per_batch(store, data, &loader, &|tape, batch| {
         let logits = model.logits(tape, store, batch, None)?;
         Ok(tape.value(logits)?.to_f32_vec()?)
@@ -206,6 +77,21 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
         }
     }
     Ok(out)
+}
+
+/// The evaluation batches of `batch_size` over the examples `rows` of `data`: texts of like
+/// length together (`Loader::by_length`), or in the given order for a model whose logits
+/// depend on a batch's padding ([`Model::reads_padding`]).
+pub(crate) fn eval_order<B: Backend, M: Model<B>>(
+    model: &M,
+    data: &Encoded,
+    rows: Vec<usize>,
+    batch_size: usize,
+) -> Result<Loader> {
+    Ok(match model.reads_padding() {
+        true => Loader::over(rows, LoaderConfig::in_order(batch_size), 0)?,
+        false => Loader::by_length(data, rows, batch_size)?,
+    })
 }
 
 /// `f` of each batch of `loader` over `data`, each batch on a no-grad tape of its own, the
@@ -255,7 +141,7 @@ pub(crate) fn over_folds<B: Backend, M: Model<B>, R: Send>(
     }
     let mut out = Vec::new();
     for (i, fold) in folds.valid.iter().enumerate() {
-        let loader = Loader::by_length(data, fold.clone(), batch_size)?;
+        let loader = eval_order(model, data, fold.clone(), batch_size)?;
         out.extend(per_batch(store, data, &loader, &|tape, batch| {
             let own = model.member_heads(tape, store, i, batch, None, None)?;
             visit(tape, own, batch)
@@ -291,7 +177,8 @@ pub(crate) fn check_examples(data: &Encoded, k: usize, part: &str) -> Result<()>
     Ok(())
 }
 
-/// Runs `model` over `data`, `batch_size` rows at a time (shortest texts together), without
+/// Runs `model` over `data`, `batch_size` rows at a time (like lengths together unless
+/// [`Model::reads_padding`]), without
 /// gradients. A label outside the model's classes, or a non-finite loss, is an error.
 pub fn evaluate<B: Backend, M: Model<B>>(
     model: &M,
@@ -301,7 +188,7 @@ pub fn evaluate<B: Backend, M: Model<B>>(
 ) -> Result<Evaluation> {
     let k = model.num_classes();
     check_examples(data, k, "evaluation")?;
-    let loader = Loader::by_length(data, (0..data.len()).collect(), batch_size)?;
+    let loader = eval_order(model, data, (0..data.len()).collect(), batch_size)?;
     let scored = per_batch(store, data, &loader, &|tape, batch| {
         let logits = model.logits(tape, store, batch, None)?;
         Scored::of(tape, logits, &batch.labels)

@@ -11,6 +11,7 @@ pub(crate) mod model;
 pub(crate) mod preset;
 pub(crate) mod recipe;
 pub(crate) mod records;
+pub(crate) mod scores;
 pub(crate) mod sizing;
 pub(crate) mod split;
 pub(crate) mod step;

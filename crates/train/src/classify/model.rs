@@ -82,6 +82,14 @@ pub trait Model<B: Backend>: Sync {
         Ok(heads.recurrent)
     }
 
+    /// Whether a text's logits depend on the padding of its batch (a padded recurrent
+    /// model reads the pad steps), so that evaluation must batch in file order as the
+    /// model was checked; `false` lets it batch texts of like length together. The
+    /// default: `true`.
+    fn reads_padding(&self) -> bool {
+        true
+    }
+
     /// The TF-IDF bag whose share of the logits validation chooses (the default: none).
     fn bag(&self) -> Option<&NgramBag> {
         None
@@ -144,6 +152,10 @@ impl<B: Backend> Model<B> for Classifier {
         heads: Heads,
     ) -> recur_layers::Result<Var> {
         Classifier::mix(self, tape, store, heads)
+    }
+
+    fn reads_padding(&self) -> bool {
+        !self.config.packed()
     }
 
     fn bag(&self) -> Option<&NgramBag> {

@@ -10,7 +10,7 @@ use recur_data::{ReadSpec, Tokenizer, VocabOrder};
 use recur_layers::{AdamConfig, ClassifierConfig, ModelKind, Pooling};
 use recur_tensor::CellKind;
 
-use crate::classify::eval::Metric;
+use crate::classify::scores::Metric;
 
 /// The strong recipe's word-pair buckets of its TF-IDF bag (2¹⁸: few collisions among the
 /// pairs of tens of thousands of texts, a table of `(V + 2¹⁸ + 1) · K` values).

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::eval::Evaluation;
+use crate::classify::scores::Evaluation;
 use crate::engine::progress::EpochStats;
 use crate::engine::records::{EpochRecord, Records, Report};
 

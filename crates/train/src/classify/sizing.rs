@@ -7,8 +7,8 @@
 //! rows. Resolved once the
 //! data is read, before anything is built, and recorded in `config.json` as the values used.
 
-use crate::classify::eval::Metric;
 use crate::classify::recipe::ClassifyRecipe;
+use crate::classify::scores::Metric;
 use crate::engine::observer::Notice;
 use crate::optimizer::OptimizerConfig;
 use crate::training::EmbeddingInit;

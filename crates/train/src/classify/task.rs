@@ -11,10 +11,11 @@ use recur_tensor::Backend;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::bag_share::{choose_bag_share, choose_bag_share_folds};
-use crate::classify::eval::{check_examples, evaluate, evaluate_folds, Metric};
+use crate::classify::eval::{check_examples, evaluate, evaluate_folds};
 use crate::classify::members::{member_seed, ClassifyBatch, MemberFolds};
 use crate::classify::model::Model;
 use crate::classify::records::{ClassifyEval, ClassifyRecords, ClassifyTally};
+use crate::classify::scores::Metric;
 use crate::engine::task::{Batches, Evaluated, Judged, ReportUnit, Stepped, Task};
 use crate::{Result, TrainError};
 

@@ -11,8 +11,9 @@ use recur_data::{collate, Batch, Encoded, Example, TextEncoder, Tokenizer, Vocab
 use recur_layers::{Classifier, InputTable, ParamStore, Rng};
 use recur_tensor::Backend;
 
-use crate::classify::eval::{evaluate, Evaluation};
+use crate::classify::eval::evaluate;
 use crate::classify::model::Model;
+use crate::classify::scores::Evaluation;
 use crate::run::config::ClassifierRunConfig;
 use crate::{Result, TrainError};
 

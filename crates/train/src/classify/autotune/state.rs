@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::config::AutotuneConfig;
 use super::space::Choices;
-use crate::classify::eval::Metric;
 use crate::classify::recipe::ClassifyRecipe;
 use crate::classify::records::ClassifyRecords;
+use crate::classify::scores::Metric;
 use crate::engine::observer::FitSummary;
 use crate::engine::records::Record;
 use crate::run::files::read_bounded;
