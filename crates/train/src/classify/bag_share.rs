@@ -7,7 +7,7 @@ use recur_data::Encoded;
 use recur_layers::{Heads, ParamStore};
 use recur_tensor::Backend;
 
-use crate::classify::eval::{check_examples, eval_order, over_folds, per_batch, row_losses};
+use crate::classify::eval::{over_data, over_folds, row_losses};
 use crate::classify::members::MemberFolds;
 use crate::classify::model::Model;
 use crate::{Result, TrainError};
@@ -32,14 +32,18 @@ pub fn choose_bag_share<B: Backend, M: Model<B>>(
     data: &Encoded,
     batch_size: usize,
 ) -> Result<f64> {
-    let k = model.num_classes();
-    check_examples(data, k, "validation")?;
-    let loader = eval_order(model, data, (0..data.len()).collect(), batch_size)?;
-    let batches = per_batch(store, data, &loader, &|tape, batch| {
-        let heads = model.heads(tape, store, batch, None, None)?;
-        HeadRows::of(tape, &heads, &batch.labels)
-    })?;
-    HeadRows::gather(batches).share(k)
+    let batches = over_data(
+        model,
+        store,
+        data,
+        batch_size,
+        "validation",
+        &|tape, batch| {
+            let heads = model.heads(tape, store, batch, None, None)?;
+            HeadRows::of(tape, &heads, &batch.labels)
+        },
+    )?;
+    HeadRows::gather(batches).share(model.num_classes())
 }
 
 /// [`choose_bag_share`] on member folds of `data` (the training examples): each member's

@@ -82,7 +82,7 @@ pub fn predict_logits<B: Backend, M: Model<B>>(
 /// The evaluation batches of `batch_size` over the examples `rows` of `data`: texts of like
 /// length together (`Loader::by_length`), or in the given order for a model whose logits
 /// depend on a batch's padding ([`Model::reads_padding`]).
-pub(crate) fn eval_order<B: Backend, M: Model<B>>(
+fn eval_order<B: Backend, M: Model<B>>(
     model: &M,
     data: &Encoded,
     rows: Vec<usize>,
@@ -96,7 +96,7 @@ pub(crate) fn eval_order<B: Backend, M: Model<B>>(
 
 /// `f` of each batch of `loader` over `data`, each batch on a no-grad tape of its own, the
 /// batches in parallel on the current rayon pool; the results in batch order.
-pub(crate) fn per_batch<B: Backend, R: Send>(
+fn per_batch<B: Backend, R: Send>(
     store: &ParamStore<B>,
     data: &Encoded,
     loader: &Loader,
@@ -177,23 +177,43 @@ pub(crate) fn check_examples(data: &Encoded, k: usize, part: &str) -> Result<()>
     Ok(())
 }
 
+/// `f` of each batch of every example of `data`, checked first against the model's classes
+/// (`part` names the data in the error), batched by [`eval_order`] and run by
+/// [`per_batch`]; the results in batch order.
+pub(crate) fn over_data<B: Backend, M: Model<B>, R: Send>(
+    model: &M,
+    store: &ParamStore<B>,
+    data: &Encoded,
+    batch_size: usize,
+    part: &str,
+    f: &(dyn Fn(&Tape<B>, &Batch) -> Result<R> + Sync),
+) -> Result<Vec<R>> {
+    check_examples(data, model.num_classes(), part)?;
+    let loader = eval_order(model, data, (0..data.len()).collect(), batch_size)?;
+    per_batch(store, data, &loader, f)
+}
+
 /// Runs `model` over `data`, `batch_size` rows at a time (like lengths together unless
-/// [`Model::reads_padding`]), without
-/// gradients. A label outside the model's classes, or a non-finite loss, is an error.
+/// [`Model::reads_padding`]), without gradients. A label outside the model's classes, or a
+/// non-finite loss, is an error.
 pub fn evaluate<B: Backend, M: Model<B>>(
     model: &M,
     store: &ParamStore<B>,
     data: &Encoded,
     batch_size: usize,
 ) -> Result<Evaluation> {
-    let k = model.num_classes();
-    check_examples(data, k, "evaluation")?;
-    let loader = eval_order(model, data, (0..data.len()).collect(), batch_size)?;
-    let scored = per_batch(store, data, &loader, &|tape, batch| {
-        let logits = model.logits(tape, store, batch, None)?;
-        Scored::of(tape, logits, &batch.labels)
-    })?;
-    Tally::of(k, scored)
+    let scored = over_data(
+        model,
+        store,
+        data,
+        batch_size,
+        "evaluation",
+        &|tape, batch| {
+            let logits = model.logits(tape, store, batch, None)?;
+            Scored::of(tape, logits, &batch.labels)
+        },
+    )?;
+    tally(model.num_classes(), scored)
 }
 
 /// [`evaluate`] on member folds of `data` (the training examples): each row judged by the
@@ -217,7 +237,7 @@ pub fn evaluate_folds<B: Backend, M: Model<B>>(
             Scored::of(tape, logits, &batch.labels)
         },
     )?;
-    Tally::of(model.num_classes(), scored)
+    tally(model.num_classes(), scored)
 }
 
 /// One batch scored: its summed cross-entropy and each row's label and prediction.
@@ -241,45 +261,26 @@ impl Scored {
     }
 }
 
-/// A confusion matrix and summed cross-entropy over the batches seen so far.
-struct Tally {
-    confusion: Vec<Vec<usize>>,
-    loss_sum: f64,
-    rows: usize,
-}
-
-impl Tally {
-    /// The evaluation of `scored` batches of a `k`-class model; a non-finite loss is an
-    /// error.
-    fn of(k: usize, scored: Vec<Scored>) -> Result<Evaluation> {
-        let mut tally = Tally {
-            confusion: vec![vec![0; k]; k],
-            loss_sum: 0.0,
-            rows: 0,
-        };
-        for s in scored {
-            tally.loss_sum += s.loss_sum;
-            tally.rows += s.labels.len();
-            for (&t, &p) in s.labels.iter().zip(&s.preds) {
-                tally.confusion[t][p] += 1;
-            }
+/// The evaluation of `scored` batches of a `k`-class model: the confusion matrix and the
+/// mean cross-entropy; a non-finite loss is an error.
+fn tally(k: usize, scored: Vec<Scored>) -> Result<Evaluation> {
+    let mut confusion = vec![vec![0; k]; k];
+    let (mut loss_sum, mut rows) = (0.0, 0);
+    for s in scored {
+        loss_sum += s.loss_sum;
+        rows += s.labels.len();
+        for (&t, &p) in s.labels.iter().zip(&s.preds) {
+            confusion[t][p] += 1;
         }
-        tally.evaluation()
     }
-
-    /// The scores and mean loss; a non-finite loss is an error.
-    fn evaluation(self) -> Result<Evaluation> {
-        let loss = self.loss_sum / self.rows.max(1) as f64;
-        if !loss.is_finite() {
-            return Err(TrainError::NonFinite(format!(
-                "the evaluation loss is {loss}: the parameters hold NaN or infinity"
-            )));
-        }
-        Ok(Evaluation {
-            scores: Scores {
-                confusion: self.confusion,
-            },
-            loss,
-        })
+    let loss = loss_sum / rows.max(1) as f64;
+    if !loss.is_finite() {
+        return Err(TrainError::NonFinite(format!(
+            "the evaluation loss is {loss}: the parameters hold NaN or infinity"
+        )));
     }
+    Ok(Evaluation {
+        scores: Scores { confusion },
+        loss,
+    })
 }

@@ -113,10 +113,14 @@ impl ClassifySplit {
         let (train_labels, valid_labels): (Vec<usize>, Vec<usize>) =
             match (&self.folds, &self.valid) {
                 (Some(folds), _) => {
-                    let mask = folds.mask(0);
-                    let (v, t): (Vec<_>, Vec<_>) = self.train.iter().zip(mask).partition(|p| p.1);
-                    let ids = |p: Vec<(&Example, bool)>| p.iter().map(|(e, _)| e.label).collect();
-                    (ids(t), ids(v))
+                    let in_fold = folds.mask(0);
+                    let part = |held: bool| {
+                        (self.train.iter().zip(&in_fold))
+                            .filter(|&(_, &f)| f == held)
+                            .map(|(e, _)| e.label)
+                            .collect()
+                    };
+                    (part(false), part(true))
                 }
                 (None, Some(valid)) => (labels(&self.train), labels(valid)),
                 (None, None) => {

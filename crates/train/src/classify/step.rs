@@ -59,14 +59,13 @@ impl<M> Classify<'_, M> {
         let mut streams: Vec<&mut Rng> = std::iter::once(rng).chain(&mut others).collect();
         let parts = (streams.par_iter_mut().enumerate())
             .map(|(i, r)| self.member_step(store, i, &batch.batches[i], r))
-            .collect::<Vec<_>>();
+            .collect::<Result<Vec<_>>>()?;
         let mut parts = parts.into_iter();
-        let Some(first) = parts.next().transpose()? else {
+        let Some(first) = parts.next() else {
             return Err(TrainError::Invalid("a step with no member".into()));
         };
         let (mut loss, mut grads) = (first.loss, first.grads);
         for part in parts {
-            let part = part?;
             loss += part.loss;
             grads.add_grads(part.grads)?;
         }
