@@ -51,6 +51,12 @@ pub fn apply(preset: Preset, a: &mut TrainArgs, m: &ArgMatches) {
                 recur_train::STRONG_CHAR_BUCKETS
             );
             set!(m, "members", k.members, recur_train::STRONG_MEMBERS);
+            set!(
+                m,
+                "adversarial",
+                k.adversarial,
+                recur_train::STRONG_ADVERSARIAL
+            );
             set!(m, "min_freq", c.min_freq, 3);
             set!(m, "optimizer", c.optimizer, "adam".to_string());
             set!(m, "lr", c.lr, 0.008);

@@ -60,7 +60,7 @@ pub use classify::eval::{argmax_rows, evaluate, evaluate_folds, predict_logits};
 pub use classify::init::copy_encoder;
 pub use classify::members::{member_seed, ClassifyBatch, MemberFolds};
 pub use classify::model::Model;
-pub use classify::preset::{STRONG_BAG_BUCKETS, STRONG_CHAR_BUCKETS};
+pub use classify::preset::{STRONG_ADVERSARIAL, STRONG_BAG_BUCKETS, STRONG_CHAR_BUCKETS};
 pub use classify::recipe::{ClassifyRecipe, ClassifyRun};
 pub use classify::records::{
     ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,

@@ -67,11 +67,12 @@ pub enum Preset {
     /// under a packed bidirectional GRU (E 64, H 64) with mean pooling over each text's own
     /// steps, embedding dropout 0.2 and output dropout 0.5, beside a TF-IDF bag of words and
     /// word pairs (2^18 pair buckets) and the words' character n-grams (2^18) mixed in by
-    /// validation, 4 members of both averaged (each its own draw and batch order), words
-    /// seen at least 3 times, Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3
-    /// epochs of batches of 128, the best epoch by a 10% validation fold of each member's own
-    /// (unless --valid is given); batch, rate, epochs, pruning, skip-gram passes, members
-    /// (fewer above 12,000 training rows) and the validation score that keeps the best epoch
+    /// validation, 2 members of both averaged (each its own draw and batch order, each also
+    /// trained on its embedded tokens moved adversarially by a norm of 1), words seen at
+    /// least 3 times, Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3 epochs of
+    /// batches of 128, the best epoch by a 10% validation fold of each member's own (unless
+    /// --valid is given); batch, rate, epochs, pruning, skip-gram passes, members (one
+    /// above 12,000 training rows) and the validation score that keeps the best epoch
     /// (accuracy below 800 training rows, cross-entropy from there) sized by the rows.
     Strong,
 }

@@ -10,18 +10,9 @@ use recur_data::{ReadSpec, Tokenizer, VocabOrder};
 use recur_layers::{AdamConfig, ClassifierConfig, ModelKind, Pooling};
 use recur_tensor::CellKind;
 
-use crate::classify::scores::Metric;
-
-/// The strong recipe's word-pair buckets of its TF-IDF bag (2¹⁸: few collisions among the
-/// pairs of tens of thousands of texts, a table of `(V + 2¹⁸ + 1) · K` values).
-pub const STRONG_BAG_BUCKETS: usize = 1 << 18;
-
-/// The strong recipe's buckets of its bag's character n-grams of words (2¹⁸: the 3–5-grams
-/// of a vocabulary of tens of thousands of words, with few collisions).
-pub const STRONG_CHAR_BUCKETS: usize = 1 << 18;
 use crate::classify::recipe::ClassifyRecipe;
+use crate::classify::scores::Metric;
 use crate::classify::sizing::STRONG_MEMBERS;
-
 use crate::classify::task::ClassifyConfig;
 use crate::engine::config::TrainConfig;
 use crate::optimizer::OptimizerConfig;
@@ -31,6 +22,19 @@ use crate::training::VocabPlan;
 use crate::training::{
     ClassesFrom, ClassifyFiles, ClassifyTraining, Device, EmbeddingInit, SizeRule,
 };
+
+/// The strong recipe's word-pair buckets of its TF-IDF bag (2¹⁸: few collisions among the
+/// pairs of tens of thousands of texts, a table of `(V + 2¹⁸ + 1) · K` values).
+pub const STRONG_BAG_BUCKETS: usize = 1 << 18;
+
+/// The strong recipe's buckets of its bag's character n-grams of words (2¹⁸: the 3–5-grams
+/// of a vocabulary of tens of thousands of words, with few collisions).
+pub const STRONG_CHAR_BUCKETS: usize = 1 << 18;
+
+/// The strong recipe's adversarial move of each text's embedded tokens (L2 norm, Miyato et
+/// al. 2017): each step also trains every member on its batch moved this far along the
+/// loss's gradient.
+pub const STRONG_ADVERSARIAL: f64 = 1.0;
 
 impl ClassifyRecipe {
     /// The run of a labelled file `train` (CSV, TSV, JSONL or fastText, its format
@@ -87,7 +91,8 @@ impl ClassifyRecipe {
     /// mean pooling, embedding dropout 0.2 and output dropout 0.5, beside a TF-IDF bag of
     /// words and word pairs ([`STRONG_BAG_BUCKETS`] pair buckets, [`STRONG_CHAR_BUCKETS`]
     /// for the words' character n-grams) mixed in by validation, [`STRONG_MEMBERS`] members
-    /// of both averaged (each its own draw and batch order), skip-gram vectors of the
+    /// of both averaged (each its own draw and batch order), each trained adversarially too
+    /// ([`STRONG_ADVERSARIAL`]), skip-gram vectors of the
     /// training texts first (10 passes), words seen 3 times or more, Adam at 0.008 with a
     /// cosine schedule and clipping at 1.0, batches of 128, 3 epochs, and, when no validation
     /// file is given, a tenth of the training file held out for validation by each member, a
@@ -121,6 +126,7 @@ impl ClassifyRecipe {
         }
         t.batching.batch_size = 128;
         t.batching.eval_batch_size = 128;
+        t.batching.adversarial = STRONG_ADVERSARIAL;
         if t.files.valid.is_none() {
             t.files.valid_fraction.get_or_insert(0.1);
             t.files.member_folds = true;
