@@ -447,7 +447,8 @@ fn preset_strong_fills_the_flags_not_given() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("the recipe for 108 training rows: batches of 16"),
+        stderr.contains("the recipe for 108 training rows (")
+            && stderr.contains("tokens): batches of 16"),
         "{stderr}"
     );
     // the same seed gives the same model, skip-gram included

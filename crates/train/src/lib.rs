@@ -66,7 +66,9 @@ pub use classify::records::{
     ClassifyEpoch, ClassifyEval, ClassifyRecords, ClassifyReport, ClassifyTally,
 };
 pub use classify::scores::{Evaluation, Metric, Scores};
-pub use classify::sizing::{Sized, LOSS_JUDGES_FROM, MEMBER_ROWS, STRONG_MEMBERS};
+pub use classify::sizing::{
+    Sized, LOSS_JUDGES_FROM, MEMBER_ROWS, MIN_FREQ_2_FROM, MIN_FREQ_3_FROM, STRONG_MEMBERS,
+};
 pub use classify::task::{Classify, ClassifyConfig, Datasets};
 pub use engine::config::TrainConfig;
 pub use engine::observer::{Ending, FitSummary, Notice, Observer, Silent};

@@ -71,9 +71,10 @@ pub enum Preset {
     /// trained on its embedded tokens moved adversarially by a norm of 1), words seen at
     /// least 3 times, Adam at 8e-3 with a cosine schedule and clipping at 1.0, 3 epochs of
     /// batches of 128, the best epoch by a 10% validation fold of each member's own (unless
-    /// --valid is given); batch, rate, epochs, pruning, skip-gram passes, members (one
-    /// above 12,000 training rows) and the validation score that keeps the best epoch
-    /// (accuracy below 800 training rows, cross-entropy from there) sized by the rows.
+    /// --valid is given); batch, rate, epochs, skip-gram passes, members (one above 12,000
+    /// training rows) and the validation score that keeps the best epoch (accuracy below 800
+    /// training rows, cross-entropy from there) sized by the rows, the pruning by the
+    /// training tokens (words seen once kept below 67,500, twice below 225,000).
     Strong,
 }
 

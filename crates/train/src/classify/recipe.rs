@@ -261,7 +261,7 @@ impl ClassifyRecipe {
         let (files, seed) = (&self.training.files, self.training.seed);
         let split = split::read_split(files, &self.read, self.text.tokenizer, seed, &mut notice)?;
         let mut sized = self.clone();
-        if let Some(s) = sized.size_to(split.train_rows()) {
+        if let Some(s) = sized.size_to_split(&split) {
             notice(s.notice());
         }
         let t = &sized.training;

@@ -77,6 +77,27 @@ impl ClassifySplit {
         self.train.len() - self.folds.as_ref().map_or(0, StratifiedFolds::fold_len)
     }
 
+    /// Tokens of the training examples' texts by `tokenizer` (with member folds, those of
+    /// the first member's training rows).
+    pub fn train_tokens(&self, tokenizer: Tokenizer) -> usize {
+        let mut buf = String::new();
+        let mut count = |e: &Example| {
+            let mut n = 0;
+            tokenizer.tokens_into(&e.text, &mut buf, |_| n += 1);
+            n
+        };
+        match &self.folds {
+            Some(f) => self
+                .train
+                .iter()
+                .zip(f.mask(0))
+                .filter(|(_, held)| !held)
+                .map(|(e, _)| count(e))
+                .sum(),
+            None => self.train.iter().map(count).sum(),
+        }
+    }
+
     /// Validation examples (0 without validation; with member folds, a member's fold).
     pub fn valid_rows(&self) -> usize {
         match &self.folds {

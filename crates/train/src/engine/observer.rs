@@ -102,6 +102,8 @@ pub enum Notice {
     Sized {
         /// Training rows.
         rows: usize,
+        /// Tokens of the training rows' texts.
+        tokens: usize,
         /// Batch size.
         batch_size: usize,
         /// Learning rate.

@@ -110,6 +110,7 @@ impl fmt::Display for Notice {
             ),
             Notice::Sized {
                 rows,
+                tokens,
                 batch_size,
                 lr,
                 epochs,
@@ -119,9 +120,9 @@ impl fmt::Display for Notice {
                 members,
             } => write!(
                 f,
-                "the recipe for {rows} training rows: batches of {batch_size}, rate {lr:.4}, \
-                 {epochs} epochs (the best by validation {}), minimum word count {min_freq}{}, \
-                 {members} recurrent member{}",
+                "the recipe for {rows} training rows ({tokens} tokens): batches of {batch_size}, \
+                 rate {lr:.4}, {epochs} epochs (the best by validation {}), minimum word count \
+                 {min_freq}{}, {members} recurrent member{}",
                 metric.name(),
                 match skipgram_epochs {
                     0 => String::new(),

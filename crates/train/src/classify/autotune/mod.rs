@@ -131,7 +131,7 @@ impl ClassifyRecipe {
         split.check_validation(&t.files.train)?;
         state.valid_rows = split.valid_rows();
         let mut sized = base.clone();
-        if let Some(s) = sized.size_to(split.train_rows()) {
+        if let Some(s) = sized.size_to_split(&split) {
             observer.notice(&s.notice());
         }
         drop(split);

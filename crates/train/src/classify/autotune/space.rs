@@ -225,7 +225,7 @@ mod tests {
 
     fn sized() -> ClassifyRecipe {
         let mut r = ClassifyRecipe::new("t.csv".into()).strong();
-        r.size_to(2_000);
+        r.size_to(2_000, 90_000);
         r
     }
 
