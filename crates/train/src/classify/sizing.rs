@@ -1,12 +1,12 @@
 //! Settings of a recipe that follow the size of its training data
 //! ([`SizeRule`](crate::SizeRule)): the strong recipe's batch, rate, epochs, rare-word
 //! pruning and skip-gram passes were chosen on 10,000 rows; with fewer rows the same numbers
-//! take too few optimizer steps and prune too much of a small vocabulary (how much a word is
-//! seen follows the training tokens, so the pruning is sized by them, not by the rows), and
-//! which validation score keeps the best epoch depends on how many rows validate. The recurrent
-//! members averaged are as many as keep the training's cost near two members of 10,000
-//! rows. Resolved once the
-//! data is read, before anything is built, and recorded in `config.json` as the values used.
+//! take too few optimizer steps and prune too much of a small vocabulary (how often a word
+//! is seen follows the training tokens, so the pruning is sized by them, not by the rows),
+//! and which validation score keeps the best epoch depends on how many rows validate. The
+//! recurrent members averaged are as many as keep the training's cost near two members of
+//! 10,000 rows. Resolved once the data is read, before anything is built, and recorded in
+//! `config.json` as the values used.
 
 use crate::classify::recipe::ClassifyRecipe;
 use crate::classify::scores::Metric;
@@ -64,15 +64,19 @@ pub const LOSS_JUDGES_FROM: usize = 800;
 /// Rows the strong recipe was chosen on (train_sample less its validation tenth).
 const REFERENCE_ROWS: f64 = 9_386.0;
 
+/// `basic_english` tokens of an AG News text on average (44.8 in train_sample.csv): the
+/// texts the pruning was chosen on.
+const REFERENCE_TOKENS_PER_ROW: usize = 45;
+
 /// Training tokens from which words seen fewer than 3 times are dropped: 5,000 rows of AG
-/// News (45 `basic_english` tokens a text), where that pruning was chosen. Counted in tokens,
-/// not rows, because a word's count follows the tokens: 5,000 news titles (8 tokens each)
-/// see each word about a sixth as often, and pruning them as if they were whole articles
-/// drops words they need (docs/results.md).
-pub const MIN_FREQ_3_FROM: usize = 225_000;
+/// News, where that pruning was chosen. Counted in tokens, not rows, because a word's count
+/// follows the tokens: 5,000 news titles (8 tokens each) see each word about a sixth as
+/// often, and pruning them as if they were whole articles drops words they need
+/// (docs/results.md).
+pub const MIN_FREQ_3_FROM: usize = 5_000 * REFERENCE_TOKENS_PER_ROW;
 
 /// Training tokens from which words seen once are dropped: 1,500 rows of AG News.
-pub const MIN_FREQ_2_FROM: usize = 67_500;
+pub const MIN_FREQ_2_FROM: usize = 1_500 * REFERENCE_TOKENS_PER_ROW;
 
 impl Sized {
     /// The settings for `rows` training examples of `tokens` tokens in all.
@@ -187,9 +191,9 @@ impl ClassifyRecipe {
 mod tests {
     use super::*;
 
-    /// `rows` of AG News's length (45 tokens a text).
+    /// `rows` of AG News's length.
     fn news(rows: usize) -> Sized {
-        Sized::strong(rows, rows.saturating_mul(45))
+        Sized::strong(rows, rows.saturating_mul(REFERENCE_TOKENS_PER_ROW))
     }
 
     #[test]

@@ -80,22 +80,18 @@ impl ClassifySplit {
     /// Tokens of the training examples' texts by `tokenizer` (with member folds, those of
     /// the first member's training rows).
     pub fn train_tokens(&self, tokenizer: Tokenizer) -> usize {
+        let held = self.folds.as_ref().map(|f| f.mask(0));
         let mut buf = String::new();
-        let mut count = |e: &Example| {
-            let mut n = 0;
-            tokenizer.tokens_into(&e.text, &mut buf, |_| n += 1);
-            n
-        };
-        match &self.folds {
-            Some(f) => self
-                .train
-                .iter()
-                .zip(f.mask(0))
-                .filter(|(_, held)| !held)
-                .map(|(e, _)| count(e))
-                .sum(),
-            None => self.train.iter().map(count).sum(),
-        }
+        self.train
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !held.as_ref().is_some_and(|h| h[*i]))
+            .map(|(_, e)| {
+                let mut n = 0;
+                tokenizer.tokens_into(&e.text, &mut buf, |_| n += 1);
+                n
+            })
+            .sum()
     }
 
     /// Validation examples (0 without validation; with member folds, a member's fold).
